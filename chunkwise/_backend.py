@@ -1,0 +1,37 @@
+"""Which implementation of the compiled loops runs: the Cython extension or its Python twin.
+
+``CHUNKWISE_PURE_PYTHON=1`` forces the twins (read at call time, so tests can
+flip it). Every compiled module listed here has a twin with the same API.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from types import ModuleType
+from typing import Literal
+
+FORCE_PYTHON_ENV = "CHUNKWISE_PURE_PYTHON"
+
+COMPILED_MODULES = ("_cboundaries",)
+
+
+def python_forced() -> bool:
+    return os.environ.get(FORCE_PYTHON_ENV, "").strip() not in ("", "0", "false", "False")
+
+
+def compiled(name: str) -> ModuleType | None:
+    """The compiled module ``chunkwise.<name>``, or None when forced off or not built."""
+    if python_forced():
+        return None
+    try:
+        return importlib.import_module(f"chunkwise.{name}")
+    except ImportError:
+        return None
+
+
+def backend() -> Literal["cython", "python"]:
+    """``"cython"`` when every compiled loop is built and in use, else ``"python"``."""
+    if all(compiled(name) is not None for name in COMPILED_MODULES):
+        return "cython"
+    return "python"

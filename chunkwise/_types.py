@@ -1,0 +1,157 @@
+"""The value types every stage shares: Document, Span, Chunk, Removed."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .errors import InputDataError, InputTypeError
+
+SpanKind = Literal["heading", "paragraph", "sentence", "list_item", "code", "table", "line", "piece"]
+RemovedReason = Literal["overlap", "exact", "near", "boilerplate"]
+
+ACCEPTED_DOCS = "a str, a chunkwise.Document, a dict with 'text' (and optional 'id'/'metadata'), or an iterable of those"
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One input document. ``text`` is the raw text every offset refers to."""
+
+    id: str
+    text: str
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.id, str):
+            raise InputTypeError(f"Document.id must be a str, got {type(self.id).__name__}")
+        if not isinstance(self.text, str):
+            raise InputTypeError(
+                f"Document.text must be a str, got {type(self.text).__name__}; decode bytes first"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A half-open character range ``[start, end)`` of a text, with what it is.
+
+    ``break_before`` is the structural strength of the gap that precedes the
+    span (see ``segment.Break``); the chunker turns it into a boundary score.
+    """
+
+    start: int
+    end: int
+    kind: SpanKind = "sentence"
+    break_before: int = 0
+
+
+def chunk_id(doc_id: str, start: int, end: int, text: str) -> str:
+    """Content-derived chunk id: the same document, span and text give the same id."""
+    digest = hashlib.blake2b(digest_size=10)
+    digest.update(doc_id.encode("utf-8", "surrogatepass"))
+    digest.update(b"\x1f%d\x1f%d\x1f" % (start, end))
+    digest.update(text.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A piece of a document, ready to embed.
+
+    Contract: ``document.text[start:end] == text`` when no normalization ran;
+    with normalization, ``start``/``end`` are the raw span that produced ``text``.
+    ``token_count`` is by the configured tokenizer, special tokens included
+    when the tokenizer is configured to add them, and never exceeds the cap.
+    """
+
+    text: str
+    start: int
+    end: int
+    token_count: int
+    doc_id: str
+    index: int
+    id: str
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "doc_id": self.doc_id,
+            "index": self.index,
+            "start": self.start,
+            "end": self.end,
+            "token_count": self.token_count,
+            "text": self.text,
+            "metadata": dict(self.metadata),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Removed:
+    """A unit dropped before chunking, and where the copy that was kept lives."""
+
+    doc_id: str
+    start: int
+    end: int
+    reason: RemovedReason
+    kept_doc_id: str
+    kept_start: int
+    kept_end: int
+    text: str
+    similarity: float | None = None
+    token_count: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "doc_id": self.doc_id,
+            "start": self.start,
+            "end": self.end,
+            "reason": self.reason,
+            "kept_doc_id": self.kept_doc_id,
+            "kept_start": self.kept_start,
+            "kept_end": self.kept_end,
+            "similarity": self.similarity,
+            "token_count": self.token_count,
+            "text": self.text,
+        }
+
+
+def as_document(item: Any, position: int) -> Document:
+    """Coerce one accepted input into a Document, or raise InputTypeError naming what is accepted."""
+    if isinstance(item, Document):
+        return item
+    if isinstance(item, str):
+        return Document(id=f"doc-{position}", text=item)
+    if isinstance(item, Mapping):
+        if "text" not in item:
+            raise InputTypeError(f"document #{position} is a mapping without a 'text' key; expected {ACCEPTED_DOCS}")
+        text = item["text"]
+        if not isinstance(text, str):
+            raise InputTypeError(
+                f"document #{position} has 'text' of type {type(text).__name__}; expected a str"
+            )
+        raw_id = item.get("id", item.get("doc_id", f"doc-{position}"))
+        metadata = item.get("metadata") or {k: v for k, v in item.items() if k not in ("id", "doc_id", "text")}
+        return Document(id=str(raw_id), text=text, metadata=dict(metadata))
+    raise InputTypeError(f"document #{position} is a {type(item).__name__}; expected {ACCEPTED_DOCS}")
+
+
+def as_documents(docs: Any) -> list[Document]:
+    """Accept one document or an iterable of them; ids must be unique."""
+    if docs is None or isinstance(docs, (bytes, bytearray, int, float, bool)):
+        raise InputTypeError(f"got {type(docs).__name__}; expected {ACCEPTED_DOCS}")
+    if isinstance(docs, (str, Document, Mapping)):
+        documents = [as_document(docs, 0)]
+    elif isinstance(docs, Iterable):
+        documents = [as_document(item, position) for position, item in enumerate(docs)]
+    else:
+        raise InputTypeError(f"got {type(docs).__name__}; expected {ACCEPTED_DOCS}")
+    seen: dict[str, int] = {}
+    for position, document in enumerate(documents):
+        if document.id in seen:
+            raise InputDataError(
+                f"document id {document.id!r} appears twice (#{seen[document.id]} and #{position}); ids must be unique"
+            )
+        seen[document.id] = position
+    return documents
