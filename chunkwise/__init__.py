@@ -1,8 +1,37 @@
-"""chunkwise: fewer, better tokens for retrieval-augmented generation."""
+"""chunkwise: fewer, better tokens for retrieval-augmented generation.
+
+``prepare(docs)`` runs the whole pipeline; each stage is also usable alone.
+Nothing is loaded at import: tokenizers and models load on first use, from
+local files only.
+"""
 
 from ._backend import backend
-from .errors import ChunkwiseError
+from ._types import Chunk, Document, Removed, Span
+from .chunking import ChunkConfig, chunk, naive_split
+from .errors import ChunkwiseError, ChunkwiseWarning
+from .pipeline import PrepareResult, prepare
+from .report import Report
+from .segment import segment
+from .tokens import Tokenizer, get_tokenizer
 
 __version__ = "0.1.0"
 
-__all__ = ["backend", "ChunkwiseError", "__version__"]
+__all__ = [
+    "prepare",
+    "PrepareResult",
+    "chunk",
+    "naive_split",
+    "segment",
+    "ChunkConfig",
+    "Chunk",
+    "Document",
+    "Removed",
+    "Span",
+    "Report",
+    "Tokenizer",
+    "get_tokenizer",
+    "backend",
+    "ChunkwiseError",
+    "ChunkwiseWarning",
+    "__version__",
+]

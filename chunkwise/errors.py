@@ -55,3 +55,10 @@ __all__ = [
     "CatalogError",
     "MissingDependencyError",
 ]
+
+
+class ChunkwiseWarning(UserWarning):
+    """Something worked, but not as asked (a fallback tokenizer, a truncated embedding)."""
+
+
+__all__.append("ChunkwiseWarning")

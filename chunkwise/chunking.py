@@ -1,0 +1,418 @@
+"""Cut documents into chunks under a hard token cap: ``chunk`` (by structure) and ``naive_split``.
+
+``chunk`` segments the text into sentence units (``segment.py``), splits any
+unit longer than the budget down to clause, word or token boundaries, scores
+every gap by its structural strength, and lets the boundary DP
+(``_boundaries.select_starts``) choose cuts. Every chunk is then counted by
+the real tokenizer; one that overshoots (token counts are not additive at
+unit seams) is re-cut with a tighter budget, so the cap always holds.
+
+``naive_split`` is the baseline every report compares against: fixed windows
+of token ids with an overlap, as ``max_length``/stride splitters make them.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+import regex
+
+from ._boundaries import SCORE_SCALE, select_starts
+from ._types import Chunk, Span, chunk_id
+from .errors import ConfigError, InputTypeError
+from .segment import Break, segment
+from .tokens import Tokenizer, content_budget, get_tokenizer
+
+Strategy = Literal["structural", "naive"]
+STRATEGIES: tuple[str, ...] = ("structural", "naive")
+
+# A unit longer than this many characters per token of budget cannot fit and
+# is split without first counting it whole (keeps a 10 MB line linear).
+_MAX_CHARS_PER_TOKEN = 32
+# Score of a cut before a unit, by the strength of the gap (see segment.Break).
+BREAK_SCORES: dict[int, float] = {
+    Break.PIECE: 0.0,
+    Break.WORD: 0.05,
+    Break.CLAUSE: 0.15,
+    Break.SENTENCE: 0.35,
+    Break.LINE: 0.5,
+    Break.ITEM: 0.6,
+    Break.PARAGRAPH: 0.8,
+    Break.SECTION: 1.0,
+}
+# Separating a heading from what it introduces is worse than any forced cut.
+AFTER_HEADING_SCORE = -0.5
+_CLAUSE_END = regex.compile(r"[,;:\u3001\uff0c\uff1b\uff1a\u060c)\]]\s|[\u3001\uff0c\uff1b\uff1a\u3002\uff01\uff1f]")
+
+
+@dataclass(frozen=True)
+class ChunkConfig:
+    """How ``chunk`` cuts. Scores and penalties are in units of one SECTION break."""
+
+    max_tokens: int = 512
+    min_tokens: int | None = None
+    overlap: int = 0
+    strategy: Strategy = "structural"
+    special_tokens: bool = False
+    markdown: bool = True
+    # A cut must earn more than this to be worth a new chunk; 0.9 sits between
+    # a paragraph (0.8) and a section (1.0), so chunks fill up to the cap and
+    # break at headings, and forced cuts land on the strongest boundary.
+    cut_penalty: float = 0.9
+    # Cost of a chunk that holds nothing, falling linearly to 0 at min_tokens.
+    underfill_penalty: float = 1.0
+    naive_overlap: int | None = None
+    break_scores: dict[int, float] = field(default_factory=lambda: dict(BREAK_SCORES))
+
+    def __post_init__(self) -> None:
+        for name in ("max_tokens", "overlap"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(f"{name} must be an int, got {type(value).__name__}")
+        if self.max_tokens < 1:
+            raise ConfigError(f"max_tokens must be >= 1, got {self.max_tokens}")
+        if self.min_tokens is not None:
+            if isinstance(self.min_tokens, bool) or not isinstance(self.min_tokens, int) or self.min_tokens < 0:
+                raise ConfigError(f"min_tokens must be a non-negative int or None, got {self.min_tokens!r}")
+            if self.min_tokens > self.max_tokens:
+                raise ConfigError(f"min_tokens={self.min_tokens} is larger than max_tokens={self.max_tokens}")
+        if not 0 <= self.overlap < self.max_tokens:
+            raise ConfigError(f"overlap must be in [0, max_tokens), got {self.overlap}")
+        if self.naive_overlap is not None and not 0 <= self.naive_overlap < self.max_tokens:
+            raise ConfigError(f"naive_overlap must be in [0, max_tokens), got {self.naive_overlap}")
+        if self.strategy not in STRATEGIES:
+            raise ConfigError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
+        if self.cut_penalty < 0 or self.underfill_penalty < 0:
+            raise ConfigError("cut_penalty and underfill_penalty must be >= 0")
+
+    @property
+    def effective_min_tokens(self) -> int:
+        return self.max_tokens // 4 if self.min_tokens is None else self.min_tokens
+
+    @property
+    def effective_naive_overlap(self) -> int:
+        """The baseline's overlap: 20% of the window unless set, as common splitters default to."""
+        return self.max_tokens // 5 if self.naive_overlap is None else self.naive_overlap
+
+
+def _check_text(text: object) -> str:
+    if not isinstance(text, str):
+        raise InputTypeError(
+            f"text must be a str, got {type(text).__name__}"
+            + ("; decode bytes first (e.g. data.decode('utf-8'))" if isinstance(text, (bytes, bytearray)) else "")
+        )
+    return text
+
+
+# ---------------------------------------------------------------- over-long units
+
+
+def _safe_cut(text: str, start: int, cut: int) -> int:
+    """Move a cut left so it does not separate a character from its combining marks or joiners."""
+    while cut > start + 1 and cut < len(text):
+        char = text[cut]
+        if unicodedata.category(char)[0] == "M" or char in "\u200d\ufe0f\ufe0e" or text[cut - 1] == "\u200d":
+            cut -= 1
+        else:
+            break
+    return cut
+
+
+def _nicer_cut(text: str, start: int, cut: int, end: int) -> tuple[int, int]:
+    """Prefer a clause end, then a space, in the last quarter of [start, cut); returns (cut, break)."""
+    if cut >= end:
+        return end, Break.PIECE
+    floor = start + (cut - start) * 3 // 4
+    best = None
+    for match in _CLAUSE_END.finditer(text, floor, cut):
+        best = match.end()
+    if best is not None and best > start:
+        return best, Break.CLAUSE
+    space = -1
+    for position in range(cut, floor, -1):
+        if text[position - 1].isspace():
+            space = position
+            break
+    if space > start:
+        return space, Break.WORD
+    return _safe_cut(text, start, cut), Break.PIECE
+
+
+def _fit_cut(text: str, start: int, end: int, budget: int, tokenizer: Tokenizer) -> int:
+    """A cut in (start, end] such that text[start:cut] holds about ``budget`` tokens at most."""
+    window = max(64, budget * 6)
+    if tokenizer.has_offsets:
+        while True:
+            window_end = min(end, start + window)
+            starts = tokenizer.token_starts(text[start:window_end])
+            if len(starts) > budget:
+                return max(start + 1, start + starts[budget])
+            if window_end == end:
+                return end
+            window *= 2
+    # No offsets: grow, then bisect on counts of prefixes.
+    low, high = start, None
+    guess = min(end, start + window)
+    while True:
+        if tokenizer.content_count(text[start:guess]) <= budget:
+            low = guess
+            if guess == end:
+                return end
+            guess = min(end, start + 2 * (guess - start)) if high is None else (low + high) // 2
+        else:
+            high = guess
+            guess = (low + high) // 2
+        if high is not None and high - low <= max(1, (low - start) // 64):
+            return max(start + 1, low)
+
+
+def split_long_unit(text: str, span: Span, budget: int, tokenizer: Tokenizer) -> list[tuple[Span, int]]:
+    """Split one unit into pieces of at most ``budget`` content tokens: [(span, tokens)]."""
+    pieces: list[tuple[Span, int]] = []
+    position, end = span.start, span.end
+    strength = span.break_before
+    while position < end:
+        cut = _fit_cut(text, position, end, budget, tokenizer)
+        cut, next_strength = _nicer_cut(text, position, cut, end)
+        while True:
+            piece_start, piece_end = position, cut
+            while piece_end > piece_start and text[piece_end - 1].isspace():
+                piece_end -= 1
+            tokens = tokenizer.content_count(text[piece_start:piece_end]) if piece_end > piece_start else 0
+            if tokens <= budget:
+                break
+            # Counts are not additive at the seam; step back and try again.
+            cut = _safe_cut(text, position, position + max(1, (cut - position) * 9 // 10))
+            next_strength = Break.PIECE
+        if piece_end > piece_start:
+            pieces.append((Span(piece_start, piece_end, span.kind, strength), max(tokens, 1)))
+            strength = next_strength
+        position = cut
+        while position < end and text[position].isspace():
+            position += 1
+    return pieces
+
+
+# ---------------------------------------------------------------- structural chunking
+
+
+def _units(text: str, config: ChunkConfig, tokenizer: Tokenizer, budget: int) -> tuple[list[Span], list[int]]:
+    spans = segment(text, markdown=config.markdown)
+    char_limit = budget * _MAX_CHARS_PER_TOKEN
+    countable = [span for span in spans if span.end - span.start <= char_limit]
+    counts = iter(tokenizer.content_count_batch([text[s.start : s.end] for s in countable]))
+    units: list[Span] = []
+    tokens: list[int] = []
+    for span in spans:
+        count = next(counts) if span.end - span.start <= char_limit else budget + 1
+        if count <= budget:
+            units.append(span)
+            tokens.append(max(count, 1))
+        else:
+            for piece, piece_tokens in split_long_unit(text, span, budget, tokenizer):
+                units.append(piece)
+                tokens.append(piece_tokens)
+    return units, tokens
+
+
+def _gap_scores(units: Sequence[Span], config: ChunkConfig) -> np.ndarray:
+    scores = np.zeros(len(units), dtype=np.int64)
+    table = config.break_scores
+    for index in range(1, len(units)):
+        if units[index - 1].kind == "heading":
+            value = AFTER_HEADING_SCORE
+        else:
+            value = table.get(units[index].break_before, 0.0)
+        scores[index] = round(value * SCORE_SCALE)
+    return scores
+
+
+def _select(tokens: Sequence[int], scores: np.ndarray, max_units_tokens: int, config: ChunkConfig) -> list[int]:
+    """Start indices of chunks over ``tokens`` (one document)."""
+    min_tokens = min(config.effective_min_tokens, max_units_tokens)
+    underfill = round(config.underfill_penalty * SCORE_SCALE / min_tokens) if min_tokens else 0
+    mask = select_starts(
+        np.asarray(tokens, dtype=np.int64),
+        scores,
+        np.array([0, len(tokens)], dtype=np.int64),
+        max_tokens=max_units_tokens,
+        min_tokens=min_tokens,
+        cut_penalty=round(config.cut_penalty * SCORE_SCALE),
+        underfill_penalty=underfill,
+    )
+    return np.flatnonzero(mask).tolist()
+
+
+def _runs(text: str, units: Sequence[Span], tokens: Sequence[int], scores: np.ndarray, budget: int,
+          config: ChunkConfig, tokenizer: Tokenizer) -> list[tuple[int, int, int]]:
+    """(first_unit, end_unit, content_tokens) for each chunk, each verified by the tokenizer."""
+    pending = [(0, len(units), budget)]
+    done: list[tuple[int, int, int]] = []
+    while pending:
+        first, last, limit = pending.pop()
+        starts = [first + s for s in _select(tokens[first:last], scores[first:last], limit, config)]
+        bounds = list(zip(starts, starts[1:] + [last]))
+        counts = tokenizer.content_count_batch([text[units[a].start : units[b - 1].end] for a, b in bounds])
+        for (a, b), count in zip(bounds, counts):
+            if count <= budget:
+                done.append((a, b, count))
+            else:
+                # The sum of unit counts under-estimated this run: re-cut it with the
+                # limit lowered by the overshoot (single units are known to fit).
+                estimate = sum(tokens[a:b])
+                pending.append((a, b, max(max(tokens[a:b]), min(limit, estimate) - (count - budget) - 1)))
+    done.sort()
+    return done
+
+
+def _with_overlap(text: str, units: Sequence[Span], tokens: Sequence[int], runs: list[tuple[int, int, int]],
+                  overlap: int, budget: int, tokenizer: Tokenizer) -> list[tuple[int, int, int]]:
+    extended = [runs[0]]
+    for a, b, count in runs[1:]:
+        first = a
+        carried = 0
+        while first - 1 >= 0 and carried + tokens[first - 1] <= overlap and count + carried + tokens[first - 1] <= budget:
+            first -= 1
+            carried += tokens[first]
+        while first < a:
+            real = tokenizer.content_count(text[units[first].start : units[b - 1].end])
+            if real <= budget:
+                extended.append((first, b, real))
+                break
+            first += 1
+        else:
+            extended.append((a, b, count))
+    return extended
+
+
+def _make_chunks(text: str, doc_id: str, spans: list[tuple[int, int, int]], overhead: int) -> list[Chunk]:
+    chunks = []
+    for index, (start, end, content_tokens) in enumerate(spans):
+        piece = text[start:end]
+        chunks.append(Chunk(piece, start, end, content_tokens + overhead, doc_id, index, chunk_id(doc_id, start, end, piece)))
+    return chunks
+
+
+def chunk_document(text: str, doc_id: str, tokenizer: Tokenizer, config: ChunkConfig) -> list[Chunk]:
+    """Chunk one document with a resolved tokenizer and config (the engine behind ``chunk``)."""
+    budget = content_budget(tokenizer, config.max_tokens)
+    if config.strategy == "naive":
+        return _naive(text, doc_id, tokenizer, config.max_tokens, config.effective_naive_overlap)
+    if not text.strip():
+        return []
+    units, tokens = _units(text, config, tokenizer, budget)
+    scores = _gap_scores(units, config)
+    runs = _runs(text, units, tokens, scores, budget, config, tokenizer)
+    if config.overlap:
+        runs = _with_overlap(text, units, tokens, runs, config.overlap, budget, tokenizer)
+    return _make_chunks(text, doc_id, [(units[a].start, units[b - 1].end, n) for a, b, n in runs], tokenizer.overhead)
+
+
+def chunk(
+    text: str,
+    *,
+    max_tokens: int = 512,
+    min_tokens: int | None = None,
+    tokenizer: object = None,
+    overlap: int = 0,
+    strategy: Strategy = "structural",
+    special_tokens: bool = False,
+    doc_id: str = "doc-0",
+    config: ChunkConfig | None = None,
+) -> list[Chunk]:
+    """Cut ``text`` into chunks of at most ``max_tokens`` tokens at the strongest boundaries.
+
+    Offsets are exact: ``text[c.start:c.end] == c.text`` for every chunk.
+    ``min_tokens`` (default ``max_tokens // 4``) is a soft floor: small
+    sections merge with a neighbour unless that would break the cap.
+    ``overlap`` repeats up to that many tokens of whole units from the previous
+    chunk. Empty or whitespace-only text gives no chunks.
+    """
+    _check_text(text)
+    if config is None:
+        config = ChunkConfig(
+            max_tokens=max_tokens, min_tokens=min_tokens, overlap=overlap, strategy=strategy, special_tokens=special_tokens
+        )
+    resolved = get_tokenizer(tokenizer, special_tokens=config.special_tokens)
+    return chunk_document(text, doc_id, resolved, config)
+
+
+# ---------------------------------------------------------------- naive baseline
+
+
+def _naive(text: str, doc_id: str, tokenizer: Tokenizer, max_tokens: int, overlap: int) -> list[Chunk]:
+    budget = content_budget(tokenizer, max_tokens)
+    if overlap >= budget:
+        raise ConfigError(f"overlap={overlap} must be smaller than the {budget} content tokens of a window")
+    if not text:
+        return []
+    spans: list[tuple[int, int, int]] = []
+    starts = tokenizer.token_starts(text) if tokenizer.has_offsets else None
+    if starts is not None:
+        step = budget - overlap
+        total = len(starts)
+        first = 0
+        while first < total:
+            last = min(total, first + budget)
+            end = starts[last] if last < total else len(text)
+            spans.append((starts[first], end, last - first))
+            if last == total:
+                break
+            first += step
+        # Re-tokenizing a window can differ from its ids at the seams; hold the cap on the text.
+        counts = tokenizer.content_count_batch([text[s:e] for s, e, _ in spans])
+        fixed = []
+        for (start, end, _ids), count in zip(spans, counts):
+            while count > budget and end > start + 1:
+                end = _safe_cut(text, start, end - max(1, (end - start) // 50))
+                count = tokenizer.content_count(text[start:end])
+            fixed.append((start, end, count))
+        spans = fixed
+    else:
+        position = 0
+        while position < len(text):
+            cut = _fit_cut(text, position, len(text), budget, tokenizer)
+            count = tokenizer.content_count(text[position:cut])
+            while count > budget and cut > position + 1:
+                cut = _safe_cut(text, position, position + (cut - position) * 9 // 10)
+                count = tokenizer.content_count(text[position:cut])
+            spans.append((position, cut, count))
+            if cut >= len(text):
+                break
+            # Step back by the overlap's share of this window's characters.
+            back = (cut - position) * overlap // max(count, 1)
+            position = max(position + 1, cut - back)
+    return _make_chunks(text, doc_id, [s for s in spans if s[1] > s[0]], tokenizer.overhead)
+
+
+def naive_split(
+    text: str,
+    *,
+    max_tokens: int = 512,
+    overlap: int | None = None,
+    tokenizer: object = None,
+    special_tokens: bool = False,
+    doc_id: str = "doc-0",
+) -> list[Chunk]:
+    """The baseline: fixed windows of ``max_tokens`` token ids, each starting ``max_tokens - overlap`` after the last.
+
+    ``overlap`` defaults to 20% of ``max_tokens`` (LangChain's and LlamaIndex's
+    defaults are 200 of 1000 and 200 of 1024). Windows ignore structure; their
+    text is the exact raw span of their tokens, so offsets hold here too.
+    """
+    _check_text(text)
+    config = ChunkConfig(max_tokens=max_tokens, naive_overlap=overlap, strategy="naive", special_tokens=special_tokens)
+    resolved = get_tokenizer(tokenizer, special_tokens=special_tokens)
+    return _naive(text, doc_id, resolved, max_tokens, config.effective_naive_overlap)
+
+
+def config_with(config: ChunkConfig, **changes: object) -> ChunkConfig:
+    """A copy of ``config`` with ``changes`` applied and validated."""
+    return replace(config, **changes)
+
+
+__all__ = ["ChunkConfig", "chunk", "naive_split", "chunk_document", "split_long_unit", "BREAK_SCORES"]

@@ -1,0 +1,106 @@
+"""Read documents from files: plain text, Markdown, and HTML reduced to its text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+
+from ._types import Document
+from .errors import InputDataError
+
+TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".rst", ".text"})
+HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
+SKIP_NAMES = frozenset({"readme.md", "readme.txt", "readme.rst"})
+
+_BLOCK_TAGS = frozenset(
+    "p div section article header footer nav aside main h1 h2 h3 h4 h5 h6 li ul ol table tr "
+    "pre blockquote br hr dl dt dd figure figcaption form title".split()
+)
+_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "svg"})
+_HEADING_TAGS = {f"h{level}": "#" * level for level in range(1, 7)}
+
+
+class _TextExtractor(HTMLParser):
+    """Collects visible text; block tags become line breaks, headings become Markdown headings."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip_depth = 0
+        self._pre_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip_depth += 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n\n" if tag not in ("br", "li", "tr", "dt", "dd") else "\n")
+            if tag in _HEADING_TAGS:
+                self.parts.append(_HEADING_TAGS[tag] + " ")
+            elif tag == "li":
+                self.parts.append("- ")
+            elif tag == "pre":
+                self._pre_depth += 1
+        elif tag in ("td", "th"):
+            self.parts.append(" | ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip_depth = max(0, self._skip_depth - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n\n" if tag not in ("li", "tr", "dt", "dd") else "\n")
+            if tag == "pre":
+                self._pre_depth = max(0, self._pre_depth - 1)
+
+    def handle_data(self, data: str) -> None:
+        if self._skip_depth:
+            return
+        if self._pre_depth:
+            self.parts.append(data)
+        else:
+            self.parts.append(" ".join(data.split()) if data.strip() else (" " if data else ""))
+
+    def text(self) -> str:
+        joined = "".join(self.parts)
+        lines = [line.strip() if not line.startswith("    ") else line.rstrip() for line in joined.split("\n")]
+        out: list[str] = []
+        for line in lines:
+            if line or (out and out[-1]):
+                out.append(line)
+        return "\n".join(out).strip() + "\n"
+
+
+def html_to_text(html: str) -> str:
+    """Visible text of an HTML page, with block structure kept as line breaks."""
+    parser = _TextExtractor()
+    parser.feed(html)
+    parser.close()
+    return parser.text()
+
+
+def read_file(path: Path, *, doc_id: str | None = None) -> Document:
+    """One file as a Document (UTF-8, BOM kept as text for normalization to see)."""
+    try:
+        raw = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InputDataError(f"{path} is not valid UTF-8 ({err}); convert it or pass text yourself") from err
+    text = html_to_text(raw) if path.suffix.lower() in HTML_SUFFIXES else raw
+    return Document(id=doc_id or path.name, text=text, metadata={"source": str(path)})
+
+
+def iter_documents(path: Path) -> Iterator[Document]:
+    """Documents from a file or, recursively and in sorted order, a folder of text/Markdown/HTML files."""
+    path = Path(path)
+    if path.is_file():
+        yield read_file(path)
+        return
+    if not path.is_dir():
+        raise InputDataError(f"{path} is neither a file nor a folder")
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        suffix = file.suffix.lower()
+        if file.name.lower() in SKIP_NAMES or suffix not in TEXT_SUFFIXES | HTML_SUFFIXES:
+            continue
+        yield read_file(file, doc_id=str(file.relative_to(path)))
+
+
+__all__ = ["iter_documents", "read_file", "html_to_text"]

@@ -1,0 +1,262 @@
+"""Find paragraphs and sentences as ``(start, end)`` spans of the input, never by re-searching text.
+
+``segment(text)`` returns sentence-level units in order. Each ``Span`` carries
+the strength of the gap before it (a ``Break``), so the chunker can prefer
+cutting before a heading over cutting inside a paragraph. Units never include
+leading or trailing whitespace and never overlap; whitespace between units
+belongs to no unit.
+
+Markdown-aware: ATX headings, fenced code (one unit per line), tables (one
+unit per row), list items and block quotes. Sentence ends are found for Latin,
+Cyrillic, Greek, CJK (。！？ with no space needed), Arabic (؟ ۔), Devanagari (।)
+and Thai (no sentence punctuation: a space between Thai words is a weak
+boundary). Units longer than a token budget are split further by the chunker.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import regex
+
+from ._types import Span
+
+
+class Break(IntEnum):
+    """Strength of the gap before a unit, weakest first."""
+
+    PIECE = 0  # inside a word or run: a forced cut to meet the cap
+    WORD = 1  # between words of one sentence
+    CLAUSE = 2  # after , ; : or a Thai phrase space
+    SENTENCE = 3
+    LINE = 4  # a line break that ends a record (chat line, quote line, table row)
+    ITEM = 5  # a new list item
+    PARAGRAPH = 6  # a blank line
+    SECTION = 7  # before a heading or a horizontal rule
+
+
+_TERMINAL = "[.!?\u2026\u203c\u2047-\u2049\u061f\u06d4\u0964\u0965\u3002\uff01\uff0e\uff1f\uff61]"
+_CLOSERS = "[\"'\u201d\u2019\u00bb\u203a)\\]}\u300d\u300f\uff09\u300b\u3009\u3011\uff63]"
+_SENTENCE_END = regex.compile(f"({_TERMINAL}+{_CLOSERS}*)(\\s*)")
+_CJK_TERMINAL = frozenset("\u3002\uff01\uff0e\uff1f\uff61")
+_CJK_CHAR = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]")
+_THAI_SPACE = regex.compile(r"(?<=\p{Thai})[ \u00a0]+(?=\p{Thai})")
+# Thai marks sentences with a space, as it marks clauses: a space is taken as a
+# sentence end only when the text since the last end is long enough and the
+# next word is not a conjunction that continues the sentence.
+_THAI_CONTINUATIONS = (
+    "\u0e0b\u0e36\u0e48\u0e07", "\u0e41\u0e25\u0e30", "\u0e41\u0e15\u0e48", "\u0e42\u0e14\u0e22",
+    "\u0e41\u0e25\u0e49\u0e27", "\u0e40\u0e0a\u0e48\u0e19", "\u0e40\u0e1e\u0e37\u0e48\u0e2d",
+    "\u0e2b\u0e23\u0e37\u0e2d", "\u0e23\u0e27\u0e21\u0e16\u0e36\u0e07", "\u0e40\u0e1e\u0e23\u0e32\u0e30",
+    "\u0e27\u0e48\u0e32", "\u0e17\u0e35\u0e48", "\u0e08\u0e36\u0e07", "\u0e01\u0e47", "\u0e2b\u0e32\u0e01",
+    "\u0e16\u0e49\u0e32",
+)
+_THAI_MIN_SENTENCE_CHARS = 40
+_PREVIOUS_WORD = regex.compile(r"([\p{L}\p{N}][\p{L}\p{N}.'\-]*)$")
+_NEWLINE = regex.compile(r"\r\n|\r|\n|\u2028|\u2029|\x0b|\x0c|\x85")
+
+_HEADING = regex.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
+_FENCE = regex.compile(r"^ {0,3}(`{3,}|~{3,})")
+_RULE = regex.compile(r"^ {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
+_TABLE_ROW = regex.compile(r"^\s*\|")
+_LIST_ITEM = regex.compile(r"^\s*(?:[-*+\u2022\u25cf\u25aa]|\d{1,3}[.)]|[a-zA-Z][.)])\s+\S")
+# Lines that start a new record even without a blank line before them.
+_RECORD_START = regex.compile(
+    r"^\s*(?:>|\[?\d{1,2}:\d{2}|\d{4}-\d{2}-\d{2}|(?:Q|A|Question|Answer)\s*[:.]|[\p{Lu}][\p{L}.' -]{0,23}:\s)"
+)
+
+# Lower-cased, dots removed. A period after one of these rarely ends a sentence.
+ABBREVIATIONS = frozenset(
+    """
+    mr mrs ms dr prof sr jr st mt ft vs etc eg ie cf al approx ca inc ltd co corp llc plc dept est
+    fig figs no nos vol vols pp ch sec art ed eds rev gen gov sen rep col lt sgt capt cmdr adm
+    jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu thur thurs fri sat sun
+    am pm us uk eu un usa ph bsc msc mba ave blvd rd
+    zb bzw usw ua dh ca nr str vgl evtl ggf inkl bspw sog hr fr
+    """.split()
+)
+
+
+def _line_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """(line_start, line_end) pairs, line_end excluding the line terminator."""
+    lines = []
+    position = start
+    for match in _NEWLINE.finditer(text, start, end):
+        lines.append((position, match.start()))
+        position = match.end()
+    lines.append((position, end))
+    return lines
+
+
+def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _is_sentence_end(text: str, match: regex.Match, region_end: int) -> bool:
+    punct_start = match.start(1)
+    punct = match.group(1)
+    after = match.end()
+    if after >= region_end:
+        return True
+    next_char = text[after]
+    if punct[0] in _CJK_TERMINAL or punct[-1] in _CJK_TERMINAL:
+        return True
+    if not match.group(2):
+        # "3.14", "e.g.x", "example.com": no space, no end -- unless CJK follows directly.
+        return _CJK_CHAR.match(next_char) is not None
+    if next_char.islower():
+        return False
+    if punct[0] == "." and len(punct.rstrip("\"'\u201d\u2019\u00bb)]}")) == 1:
+        previous = _PREVIOUS_WORD.search(text, max(0, punct_start - 40), punct_start)
+        if previous is not None:
+            word = previous.group(1)
+            bare = word.replace(".", "").lower()
+            if bare in ABBREVIATIONS:
+                return False
+            if len(word) == 1 and word.isalpha() and word.isupper():
+                return False  # an initial: "J. Smith"
+            if "." in word and len(bare) <= 4:
+                return False  # "U.S.", "z.B.", "i.e."
+            if word.isdigit() and len(word) <= 2:
+                return False  # an ordinal or list number: "am 4. Oktober", "2. Install"
+    return True
+
+
+def _sentences(text: str, start: int, end: int, first_break: int, forced: dict[int, int]) -> list[Span]:
+    """Split the region [start, end) into sentence spans; ``forced`` maps offsets to line breaks."""
+    cuts: dict[int, int] = dict(forced)
+    for match in _SENTENCE_END.finditer(text, start, end):
+        if _is_sentence_end(text, match, end):
+            cut = match.end()
+            if start < cut < end:
+                cuts[cut] = max(cuts.get(cut, 0), Break.SENTENCE)
+    last_thai_end = start
+    for match in _THAI_SPACE.finditer(text, start, end):
+        cut = match.end()
+        if cut in cuts:
+            continue
+        if cut - last_thai_end >= _THAI_MIN_SENTENCE_CHARS and not text.startswith(_THAI_CONTINUATIONS, cut):
+            cuts[cut] = Break.SENTENCE
+            last_thai_end = cut
+        else:
+            cuts[cut] = Break.CLAUSE
+    spans: list[Span] = []
+    previous = start
+    strength = first_break
+    for cut in sorted(cuts):
+        unit_start, unit_end = _strip(text, previous, cut)
+        if unit_start < unit_end:
+            spans.append(Span(unit_start, unit_end, "sentence", strength))
+            strength = cuts[cut]
+        else:
+            strength = max(strength, cuts[cut])
+        previous = cut
+    unit_start, unit_end = _strip(text, previous, end)
+    if unit_start < unit_end:
+        spans.append(Span(unit_start, unit_end, "sentence", strength))
+    return spans
+
+
+class _Paragraph:
+    """Lines of one prose block waiting to be sentence-split."""
+
+    __slots__ = ("lines", "first_break", "kind")
+
+    def __init__(self, first_break: int, kind: str) -> None:
+        self.lines: list[tuple[int, int]] = []
+        self.first_break = first_break
+        self.kind = kind
+
+    def spans(self, text: str) -> list[Span]:
+        if not self.lines:
+            return []
+        forced: dict[int, int] = {}
+        longest = max(line_end - line_start for line_start, line_end in self.lines)
+        for (prev_start, prev_end), (line_start, _line_end) in zip(self.lines, self.lines[1:]):
+            stripped_prev = text[prev_start:prev_end].rstrip()
+            ends_clause = bool(stripped_prev) and stripped_prev[-1] in ".!?:;\u3002\uff01\uff1f\u061f"
+            ragged = longest > 40 and (prev_end - prev_start) < 0.6 * longest
+            if _RECORD_START.match(text, line_start) or ends_clause or ragged:
+                forced[line_start] = Break.LINE
+        start = self.lines[0][0]
+        end = self.lines[-1][1]
+        spans = _sentences(text, start, end, self.first_break, forced)
+        if self.kind != "sentence" and spans:
+            spans = [Span(s.start, s.end, self.kind if i == 0 else "sentence", s.break_before) for i, s in enumerate(spans)]
+        return spans
+
+
+def segment(text: str, *, markdown: bool = True) -> list[Span]:
+    """Sentence-level units of ``text`` as spans, each with the strength of the gap before it."""
+    if not isinstance(text, str):
+        raise TypeError(f"segment() needs a str, got {type(text).__name__}")
+    spans: list[Span] = []
+    paragraph: _Paragraph | None = None
+    pending = Break.SECTION  # the first unit's break is irrelevant; SECTION keeps headings consistent
+    fence: str | None = None
+
+    def flush() -> None:
+        nonlocal paragraph
+        if paragraph is not None:
+            spans.extend(paragraph.spans(text))
+            paragraph = None
+
+    for line_start, line_end in _line_spans(text, 0, len(text)):
+        content_start, content_end = _strip(text, line_start, line_end)
+        if fence is not None:
+            if content_start == content_end:
+                pending = max(pending, Break.PARAGRAPH)
+                continue
+            spans.append(Span(content_start, content_end, "code", max(pending, Break.LINE)))
+            pending = Break.LINE
+            if text.startswith(fence, content_start) and not text[content_start:content_end].strip(fence[0]):
+                fence = None
+                pending = Break.PARAGRAPH
+            continue
+        if content_start == content_end:
+            flush()
+            pending = max(pending, Break.PARAGRAPH)
+            continue
+        if markdown:
+            fence_match = _FENCE.match(text, line_start, line_end)
+            if fence_match is not None:
+                flush()
+                fence = fence_match.group(1)
+                spans.append(Span(content_start, content_end, "code", max(pending, Break.PARAGRAPH)))
+                pending = Break.LINE
+                continue
+            if _HEADING.match(text, line_start, line_end) or _RULE.match(text, line_start, line_end):
+                flush()
+                kind = "heading" if text[content_start] == "#" else "line"
+                spans.append(Span(content_start, content_end, kind, Break.SECTION))
+                pending = Break.PARAGRAPH if kind == "heading" else Break.SECTION
+                continue
+            if _TABLE_ROW.match(text, line_start, line_end):
+                flush()
+                spans.append(Span(content_start, content_end, "table", max(pending, Break.LINE)))
+                pending = Break.LINE
+                continue
+            if _LIST_ITEM.match(text, line_start, line_end):
+                flush()
+                paragraph = _Paragraph(max(pending, Break.ITEM), "list_item")
+                paragraph.lines.append((line_start, line_end))
+                pending = Break.LINE
+                continue
+        if paragraph is None:
+            paragraph = _Paragraph(pending, "paragraph")
+        paragraph.lines.append((line_start, line_end))
+        pending = Break.LINE
+    flush()
+    return spans
+
+
+def sentence_boundaries(text: str) -> list[int]:
+    """Start offsets of every unit after the first: predicted sentence boundaries, for evaluation."""
+    return [span.start for span in segment(text)[1:] if span.break_before >= Break.SENTENCE]
+
+
+__all__ = ["Break", "segment", "sentence_boundaries", "ABBREVIATIONS"]
