@@ -261,8 +261,7 @@ def paged_kv_cache(model: Any, sequence_tokens: Iterable[int], *, kv_dtype: str 
     """
     spec = _resolve_model(model, catalog)
     _positive_int("block_size", block_size)
-    lengths = tuple(_positive_int("sequence length", int(n) if not isinstance(n, bool) else n, allow_zero=True)
-                    for n in sequence_tokens)
+    lengths = tuple(_positive_int("sequence length", n, allow_zero=True) for n in sequence_tokens)
     per_token = kv_cache_breakdown(spec, kv_dtype)
     blocks = sum(-(-n // block_size) for n in lengths)
     bytes_per_block = per_token.bytes_per_token * block_size

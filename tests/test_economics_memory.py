@@ -1,0 +1,255 @@
+"""Memory and padding formulas against hand-computed cases and a real vLLM log."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chunkwise.economics import (
+    Catalog,
+    Quantization,
+    Reserve,
+    activation_memory,
+    attention_scores_memory,
+    capacity,
+    compare_padding,
+    forward_flops_per_token,
+    implied_reserve_bytes,
+    kv_cache_breakdown,
+    kv_cache_bytes_per_token,
+    kv_cache_from_blocks,
+    paged_kv_cache,
+    padding_stats,
+    weights_memory,
+)
+from chunkwise.errors import CatalogError, ConfigError, InputDataError
+
+GIB = 2**30
+A100_40GB_BYTES = 42_298_834_944
+LLAMA3_8B_PARAMS = 8_030_261_248
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return Catalog()
+
+
+# --------------------------------------------------------------------------- truth: Llama-3-8B on A100-40GB
+def test_llama3_8b_kv_cache_is_131072_bytes_per_token(catalog):
+    assert kv_cache_bytes_per_token("llama-3-8b", catalog=catalog) == 2 * 32 * 8 * 128 * 2 == 131_072
+
+
+def test_vllm_log_5691_blocks_is_11_12_gib_of_kv_cache(catalog):
+    kv = kv_cache_from_blocks("llama-3-8b", 5691, catalog=catalog)
+    assert kv == 5691 * 16 * 131_072 == 11_934_892_032
+    assert round(kv / GIB, 2) == 11.12
+
+
+def test_llama3_8b_bf16_weights_are_14_96_gib(catalog):
+    weights = weights_memory("llama-3-8b", catalog=catalog)
+    assert weights.bytes == LLAMA3_8B_PARAMS * 2 == 16_060_522_496
+    assert round(weights.gib, 2) == 14.96
+
+
+def test_capacity_with_the_reserve_the_log_implies_gives_5691_blocks(catalog):
+    reserve = implied_reserve_bytes("llama-3-8b", "a100-40gb", num_blocks=5691, catalog=catalog)
+    assert reserve == math.floor(A100_40GB_BYTES * 0.9) - 16_060_522_496 - 11_934_892_032
+    cap = capacity("llama-3-8b", "a100-40gb", reserve=Reserve(fixed_bytes=reserve), context_length=8192, catalog=catalog)
+    assert (cap.num_blocks, cap.kv_tokens, round(cap.kv_cache_gib, 2), round(cap.weights_gib, 2)) == (
+        5691, 91_056, 11.12, 14.96)
+    # vLLM prints "maximum concurrency for 8192 tokens per request: 11.12x"; whole requests: 11
+    assert cap.max_concurrent_requests == 5691 // 512 == 11
+
+
+def test_capacity_with_the_default_reserve_is_hand_computable(catalog):
+    cap = capacity("llama-3-8b", "a100-40gb", context_length=8192, catalog=catalog)
+    budget = math.floor(A100_40GB_BYTES * 0.9)
+    activations = 8192 * 2 * (4 * 4096 + 3 * 14336) + 256 * 128_256 * 4
+    reserve = GIB + activations
+    blocks = (budget - 16_060_522_496 - reserve) // (16 * 131_072)
+    assert (cap.budget_bytes, cap.reserve_bytes, cap.num_blocks) == (budget, reserve, blocks)
+    assert blocks == 9455 and cap.max_concurrent_requests == 18 and cap.fits
+    payload = cap.to_dict()
+    assert json.loads(json.dumps(payload)) == payload
+    assert any("num_blocks" in line and str(blocks) in line for line in payload["formulas"])
+
+
+def test_capacity_of_a_model_that_does_not_fit(catalog):
+    cap = capacity("llama-3-70b", "t4", catalog=catalog)
+    assert not cap.fits and cap.num_blocks == 0 and cap.kv_cache_bytes == 0 and cap.kv_cache_available_bytes < 0
+
+
+@pytest.mark.parametrize("utilization", [0, -0.1, 1.5, True])
+def test_capacity_rejects_bad_utilization(catalog, utilization):
+    with pytest.raises(ConfigError, match="gpu_memory_utilization"):
+        capacity("llama-3-8b", "a100-40gb", gpu_memory_utilization=utilization, catalog=catalog)
+
+
+def test_capacity_rejects_encoders_and_unknown_gpus(catalog):
+    with pytest.raises(ConfigError, match="encoder"):
+        capacity("all-minilm-l6-v2", "t4", catalog=catalog)
+    with pytest.raises(CatalogError, match="l4"):
+        capacity("llama-3-8b", "l5", catalog=catalog)
+
+
+# --------------------------------------------------------------------------- KV cache per token
+@pytest.mark.parametrize(("name", "kv_dtype", "expected"), [
+    ("phi-3-mini", None, 2 * 32 * 32 * 96 * 2),       # MHA
+    ("qwen2.5-7b", None, 2 * 28 * 4 * 128 * 2),       # GQA
+    ("llama-3-70b", "fp8", 2 * 80 * 8 * 128 * 1),     # fp8 KV cache
+    ("deepseek-v3", None, 61 * (512 + 64) * 2),       # MLA latent + RoPE key
+    ("deepseek-v3", "fp8", 61 * (512 + 64) * 1),
+    ("all-minilm-l6-v2", None, 0),                    # encoder
+])
+def test_kv_cache_per_token_hand_cases(catalog, name, kv_dtype, expected):
+    assert kv_cache_bytes_per_token(name, kv_dtype, catalog=catalog) == expected
+
+
+def test_kv_breakdown_states_its_formula(catalog):
+    mla = kv_cache_breakdown("deepseek-v3", catalog=catalog)
+    assert mla.formula.endswith("= 70272") and "kv_lora_rank" in mla.formula
+
+
+def test_unknown_dtype_is_rejected(catalog):
+    with pytest.raises(ConfigError, match="dtype"):
+        kv_cache_bytes_per_token("llama-3-8b", "int3", catalog=catalog)
+
+
+# --------------------------------------------------------------------------- paged allocation
+def test_paged_kv_rounds_each_request_up_to_whole_blocks(catalog):
+    paged = paged_kv_cache("llama-3-8b", [1, 16, 17], catalog=catalog)
+    assert (paged.blocks, paged.allocated_tokens, paged.real_tokens) == (1 + 1 + 2, 64, 34)
+    assert paged.bytes == 4 * 16 * 131_072 and paged.unpaged_bytes == 34 * 131_072
+    assert paged.block_fill == pytest.approx(34 / 64)
+
+
+@settings(max_examples=60, deadline=None)
+@given(lengths=st.lists(st.integers(0, 5000), min_size=1, max_size=40), block_size=st.sampled_from([1, 8, 16, 32]))
+def test_paging_wastes_less_than_one_block_per_request(lengths, block_size):
+    paged = paged_kv_cache("mistral-7b-v0.1", lengths, block_size=block_size)
+    assert paged.unpaged_bytes <= paged.bytes < paged.unpaged_bytes + len(lengths) * paged.bytes_per_block + 1
+    if block_size == 1:
+        assert paged.bytes == paged.unpaged_bytes
+
+
+# --------------------------------------------------------------------------- weights: MoE and quantization
+def test_moe_weights_use_total_and_compute_uses_active(catalog):
+    mixtral = catalog.model("mixtral-8x7b")
+    assert weights_memory(mixtral).bytes == 46_702_792_704 * 2
+    assert forward_flops_per_token(mixtral) == 2 * 12_879_925_248
+    dense_same_size = forward_flops_per_token("llama-3-8b", catalog=catalog)
+    assert forward_flops_per_token(mixtral) > dense_same_size  # 12.9B active > 8.0B
+
+
+def test_forward_flops_add_attention_over_context(catalog):
+    extra = forward_flops_per_token("llama-3-8b", context_tokens=1000, catalog=catalog) - 2 * LLAMA3_8B_PARAMS
+    assert extra == 4 * 32 * 1000 * 32 * 128
+
+
+def test_int4_with_group_scales_hand_computed(catalog):
+    weights = weights_memory("llama-3-8b", "int4", catalog=catalog)
+    embeddings = 2 * 128_256 * 4096                   # embed_tokens + lm_head stay 16-bit
+    quantized = LLAMA3_8B_PARAMS - embeddings
+    per_param = 0.5 + (2 + 0.5) / 128                  # 4 bits + fp16 scale + 4-bit zero per 128
+    assert weights.weight_format.bytes_per_param == per_param == 133 / 256
+    assert quantized * 133 % 256 == 0                  # so the byte count below is exact
+    assert weights.bytes == quantized * 133 // 256 + embeddings * 2 == 5_727_460_432
+    assert (weights.params_quantized, weights.params_16bit) == (quantized, embeddings)
+
+
+def test_custom_quantization_and_plain_formats(catalog):
+    assert weights_memory("llama-3-8b", "fp8", catalog=catalog).bytes == LLAMA3_8B_PARAMS
+    assert weights_memory("llama-3-8b", "float32", catalog=catalog).bytes == LLAMA3_8B_PARAMS * 4
+    symmetric = Quantization("int4-sym-g64", 4, group_size=64, scale_bytes=2)
+    assert weights_memory("llama-3-8b", symmetric, catalog=catalog).bytes == math.ceil(LLAMA3_8B_PARAMS * (0.5 + 2 / 64))
+    with pytest.raises(ConfigError, match="weight format"):
+        weights_memory("llama-3-8b", "int5", catalog=catalog)
+
+
+# --------------------------------------------------------------------------- transient memory
+def test_eager_attention_scores_are_quadratic_flash_is_linear(catalog):
+    eager = attention_scores_memory("llama-3-8b", batch_size=2, seq_len=1024, catalog=catalog)
+    assert eager.bytes == 2 * 32 * 1024 * 1024 * 2 == 134_217_728
+    flash = attention_scores_memory("llama-3-8b", batch_size=2, seq_len=1024, implementation="flash", catalog=catalog)
+    assert flash.bytes == 2 * 32 * 1024 * 4
+    eager_2x = attention_scores_memory("llama-3-8b", batch_size=2, seq_len=2048, catalog=catalog)
+    flash_2x = attention_scores_memory("llama-3-8b", batch_size=2, seq_len=2048, implementation="sdpa", catalog=catalog)
+    assert (eager_2x.bytes / eager.bytes, flash_2x.bytes / flash.bytes) == (4.0, 2.0)
+    with pytest.raises(ConfigError, match="implementation"):
+        attention_scores_memory("llama-3-8b", batch_size=1, seq_len=8, implementation="xformers", catalog=catalog)
+
+
+def test_activation_estimate_hand_cases(catalog):
+    dense = activation_memory("llama-3-8b", num_tokens=100, num_sequences=2, catalog=catalog)
+    assert dense.bytes == 100 * 2 * (4 * 4096 + 3 * 14336) + 2 * 128_256 * 4
+    moe = activation_memory("mixtral-8x7b", num_tokens=100, catalog=catalog)
+    assert moe.bytes == 100 * 2 * (4 * 4096 + 3 * 14336 * 2) + 32_000 * 4   # two experts per token
+    encoder = activation_memory("all-minilm-l6-v2", num_tokens=256, catalog=catalog)
+    assert encoder.bytes == 256 * 4 * (4 * 384 + 3 * 1536)                    # fp32, no logits
+    with pytest.raises(ConfigError, match="num_tokens"):
+        activation_memory("llama-3-8b", num_tokens=0, catalog=catalog)
+
+
+def test_every_result_serializes(catalog):
+    results = [
+        weights_memory("deepseek-v3", "int4", catalog=catalog), kv_cache_breakdown("llama-3-8b", catalog=catalog),
+        paged_kv_cache("llama-3-8b", [5, 40], catalog=catalog),
+        attention_scores_memory("phi-3-mini", batch_size=1, seq_len=10, catalog=catalog),
+        activation_memory("qwen2.5-72b", num_tokens=10, catalog=catalog),
+        capacity("qwen2.5-7b", "l4", context_length=4096, catalog=catalog),
+        compare_padding([3, 1, 2], batch_size=2, max_length=4),
+    ]
+    for result in results:
+        payload = result.to_dict()
+        assert json.loads(json.dumps(payload)) == payload
+
+
+# --------------------------------------------------------------------------- padding
+def test_padding_hand_example():
+    # lengths 5,1,3,8 in batches of 2, max_length 6: the 8 is truncated to 6 (2 tokens lost)
+    result = compare_padding([5, 1, 3, 8], batch_size=2, max_length=6)
+    assert {s: (getattr(result, s).real_tokens, getattr(result, s).padded_tokens) for s in ("static", "dynamic", "bucketed")} == {
+        "static": (15, 24),      # 4 rows x 6
+        "dynamic": (15, 22),     # [5,1] -> 2x5, [3,6] -> 2x6
+        "bucketed": (15, 18),    # [6,5] -> 2x6, [3,1] -> 2x3
+    }
+    assert result.static.truncated_tokens == 2 and result.static.num_batches == 2
+    assert result.bucketed.efficiency == pytest.approx(15 / 18) and result.static.pad_tokens == 9
+
+
+def test_bucketing_puts_the_short_remainder_batch_last():
+    # longest-first leaves the lone short sequence alone: [10,10],[1] = 21, not [1,10],[10] = 30
+    assert padding_stats([1, 10, 10], batch_size=2, max_length=16, strategy="bucketed").padded_tokens == 21
+    assert padding_stats([1, 10, 10], batch_size=2, max_length=16, strategy="dynamic").padded_tokens == 30
+
+
+def test_padding_bad_input():
+    with pytest.raises(InputDataError, match="nothing to pad"):
+        compare_padding([], batch_size=2, max_length=8)
+    with pytest.raises(InputDataError, match="non-negative"):
+        compare_padding([3, -1], batch_size=2, max_length=8)
+    with pytest.raises(ConfigError, match="batch_size"):
+        compare_padding([3], batch_size=0, max_length=8)
+    with pytest.raises(ConfigError, match="strategy"):
+        padding_stats([3], batch_size=1, max_length=8, strategy="sorted")
+
+
+@settings(max_examples=80, deadline=None)
+@given(lengths=st.lists(st.integers(0, 600), min_size=1, max_size=60), batch_size=st.integers(1, 9),
+       max_length=st.integers(1, 512), seed=st.randoms(use_true_random=False))
+def test_padding_invariants(lengths, batch_size, max_length, seed):
+    result = compare_padding(lengths, batch_size=batch_size, max_length=max_length)
+    real = sum(min(n, max_length) for n in lengths)
+    assert result.static.real_tokens == result.dynamic.real_tokens == result.bucketed.real_tokens == real
+    assert result.bucketed.padded_tokens <= result.dynamic.padded_tokens <= result.static.padded_tokens
+    shuffled = list(lengths)
+    seed.shuffle(shuffled)
+    any_order = padding_stats(shuffled, batch_size=batch_size, max_length=max_length, strategy="dynamic")
+    assert result.bucketed.padded_tokens <= any_order.padded_tokens
+    for stats in (result.static, result.dynamic, result.bucketed):
+        assert stats.pad_tokens == stats.padded_tokens - stats.real_tokens >= 0
+        assert 0 <= stats.efficiency <= 1
