@@ -1,0 +1,385 @@
+"""The repair passes of normalize(): each one finds its few targets with one compiled scan.
+
+A pass takes a text and returns the repaired text plus an EditMap of the places
+where lengths changed (None when nothing moved). Passes never look further than
+one character across an ASCII whitespace boundary (mojibake is repaired per
+whitespace-delimited segment), which is what lets normalize() cut long input
+into blocks at "letter newline letter" points and still give the same result.
+Counts of what each pass changed go into a shared Counter, keyed by category.
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from ._normalize_align import EditMap
+
+# Characters a cp1252 / Latin-1 decoder makes from UTF-8 continuation bytes 0x80-0xBF.
+_CP1252_CONTINUATION = (
+    "\u0080-\u00bf\u20ac\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160"
+    "\u2039\u0152\u017d\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122"
+    "\u0161\u203a\u0153\u017e\u0178"
+)
+# UTF-8 lead bytes 0xC2-0xF4 as cp1252 / Latin-1 show as U+00C2-U+00F4.
+MOJIBAKE_HINT = f"[\u00c2-\u00f4][{_CP1252_CONTINUATION}]"
+
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+ZERO_WIDTH_JOINERS = "\u200c\u200d"
+# Removed outright: zero-width space, soft hyphen, BOM / zero-width no-break space,
+# word joiner, Mongolian vowel separator, deprecated format characters.
+INVISIBLE = "\u00ad\u200b\u2060\ufeff\u180e\u206a-\u206f"
+# C0 and C1 controls and DEL; tab and the line-break controls are handled elsewhere.
+CONTROLS = "\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f"
+LINE_BREAKS = "\r\x0b\x0c\x85\u2028\u2029"
+SPACES = "\u00a0\u1680\u2000-\u200a\u202f\u205f"
+FULLWIDTH = "\uff01-\uff5e\u3000"
+SURROGATES = "\ud800-\udfff"
+
+# One character class covering every single-character trigger, for the block pre-scan.
+TRIGGERS = (
+    f"[{CONTROLS}{LINE_BREAKS}{INVISIBLE}{ZERO_WIDTH_JOINERS}{BIDI_CONTROLS}"
+    f"{SPACES}{FULLWIDTH}{SURROGATES}\u00c2-\u00f4&]"
+)
+
+# Scripts where ZWJ / ZWNJ select letter forms: Arabic, Syriac, Thaana, N'Ko,
+# the Indic blocks (Devanagari to Sinhala), Tibetan, Myanmar, Khmer, Mongolian.
+_JOINER_SCRIPTS = (
+    "\u0600-\u06ff\u0700-\u074f\u0750-\u077f\u0780-\u07bf\u07c0-\u07ff\u0860-\u08ff"
+    "\u0900-\u0dff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff\u1800-\u18af"
+    "\ua8e0-\ua8ff\ufb50-\ufdff\ufe70-\ufefc"  # stops before U+FEFF (BOM), which is removed
+)
+
+_ENTITY_BODY = r"(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
+
+
+@functools.lru_cache(maxsize=1)
+def patterns() -> dict[str, Any]:
+    """Compiled patterns, built on first use (no work at import)."""
+    import re
+
+    import regex
+
+    cjk = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\p{Bopomofo}\u3001-\u303f\uff5f-\uffef]"
+    return {
+        "triggers": re.compile(TRIGGERS),
+        "surrogates": re.compile(f"[\ud800-\udbff][\udc00-\udfff]|[{SURROGATES}]"),
+        "mojibake_hint": re.compile(MOJIBAKE_HINT),
+        "ascii_space": re.compile(r"[ \t\n\r\x0b\x0c]"),
+        "entity": re.compile("&" + _ENTITY_BODY),
+        "entity_body": re.compile(_ENTITY_BODY),
+        "markup": re.compile(r"<[A-Za-z/!?]"),
+        "line_breaks": re.compile(f"\r\n|[{LINE_BREAKS}]"),
+        "hyphen_break": regex.compile(r"(?<=\p{L})[\-\u00ad\u2010][ \t]*\n[ \t]*(?=\p{Ll})"),
+        "invisibles": re.compile(f"[{CONTROLS}{INVISIBLE}{ZERO_WIDTH_JOINERS}{BIDI_CONTROLS}]"),
+        "joiner_script": re.compile(f"[{_JOINER_SCRIPTS}]"),
+        "emoji_left": regex.compile(r"[\p{Extended_Pictographic}\p{Emoji_Modifier}\ufe0f\ufe0e]"),
+        "emoji_right": regex.compile(r"\p{Extended_Pictographic}"),
+        "spaces": re.compile(f"[{SPACES}]+"),
+        "fullwidth": re.compile(f"[{FULLWIDTH}]+"),
+        "fullwidth_punct": re.compile(r"[\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff5e]"),
+        "cjk": regex.compile(cjk),
+        "unstable": {
+            "NFC": regex.compile(r"[\P{ccc=0}\p{NFC_QC=N}\p{NFC_QC=M}]+"),
+            "NFKC": regex.compile(r"[\P{ccc=0}\p{NFKC_QC=N}\p{NFKC_QC=M}]+"),
+        },
+        # NFKC would turn 10³ into 103 and ½ into the longer 1⁄2: these stay as they are.
+        "nfkc_protected": regex.compile(r"[\p{dt=super}\p{dt=sub}\p{dt=fraction}]"),
+        "trailing_space": re.compile(r"[ \t]+(?=\n)"),
+        "blank_lines": re.compile(r"\n{3,}"),
+        "inner_space": re.compile(r"(?<=[^\s])[ \t]{2,}"),
+    }
+
+
+Fix = Callable[[Any], str]
+
+
+def substitute(text: str, pattern: Any, fix: Fix, one_to_one: bool = False) -> tuple[str, EditMap | None]:
+    """pattern.sub(fix) that records every replacement which moves later offsets.
+
+    A one-character-to-one-character replacement keeps offsets and is not recorded;
+    with ``one_to_one`` the caller promises every replacement is character-for-character.
+    """
+    in_start: list[int] = []
+    in_end: list[int] = []
+    out_len: list[int] = []
+
+    def replace(match: Any) -> str:
+        old = match.group()
+        new = fix(match)
+        if new != old and not one_to_one and not (len(old) == 1 == len(new)):
+            start, end = match.span()
+            in_start.append(start)
+            in_end.append(end)
+            out_len.append(len(new))
+        return new
+
+    result = pattern.sub(replace, text)
+    return result, (EditMap.from_edits(in_start, in_end, out_len) if in_start else None)
+
+
+def apply_edits(text: str, edits: list[tuple[int, int, str]]) -> tuple[str, EditMap | None]:
+    """Apply sorted, non-overlapping (start, end, replacement) edits, trimming each to its change."""
+    if not edits:
+        return text, None
+    pieces: list[str] = []
+    in_start: list[int] = []
+    in_end: list[int] = []
+    out_len: list[int] = []
+    position = 0
+    for start, end, new in edits:
+        old = text[start:end]
+        # Trim the common prefix and suffix so the map stays as fine as the change itself.
+        prefix = 0
+        limit = min(len(old), len(new))
+        while prefix < limit and old[prefix] == new[prefix]:
+            prefix += 1
+        suffix = 0
+        while suffix < limit - prefix and old[-1 - suffix] == new[-1 - suffix]:
+            suffix += 1
+        core_start, core_end = start + prefix, end - suffix
+        core_new = new[prefix : len(new) - suffix]
+        pieces.append(text[position:core_start])
+        pieces.append(core_new)
+        position = core_end
+        if not (core_end - core_start == 1 == len(core_new)):
+            in_start.append(core_start)
+            in_end.append(core_end)
+            out_len.append(len(core_new))
+    pieces.append(text[position:])
+    return "".join(pieces), (EditMap.from_edits(in_start, in_end, out_len) if in_start else None)
+
+
+# --- the passes, in the order normalize() runs them ---------------------------------
+
+
+def fix_surrogates(text: str, mode: str, counts: Counter) -> tuple[str, EditMap | None]:
+    """Join surrogate pairs into the character they encode; lone ones become U+FFFD (or go)."""
+
+    def fix(match: Any) -> str:
+        found = match.group()
+        counts["surrogates"] += 1
+        if len(found) == 2:
+            return found.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+        return "\ufffd" if mode == "replace" else ""
+
+    return substitute(text, patterns()["surrogates"], fix)
+
+
+def fix_mojibake(text: str, counts: Counter) -> tuple[str, EditMap | None]:
+    """Run ftfy's encoding repair on the whitespace-delimited segments that look like mojibake."""
+    import ftfy
+
+    pats = patterns()
+    space = pats["ascii_space"]
+    edits: list[tuple[int, int, str]] = []
+    segment_end = 0
+    for hint in pats["mojibake_hint"].finditer(text):
+        if hint.start() < segment_end:
+            continue  # already inside the segment repaired last
+        # Bounded below by the last segment so the backward search stays linear overall.
+        start = max(text.rfind(c, segment_end, hint.start()) for c in " \t\n\r\x0b\x0c") + 1
+        start = max(start, segment_end)
+        after = space.search(text, hint.end())
+        segment_end = after.start() if after else len(text)
+        segment = text[start:segment_end]
+        repaired = ftfy.fix_encoding(segment)
+        if repaired != segment:
+            counts["mojibake"] += 1
+            edits.append((start, segment_end, repaired))
+    return apply_edits(text, edits)
+
+
+def fix_html_entities(text: str, counts: Counter) -> tuple[str, EditMap | None]:
+    """Unescape HTML character references via ftfy, never creating a new entity."""
+    from ftfy.fixes import unescape_html
+
+    body = patterns()["entity_body"]
+
+    def fix(match: Any) -> str:
+        found = match.group()
+        new = unescape_html(found)
+        # "&amp;lt;" must stay: unescaping it would make "&lt;", and a second run would differ.
+        if new == "&" and body.match(text, match.end()):
+            return found
+        if new != found:
+            counts["html_entities"] += 1
+        return new
+
+    return substitute(text, patterns()["entity"], fix)
+
+
+def fix_line_breaks(text: str, counts: Counter) -> tuple[str, EditMap | None]:
+    r"""CRLF, CR, VT, FF, NEL, LINE and PARAGRAPH SEPARATOR all become ``\n``."""
+
+    def fix(match: Any) -> str:
+        counts["line_endings"] += 1
+        return "\n"
+
+    return substitute(text, patterns()["line_breaks"], fix)
+
+
+def fix_hyphen_breaks(text: str, counts: Counter) -> tuple[str, EditMap | None]:
+    """Join a word hyphenated across a line break when the next line goes on in lower case."""
+
+    def fix(match: Any) -> str:
+        counts["dehyphenation"] += 1
+        return ""
+
+    return substitute(text, patterns()["hyphen_break"], fix)
+
+
+def fix_invisibles(
+    text: str, remove_controls: bool, remove_invisible: bool, bidi: str, counts: Counter,
+    bidi_found: list[int],
+) -> tuple[str, EditMap | None]:
+    """Remove control, zero-width and bidi characters; ZWJ / ZWNJ stay where they join."""
+    pats = patterns()
+    joiner_script = pats["joiner_script"]
+    emoji_left = pats["emoji_left"]
+    emoji_right = pats["emoji_right"]
+
+    def joiner_meaningful(match: Any) -> bool:
+        position = match.start()
+        before = text[position - 1] if position else ""
+        after = text[position + 1] if position + 1 < len(text) else ""
+        if not before or not after:
+            return False
+        if joiner_script.match(before) and joiner_script.match(after):
+            return True
+        return match.group() == "\u200d" and bool(emoji_left.match(before) and emoji_right.match(after))
+
+    def fix(match: Any) -> str:
+        char = match.group()
+        if char in BIDI_CONTROLS:
+            if bidi == "keep":
+                return char
+            counts["bidi"] += 1
+            if bidi == "report":
+                bidi_found.append(match.start())
+                return char
+            return ""
+        if char in ZERO_WIDTH_JOINERS:
+            if not remove_invisible or joiner_meaningful(match):
+                return char
+            counts["invisible"] += 1
+            return ""
+        if "\x00" <= char <= "\x9f":
+            if not remove_controls:
+                return char
+            counts["controls"] += 1
+            return ""
+        if not remove_invisible:
+            return char
+        counts["invisible"] += 1
+        return ""
+
+    return substitute(text, pats["invisibles"], fix)
+
+
+def fix_spaces(text: str, counts: Counter) -> tuple[str, EditMap | None]:
+    """NBSP, narrow NBSP, en/em/thin/hair spaces and friends become a plain space."""
+
+    def fix(match: Any) -> str:
+        found = match.group()
+        counts["spaces"] += len(found)
+        return " " * len(found)
+
+    return substitute(text, patterns()["spaces"], fix, one_to_one=True)
+
+
+_FULLWIDTH_TABLE = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+def fix_fullwidth(text: str, counts: Counter) -> tuple[str, EditMap | None]:
+    """Fold fullwidth ASCII to ASCII; fullwidth punctuation next to CJK text is correct and stays."""
+    pats = patterns()
+    cjk = pats["cjk"]
+    punct = pats["fullwidth_punct"]
+
+    def fix(match: Any) -> str:
+        run = match.group()
+        start, end = match.span()
+        in_cjk = (start and cjk.match(text[start - 1])) or (end < len(text) and cjk.match(text[end]))
+        if in_cjk:
+            folded = "".join(c if punct.match(c) else c.translate(_FULLWIDTH_TABLE) for c in run)
+        else:
+            folded = run.translate(_FULLWIDTH_TABLE)
+        counts["fullwidth"] += sum(1 for a, b in zip(run, folded) if a != b)
+        return folded
+
+    return substitute(text, pats["fullwidth"], fix, one_to_one=True)
+
+
+def normal_form(text: str, form: str, protect: bool = False) -> str:
+    """``unicodedata.normalize(form, text)``; for NFKC with ``protect``, super/subscripts and fractions stay."""
+    return apply_form(text, form, protect, Counter())[0]
+
+
+def apply_form(text: str, form: str, protect: bool, counts: Counter) -> tuple[str, EditMap | None]:
+    """NFC or NFKC, applied only to the runs of characters that are not stable under the form.
+
+    A stable character (canonical class 0, quick-check Yes) is a safe boundary
+    before itself, so normalizing each unstable run together with the character
+    before it gives exactly the whole-text result, with a map as fine as the runs.
+    """
+    if text.isascii() or (unicodedata.is_normalized(form, text) and not (protect and form == "NFKC")):
+        return text, None
+    pats = patterns()
+    protected = pats["nfkc_protected"] if (protect and form == "NFKC") else None
+    edits: list[tuple[int, int, str]] = []
+    for run in pats["unstable"][form].finditer(text):
+        start = max(run.start() - 1, 0)
+        segment = text[start : run.end()]
+        if protected is not None and protected.search(segment):
+            normalized = _normalize_keeping(segment, form, protected)
+        else:
+            normalized = unicodedata.normalize(form, segment)
+        if normalized != segment:
+            counts["form"] += 1
+            edits.append((start, run.end(), normalized))
+    return apply_edits(text, edits)
+
+
+def _normalize_keeping(segment: str, form: str, protected: Any) -> str:
+    pieces: list[str] = []
+    position = 0
+    for keep in protected.finditer(segment):
+        pieces.append(unicodedata.normalize(form, segment[position : keep.start()]))
+        pieces.append(unicodedata.normalize("NFC", keep.group()))
+        position = keep.end()
+    pieces.append(unicodedata.normalize(form, segment[position:]))
+    return "".join(pieces)
+
+
+def fix_whitespace(text: str, counts: Counter) -> list[tuple[str, EditMap | None]]:
+    """Trailing spaces go, 3+ newlines become one blank line, inner runs one space.
+
+    Indentation at the start of a line is kept (code, nested lists). Returns
+    exactly three (text, map) results, one per sub-pass, in order; a sub-pass
+    with nothing to do returns its input and None.
+    """
+    pats = patterns()
+
+    def drop(replacement: str) -> Fix:
+        def fix(match: Any) -> str:
+            counts["whitespace"] += 1
+            return replacement
+
+        return fix
+
+    results: list[tuple[str, EditMap | None]] = []
+    for needles, pattern, replacement in (
+        ((" \n", "\t\n"), pats["trailing_space"], ""),
+        (("\n\n\n",), pats["blank_lines"], "\n\n"),
+        (("  ", "\t"), pats["inner_space"], " "),
+    ):
+        if any(needle in text for needle in needles):
+            text, edit_map = substitute(text, pattern, drop(replacement))
+            results.append((text, edit_map))
+        else:
+            results.append((text, None))
+    return results
