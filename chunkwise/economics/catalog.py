@@ -374,7 +374,7 @@ class TokenPrice:
                 raise ConfigError(f"price {self.name!r}: {field}={value!r} is negative")
             if self.check_range and value != 0 and not (low <= value <= high):
                 per_token_hint = (
-                    f" {value!r} per million is ${value * 1e6:.4g} per *trillion*... "
+                    f" {value!r} per million tokens is ${value * 1e6:.4g} per trillion tokens: "
                     f"if it is a price per token, the per-million price is {value * 1e6:.6g}; "
                     f"if per thousand tokens, {value * 1e3:.6g}."
                     if value < low else " That is far above any listed API price."
