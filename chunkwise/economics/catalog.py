@@ -442,7 +442,7 @@ class Catalog:
             else:
                 from importlib import resources
 
-                text = resources.files("chunkwise").joinpath("data", "economics", filename).read_text("utf-8")
+                text = resources.files("chunkwise").joinpath("data").joinpath("economics").joinpath(filename).read_text("utf-8")
             self._loaded[filename] = json.loads(text)
         return self._loaded[filename]
 
