@@ -71,7 +71,6 @@ def patterns() -> dict[str, Any]:
         "ascii_space": re.compile(r"[ \t\n\r\x0b\x0c]"),
         "entity": re.compile("&" + _ENTITY_BODY),
         "entity_body": re.compile(_ENTITY_BODY),
-        "markup": re.compile(r"<[A-Za-z/!?]"),
         "line_breaks": re.compile(f"\r\n|[{LINE_BREAKS}]"),
         "hyphen_break": regex.compile(r"(?<=\p{L})[\-\u00ad\u2010][ \t]*\n[ \t]*(?=\p{Ll})"),
         "invisibles": re.compile(f"[{CONTROLS}{INVISIBLE}{ZERO_WIDTH_JOINERS}{BIDI_CONTROLS}]"),
@@ -88,9 +87,10 @@ def patterns() -> dict[str, Any]:
         },
         # NFKC would turn 10³ into 103 and ½ into the longer 1⁄2: these stay as they are.
         "nfkc_protected": regex.compile(r"[\p{dt=super}\p{dt=sub}\p{dt=fraction}]"),
-        "trailing_space": re.compile(r"[ \t]+(?=\n)"),
-        "blank_lines": re.compile(r"\n{3,}"),
-        "inner_space": re.compile(r"(?<=[^\s])[ \t]{2,}"),
+        "blank_lines": re.compile(r"\n\n\n+"),
+        # A literal prefix lets the scanner skip ahead; the tab variant runs only on text with tabs.
+        "inner_space": re.compile(r"  +"),
+        "inner_space_tab": re.compile(r"[ \t]{2,}"),
     }
 
 
@@ -169,7 +169,7 @@ def fix_surrogates(text: str, mode: str, counts: Counter) -> tuple[str, EditMap 
     return substitute(text, patterns()["surrogates"], fix)
 
 
-def fix_mojibake(text: str, counts: Counter) -> tuple[str, EditMap | None]:
+def fix_mojibake(text: str, counts: Counter, leads: str) -> tuple[str, EditMap | None]:
     """Run ftfy's encoding repair on the whitespace-delimited segments that look like mojibake."""
     import ftfy
 
@@ -177,13 +177,13 @@ def fix_mojibake(text: str, counts: Counter) -> tuple[str, EditMap | None]:
     space = pats["ascii_space"]
     edits: list[tuple[int, int, str]] = []
     segment_end = 0
-    for hint in pats["mojibake_hint"].finditer(text):
-        if hint.start() < segment_end:
+    for hint_start, hint_end in _mojibake_hints(text, leads):
+        if hint_start < segment_end:
             continue  # already inside the segment repaired last
         # Bounded below by the last segment so the backward search stays linear overall.
-        start = max(text.rfind(c, segment_end, hint.start()) for c in " \t\n\r\x0b\x0c") + 1
+        start = max(text.rfind(c, segment_end, hint_start) for c in " \t\n\r\x0b\x0c") + 1
         start = max(start, segment_end)
-        after = space.search(text, hint.end())
+        after = space.search(text, hint_end)
         segment_end = after.start() if after else len(text)
         segment = text[start:segment_end]
         repaired = ftfy.fix_encoding(segment)
@@ -191,6 +191,27 @@ def fix_mojibake(text: str, counts: Counter) -> tuple[str, EditMap | None]:
             counts["mojibake"] += 1
             edits.append((start, segment_end, repaired))
     return apply_edits(text, edits)
+
+
+def _mojibake_hints(text: str, leads: str) -> list[tuple[int, int]]:
+    """Spans matching MOJIBAKE_HINT, for the lead characters ``leads`` known to occur.
+
+    Where lead characters are rare (English with the odd "café"), str.find on each
+    is far faster than a character-class scan of the whole text.
+    """
+    pattern = patterns()["mojibake_hint"]
+    occurrences = sum(text.count(c) for c in leads)
+    if occurrences * 64 > len(text):
+        return [m.span() for m in pattern.finditer(text)]
+    spans = []
+    for lead in leads:
+        position = text.find(lead)
+        while position != -1:
+            if pattern.match(text, position):
+                spans.append((position, position + 2))
+            position = text.find(lead, position + 1)
+    spans.sort()
+    return spans
 
 
 def fix_html_entities(text: str, counts: Counter) -> tuple[str, EditMap | None]:
@@ -295,16 +316,27 @@ _FULLWIDTH_TABLE = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x
 
 
 def fix_fullwidth(text: str, counts: Counter) -> tuple[str, EditMap | None]:
-    """Fold fullwidth ASCII to ASCII; fullwidth punctuation next to CJK text is correct and stays."""
+    """Fold fullwidth ASCII to ASCII; fullwidth punctuation in CJK text is correct and stays.
+
+    Punctuation counts as CJK text when a CJK character appears within 32
+    characters of it in the same whitespace-delimited stretch ("Reddit，Twitter和").
+    """
     pats = patterns()
     cjk = pats["cjk"]
     punct = pats["fullwidth_punct"]
+    space = pats["ascii_space"]
+
+    def in_cjk_text(start: int, end: int) -> bool:
+        left = text[max(0, start - 32) : start]
+        left = left[max(left.rfind(c) for c in " \t\n\r\x0b\x0c") + 1 :]
+        right = text[end : end + 32]
+        stop = space.search(right)
+        right = right[: stop.start()] if stop else right
+        return bool(cjk.search(left) or cjk.search(right))
 
     def fix(match: Any) -> str:
         run = match.group()
-        start, end = match.span()
-        in_cjk = (start and cjk.match(text[start - 1])) or (end < len(text) and cjk.match(text[end]))
-        if in_cjk:
+        if punct.search(run) and in_cjk_text(*match.span()):
             folded = "".join(c if punct.match(c) else c.translate(_FULLWIDTH_TABLE) for c in run)
         else:
             folded = run.translate(_FULLWIDTH_TABLE)
@@ -360,26 +392,56 @@ def fix_whitespace(text: str, counts: Counter) -> list[tuple[str, EditMap | None
 
     Indentation at the start of a line is kept (code, nested lists). Returns
     exactly three (text, map) results, one per sub-pass, in order; a sub-pass
-    with nothing to do returns its input and None.
+    with nothing to do returns its input and None. Each sub-pass looks for a
+    literal needle first: a character-class scan would cost more than all the
+    rest of normalize() on clean prose, where a space is every sixth character.
     """
     pats = patterns()
-
-    def drop(replacement: str) -> Fix:
-        def fix(match: Any) -> str:
-            counts["whitespace"] += 1
-            return replacement
-
-        return fix
-
     results: list[tuple[str, EditMap | None]] = []
-    for needles, pattern, replacement in (
-        ((" \n", "\t\n"), pats["trailing_space"], ""),
-        (("\n\n\n",), pats["blank_lines"], "\n\n"),
-        (("  ", "\t"), pats["inner_space"], " "),
-    ):
-        if any(needle in text for needle in needles):
-            text, edit_map = substitute(text, pattern, drop(replacement))
-            results.append((text, edit_map))
-        else:
-            results.append((text, None))
+
+    # Trailing spaces: find each " \n" / "\t\n" and widen leftwards over the run.
+    trailing: list[tuple[int, int, str]] = []
+    for needle in (" \n", "\t\n") if "\t" in text else (" \n",):
+        position = text.find(needle)
+        while position != -1:
+            start = position
+            while start > 0 and text[start - 1] in " \t":
+                start -= 1
+            trailing.append((start, position + 1, ""))
+            position = text.find(needle, position + 2)
+    if trailing:
+        trailing.sort()
+        counts["whitespace"] += len(trailing)
+        text, edit_map = apply_edits(text, trailing)
+        results.append((text, edit_map))
+    else:
+        results.append((text, None))
+
+    def blank(match: Any) -> str:
+        counts["whitespace"] += 1
+        return "\n\n"
+
+    results.append(substitute(text, pats["blank_lines"], blank) if "\n\n\n" in text else (text, None))
+    text = results[-1][0]
+
+    # Inner runs: keep the first character (as a space), drop the rest. Collected with
+    # finditer and filtered in bulk: a per-match callback would dominate on clean prose.
+    pattern = pats["inner_space_tab"] if "\t" in text else pats["inner_space"] if "  " in text else None
+    if pattern is None:
+        results.append((text, None))
+        return results
+    spans = [m.span() for m in pattern.finditer(text)]
+    # A run right after a newline (or at the start) is indentation and stays.
+    spans = [(start, end) for start, end in spans if start and text[start - 1] != "\n"]
+    if not spans:
+        results.append((text, None))
+        return results
+    counts["whitespace"] += len(spans)
+    pieces = [text[:spans[0][0]]]
+    pieces.extend([" " + text[end:following] for (_, end), (following, _) in zip(spans, spans[1:])])
+    pieces.append(" " + text[spans[-1][1]:])
+    in_start = [start + 1 for start, _ in spans]
+    in_end = [end for _, end in spans]
+    text = "".join(pieces)
+    results.append((text, EditMap.from_edits(in_start, in_end, [0] * len(spans))))
     return results

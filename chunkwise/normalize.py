@@ -74,7 +74,8 @@ class NormalizeConfig:
     ``bidi``: "remove" bidi embedding/override/isolate controls (they can hide
     code, "Trojan Source"), "report" keeps them and lists their raw offsets in
     ``Normalized.bidi_positions``, "keep" leaves them alone.
-    ``html_entities``: "auto" unescapes unless the document looks like markup.
+    ``html_entities``: "auto" unescapes unless the document contains "<" (markup
+    or code, where an entity is usually meant literally), like ftfy's default.
     ``surrogates``: lone surrogates become U+FFFD ("replace") or go ("remove");
     "keep" leaves them (most tokenizers then fail). Pairs are always joined
     unless "keep".
@@ -247,7 +248,7 @@ def normalize(text: str, config: NormalizeConfig | None = None, **options: Any) 
         hint = " (decode bytes first, e.g. data.decode('utf-8', errors='replace'))" if isinstance(text, bytes | bytearray) else ""
         raise InputTypeError(f"normalize() takes a str, got {type(text).__name__}{hint}")
     unescape = config.html_entities == "always" or (
-        config.html_entities == "auto" and "&" in text and not fixes.patterns()["markup"].search(text)
+        config.html_entities == "auto" and "&" in text and "<" not in text
     )
     counts: Counter = Counter()
     pieces: list[str] = []
@@ -320,9 +321,10 @@ def _normalize_block(
 
     surrogate = any("\ud800" <= c <= "\udfff" for c in found)
     keep(fixes.fix_surrogates(text, config.surrogates, counts)) if surrogate and config.surrogates != "keep" else skip()
-    if config.fix_mojibake and any("\u00c2" <= c <= "\u00f4" for c in found):
+    leads = "".join(c for c in found if "\u00c2" <= c <= "\u00f4")
+    if config.fix_mojibake and leads:
         before = text
-        keep(fixes.fix_mojibake(text, counts))
+        keep(fixes.fix_mojibake(text, counts, leads))
         if text is not before:
             found = "".join(set(triggers.findall(text)))
     else:
