@@ -90,6 +90,8 @@ OPENMP = _has_openmp() and shutil.which(_compiler()[0]) is not None
 EXTENSIONS = [
     # Boundary selection: integer DP, OpenMP across documents of a batch.
     _extension("chunkwise._cboundaries", "src_ext/_cboundaries.pyx", openmp=OPENMP, float_math=False),
+    # Shingle hashing + MinHash signatures: integer hashing, OpenMP across units.
+    _extension("chunkwise._cminhash", "src_ext/_cminhash.pyx", openmp=OPENMP, float_math=False),
 ]
 
 setup(
