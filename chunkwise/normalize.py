@@ -392,9 +392,18 @@ def _cut_point(text: str, start: int, block_size: int) -> int:
             if text[position - 1].isalnum() and text[position + 1].isalnum():
                 return position + 1
             position = text.rfind(separator, low, position)
-    # Then between two letters or digits (only mojibake detection can see across this).
+    # Then inside a long unspaced stretch (CJK, Thai, a URL): between two letters or
+    # digits that are both ASCII or both beyond Latin, with no "&" (a possible entity)
+    # just before. Only ftfy's view of the stretch can change across such a cut.
     for position in range(limit, low, -1):
-        if text[position - 1].isalnum() and text[position].isalnum():
+        before, after = text[position - 1], text[position]
+        if (
+            before.isalnum()
+            and after.isalnum()
+            and (before.isascii() == after.isascii())
+            and (before.isascii() or (before > "\u02ff" and after > "\u02ff"))
+            and "&" not in text[max(start, position - 34) : position]
+        ):
             return position
     # Text without letters (all controls, symbols): cut anywhere but inside CRLF or a
     # surrogate pair, and not before a character that attaches to the one before it.

@@ -1,0 +1,396 @@
+"""normalize(): golden repairs per category, Unicode conformance, offsets back to raw, bad input."""
+
+from __future__ import annotations
+
+import bz2
+import json
+import random
+import sys
+import tracemalloc
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chunkwise.errors import ConfigError, InputDataError, InputTypeError
+from chunkwise.normalize import CATEGORIES, NormalizeConfig, Normalized, normalize
+from chunkwise._normalize_fixes import normal_form
+
+from conftest import PUD_LANGUAGES, load_pud
+from support_tokenizers import cl100k_reference, llama3_tokenizer_path
+
+GOLDEN = Path(__file__).parent / "golden" / "normalize"
+NORMALIZATION_TEST = Path("/usr/share/unicode/NormalizationTest.txt")
+
+
+def golden_cases() -> list:
+    cases = []
+    for path in sorted(GOLDEN.glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        for case in data["cases"]:
+            cases.append(pytest.param(case, id=f"{data['category']}: {case['name']}"))
+    return cases
+
+
+@pytest.mark.parametrize("case", golden_cases())
+def test_golden(case):
+    result = normalize(case["input"], **case.get("options", {}))
+    assert result.text == case["expected"]
+    assert dict(result.fixes) == case["fixes"]
+    if "bidi_positions" in case:
+        assert list(result.bidi_positions) == case["bidi_positions"]
+    # Idempotent, and the whole text maps back to the whole raw text.
+    assert normalize(result.text, **case.get("options", {})).text == result.text
+    raw_start, raw_end = result.to_raw(0, len(result.text))
+    assert normalize(case["input"][raw_start:raw_end], **case.get("options", {})).text == result.text
+
+
+def test_golden_files_cover_every_category():
+    covered = set()
+    for case in golden_cases():
+        covered.update(case.values[0]["fixes"])
+    assert covered == set(CATEGORIES)
+
+
+# --- offsets -------------------------------------------------------------------------
+
+
+def test_to_raw_points_into_raw_text():
+    raw = "x\u200by caf\u00c3\u00a9  z\r\nend"
+    result = normalize(raw)
+    assert result.text == "xy café z\nend"
+    # Each normalized character maps to the raw characters that produced it.
+    pieces = [raw[slice(*result.to_raw(i, i + 1))] for i in range(len(result.text))]
+    assert pieces == ["x", "y", " ", "c", "a", "f", "\u00c3\u00a9", " ", "z", "\r\n", "e", "n", "d"]
+    assert result.to_raw(0, 2) == (0, 3)  # the removed ZWSP between x and y is inside the span
+    assert result.to_raw(1, 1) == (2, 2)  # an empty span right after a removed character
+    assert result.to_raw(9, 13) == (12, 17)  # a span starting at a rewritten CRLF covers it
+
+
+def test_to_raw_many_matches_to_raw():
+    result = normalize("a\u00a0\u00a0b Ã©t\u00e9 \ufb01\u200b  c\n\n\n\nd" * 5)
+    rng = np.random.default_rng(7)
+    starts = rng.integers(0, len(result.text) + 1, 200)
+    ends = np.maximum(starts, rng.integers(0, len(result.text) + 1, 200))
+    raw_starts, raw_ends = result.to_raw_many(starts, ends)
+    assert [(int(a), int(b)) for a, b in zip(raw_starts, raw_ends)] == [
+        result.to_raw(int(a), int(b)) for a, b in zip(starts, ends)
+    ]
+
+
+def test_to_raw_rejects_spans_outside_the_text():
+    result = normalize("abc")
+    with pytest.raises(InputDataError):
+        result.to_raw(2, 4)
+    with pytest.raises(InputDataError):
+        result.to_raw(2, 1)
+    with pytest.raises(InputDataError):
+        result.to_raw_many([0, 1], [1])
+
+
+# Pieces that exercise every repair, plus correct text that must survive.
+PIECES = [
+    "a", "b", "word", "Über", " ", " ", "  ", "\n", "\n\n\n", "\t", "\r\n", "\r", "\x00", "\x85",
+    "\u00a0", "\u2009", "\u200b", "\u00ad", "\ufeff", "\u200d", "\u200c", "\u202e", "\u2066",
+    "\uff21\uff42", "\uff0c", "\u3000", "\u4e2d\u6587", "e\u0301", "\u0301", "\u00e9", "caf\u00c3\u00a9",
+    "\u00e2\u20ac\u2122", "&amp;", "&lt;", "&#233;", "\u00b2", "\u00bd", "\ufb01", "\u2460",
+    "\u0915\u094d\u200d\u0937", "\u0645\u06cc\u200c\u062e", "\U0001f468\u200d\U0001f469", "\u1100\u1161",
+    "\ud800", "\udc00", "exam-\nple", "-", "\u0e20\u0e32\u0e29\u0e32",
+]
+pieced_text = st.lists(st.sampled_from(PIECES), max_size=40).map("".join)
+any_text = st.one_of(pieced_text, st.text(max_size=60))
+
+CONFIGS = [
+    NormalizeConfig(),
+    NormalizeConfig(form="NFKC", dehyphenate=True, html_entities="always"),
+    NormalizeConfig(form="NFKC", nfkc_protect=False, bidi="report", html_entities="never"),
+    NormalizeConfig(html_entities="always", block_size=128),
+]
+
+
+def clean_cuts(result: Normalized) -> list[int]:
+    """Offsets where a span may start or end with an exact re-normalization guarantee.
+
+    0, the end, and every offset of a plain space that follows a non-space
+    character, where that character, the space and the next character each map
+    to exactly one raw character, contiguously (no rewrite or removal touches
+    the cut).
+    """
+    text, raw = result.text, result.raw
+    cuts = [0, len(text)]
+    for position in range(1, len(text)):
+        if text[position] != " " or text[position - 1].isspace():
+            continue
+        right = min(position + 2, len(text))
+        raw_start, raw_end = result.to_raw(position - 1, right)
+        if raw_end - raw_start == right - position + 1 and raw[raw_start + 1] == " ":
+            cuts.append(position)
+    return sorted(cuts)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raw=any_text, config_index=st.integers(0, len(CONFIGS) - 1), data=st.data())
+def test_spans_between_clean_cuts_renormalize_exactly(raw, config_index, data):
+    """normalize(raw[to_raw(a, b)]).text == text[a:b] for clean cut points a <= b."""
+    config = CONFIGS[config_index]
+    result = normalize(raw, config)
+    cuts = clean_cuts(result)
+    start = data.draw(st.sampled_from(cuts))
+    end = data.draw(st.sampled_from([c for c in cuts if c >= start]))
+    raw_start, raw_end = result.to_raw(start, end)
+    assert normalize(raw[raw_start:raw_end], config).text == result.text[start:end]
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw=any_text, data=st.data())
+def test_to_raw_is_monotone_and_in_bounds(raw, data):
+    result = normalize(raw)
+    length = len(result.text)
+    points = sorted(set(data.draw(st.lists(st.integers(0, length), min_size=2, max_size=6))))
+    mapped = [result.to_raw(a, b) for a, b in zip(points, points[1:])]
+    for raw_start, raw_end in mapped:
+        assert 0 <= raw_start <= raw_end <= len(raw)
+    assert [m[0] for m in mapped] == sorted(m[0] for m in mapped)
+    assert [m[1] for m in mapped] == sorted(m[1] for m in mapped)
+    # The union of consecutive spans maps to the union of their raw spans.
+    if mapped:
+        assert result.to_raw(points[0], points[-1]) == (mapped[0][0], mapped[-1][1])
+
+
+@settings(max_examples=400, deadline=None)
+@given(raw=any_text, config_index=st.integers(0, len(CONFIGS) - 1))
+def test_idempotent(raw, config_index):
+    config = CONFIGS[config_index]
+    once = normalize(raw, config).text
+    assert normalize(once, config).text == once
+
+
+# Words of one to three pieces, joined by " x y ": a cut point ("letter space letter")
+# every few characters, so blocks of 40+ characters never have to cut inside a word.
+spaced_text = st.lists(st.lists(st.sampled_from(PIECES), min_size=1, max_size=3).map("".join), max_size=20).map(
+    " x y ".join
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(raw=spaced_text, block_size=st.integers(40, 80))
+def test_blocks_give_the_same_result(raw, block_size):
+    """Cut into tiny blocks, the text and the offsets are those of one pass over the whole."""
+    whole = normalize(raw)
+    blocked = normalize(raw, block_size=block_size)
+    assert blocked.text == whole.text
+    assert dict(blocked.fixes) == dict(whole.fixes)
+    ends = np.arange(len(whole.text) + 1)
+    assert np.array_equal(blocked.to_raw_many(ends * 0, ends)[1], whole.to_raw_many(ends * 0, ends)[1])
+
+
+@settings(max_examples=200, deadline=None)
+@given(raw=spaced_text, block_size=st.integers(40, 80))
+def test_idempotent_in_small_blocks(raw, block_size):
+    once = normalize(raw, block_size=block_size).text
+    assert normalize(once, block_size=block_size).text == once
+
+
+def test_block_path_is_exercised_on_long_text():
+    rng = random.Random(3)
+    words = ["alpha", "beta", "gamma", "caf\u00c3\u00a9", "x\u200by", "\uff21\uff22", "e\u0301", "a\u00a0b"]
+    raw = "\n".join(" ".join(rng.choice(words) for _ in range(12)) for _ in range(400))
+    whole = normalize(raw)
+    blocked = normalize(raw, block_size=256)
+    assert blocked.text == whole.text
+    assert dict(blocked.fixes) == dict(whole.fixes)
+    ends = np.arange(len(whole.text) + 1)
+    assert np.array_equal(blocked.to_raw_many(ends * 0, ends)[1], whole.to_raw_many(ends * 0, ends)[1])
+    assert len(blocked.alignment.maps[0].in_start) == len(whole.alignment.maps[0].in_start)
+
+
+# --- Unicode conformance --------------------------------------------------------------
+
+
+def normalization_test_lines() -> list[list[str]]:
+    if NORMALIZATION_TEST.exists():
+        text = NORMALIZATION_TEST.read_text(encoding="utf-8")
+    elif NORMALIZATION_TEST.with_suffix(".txt.bz2").exists():
+        text = bz2.decompress(NORMALIZATION_TEST.with_suffix(".txt.bz2").read_bytes()).decode("utf-8")
+    else:
+        pytest.skip("NormalizationTest.txt not installed (apt-get install unicode-data)")
+    rows = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line or line.startswith("@"):
+            continue
+        columns = line.split(";")[:5]
+        rows.append(["".join(chr(int(code, 16)) for code in column.split()) for column in columns])
+    return rows
+
+
+def known_to_python(row: list[str]) -> bool:
+    """False for a line with a code point that Python's (possibly older) Unicode data lacks."""
+    return all(unicodedata.category(char) != "Cn" for column in row for char in column)
+
+
+def test_normalization_test_nfc_and_nfkc():
+    rows = normalization_test_lines()
+    checked = [row for row in rows if known_to_python(row)]
+    # The file may be newer than Python's Unicode data; the lines it cannot know are few.
+    assert len(checked) >= 0.97 * len(rows), (len(checked), len(rows))
+    only_form = NormalizeConfig().only("form")
+    nfkc_standard = dataclass_replace(only_form, form="NFKC", nfkc_protect=False)
+    failures = []
+    for source, nfc, nfd, nfkc, nfkd in checked:
+        for column in (source, nfc, nfd):
+            if normal_form(column, "NFC") != nfc or normalize(column, only_form).text != nfc:
+                failures.append(("NFC", source))
+        for column in (nfkc, nfkd):
+            if normal_form(column, "NFC") != nfkc or normalize(column, only_form).text != nfkc:
+                failures.append(("NFC", nfkc))
+        for column in (source, nfc, nfd, nfkc, nfkd):
+            if normal_form(column, "NFKC") != nfkc or normalize(column, nfkc_standard).text != nfkc:
+                failures.append(("NFKC", source))
+    assert failures == []
+
+
+def test_normalization_test_protected_nfkc_differs_only_on_protected_characters():
+    rows = [row for row in normalization_test_lines() if known_to_python(row)]
+    protected = {"super", "sub", "fraction"}
+    differing = 0
+    for source, _, _, nfkc, _ in rows:
+        ours = normal_form(source, "NFKC", protect=True)
+        if ours != nfkc:
+            differing += 1
+            tags = {unicodedata.decomposition(c).split(" ")[0].strip("<>") for c in source}
+            assert tags & protected, source
+        assert normal_form(ours, "NFKC", protect=True) == ours
+    assert differing > 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=40) | pieced_text)
+def test_form_passes_equal_the_standard_on_random_text(text):
+    assert normal_form(text, "NFC") == unicodedata.normalize("NFC", text)
+    assert normal_form(text, "NFKC") == unicodedata.normalize("NFKC", text)
+
+
+def dataclass_replace(config: NormalizeConfig, **changes) -> NormalizeConfig:
+    import dataclasses
+
+    return dataclasses.replace(config, **changes)
+
+
+# --- real text --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", PUD_LANGUAGES)
+def test_pud_sentences_unchanged(shared_data, language):
+    """Correct text in five scripts needs no repair: every sentence comes back as it was."""
+    sentences = [s for record in load_pud(shared_data, language) for s in record["sentences"]]
+    assert len(sentences) > 100
+    changed = [(s, normalize(s).text) for s in sentences if normalize(s).text != s]
+    assert changed == []
+    joined = "\n\n".join(sentences)
+    assert normalize(joined, block_size=4096).text == joined
+
+
+# --- bad input ----------------------------------------------------------------------------
+
+
+def test_lone_surrogates_and_nul_give_encodable_text():
+    raw = "a\ud800b\x00c\udfff\ud83d\ude00"
+    result = normalize(raw)
+    assert result.text == "a\ufffdbc\ufffd\U0001f600"
+    result.text.encode("utf-8")  # would raise on a surviving surrogate
+    assert dict(result.fixes) == {"surrogates": 3, "controls": 1}
+    assert raw[slice(*result.to_raw(5, 6))] == "\ud83d\ude00"
+
+
+def test_text_made_only_of_controls():
+    raw = "".join(chr(c) for c in range(0, 32) if chr(c) not in "\t\n\r\x0b\x0c") * 100
+    result = normalize(raw, block_size=64)
+    assert result.text == ""
+    assert result.fixes["controls"] == len(raw)
+    assert result.to_raw(0, 0) == (len(raw), len(raw))
+
+
+def test_mixed_encoding_document():
+    good = "Der Bär läuft über die Straße. "
+    raw = good + good.encode("utf-8").decode("cp1252") + "\u201cquoted\u201d " + good.encode("utf-8").decode("latin-1")
+    result = normalize(raw)
+    assert result.text == good + good + "\u201cquoted\u201d " + good
+    assert result.fixes["mojibake"] >= 4
+
+
+def test_rejects_wrong_types_and_options():
+    with pytest.raises(InputTypeError, match="decode"):
+        normalize(b"bytes")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="unknown normalize option"):
+        normalize("x", nfc=True)
+    with pytest.raises(ConfigError):
+        NormalizeConfig(form="NFD")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError):
+        NormalizeConfig(block_size=4)
+    with pytest.raises(ConfigError):
+        NormalizeConfig(fold_fullwidth="yes")  # type: ignore[arg-type]
+    with pytest.raises(InputTypeError):
+        normalize("x", config={"form": "NFC"})  # type: ignore[arg-type]
+
+
+@pytest.mark.slow
+def test_memory_stays_a_small_multiple_of_the_input():
+    rng = random.Random(5)
+    words = ["the", "quick", "brown", "fox", "caf\u00c3\u00a9", "a\u00a0b", "x\u200by", "\uff21", "  "]
+    line = " ".join(rng.choice(words) for _ in range(4000))
+    raw = "\n".join([line] * 200)  # about 3.5 M characters (7 MB as UCS-2), 14 blocks
+    tracemalloc.start()
+    try:
+        result = normalize(raw, block_size=1 << 18)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(result.text) > 0.8 * len(raw)
+    # Raw and output are each about the size of raw; the peak adds the final join and
+    # one block's passes, never a per-character structure.
+    assert peak < 4 * sys.getsizeof(raw), peak / sys.getsizeof(raw)
+
+
+# --- token accounting ------------------------------------------------------------------
+
+
+def test_tokens_saved_per_category():
+    encoding = cl100k_reference()
+    raw = ("\uff28\uff45\uff4c\uff4c\uff4f \uff57\uff4f\uff52\uff4c\uff44 caf\u00c3\u00a9 x\u200by\u00a0z " * 20).strip()
+    result = normalize(raw)
+    savings = result.tokens_saved(encoding)
+    assert set(savings) == set(result.fixes) | {"all"}
+    for name, saving in savings.items():
+        assert saving.tokens_before == len(encoding.encode(raw))
+        assert saving.fixes == (sum(result.fixes.values()) if name == "all" else result.fixes[name])
+    assert savings["all"].tokens_after == len(encoding.encode(result.text))
+    assert savings["fullwidth"].tokens_saved > 0
+    assert savings["mojibake"].tokens_saved > 0
+    assert savings["invisible"].tokens_saved > 0
+    assert savings["all"].to_dict()["tokens_saved"] == savings["all"].tokens_saved
+
+
+def test_tokens_saved_with_llama3_tokenizer_path():
+    from tokenizers import Tokenizer
+
+    path = llama3_tokenizer_path()
+    raw = "NBSP\u00a0here, fullwidth \uff21\uff22\uff23\uff24, and e\u0301te\u0301 " * 10
+    savings = normalize(raw).tokens_saved(str(path))
+    reference = Tokenizer.from_file(str(path))
+    assert savings["all"].tokens_before == len(reference.encode(raw, add_special_tokens=False).ids)
+    assert savings["fullwidth"].tokens_saved > 0
+    assert savings["form"].tokens_saved > 0
+
+
+def test_only_switches_off_everything_else():
+    config = NormalizeConfig(form="NFKC", nfkc_protect=False)
+    only = config.only("form")
+    assert only.form == "NFKC" and not only.nfkc_protect
+    assert not only.fix_mojibake and only.bidi == "keep" and not only.collapse_whitespace
+    assert normalize("\u00a0a\u200b  \ufb01", NormalizeConfig().only("spaces")).text == " a\u200b  \ufb01"
+    with pytest.raises(ConfigError):
+        config.only("sparkle")
