@@ -246,7 +246,7 @@ class Banding:
         return 1.0 - (1.0 - jaccard**self.rows) ** self.bands
 
 
-def _integrate(function, low: float, high: float, steps: int = 256) -> float:
+def _integrate(function, low: float, high: float, steps: int = 64) -> float:
     """Composite Simpson's rule (steps even)."""
     if high <= low:
         return 0.0

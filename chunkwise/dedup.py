@@ -278,7 +278,11 @@ def boilerplate_min_docs(config: DedupConfig, document_count: int) -> int:
 
 
 def near_duplicates(
-    texts: Sequence[str | None], config: DedupConfig, *, implementation: str | None = None
+    texts: Sequence[str | None],
+    config: DedupConfig,
+    *,
+    implementation: str | None = None,
+    banding: _minhash.Banding | None = None,
 ) -> list[tuple[int, float] | None]:
     """For each text, ``(index of the earlier kept text it nearly duplicates, Jaccard)`` or None.
 
@@ -299,7 +303,8 @@ def near_duplicates(
     )
     perm_a, perm_b = _minhash.permutations(config.num_perm, config.seed)
     matrix = _minhash.signatures(hashes, hash_offsets, perm_a, perm_b, implementation=implementation)
-    banding = _minhash.choose_banding(float(config.threshold), config.num_perm)
+    if banding is None:
+        banding = _minhash.choose_banding(float(config.threshold), config.num_perm)
     keys = _minhash.band_keys(matrix, banding).tolist()
     offsets = hash_offsets.tolist()
     tables: list[dict[int, list[int]]] = [{} for _ in range(banding.bands)]
@@ -724,6 +729,8 @@ def dedup(
         decisions = boilerplate_occurrences(keys, [u.doc for u in units], boilerplate_min_docs(config, live_docs))
         _apply(documents, kept, units, decisions, "boilerplate", removed)
 
+    banding = _minhash.choose_banding(float(config.threshold), config.num_perm) if config.near_documents or config.near_paragraphs else None
+
     def near_keys(texts: Sequence[str | None]) -> list[str | None]:
         return [t if t is not None and len(normalize_unit(t)) >= config.min_unit_chars else None for t in texts]
 
@@ -731,7 +738,7 @@ def dedup(
         _whole_document_stage(
             documents,
             kept,
-            lambda texts: near_duplicates(near_keys(texts), config, implementation=implementation),
+            lambda texts: near_duplicates(near_keys(texts), config, implementation=implementation, banding=banding),
             "near",
             removed,
         )
@@ -747,7 +754,7 @@ def dedup(
     if config.near_paragraphs:
         units = _units(documents, kept, paragraph_spans)
         texts = near_keys([documents[u.doc].text[u.start : u.end] for u in units])
-        _apply(documents, kept, units, near_duplicates(texts, config, implementation=implementation), "near", removed)
+        _apply(documents, kept, units, near_duplicates(texts, config, implementation=implementation, banding=banding), "near", removed)
 
     order = {document.id: position for position, document in enumerate(documents)}
     removed.sort(key=lambda entry: (order[entry.doc_id], entry.start))
