@@ -81,6 +81,7 @@ def patterns() -> dict[str, Any]:
         "fullwidth": re.compile(f"[{FULLWIDTH}]+"),
         "fullwidth_punct": re.compile(r"[\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff5e]"),
         "cjk": regex.compile(cjk),
+        "form_candidates": {"NFC": re.compile("[^\x00-\u02ff]+"), "NFKC": re.compile("[^\x00-\x9f]+")},
         "unstable": {
             "NFC": regex.compile(r"[\P{ccc=0}\p{NFC_QC=N}\p{NFC_QC=M}]+"),
             "NFKC": regex.compile(r"[\P{ccc=0}\p{NFKC_QC=N}\p{NFKC_QC=M}]+"),
@@ -301,15 +302,16 @@ def fix_invisibles(
     return substitute(text, pats["invisibles"], fix)
 
 
-def fix_spaces(text: str, counts: Counter) -> tuple[str, EditMap | None]:
-    """NBSP, narrow NBSP, en/em/thin/hair spaces and friends become a plain space."""
+def fix_spaces(text: str, counts: Counter, present: str) -> str:
+    """NBSP, narrow NBSP, en/em/thin/hair spaces and friends become a plain space.
 
-    def fix(match: Any) -> str:
-        found = match.group()
-        counts["spaces"] += len(found)
-        return " " * len(found)
-
-    return substitute(text, patterns()["spaces"], fix, one_to_one=True)
+    ``present``: the space characters known to occur. One str.replace per
+    character is far faster than a character-class scan, and keeps every offset.
+    """
+    for char in present:
+        counts["spaces"] += text.count(char)
+        text = text.replace(char, " ")
+    return text
 
 
 _FULLWIDTH_TABLE = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
@@ -358,21 +360,31 @@ def apply_form(text: str, form: str, protect: bool, counts: Counter) -> tuple[st
     before itself, so normalizing each unstable run together with the character
     before it gives exactly the whole-text result, with a map as fine as the runs.
     """
-    if text.isascii() or (unicodedata.is_normalized(form, text) and not (protect and form == "NFKC")):
+    if text.isascii():
         return text, None
     pats = patterns()
+    # Nothing below U+0300 (NFC) or U+00A0 (NFKC) is unstable: a fast scan for higher
+    # characters bounds where the slower property-class scan has to look.
+    windows = [m.span() for m in pats["form_candidates"][form].finditer(text)]
+    if sum(end - start for start, end in windows) > len(text) // 8:
+        # Mostly non-Latin text: one quick check of the whole, then one scan of it.
+        if unicodedata.is_normalized(form, text) and not (protect and form == "NFKC"):
+            return text, None
+        windows = [(0, len(text))]
     protected = pats["nfkc_protected"] if (protect and form == "NFKC") else None
+    unstable = pats["unstable"][form]
     edits: list[tuple[int, int, str]] = []
-    for run in pats["unstable"][form].finditer(text):
-        start = max(run.start() - 1, 0)
-        segment = text[start : run.end()]
-        if protected is not None and protected.search(segment):
-            normalized = _normalize_keeping(segment, form, protected)
-        else:
-            normalized = unicodedata.normalize(form, segment)
-        if normalized != segment:
-            counts["form"] += 1
-            edits.append((start, run.end(), normalized))
+    for window_start, window_end in windows:
+        for run in unstable.finditer(text, window_start, window_end):
+            start = max(run.start() - 1, 0)
+            segment = text[start : run.end()]
+            if protected is not None and protected.search(segment):
+                normalized = _normalize_keeping(segment, form, protected)
+            else:
+                normalized = unicodedata.normalize(form, segment)
+            if normalized != segment:
+                counts["form"] += 1
+                edits.append((start, run.end(), normalized))
     return apply_edits(text, edits)
 
 

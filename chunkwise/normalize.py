@@ -349,8 +349,9 @@ def _normalize_block(
     else:
         skip()
     # Spaces and fullwidth folds are character-for-character: no slot, no map.
-    if config.unify_spaces and any(c == "\u00a0" or c == "\u1680" or "\u2000" <= c <= "\u200a" or c in "\u202f\u205f" for c in found):
-        text = fixes.fix_spaces(text, counts)[0]
+    spaces = "".join(c for c in found if c == "\u00a0" or c == "\u1680" or "\u2000" <= c <= "\u200a" or c in "\u202f\u205f")
+    if config.unify_spaces and spaces:
+        text = fixes.fix_spaces(text, counts, spaces)
     if config.fold_fullwidth and any("\uff01" <= c <= "\uff5e" or c == "\u3000" for c in found):
         text = fixes.fix_fullwidth(text, counts)[0]
     keep(fixes.apply_form(text, config.form, config.nfkc_protect, counts)) if config.form != "none" else skip()
