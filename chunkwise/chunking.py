@@ -142,9 +142,9 @@ def _nicer_cut(text: str, start: int, cut: int, end: int) -> tuple[int, int]:
     return _safe_cut(text, start, cut), Break.PIECE
 
 
-def _fit_cut(text: str, start: int, end: int, budget: int, tokenizer: Tokenizer) -> int:
+def _fit_cut(text: str, start: int, end: int, budget: int, tokenizer: Tokenizer, chars_per_token: float = 4.0) -> int:
     """A cut in (start, end] such that text[start:cut] holds about ``budget`` tokens at most."""
-    window = max(64, budget * 6)
+    window = max(64, int(budget * chars_per_token * 1.3))
     if tokenizer.has_offsets:
         while True:
             window_end = min(end, start + window)
@@ -175,8 +175,9 @@ def split_long_unit(text: str, span: Span, budget: int, tokenizer: Tokenizer) ->
     pieces: list[tuple[Span, int]] = []
     position, end = span.start, span.end
     strength = span.break_before
+    chars_per_token = 4.0
     while position < end:
-        cut = _fit_cut(text, position, end, budget, tokenizer)
+        cut = _fit_cut(text, position, end, budget, tokenizer, chars_per_token)
         cut, next_strength = _nicer_cut(text, position, cut, end)
         while True:
             piece_start, piece_end = position, cut
@@ -191,6 +192,8 @@ def split_long_unit(text: str, span: Span, budget: int, tokenizer: Tokenizer) ->
         if piece_end > piece_start:
             pieces.append((Span(piece_start, piece_end, span.kind, strength), max(tokens, 1)))
             strength = next_strength
+            if tokens >= budget // 2:  # size the next window from what this one held
+                chars_per_token = max(0.5, (piece_end - piece_start) / tokens)
         position = cut
         while position < end and text[position].isspace():
             position += 1
@@ -200,15 +203,43 @@ def split_long_unit(text: str, span: Span, budget: int, tokenizer: Tokenizer) ->
 # ---------------------------------------------------------------- structural chunking
 
 
+def _estimated_counts(text: str, spans: Sequence[Span], tokenizer: Tokenizer) -> np.ndarray | None:
+    """Tokens per unit from one tokenization of the whole text, or None without offsets.
+
+    Unit k is credited with the tokens that start in [start_k, start_k+1); the
+    estimates sum to the document's count, and a run of units differs from its
+    real count by about a token at each end. Only the DP sees estimates:
+    every chunk is counted exactly afterwards.
+    """
+    if not tokenizer.has_offsets or not spans:
+        return None
+    token_starts = np.asarray(tokenizer.token_starts(text), dtype=np.int64)
+    unit_starts = np.fromiter((s.start for s in spans), dtype=np.int64, count=len(spans))
+    first_token = np.searchsorted(token_starts, unit_starts, side="left")
+    first_token[0] = 0
+    return np.diff(np.append(first_token, token_starts.size))
+
+
 def _units(text: str, config: ChunkConfig, tokenizer: Tokenizer, budget: int) -> tuple[list[Span], list[int]]:
     spans = segment(text, markdown=config.markdown)
     char_limit = budget * _MAX_CHARS_PER_TOKEN
-    countable = [span for span in spans if span.end - span.start <= char_limit]
-    counts = iter(tokenizer.content_count_batch([text[s.start : s.end] for s in countable]))
+    estimates = _estimated_counts(text, spans, tokenizer)
+    # Count exactly only what may not fit: large units (or all, without offsets).
+    exact_needed = [
+        span
+        for index, span in enumerate(spans)
+        if span.end - span.start <= char_limit and (estimates is None or estimates[index] >= budget // 2)
+    ]
+    exact = dict(zip((s.start for s in exact_needed), tokenizer.content_count_batch([text[s.start : s.end] for s in exact_needed])))
     units: list[Span] = []
     tokens: list[int] = []
-    for span in spans:
-        count = next(counts) if span.end - span.start <= char_limit else budget + 1
+    for index, span in enumerate(spans):
+        if span.end - span.start > char_limit:
+            count = budget + 1
+        elif span.start in exact:
+            count = exact[span.start]
+        else:
+            count = int(estimates[index])  # type: ignore[index]
         if count <= budget:
             units.append(span)
             tokens.append(max(count, 1))
@@ -247,11 +278,15 @@ def _select(tokens: Sequence[int], scores: np.ndarray, max_units_tokens: int, co
     return np.flatnonzero(mask).tolist()
 
 
+Run = tuple[int, int, int, int, int]
+"""A chunk being built: (start_char, end_char, content_tokens, first_unit, end_unit)."""
+
+
 def _runs(text: str, units: Sequence[Span], tokens: Sequence[int], scores: np.ndarray, budget: int,
-          config: ChunkConfig, tokenizer: Tokenizer) -> list[tuple[int, int, int]]:
-    """(first_unit, end_unit, content_tokens) for each chunk, each verified by the tokenizer."""
+          config: ChunkConfig, tokenizer: Tokenizer) -> list[Run]:
+    """The chunks of one document, each counted exactly by the tokenizer."""
     pending = [(0, len(units), budget)]
-    done: list[tuple[int, int, int]] = []
+    done: list[Run] = []
     while pending:
         first, last, limit = pending.pop()
         starts = [first + s for s in _select(tokens[first:last], scores[first:last], limit, config)]
@@ -259,39 +294,45 @@ def _runs(text: str, units: Sequence[Span], tokens: Sequence[int], scores: np.nd
         counts = tokenizer.content_count_batch([text[units[a].start : units[b - 1].end] for a, b in bounds])
         for (a, b), count in zip(bounds, counts):
             if count <= budget:
-                done.append((a, b, count))
+                done.append((units[a].start, units[b - 1].end, count, a, b))
+            elif b - a == 1:
+                # A unit whose estimate was too low: split it exactly.
+                for piece, piece_tokens in split_long_unit(text, units[a], budget, tokenizer):
+                    done.append((piece.start, piece.end, piece_tokens, a, a + 1))
             else:
-                # The sum of unit counts under-estimated this run: re-cut it with the
-                # limit lowered by the overshoot (single units are known to fit).
+                # The estimate under-counted this run: re-cut it with the limit lowered by
+                # the overshoot. Each round strictly shrinks the run, so this ends.
                 estimate = sum(tokens[a:b])
                 pending.append((a, b, max(max(tokens[a:b]), min(limit, estimate) - (count - budget) - 1)))
     done.sort()
     return done
 
 
-def _with_overlap(text: str, units: Sequence[Span], tokens: Sequence[int], runs: list[tuple[int, int, int]],
-                  overlap: int, budget: int, tokenizer: Tokenizer) -> list[tuple[int, int, int]]:
+def _with_overlap(text: str, units: Sequence[Span], tokens: Sequence[int], runs: list[Run],
+                  overlap: int, budget: int, tokenizer: Tokenizer) -> list[Run]:
+    """Prefix each chunk with whole units from before it, up to ``overlap`` tokens, within the cap."""
     extended = [runs[0]]
-    for a, b, count in runs[1:]:
+    for start, end, count, a, b in runs[1:]:
         first = a
         carried = 0
-        while first - 1 >= 0 and carried + tokens[first - 1] <= overlap and count + carried + tokens[first - 1] <= budget:
-            first -= 1
-            carried += tokens[first]
+        if start == units[a].start:  # pieces of a split unit take no overlap
+            while first - 1 >= 0 and carried + tokens[first - 1] <= overlap and count + carried + tokens[first - 1] <= budget:
+                first -= 1
+                carried += tokens[first]
         while first < a:
-            real = tokenizer.content_count(text[units[first].start : units[b - 1].end])
+            real = tokenizer.content_count(text[units[first].start : end])
             if real <= budget:
-                extended.append((first, b, real))
+                extended.append((units[first].start, end, real, first, b))
                 break
             first += 1
         else:
-            extended.append((a, b, count))
+            extended.append((start, end, count, a, b))
     return extended
 
 
-def _make_chunks(text: str, doc_id: str, spans: list[tuple[int, int, int]], overhead: int) -> list[Chunk]:
+def _make_chunks(text: str, doc_id: str, spans: Sequence[tuple[int, ...]], overhead: int) -> list[Chunk]:
     chunks = []
-    for index, (start, end, content_tokens) in enumerate(spans):
+    for index, (start, end, content_tokens, *_units) in enumerate(spans):
         piece = text[start:end]
         chunks.append(Chunk(piece, start, end, content_tokens + overhead, doc_id, index, chunk_id(doc_id, start, end, piece)))
     return chunks
@@ -309,7 +350,7 @@ def chunk_document(text: str, doc_id: str, tokenizer: Tokenizer, config: ChunkCo
     runs = _runs(text, units, tokens, scores, budget, config, tokenizer)
     if config.overlap:
         runs = _with_overlap(text, units, tokens, runs, config.overlap, budget, tokenizer)
-    return _make_chunks(text, doc_id, [(units[a].start, units[b - 1].end, n) for a, b, n in runs], tokenizer.overhead)
+    return _make_chunks(text, doc_id, runs, tokenizer.overhead)
 
 
 def chunk(

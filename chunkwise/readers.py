@@ -58,7 +58,14 @@ class _TextExtractor(HTMLParser):
         if self._pre_depth:
             self.parts.append(data)
         else:
-            self.parts.append(" ".join(data.split()) if data.strip() else (" " if data else ""))
+            # Keep one space where the source had any, so "<b>a</b> b" stays "a b".
+            words = " ".join(data.split())
+            if not words:
+                self.parts.append(" " if data else "")
+                return
+            lead = " " if data[0].isspace() else ""
+            trail = " " if data[-1].isspace() else ""
+            self.parts.append(lead + words + trail)
 
     def text(self) -> str:
         joined = "".join(self.parts)

@@ -55,14 +55,15 @@ _THAI_MIN_SENTENCE_CHARS = 40
 _PREVIOUS_WORD = regex.compile(r"([\p{L}\p{N}][\p{L}\p{N}.'\-]*)$")
 _NEWLINE = regex.compile(r"\r\n|\r|\n|\u2028|\u2029|\x0b|\x0c|\x85")
 
-_HEADING = regex.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
-_FENCE = regex.compile(r"^ {0,3}(`{3,}|~{3,})")
-_RULE = regex.compile(r"^ {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
-_TABLE_ROW = regex.compile(r"^\s*\|")
-_LIST_ITEM = regex.compile(r"^\s*(?:[-*+\u2022\u25cf\u25aa]|\d{1,3}[.)]|[a-zA-Z][.)])\s+\S")
-# Lines that start a new record even without a blank line before them.
+_HEADING = regex.compile(r" {0,3}#{1,6}(?:[ \t]|$)")
+_FENCE = regex.compile(r" {0,3}(`{3,}|~{3,})")
+_RULE = regex.compile(r" {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
+_TABLE_ROW = regex.compile(r"\s*\|")
+_LIST_ITEM = regex.compile(r"\s*(?:[-*+\u2022\u25cf\u25aa]|\d{1,3}[.)]|[a-zA-Z][.)])\s+\S")
+# Lines that start a new record even without a blank line before them. (Patterns
+# here are used with match(text, pos, endpos), which anchors them at the line.)
 _RECORD_START = regex.compile(
-    r"^\s*(?:>|\[?\d{1,2}:\d{2}|\d{4}-\d{2}-\d{2}|(?:Q|A|Question|Answer)\s*[:.]|[\p{Lu}][\p{L}.' -]{0,23}:\s)"
+    r"\s*(?:>|\[?\d{1,2}:\d{2}|\d{4}-\d{2}-\d{2}|(?:Q|A|Question|Answer)\s*[:.]|[\p{Lu}][\p{L}.' -]{0,23}:\s)"
 )
 
 # Lower-cased, dots removed. A period after one of these rarely ends a sentence.

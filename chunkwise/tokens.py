@@ -171,17 +171,40 @@ def _without_surrogates(text: str) -> str:
 
 
 def _from_tiktoken(encoding: Any, name: str | None = None) -> Tokenizer:
+    import numpy as np
+
+    token_bytes: list[Any] = []  # per-id byte length, built on first use (about 0.1 s)
+
     def count_many(texts: list[str]) -> list[int]:
-        if len(texts) == 1:
-            return [len(encoding.encode_ordinary(texts[0]))]
-        return [len(ids) for ids in encoding.encode_ordinary_batch(texts)]
+        # A plain loop: encode_ordinary_batch starts a new thread pool on every call,
+        # which cost more than it saved on the small batches chunking makes.
+        encode = encoding.encode_ordinary
+        return [len(encode(text)) for text in texts]
+
+    def lengths() -> Any:
+        if not token_bytes:
+            table = np.zeros(encoding.max_token_value + 1, dtype=np.int64)
+            for token in range(encoding.max_token_value + 1):
+                try:
+                    table[token] = len(encoding.decode_single_token_bytes(token))
+                except KeyError:  # holes in the id space
+                    pass
+            token_bytes.append(table)
+        return token_bytes[0]
 
     def token_starts(text: str) -> list[int]:
-        ids = encoding.encode_ordinary(text)
-        decoded, starts = encoding.decode_with_offsets(ids)
-        if decoded != text:  # only invalid input differs; fall back to no offsets
+        # Vectorised: byte offset of each token, mapped to the character holding that byte
+        # (tiktoken's own decode_with_offsets loops in Python and dominated long inputs).
+        ids = np.asarray(encoding.encode_ordinary(text), dtype=np.int64)
+        if ids.size == 0:
+            return []
+        data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+        widths = lengths()[ids]
+        byte_starts = np.cumsum(widths) - widths
+        if int(widths.sum()) != data.size:
             raise TokenizerError("tiktoken round trip changed the text; cannot map token offsets")
-        return list(starts)
+        char_of_byte = np.cumsum((data & 0xC0) != 0x80) - 1
+        return char_of_byte[byte_starts].tolist()
 
     return Tokenizer(name or encoding.name, count_many, token_starts=token_starts, backend=encoding)
 
@@ -325,6 +348,12 @@ def _load_named(name: str) -> Tokenizer:
     )
 
 
+@functools.lru_cache(maxsize=8)
+def _adapt_object(spec: Any) -> Tokenizer:
+    """Wrap a tokenizer object once: wrapping copies HF tokenizers and builds tables."""
+    return _adapt(spec)
+
+
 def get_tokenizer(spec: Any = None, *, special_tokens: bool = False) -> Tokenizer:
     """Resolve ``spec`` to a Tokenizer (see the module docstring for what is accepted)."""
     if isinstance(spec, Tokenizer):
@@ -333,20 +362,29 @@ def get_tokenizer(spec: Any = None, *, special_tokens: bool = False) -> Tokenize
         spec = DEFAULT_TOKENIZER
     if isinstance(spec, (str, os.PathLike)):
         return _load_named(os.fspath(spec)).with_special_tokens(special_tokens)
+    try:
+        adapted = _adapt_object(spec)
+    except TypeError as err:
+        if "unhashable" not in str(err):
+            raise
+        adapted = _adapt(spec)
+    return adapted.with_special_tokens(special_tokens)
+
+
+def _adapt(spec: Any) -> Tokenizer:
     module = type(spec).__module__ or ""
     if module.startswith("tiktoken"):
-        return _from_tiktoken(spec).with_special_tokens(special_tokens)
+        return _from_tiktoken(spec)
     if module.startswith("tokenizers") and hasattr(spec, "encode_batch"):
-        return _from_hf(spec, "tokenizers.Tokenizer").with_special_tokens(special_tokens)
+        return _from_hf(spec, "tokenizers.Tokenizer")
     backend_tokenizer = getattr(spec, "backend_tokenizer", None)  # transformers' fast tokenizers
     if backend_tokenizer is not None:
-        name = getattr(spec, "name_or_path", "transformers tokenizer")
-        return _from_hf(backend_tokenizer, name).with_special_tokens(special_tokens)
+        return _from_hf(backend_tokenizer, getattr(spec, "name_or_path", "transformers tokenizer"))
     inner = getattr(spec, "tokenizer", None)  # a SentenceTransformer
     if inner is not None and getattr(inner, "backend_tokenizer", None) is not None:
-        return get_tokenizer(inner, special_tokens=special_tokens)
+        return _adapt(inner)
     if callable(spec):
-        return _from_callable(spec).with_special_tokens(special_tokens)
+        return _from_callable(spec)
     raise InputTypeError(
         f"cannot use a {type(spec).__name__} as a tokenizer; pass None, a catalog name, a path to a "
         "tokenizer.json, a tokenizers.Tokenizer, a tiktoken Encoding, or a callable str -> int"

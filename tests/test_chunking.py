@@ -1,0 +1,201 @@
+"""chunk() and naive_split(): exact offsets, the hard cap, bad input, both backends."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import chunkwise
+from chunkwise import ChunkConfig, chunk, get_tokenizer, naive_split
+from chunkwise.errors import ConfigError, InputTypeError, TokenizerNotFoundError
+
+from support_tokenizers import llama3_tokenizer_path, wordlevel_with_specials
+
+PROSE = (
+    "# Storage\n\nThe cluster keeps three replicas of every block. When a node fails, the "
+    "coordinator schedules re-replication within a minute. Operators can watch progress on "
+    "the dashboard.\n\n## Limits\n\n- Each volume holds at most 64 TiB.\n- Snapshots are "
+    "incremental.\n\n```bash\nnwctl volume create --size 10T\nnwctl volume list\n```\n\n"
+    "Older releases used a different layout; see the migration guide for details.\n\n"
+) * 8
+
+
+def _check(text, chunks, max_tokens, tokenizer=None, *, indexes=True):
+    counter = get_tokenizer(tokenizer)
+    for index, c in enumerate(chunks):
+        assert text[c.start : c.end] == c.text
+        assert c.index == index or not indexes
+        assert c.token_count <= max_tokens
+        assert c.token_count == counter.count(c.text)
+
+
+@pytest.mark.parametrize("max_tokens", [16, 64, 256, 512])
+def test_offsets_and_cap(max_tokens, implementation, monkeypatch):
+    if implementation == "python":
+        monkeypatch.setenv("CHUNKWISE_PURE_PYTHON", "1")
+    chunks = chunk(PROSE, max_tokens=max_tokens)
+    _check(PROSE, chunks, max_tokens)
+    # Nothing lost: every non-space character is inside exactly one chunk.
+    covered = "".join(c.text for c in chunks)
+    assert "".join(covered.split()) == "".join(PROSE.split())
+
+
+def test_backends_give_identical_chunks(monkeypatch):
+    compiled = chunk(PROSE, max_tokens=64)
+    monkeypatch.setenv("CHUNKWISE_PURE_PYTHON", "1")
+    twin = chunk(PROSE, max_tokens=64)
+    assert [(c.start, c.end, c.id) for c in compiled] == [(c.start, c.end, c.id) for c in twin]
+
+
+def test_headings_stay_with_their_body():
+    chunks = chunk(PROSE, max_tokens=64)
+    for c in chunks:
+        assert not c.text.rstrip().endswith(("# Storage", "## Limits")), c.text
+
+
+def test_cuts_prefer_structure():
+    paragraphs = [f"Paragraph {i} says something. It has two sentences." for i in range(40)]
+    text = "\n\n".join(paragraphs)
+    chunks = chunk(text, max_tokens=60)
+    for c in chunks:
+        assert c.text.startswith("Paragraph") and c.text.endswith("sentences."), c.text
+
+
+def test_deterministic_ids():
+    first = chunk(PROSE, max_tokens=64, doc_id="a")
+    second = chunk(PROSE, max_tokens=64, doc_id="a")
+    other = chunk(PROSE, max_tokens=64, doc_id="b")
+    assert [c.id for c in first] == [c.id for c in second]
+    assert {c.id for c in first}.isdisjoint(c.id for c in other)
+
+
+def test_overlap_repeats_whole_units_within_cap():
+    chunks = chunk(PROSE, max_tokens=64, overlap=16)
+    _check(PROSE, chunks, 64)
+    overlapping = sum(1 for a, b in zip(chunks, chunks[1:]) if b.start < a.end)
+    assert overlapping > 0
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    words=st.lists(
+        st.sampled_from(["alpha", "beta.", "Gamma", "δέλτα", "数据。", "ไทย", "\n", "\n\n", "# H", "- x", "x" * 40, "🙂", "e\u0301"]),
+        max_size=200,
+    ),
+    max_tokens=st.integers(8, 80),
+)
+def test_invariants_on_random_text(words, max_tokens):
+    text = " ".join(words)
+    chunks = chunk(text, max_tokens=max_tokens)
+    _check(text, chunks, max_tokens)
+    assert "".join("".join(c.text for c in chunks).split()) == "".join(text.split())
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\n\t  \n"])
+def test_empty_and_whitespace_give_no_chunks(text):
+    assert chunk(text) == []
+    assert naive_split(text) == [] or all(not c.text.strip() for c in naive_split(text))
+
+
+@pytest.mark.parametrize("bad", [None, b"bytes", 42, 3.5, ["a list"]])
+def test_wrong_types_name_what_is_accepted(bad):
+    with pytest.raises(TypeError, match="must be a str"):
+        chunk(bad)
+    with pytest.raises(InputTypeError):
+        naive_split(bad)
+
+
+def test_bytes_error_says_decode():
+    with pytest.raises(InputTypeError, match="decode"):
+        chunk(b"abc")
+
+
+def test_lone_surrogates_survive():
+    text = "Broken \ud800 surrogate. Another \udfff one here. " * 30
+    chunks = chunk(text, max_tokens=16)
+    _check(text, chunks, 16)
+    assert "\ud800" in "".join(c.text for c in chunks)
+
+
+def test_max_tokens_below_special_tokens():
+    words = "a b c d e f g h".split()
+    tokenizer = wordlevel_with_specials(words)
+    with pytest.raises(ValueError, match="special tokens"):
+        chunk("a b c", max_tokens=2, tokenizer=tokenizer, special_tokens=True)
+    chunks = chunk(" ".join(words * 20), max_tokens=10, tokenizer=tokenizer, special_tokens=True)
+    assert chunks and all(c.token_count <= 10 for c in chunks)
+    assert all(c.token_count == len(c.text.split()) + 2 for c in chunks)
+
+
+def test_min_tokens_above_max_tokens():
+    with pytest.raises(ConfigError, match="min_tokens=600 is larger than max_tokens=512"):
+        chunk("text", min_tokens=600)
+
+
+@pytest.mark.parametrize("kwargs", [{"max_tokens": 0}, {"max_tokens": "512"}, {"overlap": -1}, {"overlap": 512}, {"strategy": "magic"}])
+def test_bad_config_values(kwargs):
+    with pytest.raises(ConfigError):
+        chunk("text", **kwargs)
+
+
+def test_unknown_tokenizer_name():
+    with pytest.raises(TokenizerNotFoundError, match="tokenizer.json"):
+        chunk("text", tokenizer="gpt-17-ultra")
+
+
+def test_callable_tokenizer_meets_cap():
+    text = PROSE * 3
+    count = lambda s: (len(s) + 3) // 4  # noqa: E731
+    chunks = chunk(text, max_tokens=50, tokenizer=count)
+    assert all(c.token_count <= 50 and c.token_count == count(c.text) for c in chunks)
+    assert all(text[c.start : c.end] == c.text for c in chunks)
+
+
+def test_llama3_tokenizer_meets_cap():
+    path = str(llama3_tokenizer_path())
+    chunks = chunk(PROSE, max_tokens=40, tokenizer=path)
+    _check(PROSE, chunks, 40, tokenizer=path)
+
+
+def test_single_line_of_10_megabytes():
+    random.seed(3)
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789{}:,\""
+    text = "".join(random.choices(alphabet, k=10_000_000))
+    chunks = chunk(text, max_tokens=512)
+    assert chunks[0].start == 0 and chunks[-1].end == len(text)
+    assert all(a.end == b.start for a, b in zip(chunks, chunks[1:]))  # no spaces: pieces tile the line
+    assert max(c.token_count for c in chunks) <= 512
+    sample = chunks[:: max(1, len(chunks) // 50)]
+    _check(text, sample, 512, indexes=False)
+
+
+def test_naive_split_windows_and_overlap():
+    counter = get_tokenizer()
+    chunks = naive_split(PROSE, max_tokens=64, overlap=16)
+    for c in chunks:
+        assert PROSE[c.start : c.end] == c.text and c.token_count <= 64
+        assert c.token_count == counter.count(c.text)
+    assert all(b.start < a.end for a, b in zip(chunks, chunks[1:]))
+    assert chunks[-1].end == len(PROSE) and chunks[0].start == 0
+    assert sum(c.token_count for c in chunks) > counter.count(PROSE)
+
+
+def test_naive_split_default_overlap_is_a_fifth():
+    assert ChunkConfig(max_tokens=500).effective_naive_overlap == 100
+    no_overlap = naive_split(PROSE, max_tokens=64, overlap=0)
+    assert all(a.end == b.start for a, b in zip(no_overlap, no_overlap[1:]))
+
+
+def test_naive_split_with_callable_counter():
+    count = lambda s: len(s.split())  # noqa: E731
+    chunks = naive_split(PROSE, max_tokens=20, overlap=4, tokenizer=count)
+    assert all(c.token_count <= 20 and PROSE[c.start : c.end] == c.text for c in chunks)
+    assert chunks[-1].end == len(PROSE)
+
+
+def test_public_surface():
+    for name in ("prepare", "chunk", "naive_split", "Chunk", "Document", "backend"):
+        assert name in chunkwise.__all__

@@ -1,0 +1,82 @@
+"""prepare(): accepted inputs, the report's arithmetic, determinism, model fallback."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+import chunkwise
+from chunkwise import Document, naive_split, prepare
+from chunkwise.errors import ChunkwiseWarning, InputDataError, InputTypeError
+
+TEXT = "# Title\n\n" + "A sentence about storage. Another about replicas.\n\n" * 30
+
+
+def test_accepts_every_document_form():
+    forms = [TEXT, Document("d", TEXT), {"id": "d", "text": TEXT}, [TEXT, TEXT], ({"text": TEXT} for _ in range(2))]
+    for docs in forms:
+        result = prepare(docs, max_tokens=64)
+        assert result.chunks and result.removed == []
+        assert result.report.documents == len(result.documents)
+
+
+@pytest.mark.parametrize("bad", [None, b"x", 5, [None], [{"no_text": 1}]])
+def test_rejects_bad_documents(bad):
+    with pytest.raises(InputTypeError, match="expected|expected a str|Document"):
+        prepare(bad)
+
+
+def test_duplicate_ids_are_an_error():
+    with pytest.raises(InputDataError, match="appears twice"):
+        prepare([{"id": "x", "text": "a"}, {"id": "x", "text": "b"}])
+
+
+def test_report_adds_up():
+    docs = [{"id": f"d{i}", "text": TEXT * (i + 1)} for i in range(3)]
+    result = prepare(docs, max_tokens=128)
+    report = result.report
+    naive_counts = [c.token_count for d in docs for c in naive_split(d["text"], max_tokens=128)]
+    assert report.naive.tokens == sum(naive_counts)
+    assert report.naive.chunks == len(naive_counts)
+    assert report.prepared.tokens == sum(c.token_count for c in result.chunks)
+    assert report.prepared.max_chunk_tokens <= 128
+    assert report.tokens_saved == report.naive.tokens - report.prepared.tokens
+    assert report.tokens_saved > 0  # the naive baseline repeats a fifth of every window
+    data = report.to_dict()
+    assert data["schema_version"] == "1" and data["naive"]["chunks"] == len(naive_counts)
+    assert "tokens saved" in report.to_text()
+
+
+def test_chunk_metadata_and_offsets():
+    doc = Document("doc-a", TEXT, {"source": "unit-test"})
+    result = prepare(doc, max_tokens=64)
+    for c in result.chunks:
+        assert c.doc_id == "doc-a" and c.metadata["source"] == "unit-test"
+        assert TEXT[c.start : c.end] == c.text
+
+
+def test_deterministic_output():
+    first = prepare([TEXT, TEXT + "x"], max_tokens=64)
+    second = prepare([TEXT, TEXT + "x"], max_tokens=64)
+    assert [c.to_dict() for c in first.chunks] == [c.to_dict() for c in second.chunks]
+    assert first.report.to_json() == second.report.to_json()
+
+
+def test_unknown_local_model_falls_back_with_a_warning(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    with pytest.warns(ChunkwiseWarning, match="not available locally"):
+        result = prepare(TEXT, model="qwen2.5-72b", max_tokens=64)
+    assert result.report.tokenizer == "cl100k_base"
+    assert any("qwen2.5-72b" in note for note in result.report.notes)
+
+
+def test_no_warning_without_model():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        prepare(TEXT, max_tokens=64)
+
+
+def test_version_and_backend():
+    assert chunkwise.__version__
+    assert chunkwise.backend() in ("cython", "python")

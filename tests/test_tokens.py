@@ -1,0 +1,125 @@
+"""The tokenizer adapter: every accepted spec, offline default, special tokens, clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from chunkwise import get_tokenizer
+from chunkwise.errors import ConfigError, InputTypeError, TokenizerError, TokenizerNotFoundError
+from chunkwise.tokens import content_budget
+
+from support_tokenizers import cl100k_reference, llama3_tokenizer_path, minilm_tokenizer_path, wordlevel_with_specials
+
+SAMPLES = [
+    "",
+    "Hello, world!",
+    "Les élèves étudient la géométrie. 数学是科学的语言。",
+    "def f(x):\n    return x ** 2\n\n\n",
+    "   spaced    out\t\ttabs  ",
+    "🙂👍🏽 emoji and 👩‍💻 sequences",
+]
+
+
+def test_default_is_offline_cl100k_and_matches_tiktoken():
+    tokenizer = get_tokenizer()
+    reference = cl100k_reference()
+    assert tokenizer.name == "cl100k_base"
+    for text in SAMPLES:
+        assert tokenizer.count(text) == len(reference.encode_ordinary(text))
+    assert tokenizer.count_batch(SAMPLES) == [len(reference.encode_ordinary(t)) for t in SAMPLES]
+
+
+def test_tiktoken_encoding_object_is_accepted():
+    tokenizer = get_tokenizer(cl100k_reference())
+    assert tokenizer.count("Hello, world!") == 4
+
+
+def test_tokenizer_json_path_llama3():
+    from tokenizers import Tokenizer as HF
+
+    path = llama3_tokenizer_path()
+    reference = HF.from_file(str(path))
+    tokenizer = get_tokenizer(str(path))
+    for text in SAMPLES:
+        assert tokenizer.count(text) == len(reference.encode(text, add_special_tokens=False).ids)
+    # A folder holding tokenizer.json works too.
+    assert get_tokenizer(path.parent).count("Hello, world!") == tokenizer.count("Hello, world!")
+
+
+def test_minilm_builtin_truncation_and_padding_are_off():
+    path = minilm_tokenizer_path()
+    tokenizer = get_tokenizer(str(path), special_tokens=True)
+    long_text = "word " * 1000
+    assert tokenizer.special_token_count == 2  # [CLS] and [SEP]
+    assert tokenizer.count(long_text) == 1002  # not truncated to 128 or 256
+    assert tokenizer.count("word") == 3  # not padded to 128
+
+
+def test_callable_counter():
+    tokenizer = get_tokenizer(lambda text: len(text.split()))
+    assert tokenizer.count("one two three") == 3
+    assert not tokenizer.has_offsets
+
+
+def test_callable_returning_garbage_is_a_clear_error():
+    tokenizer = get_tokenizer(lambda text: "many")
+    with pytest.raises(TokenizerError, match="non-negative int"):
+        tokenizer.count("x")
+
+
+def test_special_tokens_counted_only_when_configured():
+    hf = wordlevel_with_specials(["a", "b"])
+    plain = get_tokenizer(hf)
+    with_specials = get_tokenizer(hf, special_tokens=True)
+    assert plain.count("a b") == 2
+    assert with_specials.count("a b") == 4
+    assert with_specials.content_count("a b") == 2
+
+
+def test_max_tokens_below_special_tokens_is_a_value_error():
+    tokenizer = get_tokenizer(wordlevel_with_specials(["a"]), special_tokens=True)
+    with pytest.raises(ValueError, match="2 special tokens"):
+        content_budget(tokenizer, 2)
+    with pytest.raises(ConfigError, match="special tokens"):
+        content_budget(tokenizer, 6)
+
+
+def test_unknown_name_explains_how_to_pass_a_local_file():
+    with pytest.raises(TokenizerNotFoundError, match="tokenizer.json"):
+        get_tokenizer("no-such-tokenizer-anywhere")
+
+
+def test_catalog_model_missing_locally_never_downloads(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    from chunkwise.tokens import _load_named
+
+    _load_named.cache_clear()
+    with pytest.raises(TokenizerNotFoundError, match="never downloads"):
+        get_tokenizer("llama-3-70b")
+
+
+def test_catalog_model_found_in_hf_cache(monkeypatch, tmp_path):
+    snapshot = tmp_path / "hub" / "models--meta-llama--Meta-Llama-3-8B" / "snapshots" / "abc123"
+    snapshot.mkdir(parents=True)
+    (snapshot / "tokenizer.json").write_bytes(llama3_tokenizer_path().read_bytes())
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    from chunkwise.tokens import _load_named
+
+    _load_named.cache_clear()
+    try:
+        assert get_tokenizer("llama-3-8b").count("Hello, world!") == 4
+    finally:
+        _load_named.cache_clear()
+
+
+def test_unusable_spec_is_a_type_error():
+    with pytest.raises(InputTypeError):
+        get_tokenizer(42)
+
+
+def test_lone_surrogates_are_counted_not_crashed():
+    hf = get_tokenizer(llama3_tokenizer_path())
+    assert hf.count("ab\ud800cd") >= 2
+    assert get_tokenizer().count("ab\udfffcd") >= 2
