@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from .errors import InputDataError, InputTypeError
 
@@ -32,12 +32,13 @@ class Document:
             )
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+class Span(NamedTuple):
     """A half-open character range ``[start, end)`` of a text, with what it is.
 
     ``break_before`` is the structural strength of the gap that precedes the
     span (see ``segment.Break``); the chunker turns it into a boundary score.
+    A NamedTuple: segmentation makes one per sentence, and this is the cheapest
+    immutable record to build.
     """
 
     start: int

@@ -338,13 +338,25 @@ def _make_chunks(text: str, doc_id: str, spans: Sequence[tuple[int, ...]], overh
     return chunks
 
 
+def _strip_span(text: str) -> tuple[int, int]:
+    stripped = text.lstrip()
+    start = len(text) - len(stripped)
+    return start, start + len(stripped.rstrip())
+
+
 def chunk_document(text: str, doc_id: str, tokenizer: Tokenizer, config: ChunkConfig) -> list[Chunk]:
     """Chunk one document with a resolved tokenizer and config (the engine behind ``chunk``)."""
     budget = content_budget(tokenizer, config.max_tokens)
     if config.strategy == "naive":
         return _naive(text, doc_id, tokenizer, config.max_tokens, config.effective_naive_overlap)
-    if not text.strip():
+    start, end = _strip_span(text)
+    if start == end:
         return []
+    if end - start <= budget * _MAX_CHARS_PER_TOKEN:
+        # Most documents of a store are short: one count decides, no segmentation needed.
+        whole = tokenizer.content_count(text[start:end])
+        if whole <= budget:
+            return _make_chunks(text, doc_id, [(start, end, whole)], tokenizer.overhead)
     units, tokens = _units(text, config, tokenizer, budget)
     scores = _gap_scores(units, config)
     runs = _runs(text, units, tokens, scores, budget, config, tokenizer)

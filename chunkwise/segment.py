@@ -15,6 +15,7 @@ boundary). Units longer than a token budget are split further by the chunker.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from enum import IntEnum
 
 import regex
@@ -52,7 +53,6 @@ _THAI_CONTINUATIONS = (
     "\u0e16\u0e49\u0e32",
 )
 _THAI_MIN_SENTENCE_CHARS = 40
-_PREVIOUS_WORD = regex.compile(r"([\p{L}\p{N}][\p{L}\p{N}.'\-]*)$")
 _NEWLINE = regex.compile(r"\r\n|\r|\n|\u2028|\u2029|\x0b|\x0c|\x85")
 
 _HEADING = regex.compile(r" {0,3}#{1,6}(?:[ \t]|$)")
@@ -65,6 +65,9 @@ _LIST_ITEM = regex.compile(r"\s*(?:[-*+\u2022\u25cf\u25aa]|\d{1,3}[.)]|[a-zA-Z][
 _RECORD_START = regex.compile(
     r"\s*(?:>|\[?\d{1,2}:\d{2}|\d{4}-\d{2}-\d{2}|(?:Q|A|Question|Answer)\s*[:.]|[\p{Lu}][\p{L}.' -]{0,23}:\s)"
 )
+
+# Only lines whose first non-space character is one of these can be Markdown structure.
+_STRUCTURE_FIRST = frozenset("#`~-*_|+\u2022\u25cf\u25aa0123456789")
 
 # Lower-cased, dots removed. A period after one of these rarely ends a sentence.
 ABBREVIATIONS = frozenset(
@@ -90,11 +93,11 @@ def _line_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def _strip(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
+    piece = text[start:end]
+    left = len(piece) - len(piece.lstrip())
+    if left == len(piece):
+        return start + left, start + left
+    return start + left, start + len(piece.rstrip())
 
 
 def _is_sentence_end(text: str, match: regex.Match, region_end: int) -> bool:
@@ -112,9 +115,14 @@ def _is_sentence_end(text: str, match: regex.Match, region_end: int) -> bool:
     if next_char.islower():
         return False
     if punct[0] == "." and len(punct.rstrip("\"'\u201d\u2019\u00bb)]}")) == 1:
-        previous = _PREVIOUS_WORD.search(text, max(0, punct_start - 40), punct_start)
-        if previous is not None:
-            word = previous.group(1)
+        word_start = punct_start
+        floor = max(0, punct_start - 40)
+        while word_start > floor and (text[word_start - 1].isalnum() or text[word_start - 1] in ".'-"):
+            word_start -= 1
+        while word_start < punct_start and not text[word_start].isalnum():
+            word_start += 1  # a word starts with a letter or digit
+        if word_start < punct_start:
+            word = text[word_start:punct_start]
             bare = word.replace(".", "").lower()
             if bare in ABBREVIATIONS:
                 return False
@@ -127,24 +135,38 @@ def _is_sentence_end(text: str, match: regex.Match, region_end: int) -> bool:
     return True
 
 
-def _sentences(text: str, start: int, end: int, first_break: int, forced: dict[int, int]) -> list[Span]:
-    """Split the region [start, end) into sentence spans; ``forced`` maps offsets to line breaks."""
-    cuts: dict[int, int] = dict(forced)
-    for match in _SENTENCE_END.finditer(text, start, end):
+def _sentence_cuts(text: str) -> list[int]:
+    """Every sentence end in ``text``, as the offset where the next sentence may begin."""
+    cuts = []
+    end = len(text)
+    for match in _SENTENCE_END.finditer(text):
         if _is_sentence_end(text, match, end):
+            cuts.append(match.end())
+    return cuts
+
+
+def _sentences(
+    text: str, start: int, end: int, first_break: int, forced: dict[int, int], sentence_cuts: list[int], thai: bool
+) -> list[Span]:
+    """Split the region [start, end) into sentence spans; ``forced`` maps offsets to line breaks."""
+    inside = sentence_cuts[bisect_right(sentence_cuts, start) : bisect_left(sentence_cuts, end)]
+    if not inside and not forced and not thai:
+        unit_start, unit_end = _strip(text, start, end)
+        return [Span(unit_start, unit_end, "sentence", first_break)] if unit_start < unit_end else []
+    cuts: dict[int, int] = dict(forced)
+    for cut in inside:
+        cuts[cut] = max(cuts.get(cut, 0), Break.SENTENCE)
+    if thai:
+        last_thai_end = start
+        for match in _THAI_SPACE.finditer(text, start, end):
             cut = match.end()
-            if start < cut < end:
-                cuts[cut] = max(cuts.get(cut, 0), Break.SENTENCE)
-    last_thai_end = start
-    for match in _THAI_SPACE.finditer(text, start, end):
-        cut = match.end()
-        if cut in cuts:
-            continue
-        if cut - last_thai_end >= _THAI_MIN_SENTENCE_CHARS and not text.startswith(_THAI_CONTINUATIONS, cut):
-            cuts[cut] = Break.SENTENCE
-            last_thai_end = cut
-        else:
-            cuts[cut] = Break.CLAUSE
+            if cut in cuts:
+                continue
+            if cut - last_thai_end >= _THAI_MIN_SENTENCE_CHARS and not text.startswith(_THAI_CONTINUATIONS, cut):
+                cuts[cut] = Break.SENTENCE
+                last_thai_end = cut
+            else:
+                cuts[cut] = Break.CLAUSE
     spans: list[Span] = []
     previous = start
     strength = first_break
@@ -162,6 +184,19 @@ def _sentences(text: str, start: int, end: int, first_break: int, forced: dict[i
     return spans
 
 
+def _starts_record(text: str, line_start: int, line_end: int) -> bool:
+    """A line that begins a new record (quote, timestamp, speaker label, Q/A) -- cheap checks first."""
+    first_position = line_start
+    while first_position < line_end and text[first_position] in " \t":
+        first_position += 1
+    if first_position >= line_end:
+        return False
+    first = text[first_position]
+    if first not in ">[0123456789" and not (first.isupper() and text.find(":", first_position, first_position + 30) != -1):
+        return False
+    return _RECORD_START.match(text, line_start, line_end) is not None
+
+
 class _Paragraph:
     """Lines of one prose block waiting to be sentence-split."""
 
@@ -172,22 +207,28 @@ class _Paragraph:
         self.first_break = first_break
         self.kind = kind
 
-    def spans(self, text: str) -> list[Span]:
+    def spans(self, text: str, sentence_cuts: list[int], thai: bool) -> list[Span]:
         if not self.lines:
             return []
         forced: dict[int, int] = {}
+        if len(self.lines) == 1:
+            line_start, line_end = self.lines[0]
+            spans = _sentences(text, line_start, line_end, self.first_break, forced, sentence_cuts, thai)
+            if self.kind != "sentence" and spans:
+                spans[0] = spans[0]._replace(kind=self.kind)
+            return spans
         longest = max(line_end - line_start for line_start, line_end in self.lines)
         for (prev_start, prev_end), (line_start, _line_end) in zip(self.lines, self.lines[1:]):
             stripped_prev = text[prev_start:prev_end].rstrip()
             ends_clause = bool(stripped_prev) and stripped_prev[-1] in ".!?:;\u3002\uff01\uff1f\u061f"
             ragged = longest > 40 and (prev_end - prev_start) < 0.6 * longest
-            if _RECORD_START.match(text, line_start) or ends_clause or ragged:
+            if ends_clause or ragged or _starts_record(text, line_start, _line_end):
                 forced[line_start] = Break.LINE
         start = self.lines[0][0]
         end = self.lines[-1][1]
-        spans = _sentences(text, start, end, self.first_break, forced)
+        spans = _sentences(text, start, end, self.first_break, forced, sentence_cuts, thai)
         if self.kind != "sentence" and spans:
-            spans = [Span(s.start, s.end, self.kind if i == 0 else "sentence", s.break_before) for i, s in enumerate(spans)]
+            spans[0] = spans[0]._replace(kind=self.kind)
         return spans
 
 
@@ -196,6 +237,8 @@ def segment(text: str, *, markdown: bool = True) -> list[Span]:
     if not isinstance(text, str):
         raise TypeError(f"segment() needs a str, got {type(text).__name__}")
     spans: list[Span] = []
+    sentence_cuts = _sentence_cuts(text)
+    thai = _THAI_SPACE.search(text) is not None
     paragraph: _Paragraph | None = None
     pending = Break.SECTION  # the first unit's break is irrelevant; SECTION keeps headings consistent
     fence: str | None = None
@@ -203,7 +246,7 @@ def segment(text: str, *, markdown: bool = True) -> list[Span]:
     def flush() -> None:
         nonlocal paragraph
         if paragraph is not None:
-            spans.extend(paragraph.spans(text))
+            spans.extend(paragraph.spans(text, sentence_cuts, thai))
             paragraph = None
 
     for line_start, line_end in _line_spans(text, 0, len(text)):
@@ -222,7 +265,11 @@ def segment(text: str, *, markdown: bool = True) -> list[Span]:
             flush()
             pending = max(pending, Break.PARAGRAPH)
             continue
-        if markdown:
+        first = text[content_start]
+        maybe_structure = first in _STRUCTURE_FIRST or (
+            first.isalpha() and content_start + 1 < content_end and text[content_start + 1] in ".)"
+        )
+        if markdown and maybe_structure:
             fence_match = _FENCE.match(text, line_start, line_end)
             if fence_match is not None:
                 flush()
