@@ -32,10 +32,14 @@ ZERO_WIDTH_JOINERS = "\u200c\u200d"
 # Removed outright: zero-width space, soft hyphen, BOM / zero-width no-break space,
 # word joiner, Mongolian vowel separator, deprecated format characters.
 INVISIBLE = "\u00ad\u200b\u2060\ufeff\u180e\u206a-\u206f"
+INVISIBLE_CHARS = "\u00ad\u200b\u2060\ufeff\u180e\u206a\u206b\u206c\u206d\u206e\u206f"
 # C0 and C1 controls and DEL; tab and the line-break controls are handled elsewhere.
 CONTROLS = "\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f"
 LINE_BREAKS = "\r\x0b\x0c\x85\u2028\u2029"
 SPACES = "\u00a0\u1680\u2000-\u200a\u202f\u205f"
+SPACE_CHARS = (
+    "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f"
+)
 FULLWIDTH = "\uff01-\uff5e\u3000"
 SURROGATES = "\ud800-\udfff"
 

@@ -314,13 +314,16 @@ def _normalize_block(
         slots.append((None, len(text)))
 
     triggers = fixes.patterns()["triggers"]
-    found = "".join(set(triggers.findall(text))) if not text.isascii() or "&" in text else _ascii_found(text)
+    # The distinct trigger characters present decide which passes run at all.
+    found = "".join(set(triggers.findall(text)))
 
     def present(chars: str) -> bool:
         return any(c in chars for c in found)
 
-    surrogate = any("\ud800" <= c <= "\udfff" for c in found)
-    keep(fixes.fix_surrogates(text, config.surrogates, counts)) if surrogate and config.surrogates != "keep" else skip()
+    if config.surrogates != "keep" and any("\ud800" <= c <= "\udfff" for c in found):
+        keep(fixes.fix_surrogates(text, config.surrogates, counts))
+    else:
+        skip()
     leads = "".join(c for c in found if "\u00c2" <= c <= "\u00f4")
     if config.fix_mojibake and leads:
         before = text
@@ -336,12 +339,17 @@ def _normalize_block(
             found = "".join(set(triggers.findall(text)))
     else:
         skip()
-    line_breaks = "\r\x0b\x0c\x85\u2028\u2029"
-    keep(fixes.fix_line_breaks(text, counts)) if config.unify_line_endings and present(line_breaks) else skip()
-    keep(fixes.fix_hyphen_breaks(text, counts)) if config.dehyphenate and "\n" in text else skip()
+    if config.unify_line_endings and present("\r\x0b\x0c\x85\u2028\u2029"):
+        keep(fixes.fix_line_breaks(text, counts))
+    else:
+        skip()
+    if config.dehyphenate and "\n" in text:
+        keep(fixes.fix_hyphen_breaks(text, counts))
+    else:
+        skip()
     wants_invisibles = (
         (config.remove_controls and any(c <= "\x9f" and c not in "\t\n\r\x0b\x0c\x85&" for c in found))
-        or (config.remove_invisible and present("\u00ad\u200b\u200c\u200d\u2060\ufeff\u180e\u206a\u206b\u206c\u206d\u206e\u206f"))
+        or (config.remove_invisible and present(fixes.INVISIBLE_CHARS + fixes.ZERO_WIDTH_JOINERS))
         or (config.bidi != "keep" and present(fixes.BIDI_CONTROLS))
     )
     if wants_invisibles:
@@ -349,26 +357,22 @@ def _normalize_block(
     else:
         skip()
     # Spaces and fullwidth folds are character-for-character: no slot, no map.
-    spaces = "".join(c for c in found if c == "\u00a0" or c == "\u1680" or "\u2000" <= c <= "\u200a" or c in "\u202f\u205f")
+    spaces = "".join(c for c in found if c in fixes.SPACE_CHARS)
     if config.unify_spaces and spaces:
         text = fixes.fix_spaces(text, counts, spaces)
     if config.fold_fullwidth and any("\uff01" <= c <= "\uff5e" or c == "\u3000" for c in found):
         text = fixes.fix_fullwidth(text, counts)[0]
-    keep(fixes.apply_form(text, config.form, config.nfkc_protect, counts)) if config.form != "none" else skip()
+    if config.form != "none":
+        keep(fixes.apply_form(text, config.form, config.nfkc_protect, counts))
+    else:
+        skip()
     if config.collapse_whitespace:
         for result in fixes.fix_whitespace(text, counts):
             keep(result)
     else:
-        skip(), skip(), skip()
+        for _ in range(3):
+            skip()
     return text, slots, bidi_found
-
-
-def _ascii_found(text: str) -> str:
-    """The trigger characters of an ASCII block, without a regex scan when there are none."""
-    if text.isprintable() or all(c.isprintable() or c in "\n\t" for c in set(text)):
-        # Printable ASCII plus newline and tab: nothing but whitespace rules apply.
-        return "&" if "&" in text else ""
-    return "".join(set(fixes.patterns()["triggers"].findall(text)))
 
 
 def _blocks(text: str, block_size: int):
