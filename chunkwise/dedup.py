@@ -22,6 +22,7 @@ every document exactly.
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections.abc import Hashable, Mapping, Sequence
@@ -363,42 +364,81 @@ def _group_keys(documents: Sequence[Document], groups: Sequence[Hashable | None]
     return keys
 
 
-def _collapse(text: str, start: int, end: int, doc: int, limit: int, from_end: bool) -> tuple[str, list[tuple[int, int, int]]]:
-    """Whitespace-collapsed ``text[start:end]`` (at most ``limit`` chars from one end) and, per char, (doc, raw start, raw end)."""
-    pieces: list[str] = []
-    mapping: list[tuple[int, int, int]] = []
-    runs = list(_SPACE_OR_WORD.finditer(text, start, end))
-    if from_end:
-        runs.reverse()
-    count = 0
-    for run in runs:
-        s, e = run.span()
-        if text[s].isspace():
-            pieces.append(" ")
-            mapping.append((doc, s, e))
-            count += 1
-        else:
-            take = e - s if count + e - s <= limit else limit - count
-            if from_end:
-                s = e - take
-            else:
-                e = s + take
-            pieces.append(text[s:e])
-            mapping.extend((doc, k, k + 1) for k in range(s, e))
-            count += take
-        if count >= limit:
-            break
-    if from_end:
-        pieces.reverse()
-        # Each run's own characters were appended in order; restore the run order.
-        runs_mapping: list[list[tuple[int, int, int]]] = []
-        cursor = 0
-        for piece in reversed(pieces):
-            size = len(piece)
-            runs_mapping.append(mapping[cursor : cursor + size])
-            cursor += size
-        mapping = [entry for run_map in reversed(runs_mapping) for entry in run_map]
-    return "".join(pieces), mapping
+_SPACE_RUN = re.compile(r"\s+")
+
+
+class _CollapsedMap:
+    """Whitespace-collapsed pieces of raw text, back to back, mapping each collapsed char to (doc, raw start, raw end).
+
+    Stored per whitespace run (non-space characters map one to one between
+    runs), so building it costs one C-level regex pass per piece.
+    """
+
+    __slots__ = ("texts", "starts", "docs", "raw_starts", "space_norm", "space_raw")
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.starts: list[int] = []  # collapsed offset of each piece in the whole
+        self.docs: list[int] = []
+        self.raw_starts: list[int] = []
+        self.space_norm: list[list[int]] = []  # per piece: collapsed offsets of its space runs
+        self.space_raw: list[list[tuple[int, int]]] = []
+
+    @property
+    def text(self) -> str:
+        return "".join(self.texts)
+
+    def __len__(self) -> int:
+        return self.starts[-1] + len(self.texts[-1]) if self.texts else 0
+
+    def add(self, text: str, start: int, end: int, doc: int, skip_leading_space: bool = False) -> None:
+        runs = [m.span() for m in _SPACE_RUN.finditer(text, start, end)]
+        norm: list[int] = []
+        removed = 0
+        for run_start, run_end in runs:
+            norm.append(run_start - start - removed)
+            removed += run_end - run_start - 1
+        collapsed = _SPACE_RUN.sub(" ", text[start:end])
+        if skip_leading_space and collapsed.startswith(" "):
+            collapsed = collapsed[1:]
+            start = runs[0][1]
+            runs = runs[1:]
+            norm = [n - 1 for n in norm[1:]]
+        self.starts.append(len(self))
+        self.texts.append(collapsed)
+        self.docs.append(doc)
+        self.raw_starts.append(start)
+        self.space_norm.append(norm)
+        self.space_raw.append(runs)
+
+    def __getitem__(self, index: int) -> tuple[int, int, int]:
+        piece = bisect.bisect_right(self.starts, index) - 1
+        local = index - self.starts[piece]
+        norm = self.space_norm[piece]
+        run = bisect.bisect_right(norm, local) - 1
+        if run >= 0 and norm[run] == local:
+            raw_start, raw_end = self.space_raw[piece][run]
+            return self.docs[piece], raw_start, raw_end
+        position = self.raw_starts[piece] + local if run < 0 else self.space_raw[piece][run][1] + local - norm[run] - 1
+        return self.docs[piece], position, position + 1
+
+    def doc_run_end(self, index: int, stop: int) -> int:
+        """First index in (index, stop] whose doc differs from index's (or stop)."""
+        piece = bisect.bisect_right(self.starts, index) - 1
+        doc = self.docs[piece]
+        while piece + 1 < len(self.starts) and self.starts[piece + 1] < stop and self.docs[piece + 1] == doc:
+            piece += 1
+        return stop if piece + 1 >= len(self.starts) else min(stop, self.starts[piece + 1])
+
+
+def _tail_start(text: str, start: int, end: int, wanted: int) -> int:
+    """A raw start in [start, end) whose collapsed tail holds at least ``wanted`` chars (or ``start``)."""
+    size = wanted
+    while end - size > start:
+        if len(_SPACE_RUN.sub(" ", text[end - size : end])) > wanted:
+            return end - size
+        size *= 2
+    return start
 
 
 def _longest_border(tail: str, head: str, minimum: int) -> int:
@@ -448,32 +488,35 @@ def _overlap_stage(
         earlier = members.setdefault(group, [])
         text = documents[index].text
         if earlier and kept[index]:
-            # The stream: what the group kept so far, newest last, collapsed, rstripped.
-            parts: list[tuple[str, list[tuple[int, int, int]]]] = []
-            total = 0
-            for previous in reversed(earlier):
-                for start, end in reversed(kept[previous]):
-                    part = _collapse(documents[previous].text, start, end, previous, limit + 1 - total, True)
-                    parts.append(part)
-                    total += len(part[0])
-                    if total > limit:
-                        break
-                if total > limit:
-                    break
-            parts.reverse()
-            stream_chars: list[str] = []
-            stream_map: list[tuple[int, int, int]] = []
-            for chars, mapping in parts:
-                if stream_chars and stream_chars[-1] == " " and chars.startswith(" "):
-                    chars, mapping = chars[1:], mapping[1:]
-                stream_chars.append(chars)
-                stream_map.extend(mapping)
-            stream = "".join(stream_chars)
-            stripped = stream.rstrip(" ")
-            first_start = kept[index][0][0]
-            head_start = _NON_SPACE.search(text, first_start, kept[index][0][1])
+            first_start, first_end = kept[index][0]
+            head_start = _NON_SPACE.search(text, first_start, first_end)
+            head_map = _CollapsedMap()
             if head_start is not None:
-                head, head_map = _collapse(text, head_start.start(), kept[index][0][1], index, limit, False)
+                head_end = min(first_end, head_start.start() + 2 * limit)
+                head_map.add(text, head_start.start(), head_end, index)
+            head = head_map.text[:limit]
+            # The stream: what the group kept so far, newest last, collapsed; only as
+            # much of its end as the head could repeat (plus a trailing space).
+            wanted = len(head) + 1
+            parts: list[tuple[int, int, int]] = []
+            total = 0
+            # Bounded walk: windows removed whole add nothing, and must not make this quadratic.
+            for walked, previous in enumerate(reversed(earlier)):
+                for start, end in reversed(kept[previous]):
+                    start = _tail_start(documents[previous].text, start, end, wanted + 1 - total)
+                    parts.append((previous, start, end))
+                    total += len(_SPACE_RUN.sub(" ", documents[previous].text[start:end]))
+                    if total > wanted:
+                        break
+                if total > wanted or walked >= 1000:
+                    break
+            stream_map = _CollapsedMap()
+            for previous, start, end in reversed(parts):
+                merge = len(stream_map) > 0 and stream_map.texts[-1].endswith(" ")
+                stream_map.add(documents[previous].text, start, end, previous, skip_leading_space=merge)
+            stream = stream_map.text
+            stripped = stream.rstrip(" ")
+            if head:
                 length = _longest_border(stripped, head, config.min_overlap_chars)
                 trailing_space = False
                 if length and len(stripped) < len(stream) and head[length : length + 1] == " ":
@@ -486,9 +529,7 @@ def _overlap_stage(
                     position = 0
                     while position < length:
                         doc = stream_map[base + position][0]
-                        stop = position
-                        while stop < length and stream_map[base + stop][0] == doc:
-                            stop += 1
+                        stop = stream_map.doc_run_end(base + position, base + length) - base
                         end = head_map[stop - 1][2]
                         if trailing_space and stop == length:
                             # Take from this window's whitespace run only as much as the kept copy has.
@@ -666,9 +707,24 @@ def _whole_document_stage(
 
 
 def _exact_keys(documents: Sequence[Document], units: Sequence[_Unit], min_chars: int) -> list[str | None]:
+    """``normalize_unit`` of every unit, computed from one lower-cased copy per document (the hot path)."""
     keys: list[str | None] = []
+    lowered_doc = -1
+    lowered = ""
     for unit in units:
-        key = normalize_unit(documents[unit.doc].text[unit.start : unit.end])
+        if unit.doc != lowered_doc:
+            lowered_doc = unit.doc
+            text = documents[unit.doc].text
+            lowered = text.lower()
+            if len(lowered) != len(text):  # a character lower-cases to several: slice first
+                lowered = ""
+        if lowered:
+            key = lowered[unit.start : unit.end]
+        else:
+            key = documents[unit.doc].text[unit.start : unit.end].lower()
+        # Every whitespace character but " " is non-printable, so this finds all runs to collapse.
+        if "  " in key or not key.isprintable():
+            key = " ".join(key.split())
         keys.append(key if len(key) >= min_chars else None)
     return keys
 
