@@ -8,6 +8,8 @@ local files only.
 from ._backend import backend
 from ._types import Chunk, Document, Removed, Span
 from .chunking import ChunkConfig, chunk, naive_split
+from .dedup import DedupConfig, DedupResult, dedup
+from .normalize import Normalized, NormalizeConfig, normalize
 from .errors import ChunkwiseError, ChunkwiseWarning
 from .pipeline import PrepareResult, prepare
 from .report import Report
@@ -22,6 +24,12 @@ __all__ = [
     "chunk",
     "naive_split",
     "segment",
+    "normalize",
+    "Normalized",
+    "NormalizeConfig",
+    "dedup",
+    "DedupConfig",
+    "DedupResult",
     "ChunkConfig",
     "Chunk",
     "Document",

@@ -1,15 +1,25 @@
-"""``prepare()``: wires the stages together and builds the report; no stage logic lives here."""
+"""``prepare()``: wires the stages together and builds the report; no stage logic lives here.
+
+raw docs -> normalize (offset map) -> dedup (kept pieces) -> chunk each kept piece -> map back to raw
+
+A chunk never spans a removed piece, so its raw span normalizes to its text;
+``Chunk.start``/``end`` are raw offsets, ``Chunk.text`` is the repaired text.
+"""
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ._types import Chunk, Document, Removed, as_documents
+import numpy as np
+
+from ._types import Chunk, Document, Removed, as_documents, chunk_id
 from .chunking import ChunkConfig, Strategy, chunk_document
-from .errors import ChunkwiseWarning, TokenizerNotFoundError
+from .dedup import DedupConfig, DedupResult, dedup as run_dedup
+from .errors import ChunkwiseWarning, ConfigError, TokenizerNotFoundError
+from .normalize import Normalized, NormalizeConfig, normalize as run_normalize
 from .report import Report, split_stats
 from .tokens import DEFAULT_TOKENIZER, Tokenizer, get_tokenizer
 
@@ -42,6 +52,34 @@ def resolve_tokenizer(tokenizer: object, model: str | None, special_tokens: bool
         return get_tokenizer(None, special_tokens=special_tokens), [note]
 
 
+def _stage_config(value: Any, kind: type, name: str) -> Any:
+    """``True`` -> defaults, ``False``/``None`` -> off, a config -> itself."""
+    if value is True:
+        return kind()
+    if value is False or value is None:
+        return None
+    if isinstance(value, kind):
+        return value
+    raise ConfigError(f"{name} must be True, False or a {kind.__name__}, got {type(value).__name__}")
+
+
+def _to_raw(normalized: Normalized | None, starts: Sequence[int], ends: Sequence[int]) -> tuple[list[int], list[int]]:
+    if normalized is None or not starts:
+        return list(starts), list(ends)
+    raw_starts, raw_ends = normalized.to_raw_many(np.asarray(starts), np.asarray(ends))
+    return raw_starts.tolist(), raw_ends.tolist()
+
+
+def _map_removed(removed: list[Removed], normalized: dict[str, Normalized | None]) -> list[Removed]:
+    """Removed spans (and their kept copies) in raw offsets."""
+    mapped = []
+    for entry in removed:
+        start, end = _to_raw(normalized.get(entry.doc_id), [entry.start], [entry.end])
+        kept_start, kept_end = _to_raw(normalized.get(entry.kept_doc_id), [entry.kept_start], [entry.kept_end])
+        mapped.append(replace(entry, start=start[0], end=end[0], kept_start=kept_start[0], kept_end=kept_end[0]))
+    return mapped
+
+
 def prepare(
     docs: str | Document | dict | Iterable[Any],
     *,
@@ -53,14 +91,21 @@ def prepare(
     overlap: int = 0,
     naive_overlap: int | None = None,
     special_tokens: bool = False,
+    normalize: bool | NormalizeConfig = True,
+    dedup: bool | DedupConfig = True,
+    groups: Sequence[Hashable | None] | None = None,
     config: ChunkConfig | None = None,
 ) -> PrepareResult:
-    """Prepare documents for indexing: chunk under a hard token cap and report against naive splitting.
+    """Prepare documents for indexing: repair, remove duplicates, chunk under a hard cap, report.
 
     ``docs``: a str, a Document, a dict with ``text`` (and ``id``/``metadata``),
     or an iterable of those; ids must be unique. ``model`` names the target
     LLM; its tokenizer is used when found locally, else cl100k_base with a
-    ``ChunkwiseWarning`` and a note in the report.
+    ``ChunkwiseWarning`` and a note in the report. ``normalize``/``dedup``:
+    True (defaults), False, or a ``NormalizeConfig``/``DedupConfig``.
+    ``groups`` names the source of each document for overlap stitching
+    (default: metadata ``source_id``/``source``). Chunk offsets are raw;
+    ``removed`` entries point into the raw text of both documents.
     """
     documents = as_documents(docs)
     if config is None:
@@ -72,19 +117,68 @@ def prepare(
             special_tokens=special_tokens,
             naive_overlap=naive_overlap,
         )
+    normalize_config = _stage_config(normalize, NormalizeConfig, "normalize")
+    dedup_config = _stage_config(dedup, DedupConfig, "dedup")
     counter, notes = resolve_tokenizer(tokenizer, model, config.special_tokens)
+
+    # 1. Normalize: repaired text plus the way back to raw offsets.
+    normalized: dict[str, Normalized | None] = {}
+    repaired: list[Document] = []
+    fixes: dict[str, int] = {}
+    for document in documents:
+        result = run_normalize(document.text, normalize_config) if normalize_config is not None else None
+        normalized[document.id] = result if result is not None and result.changed else None
+        if result is not None:
+            for category, count in result.fixes.items():
+                fixes[category] = fixes.get(category, 0) + count
+        text = result.text if result is not None else document.text
+        repaired.append(Document(document.id, text, document.metadata))
+
+    # 2. Dedup: kept pieces of each repaired text; removals with their kept copies.
+    deduped: DedupResult | None = None
+    if dedup_config is not None:
+        deduped = run_dedup(repaired, dedup_config, groups=groups, tokenizer=counter)
+        kept_pieces = [list(d.kept) for d in deduped.documents]
+        removed = _map_removed(deduped.removed, normalized)
+    else:
+        kept_pieces = [[(0, len(d.text))] if d.text else [] for d in repaired]
+        removed = []
+
+    # 3. Chunk every kept piece; a chunk never spans a removed one.
+    chunks: list[Chunk] = []
+    kept_texts: list[str] = []
+    for document, text, pieces in zip(documents, (d.text for d in repaired), kept_pieces):
+        starts: list[int] = []
+        ends: list[int] = []
+        pieces_chunks: list[Chunk] = []
+        for piece_start, piece_end in pieces:
+            piece = text[piece_start:piece_end]
+            kept_texts.append(piece)
+            for c in chunk_document(piece, document.id, counter, config):
+                pieces_chunks.append(c)
+                starts.append(piece_start + c.start)
+                ends.append(piece_start + c.end)
+        raw_starts, raw_ends = _to_raw(normalized[document.id], starts, ends)
+        for index, (c, raw_start, raw_end) in enumerate(zip(pieces_chunks, raw_starts, raw_ends)):
+            chunks.append(
+                Chunk(c.text, raw_start, raw_end, c.token_count, document.id, index,
+                      chunk_id(document.id, raw_start, raw_end, c.text), document.metadata)
+            )
+
+    # 4. The baseline: naive windows over the raw text.
     naive_config = ChunkConfig(
         max_tokens=config.max_tokens, strategy="naive", naive_overlap=config.naive_overlap, special_tokens=config.special_tokens
     )
-    chunks: list[Chunk] = []
-    naive_counts: list[int] = []
-    for document in documents:
-        chunks.extend(
-            Chunk(c.text, c.start, c.end, c.token_count, c.doc_id, c.index, c.id, document.metadata)
-            for c in chunk_document(document.text, document.id, counter, config)
-        )
-        naive_counts.extend(c.token_count for c in chunk_document(document.text, document.id, counter, naive_config))
+    naive_counts = [c.token_count for d in documents for c in chunk_document(d.text, d.id, counter, naive_config)]
+
     raw_tokens = sum(counter.content_count_batch([d.text for d in documents]))
+    normalized_tokens = (
+        sum(counter.content_count_batch([d.text for d in repaired])) if normalize_config is not None else raw_tokens
+    )
+    deduplicated_tokens = sum(counter.content_count_batch(kept_texts)) if dedup_config is not None else normalized_tokens
+    removed_tokens = {
+        reason: int(summary.tokens or 0) for reason, summary in (deduped.summary.items() if deduped else ()) if summary.units
+    }
     report = Report(
         tokenizer=counter.name,
         max_tokens=config.max_tokens,
@@ -94,9 +188,13 @@ def prepare(
         raw_tokens=raw_tokens,
         naive=split_stats(naive_counts, config.max_tokens),
         prepared=split_stats([c.token_count for c in chunks], config.max_tokens),
+        removed_tokens=removed_tokens,
+        normalized_tokens=normalized_tokens,
+        deduplicated_tokens=deduplicated_tokens,
+        fixes={k: v for k, v in sorted(fixes.items()) if v},
         notes=tuple(notes),
     )
-    return PrepareResult(chunks=chunks, removed=[], report=report, documents=documents)
+    return PrepareResult(chunks=chunks, removed=removed, report=report, documents=documents)
 
 
 __all__ = ["prepare", "PrepareResult"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -11,6 +12,7 @@ from .errors import InputDataError
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".rst", ".text"})
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
+_WINDOW_NAME = re.compile(r"(.+?)[_\-. ]?(?:part|window|chunk|page)[_\-. ]?\d+$", re.IGNORECASE)
 SKIP_NAMES = frozenset({"readme.md", "readme.txt", "readme.rst"})
 
 _BLOCK_TAGS = frozenset(
@@ -92,7 +94,12 @@ def read_file(path: Path, *, doc_id: str | None = None) -> Document:
     except UnicodeDecodeError as err:
         raise InputDataError(f"{path} is not valid UTF-8 ({err}); convert it or pass text yourself") from err
     text = html_to_text(raw) if path.suffix.lower() in HTML_SUFFIXES else raw
-    return Document(id=doc_id or path.name, text=text, metadata={"source": str(path)})
+    metadata = {"path": str(path)}
+    window = _WINDOW_NAME.match(path.stem)
+    if window is not None:
+        # "manual_part2.txt": a window of the source "manual", for overlap stitching.
+        metadata["source_id"] = str(path.with_name(window.group(1)))
+    return Document(id=doc_id or path.name, text=text, metadata=metadata)
 
 
 def iter_documents(path: Path) -> Iterator[Document]:

@@ -52,7 +52,21 @@ class Report:
     naive: SplitStats
     prepared: SplitStats
     removed_tokens: dict[str, int] = field(default_factory=dict)
+    normalized_tokens: int | None = None
+    deduplicated_tokens: int | None = None
+    fixes: dict[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+
+    @property
+    def stages(self) -> dict[str, int]:
+        """Tokens after each stage, raw first: the waterfall from the documents to the chunks."""
+        stages = {"raw": self.raw_tokens}
+        if self.normalized_tokens is not None:
+            stages["normalized"] = self.normalized_tokens
+        if self.deduplicated_tokens is not None:
+            stages["deduplicated"] = self.deduplicated_tokens
+        stages["chunked"] = self.prepared.tokens
+        return stages
 
     @property
     def tokens_saved(self) -> int:
@@ -73,6 +87,8 @@ class Report:
             "raw_tokens": self.raw_tokens,
             "naive": self.naive.to_dict(),
             "prepared": self.prepared.to_dict(),
+            "stages": self.stages,
+            "fixes": dict(self.fixes),
             "removed_tokens": dict(self.removed_tokens),
             "tokens_saved": self.tokens_saved,
             "tokens_saved_fraction": round(self.tokens_saved_fraction, 4),
@@ -103,6 +119,10 @@ class Report:
             naive_text = f"{naive:,}" if isinstance(naive, int) else naive
             prepared_text = f"{prepared:,}" if isinstance(prepared, int) else prepared
             lines.append(f"{label:<{width}}  {naive_text:>12}  {prepared_text:>12}")
+        lines.append("")
+        lines.append("tokens by stage: " + " -> ".join(f"{name} {count:,}" for name, count in self.stages.items()))
+        if self.fixes:
+            lines.append("unicode repairs: " + ", ".join(f"{name} {count:,}" for name, count in self.fixes.items()))
         for reason, tokens in sorted(self.removed_tokens.items()):
             lines.append(f"removed ({reason}): {tokens:,} tokens")
         lines.append(f"tokens saved: {self.tokens_saved:,} ({self.tokens_saved_fraction:.1%} of naive)")

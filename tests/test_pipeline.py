@@ -16,9 +16,18 @@ TEXT = "# Title\n\n" + "A sentence about storage. Another about replicas.\n\n" *
 def test_accepts_every_document_form():
     forms = [TEXT, Document("d", TEXT), {"id": "d", "text": TEXT}, [TEXT, TEXT], ({"text": TEXT} for _ in range(2))]
     for docs in forms:
-        result = prepare(docs, max_tokens=64)
+        result = prepare(docs, max_tokens=64, dedup=False)
         assert result.chunks and result.removed == []
         assert result.report.documents == len(result.documents)
+
+
+def test_duplicate_document_is_removed_with_its_kept_copy():
+    result = prepare([TEXT, TEXT], max_tokens=64)
+    assert {c.doc_id for c in result.chunks} == {"doc-0"}
+    whole = [r for r in result.removed if r.doc_id == "doc-1"]
+    assert whole and all(r.kept_doc_id == "doc-0" and r.reason == "exact" for r in whole)
+    for r in whole:
+        assert TEXT[r.kept_start : r.kept_end].strip() == TEXT[r.start : r.end].strip()
 
 
 @pytest.mark.parametrize("bad", [None, b"x", 5, [None], [{"no_text": 1}]])
@@ -34,7 +43,7 @@ def test_duplicate_ids_are_an_error():
 
 def test_report_adds_up():
     docs = [{"id": f"d{i}", "text": TEXT * (i + 1)} for i in range(3)]
-    result = prepare(docs, max_tokens=128)
+    result = prepare(docs, max_tokens=128, normalize=False, dedup=False)
     report = result.report
     naive_counts = [c.token_count for d in docs for c in naive_split(d["text"], max_tokens=128)]
     assert report.naive.tokens == sum(naive_counts)
@@ -80,3 +89,45 @@ def test_no_warning_without_model():
 def test_version_and_backend():
     assert chunkwise.__version__
     assert chunkwise.backend() in ("cython", "python")
+
+
+DAMAGED = (
+    "\ufeffThe caf\u00c3\u00a9 don\u00e2\u20ac\u2122t open before nine.\r\n\r\n"
+    "Product code \uff28\uff25\uff23\uff0d\uff14\uff12\uff10\uff10 ships\u00a0today.\u200b Re\u0301sume\u0301 attached.\r\n\r\n"
+) * 12 + "A closing paragraph that appears only once and is long enough to keep."
+
+
+def test_offsets_hold_through_normalization():
+    from chunkwise import normalize
+
+    result = prepare({"id": "damaged", "text": DAMAGED}, max_tokens=48, dedup=False)
+    assert result.report.fixes  # something was repaired
+    for c in result.chunks:
+        assert normalize(DAMAGED[c.start : c.end]).text == c.text
+        assert c.token_count <= 48
+    assert "caf\u00e9" in " ".join(c.text for c in result.chunks)
+
+
+def test_nothing_lost_with_dedup_and_normalization():
+    from chunkwise import normalize
+
+    docs = [{"id": "a", "text": DAMAGED}, {"id": "b", "text": DAMAGED + " Extra tail sentence for b."}]
+    result = prepare(docs, max_tokens=48)
+    for doc in docs:
+        repaired = normalize(doc["text"]).text
+        kept = "".join(c.text for c in result.chunks if c.doc_id == doc["id"])
+        dropped = [r for r in result.removed if r.doc_id == doc["id"]]
+        # Every non-space character of the repaired text is in a chunk or a removal.
+        assert len("".join(kept.split())) + sum(len("".join(r.text.split())) for r in dropped) == len("".join(repaired.split()))
+        for r in dropped:
+            assert r.kept_doc_id in ("a", "b") and 0 <= r.start < r.end <= len(doc["text"])
+    stages = result.report.stages
+    assert stages["raw"] > stages["normalized"] > stages["deduplicated"] >= stages["chunked"] - 5
+    assert result.report.removed_tokens.get("exact", 0) > 0
+
+
+def test_stage_switches_validate():
+    from chunkwise.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="normalize must be"):
+        prepare(TEXT, normalize="yes")
