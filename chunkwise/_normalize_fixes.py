@@ -73,10 +73,25 @@ def patterns() -> dict[str, Any]:
         "surrogates": re.compile(f"[\ud800-\udbff][\udc00-\udfff]|[{SURROGATES}]"),
         "mojibake_hint": re.compile(MOJIBAKE_HINT),
         "ascii_space": re.compile(r"[ \t\n\r\x0b\x0c]"),
+        # Mojibake segments end at whitespace, and at other spaces unless they follow a
+        # lead character ("Ã" + NBSP is the mojibake of "à"): ftfy judges a segment whole,
+        # so "Über" + NBSP + "â€™" must not be one segment.
+        "mojibake_boundary": regex.compile(f"[ \\t\\n\\r\\x0b\\x0c]|(?<![\u00c2-\u00f4])[{SPACES}\u3000]"),
+        "mojibake_boundary_backwards": regex.compile(
+            f"(?r)[ \\t\\n\\r\\x0b\\x0c]|(?<![\u00c2-\u00f4])[{SPACES}\u3000]"
+        ),
+        # Never C1 controls or other Latin-1 characters: those can be mojibake bytes themselves.
+        "hides_mojibake": re.compile(f"[\x00-\x08\x0e-\x1f\u200b\u2060\ufeff\u00ad{BIDI_CONTROLS}]"),
         "entity": re.compile("&" + _ENTITY_BODY),
         "entity_body": re.compile(_ENTITY_BODY),
         "line_breaks": re.compile(f"\r\n|[{LINE_BREAKS}]"),
-        "hyphen_break": regex.compile(r"(?<=\p{L})[\-\u00ad\u2010][ \t]*\n[ \t]*(?=\p{Ll})"),
+        # Characters later passes remove or turn into spaces may sit around the break;
+        # looking through them now keeps a second run from finding a new break.
+        "hyphen_break": regex.compile(
+            r"(?<=\p{L}[\p{Cf}\x00-\x08\x0e-\x1f\x7f-\x9f]*)[\-\u00ad\u2010\uff0d]"
+            r"[\p{Cf}\p{Zs}\t\x00-\x08\x0e-\x1f\x7f-\x9f]*\n"
+            r"[\p{Cf}\p{Zs}\t\x00-\x08\x0e-\x1f\x7f-\x9f]*(?=\p{Ll})"
+        ),
         "invisibles": re.compile(f"[{CONTROLS}{INVISIBLE}{ZERO_WIDTH_JOINERS}{BIDI_CONTROLS}]"),
         "joiner_script": re.compile(f"[{_JOINER_SCRIPTS}]"),
         "emoji_left": regex.compile(r"[\p{Extended_Pictographic}\p{Emoji_Modifier}\ufe0f\ufe0e]"),
@@ -179,19 +194,29 @@ def fix_mojibake(text: str, counts: Counter, leads: str) -> tuple[str, EditMap |
     import ftfy
 
     pats = patterns()
-    space = pats["ascii_space"]
+    boundary = pats["mojibake_boundary"]
+    boundary_backwards = pats["mojibake_boundary_backwards"]
+    invisible = pats["hides_mojibake"]
     edits: list[tuple[int, int, str]] = []
     segment_end = 0
     for hint_start, hint_end in _mojibake_hints(text, leads):
         if hint_start < segment_end:
             continue  # already inside the segment repaired last
         # Bounded below by the last segment so the backward search stays linear overall.
-        start = max(text.rfind(c, segment_end, hint_start) for c in " \t\n\r\x0b\x0c") + 1
-        start = max(start, segment_end)
-        after = space.search(text, hint_end)
+        before = boundary_backwards.search(text, segment_end, hint_start)
+        start = before.end() if before else segment_end
+        after = boundary.search(text, hint_end)
         segment_end = after.start() if after else len(text)
         segment = text[start:segment_end]
         repaired = ftfy.fix_encoding(segment)
+        if repaired == segment:
+            # A stray invisible character can hide mojibake from ftfy; later passes would
+            # remove it and a second run would then repair: look through it now.
+            visible = invisible.sub("", segment)
+            if visible != segment:
+                repaired = ftfy.fix_encoding(visible)
+                if repaired == visible:
+                    repaired = segment
         if repaired != segment:
             counts["mojibake"] += 1
             edits.append((start, segment_end, repaired))
