@@ -20,7 +20,7 @@ from .chunking import ChunkConfig, Strategy, chunk_document
 from .dedup import DedupConfig, DedupResult, dedup as run_dedup
 from .errors import ChunkwiseWarning, ConfigError, TokenizerNotFoundError
 from .normalize import Normalized, NormalizeConfig, normalize as run_normalize
-from .report import Report, split_stats
+from .report import Report, ReportConfig, build_report
 from .tokens import DEFAULT_TOKENIZER, Tokenizer, get_tokenizer
 
 
@@ -63,6 +63,17 @@ def _stage_config(value: Any, kind: type, name: str) -> Any:
     raise ConfigError(f"{name} must be True, False or a {kind.__name__}, got {type(value).__name__}")
 
 
+def _report_options(report: ReportConfig | bool | None, model: str | None, **options: Any) -> ReportConfig:
+    """The report's assumptions, validated and looked up in the catalog before any work is done."""
+    from .report_economics import resolve
+
+    if report is False:
+        return ReportConfig(economics=False)
+    options = ReportConfig.build(None if report in (None, True) else report, **options)
+    resolve(options, model_hint=model)  # raises CatalogError / ConfigError now, not after chunking
+    return options
+
+
 def _to_raw(normalized: Normalized | None, starts: Sequence[int], ends: Sequence[int]) -> tuple[list[int], list[int]]:
     if normalized is None or not starts:
         return list(starts), list(ends)
@@ -95,6 +106,11 @@ def prepare(
     dedup: bool | DedupConfig = True,
     groups: Sequence[Hashable | None] | None = None,
     config: ChunkConfig | None = None,
+    gpu: str | None = None,
+    queries_per_day: float | None = None,
+    top_k: int | None = None,
+    price: Any = None,
+    report_config: ReportConfig | bool | None = None,
 ) -> PrepareResult:
     """Prepare documents for indexing: repair, remove duplicates, chunk under a hard cap, report.
 
@@ -106,6 +122,12 @@ def prepare(
     ``groups`` names the source of each document for overlap stitching
     (default: metadata ``source_id``/``source``). Chunk offsets are raw;
     ``removed`` entries point into the raw text of both documents.
+
+    The report's memory and cost figures assume a ``ReportConfig`` (``report_config=``;
+    ``False`` leaves them out): ``model`` as the serving LLM (default llama-3-8b),
+    ``gpu`` (default a100-80gb), ``queries_per_day`` (default 10,000), ``top_k``
+    retrieved chunks per query (default 5), ``price`` (a catalog name, TokenPrice or
+    mapping with a unit; default gpt-4o-mini). These are checked before any work.
     """
     documents = as_documents(docs)
     if config is None:
@@ -119,6 +141,7 @@ def prepare(
         )
     normalize_config = _stage_config(normalize, NormalizeConfig, "normalize")
     dedup_config = _stage_config(dedup, DedupConfig, "dedup")
+    report_options = _report_options(report_config, model, gpu=gpu, queries_per_day=queries_per_day, top_k=top_k, price=price)
     counter, notes = resolve_tokenizer(tokenizer, model, config.special_tokens)
 
     # 1. Normalize: repaired text plus the way back to raw offsets.
@@ -165,35 +188,9 @@ def prepare(
                       chunk_id(document.id, raw_start, raw_end, c.text), document.metadata)
             )
 
-    # 4. The baseline: naive windows over the raw text.
-    naive_config = ChunkConfig(
-        max_tokens=config.max_tokens, strategy="naive", naive_overlap=config.naive_overlap, special_tokens=config.special_tokens
-    )
-    naive_counts = [c.token_count for d in documents for c in chunk_document(d.text, d.id, counter, naive_config)]
-
-    raw_tokens = sum(counter.content_count_batch([d.text for d in documents]))
-    normalized_tokens = (
-        sum(counter.content_count_batch([d.text for d in repaired])) if normalize_config is not None else raw_tokens
-    )
-    deduplicated_tokens = sum(counter.content_count_batch(kept_texts)) if dedup_config is not None else normalized_tokens
-    removed_tokens = {
-        reason: int(summary.tokens or 0) for reason, summary in (deduped.summary.items() if deduped else ()) if summary.units
-    }
-    report = Report(
-        tokenizer=counter.name,
-        max_tokens=config.max_tokens,
-        naive_overlap=config.effective_naive_overlap,
-        documents=len(documents),
-        raw_chars=sum(len(d.text) for d in documents),
-        raw_tokens=raw_tokens,
-        naive=split_stats(naive_counts, config.max_tokens),
-        prepared=split_stats([c.token_count for c in chunks], config.max_tokens),
-        removed_tokens=removed_tokens,
-        normalized_tokens=normalized_tokens,
-        deduplicated_tokens=deduplicated_tokens,
-        fixes={k: v for k, v in sorted(fixes.items()) if v},
-        notes=tuple(notes),
-    )
+    # 4. The report: naive windows over the raw text against these chunks, and what that costs.
+    report = build_report(documents, repaired, kept_texts, chunks, counter, config, normalized=normalize_config is not None,
+                          deduped=deduped, fixes=fixes, notes=notes, report_config=report_options, model_hint=model)
     return PrepareResult(chunks=chunks, removed=removed, report=report, documents=documents)
 
 

@@ -1,17 +1,51 @@
 """What preparation saved: the same documents through naive splitting and through chunkwise.
 
 Data first (``Report.to_dict``, a versioned schema), rendering second
-(``to_json``, ``to_text``). Every figure is a count the caller can recompute
-from ``PrepareResult`` and ``naive_split`` with the same tokenizer.
+(``to_json``, ``to_text``, ``to_html``). Token counts are counts the caller can
+recompute from ``PrepareResult`` and ``naive_split`` with the same tokenizer;
+memory and dollar figures come from :mod:`chunkwise.economics` under the stated
+assumptions of a :class:`ReportConfig`, each with its formula.
+
+Schema (``schema_version`` "2"; "1" had every key below except those marked 2):
+
+* ``tokenizer``, ``max_tokens``, ``naive_overlap``, ``documents``, ``raw_chars``, ``raw_tokens``
+* ``naive`` / ``prepared``: ``chunks``, ``tokens``, ``max_chunk_tokens``, ``padded_tokens``
+  (chunks x max_tokens), ``mean_chunk_tokens``, ``sequence_efficiency`` (tokens / padded_tokens)
+* ``stages``: tokens after each stage, ``raw`` -> ``normalized`` -> ``deduplicated`` -> ``chunked``
+* ``waterfall`` (2): ``[{"stage", "tokens"}]`` from ``naive`` (windows with overlap) to ``chunked``
+* ``naive_overlap_tokens`` (2): tokens the naive windows repeat, sum over documents of
+  (windows - 1) x overlap; ``prepared_overlap_tokens`` (2): the same for chunkwise's own overlap
+* ``fixes`` (Unicode repairs by category), ``removed_tokens`` (dedup by reason),
+  ``tokens_saved``, ``tokens_saved_fraction``, ``notes``
+* ``headline`` (2): the few numbers to lead with (null entries where economics is off)
+* ``economics`` (2, null when off): ``assumptions`` (the ReportConfig), ``model``, ``gpu``,
+  ``embedder``, ``price`` (with ``as_of`` and ``source``), ``prices_as_of``, ``gpu_prices_as_of``,
+  ``gpu_hour``, ``kv_cache_per_token`` (bytes and formula), ``naive`` and ``chunkwise``
+  scenarios (``retrieved_context_tokens`` = top_k x mean chunk tokens,
+  ``compressed_context_tokens`` (null until compression exists), ``prompt_tokens``,
+  ``request_tokens``, ``padding`` static/dynamic/bucketed, ``embed_memory`` eager/SDPA
+  attention and activations, ``kv_cache_per_request``, ``capacity``, ``throughput``,
+  ``api_cost``, ``self_hosted_cost``, ``formulas``), ``concurrency``,
+  ``kv_cache_bytes_at_concurrency``, ``concurrency_curve``, ``usd_saved_per_year``,
+  ``metrics`` (tokens per request, memory utilization, cost per million tokens, sequence
+  efficiency), ``compression``, ``notes``.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-SCHEMA_VERSION = "1"
+from .report_economics import Economics, ReportConfig
+
+if TYPE_CHECKING:
+    from .chunking import ChunkConfig
+    from .dedup import DedupResult
+    from .tokens import Tokenizer
+    from ._types import Chunk, Document
+
+SCHEMA_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -56,6 +90,9 @@ class Report:
     deduplicated_tokens: int | None = None
     fixes: dict[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    naive_overlap_tokens: int | None = None
+    prepared_overlap_tokens: int | None = None
+    economics: Economics | None = None
 
     @property
     def stages(self) -> dict[str, int]:
@@ -67,6 +104,33 @@ class Report:
             stages["deduplicated"] = self.deduplicated_tokens
         stages["chunked"] = self.prepared.tokens
         return stages
+
+    @property
+    def waterfall(self) -> list[tuple[str, int]]:
+        """Naive windows first, then each stage: where the tokens went."""
+        return [("naive", self.naive.tokens), *self.stages.items()]
+
+    def headline(self) -> dict[str, Any]:
+        """The few numbers to lead with."""
+        out: dict[str, Any] = {
+            "tokens_saved_fraction": self.tokens_saved_fraction,
+            "tokens_saved": self.tokens_saved,
+        }
+        econ = self.economics
+        if econ is not None:
+            naive_kv, prepared_kv = econ.kv_bytes_at_concurrency
+            out.update(
+                retrieved_tokens_per_query={"naive": econ.naive.retrieved_context_tokens,
+                                            "chunkwise": econ.prepared.retrieved_context_tokens},
+                kv_cache_bytes_saved_at_concurrency=naive_kv - prepared_kv,
+                concurrency=econ.concurrency,
+                max_concurrent_requests={"naive": econ.naive.max_concurrent_requests,
+                                         "chunkwise": econ.prepared.max_concurrent_requests},
+                usd_saved_per_year=econ.usd_saved_per_year,
+                price=econ.price.name,
+                prices_as_of=econ.prices_as_of,
+            )
+        return out
 
     @property
     def tokens_saved(self) -> int:
@@ -93,6 +157,11 @@ class Report:
             "tokens_saved": self.tokens_saved,
             "tokens_saved_fraction": round(self.tokens_saved_fraction, 4),
             "notes": list(self.notes),
+            "waterfall": [{"stage": name, "tokens": tokens} for name, tokens in self.waterfall],
+            "naive_overlap_tokens": self.naive_overlap_tokens,
+            "prepared_overlap_tokens": self.prepared_overlap_tokens,
+            "headline": self.headline(),
+            "economics": self.economics.to_dict() if self.economics is not None else None,
         }
 
     def to_json(self, **kwargs: Any) -> str:
@@ -126,8 +195,21 @@ class Report:
         for reason, tokens in sorted(self.removed_tokens.items()):
             lines.append(f"removed ({reason}): {tokens:,} tokens")
         lines.append(f"tokens saved: {self.tokens_saved:,} ({self.tokens_saved_fraction:.1%} of naive)")
+        if self.naive_overlap_tokens:
+            lines.append(f"naive overlap: {self.naive_overlap_tokens:,} tokens repeated across windows")
+        if self.economics is not None:
+            lines.append("")
+            lines.extend(_economics_text(self.economics))
         lines.extend(f"note: {note}" for note in self.notes)
+        if self.economics is not None:
+            lines.extend(f"note: {note}" for note in self.economics.notes)
         return "\n".join(lines)
+
+    def to_html(self, *, title: str = "chunkwise token-economics report") -> str:
+        """A self-contained HTML page (inline SVG, no scripts, every document string escaped)."""
+        from .report_html import render_report
+
+        return render_report(self, title=title)
 
 
 def split_stats(token_counts: list[int], max_tokens: int) -> SplitStats:
@@ -139,4 +221,142 @@ def split_stats(token_counts: list[int], max_tokens: int) -> SplitStats:
     )
 
 
-__all__ = ["Report", "SplitStats", "split_stats", "SCHEMA_VERSION"]
+def _gib(value: float) -> str:
+    return f"{value / 2**30:,.2f} GiB"
+
+
+def _usd(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    if abs(value) >= 100:
+        return f"${value:,.0f}"
+    if abs(value) >= 0.01:
+        return f"${value:,.2f}"
+    return f"${value:.6f}"
+
+
+def _economics_text(econ: Economics) -> list[str]:
+    """The serving and money table of ``to_text``."""
+    config = econ.config
+    naive, prepared = econ.naive, econ.prepared
+    naive_kv, prepared_kv = econ.kv_bytes_at_concurrency
+
+    def hosted(s: Any, attr: str) -> Any:
+        return getattr(s.self_hosted, attr) if s.self_hosted is not None else None
+
+    rows: list[tuple[str, Any, Any]] = []
+    if naive.padding is not None and prepared.padding is not None:
+        length = naive.padding.static.max_length
+        for name in ("static", "dynamic", "bucketed"):
+            rows.append((f"embed efficiency, {name}", f"{getattr(naive.padding, name).efficiency:.1%}",
+                         f"{getattr(prepared.padding, name).efficiency:.1%}"))
+        rows.append((f"embed slots, bucketed (max {length})", naive.padding.bucketed.padded_tokens,
+                     prepared.padding.bucketed.padded_tokens))
+    rows += [
+        (f"retrieved tokens / query (k={config.top_k})", f"{naive.retrieved_context_tokens:,.0f}",
+         f"{prepared.retrieved_context_tokens:,.0f}"),
+        ("tokens / request (prompt+output)", naive.request_tokens, prepared.request_tokens),
+        ("KV cache / request", _gib(naive.kv_cache.bytes), _gib(prepared.kv_cache.bytes)),
+        (f"concurrent requests / {econ.gpu}", naive.max_concurrent_requests, prepared.max_concurrent_requests),
+        (f"KV cache at {econ.concurrency} requests", _gib(naive_kv), _gib(prepared_kv)),
+        (f"$ / query ({econ.price.name})", _usd(naive.api_cost.usd_per_query), _usd(prepared.api_cost.usd_per_query)),
+        (f"$ / year at {config.queries_per_day:,.0f} q/day", _usd(naive.api_cost.usd_per_year),
+         _usd(prepared.api_cost.usd_per_year)),
+        ("self-hosted $ / query", _usd(hosted(naive, "usd_per_query")), _usd(hosted(prepared, "usd_per_query"))),
+        ("self-hosted $ / year", _usd(hosted(naive, "usd_per_year")), _usd(hosted(prepared, "usd_per_year"))),
+    ]
+    width = max(len(r[0]) for r in rows)
+    lines = [
+        f"serving {econ.model} ({econ.kv_per_token.kv_dtype} KV, {econ.kv_per_token.bytes_per_token:,} bytes/token) "
+        f"on {econ.gpu} at gpu_memory_utilization {config.gpu_memory_utilization:g}; embedder {econ.embedder}, "
+        f"batch {config.embed_batch_size}",
+        f"API price {econ.price.name}: ${econ.price.input_usd_per_million:g} in / ${econ.price.output_usd_per_million:g} out "
+        f"per million tokens, as of {econ.prices_as_of}"
+        + (f"; GPU-hour ${econ.gpu_hour.usd_per_gpu_hour:.4g} ({econ.gpu_hour.basis}, as of {econ.gpu_hour.as_of})"
+           if econ.gpu_hour is not None else ""),
+        "",
+        f"{'':<{width}}  {'naive':>12}  {'chunkwise':>12}",
+    ]
+    for label, left, right in rows:
+        left_text = f"{left:,}" if isinstance(left, int) else str(left)
+        right_text = f"{right:,}" if isinstance(right, int) else str(right)
+        lines.append(f"{label:<{width}}  {left_text:>12}  {right_text:>12}")
+    lines.append("")
+    lines.append(f"saved per year at API prices: {_usd(econ.usd_saved_per_year)}; KV cache freed at {econ.concurrency} "
+                 f"requests: {_gib(naive_kv - prepared_kv)}")
+    return lines
+
+
+def _overlap_tokens(windows_per_document: list[int], overlap: int) -> int:
+    """Tokens repeated by consecutive windows: sum of (windows - 1) x overlap over documents."""
+    return sum(max(0, windows - 1) * overlap for windows in windows_per_document)
+
+
+def build_report(
+    documents: list[Document],
+    repaired: list[Document],
+    kept_texts: list[str],
+    chunks: list[Chunk],
+    counter: Tokenizer,
+    config: ChunkConfig,
+    *,
+    normalized: bool,
+    deduped: DedupResult | None,
+    fixes: dict[str, int],
+    notes: list[str] | tuple[str, ...] = (),
+    report_config: ReportConfig | None = None,
+    model_hint: str | None = None,
+) -> Report:
+    """The report of ``prepare``: naive windows over the raw text against the prepared chunks.
+
+    Counts the raw, normalized and kept texts once each, splits the raw documents
+    naively, and (unless ``report_config.economics`` is False) adds the economics of
+    both. ``kept_texts`` are the kept pieces that were chunked (``chunks`` is their
+    output); ``repaired`` are the normalized documents.
+    """
+    from .chunking import ChunkConfig as _ChunkConfig
+    from .chunking import chunk_document
+    from .report_economics import economics, resolve
+
+    report_config = report_config or ReportConfig()
+    resolved = resolve(report_config, model_hint=model_hint) if report_config.economics else None
+    naive_config = _ChunkConfig(
+        max_tokens=config.max_tokens, strategy="naive", naive_overlap=config.naive_overlap,
+        special_tokens=config.special_tokens,
+    )
+    naive_counts: list[int] = []
+    windows_per_document: list[int] = []
+    for document in documents:
+        windows = [c.token_count for c in chunk_document(document.text, document.id, counter, naive_config)]
+        windows_per_document.append(len(windows))
+        naive_counts.extend(windows)
+    raw_tokens = sum(counter.content_count_batch([d.text for d in documents]))
+    normalized_tokens = sum(counter.content_count_batch([d.text for d in repaired])) if normalized else raw_tokens
+    deduplicated_tokens = sum(counter.content_count_batch(kept_texts)) if deduped is not None else normalized_tokens
+    removed_tokens = {
+        reason: int(summary.tokens or 0) for reason, summary in (deduped.summary.items() if deduped else ()) if summary.units
+    }
+    prepared_counts = [c.token_count for c in chunks]
+    prepared_overlap = config.overlap * max(0, len(chunks) - len([t for t in kept_texts if t.strip()])) if config.overlap else 0
+    econ = economics(naive_counts, prepared_counts, resolved, max_tokens=config.max_tokens) if resolved else None
+    return Report(
+        tokenizer=counter.name,
+        max_tokens=config.max_tokens,
+        naive_overlap=config.effective_naive_overlap,
+        documents=len(documents),
+        raw_chars=sum(len(d.text) for d in documents),
+        raw_tokens=raw_tokens,
+        naive=split_stats(naive_counts, config.max_tokens),
+        prepared=split_stats(prepared_counts, config.max_tokens),
+        removed_tokens=removed_tokens,
+        normalized_tokens=normalized_tokens,
+        deduplicated_tokens=deduplicated_tokens,
+        fixes={k: v for k, v in sorted(fixes.items()) if v},
+        notes=tuple(notes),
+        naive_overlap_tokens=_overlap_tokens(windows_per_document, config.effective_naive_overlap),
+        prepared_overlap_tokens=prepared_overlap,
+        economics=econ,
+    )
+
+
+__all__ = ["Report", "SplitStats", "split_stats", "build_report", "ReportConfig", "SCHEMA_VERSION"]

@@ -53,7 +53,7 @@ def test_report_adds_up():
     assert report.tokens_saved == report.naive.tokens - report.prepared.tokens
     assert report.tokens_saved > 0  # the naive baseline repeats a fifth of every window
     data = report.to_dict()
-    assert data["schema_version"] == "1" and data["naive"]["chunks"] == len(naive_counts)
+    assert data["schema_version"] == "2" and data["naive"]["chunks"] == len(naive_counts)
     assert "tokens saved" in report.to_text()
 
 
