@@ -74,6 +74,40 @@ class SplitStats:
 
 
 @dataclass(frozen=True)
+class DocumentRow:
+    """One document's tokens: raw, in naive windows, and in the prepared chunks."""
+
+    doc_id: str
+    raw_tokens: int
+    naive_tokens: int
+    chunks: int
+    chunk_tokens: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RemovedExample:
+    """A short excerpt of something dedup removed, and where the kept copy lives."""
+
+    doc_id: str
+    reason: str
+    kept_doc_id: str
+    tokens: int | None
+    excerpt: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+#: How many documents and removals the report shows by name.
+TOP_DOCUMENTS = 10
+REMOVED_EXAMPLES = 6
+EXCERPT_CHARS = 160
+
+
+@dataclass(frozen=True)
 class Report:
     """Naive fixed-size splitting against chunkwise, for one corpus and tokenizer."""
 
@@ -93,6 +127,8 @@ class Report:
     naive_overlap_tokens: int | None = None
     prepared_overlap_tokens: int | None = None
     economics: Economics | None = None
+    top_documents: tuple[DocumentRow, ...] = ()
+    removed_examples: tuple[RemovedExample, ...] = ()
 
     @property
     def stages(self) -> dict[str, int]:
@@ -161,6 +197,8 @@ class Report:
             "naive_overlap_tokens": self.naive_overlap_tokens,
             "prepared_overlap_tokens": self.prepared_overlap_tokens,
             "headline": self.headline(),
+            "top_documents": [row.to_dict() for row in self.top_documents],
+            "removed_examples": [example.to_dict() for example in self.removed_examples],
             "economics": self.economics.to_dict() if self.economics is not None else None,
         }
 
@@ -326,11 +364,14 @@ def build_report(
     )
     naive_counts: list[int] = []
     windows_per_document: list[int] = []
+    naive_per_document: list[int] = []
     for document in documents:
         windows = [c.token_count for c in chunk_document(document.text, document.id, counter, naive_config)]
         windows_per_document.append(len(windows))
+        naive_per_document.append(sum(windows))
         naive_counts.extend(windows)
-    raw_tokens = sum(counter.content_count_batch([d.text for d in documents]))
+    raw_per_document = counter.content_count_batch([d.text for d in documents])
+    raw_tokens = sum(raw_per_document)
     normalized_tokens = sum(counter.content_count_batch([d.text for d in repaired])) if normalized else raw_tokens
     deduplicated_tokens = sum(counter.content_count_batch(kept_texts)) if deduped is not None else normalized_tokens
     removed_tokens = {
@@ -339,6 +380,20 @@ def build_report(
     prepared_counts = [c.token_count for c in chunks]
     prepared_overlap = config.overlap * max(0, len(chunks) - len([t for t in kept_texts if t.strip()])) if config.overlap else 0
     econ = economics(naive_counts, prepared_counts, resolved, max_tokens=config.max_tokens) if resolved else None
+    chunk_totals: dict[str, list[int]] = {}
+    for c in chunks:
+        entry = chunk_totals.setdefault(c.doc_id, [0, 0])
+        entry[0] += 1
+        entry[1] += c.token_count
+    rows = [
+        DocumentRow(d.id, raw, naive, *chunk_totals.get(d.id, [0, 0]))
+        for d, raw, naive in zip(documents, raw_per_document, naive_per_document)
+    ]
+    rows.sort(key=lambda row: (-(row.naive_tokens - row.chunk_tokens), row.doc_id))
+    examples = [
+        RemovedExample(r.doc_id, r.reason, r.kept_doc_id, r.token_count, _excerpt(r.text))
+        for r in sorted(deduped.removed if deduped is not None else [], key=lambda r: -(r.token_count or 0))[:REMOVED_EXAMPLES]
+    ]
     return Report(
         tokenizer=counter.name,
         max_tokens=config.max_tokens,
@@ -356,7 +411,14 @@ def build_report(
         naive_overlap_tokens=_overlap_tokens(windows_per_document, config.effective_naive_overlap),
         prepared_overlap_tokens=prepared_overlap,
         economics=econ,
+        top_documents=tuple(rows[:TOP_DOCUMENTS]),
+        removed_examples=tuple(examples),
     )
 
 
-__all__ = ["Report", "SplitStats", "split_stats", "build_report", "ReportConfig", "SCHEMA_VERSION"]
+def _excerpt(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= EXCERPT_CHARS else flat[: EXCERPT_CHARS - 1] + "\u2026"
+
+
+__all__ = ["Report", "SplitStats", "DocumentRow", "RemovedExample", "split_stats", "build_report", "ReportConfig", "SCHEMA_VERSION"]

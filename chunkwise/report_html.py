@@ -1,0 +1,478 @@
+"""A report as one self-contained HTML page: inline CSS and SVG plots, no scripts, nothing fetched.
+
+Every string that reaches the page goes through :func:`html.escape` (``_e``), whether it
+came from a document (ids, excerpts), from the caller (model and price names, notes) or
+from chunkwise itself; numbers are formatted first and escaped too. The page is static:
+it prints and renders the same with scripting off.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .report import Report
+
+GIB = 2**30
+
+PALETTE = {
+    "naive": "#9aa5b1",
+    "chunkwise": "#1f6feb",
+    "removed": "#f0b429",
+    "weights": "#52606d",
+    "reserve": "#9aa5b1",
+    "kv_used": "#1f6feb",
+    "kv_free": "#c5dcfb",
+    "headroom": "#e4e7eb",
+    "ink": "#1f2933",
+    "muted": "#616e7c",
+    "grid": "#e4e7eb",
+}
+
+CSS = """
+*{box-sizing:border-box}
+body{margin:0;background:#f5f7fa;color:#1f2933;font:15px/1.5 -apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,"Helvetica Neue",Arial,"Noto Sans",sans-serif}
+main{max-width:1120px;margin:0 auto;padding:32px 40px 48px}
+h1{font-size:26px;margin:0 0 4px;font-weight:650;letter-spacing:-.01em}
+h2{font-size:18px;margin:0 0 12px;font-weight:620}
+.sub{color:#616e7c;margin:0 0 24px}
+.cards{display:grid;grid-template-columns:repeat(4,1fr);gap:14px;margin-bottom:24px}
+.card{background:#fff;border-radius:10px;padding:16px 18px;box-shadow:0 1px 2px rgba(31,41,51,.08)}
+.card .k{font-size:12px;text-transform:uppercase;letter-spacing:.05em;color:#616e7c}
+.card .v{font-size:28px;font-weight:680;margin:4px 0 2px;color:#1f6feb;font-variant-numeric:tabular-nums}
+.card .d{font-size:13px;color:#3e4c59}
+section{background:#fff;border-radius:10px;padding:20px 22px;margin-bottom:18px;box-shadow:0 1px 2px rgba(31,41,51,.08)}
+.two{display:grid;grid-template-columns:1fr 1fr;gap:18px}
+.two section{margin-bottom:0}
+table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
+th,td{padding:6px 10px;border-bottom:1px solid #e4e7eb;text-align:right;vertical-align:top}
+th:first-child,td:first-child{text-align:left}
+thead th{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:#616e7c;font-weight:600}
+td.better{color:#0b6e4f;font-weight:600}
+.note{color:#616e7c;font-size:13px;margin:8px 0 0}
+ul.notes{margin:6px 0 0;padding-left:18px;color:#3e4c59;font-size:13px}
+details{margin-top:8px}
+summary{cursor:pointer;color:#1f6feb;font-weight:600}
+code,.mono{font:12px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;color:#3e4c59}
+.formulas li{margin:3px 0;word-break:break-word}
+.excerpt{font-size:13px;color:#3e4c59;text-align:left;max-width:520px}
+svg text{font-family:inherit}
+.legend{display:flex;gap:16px;flex-wrap:wrap;font-size:13px;color:#3e4c59;margin:6px 0 0}
+.legend span::before{content:"";display:inline-block;width:11px;height:11px;border-radius:2px;margin-right:6px;vertical-align:-1px;background:var(--c)}
+footer{color:#7b8794;font-size:12px;margin-top:20px}
+"""
+
+
+def _e(value: Any) -> str:
+    """Escape anything for HTML text and attribute values."""
+    return html.escape(str(value), quote=True)
+
+
+def _int(value: float | int) -> str:
+    return f"{round(value):,}"
+
+
+def _pct(value: float) -> str:
+    return f"{value:.1%}"
+
+
+def _gib(value: float) -> str:
+    return f"{value / GIB:,.2f} GiB"
+
+
+def _usd(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    if abs(value) >= 100:
+        return f"${value:,.0f}"
+    if abs(value) >= 0.01:
+        return f"${value:,.2f}"
+    return f"${value:.5f}"
+
+
+def _nice_step(maximum: float, ticks: int = 5) -> float:
+    if maximum <= 0:
+        return 1.0
+    raw = maximum / ticks
+    power = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 2.5, 5, 10):
+        if raw <= factor * power:
+            return factor * power
+    return 10 * power
+
+
+def _text(x: float, y: float, content: str, *, anchor: str = "middle", size: int = 12, fill: str | None = None,
+          weight: int = 400, extra: str = "") -> str:
+    return (f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}" font-weight="{weight}" '
+            f'fill="{fill or PALETTE["ink"]}"{extra}>{_e(content)}</text>')
+
+
+def waterfall_svg(steps: Sequence[tuple[str, str, int]], *, width: int = 1040, height: int = 320) -> str:
+    """Bars of tokens after each step, with what each step removed stacked on top in amber.
+
+    ``steps``: (label, sublabel, tokens) from the naive windows to the chunks.
+    """
+    left, right, top, bottom = 70, 20, 26, 58
+    plot_w, plot_h = width - left - right, height - top - bottom
+    peak = max((t for _, _, t in steps), default=1) or 1
+    step = _nice_step(peak)
+    y_max = math.ceil(peak / step) * step
+    scale = plot_h / y_max
+    parts = [f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="Token waterfall">']
+    value = 0.0
+    while value <= y_max + 1e-9:
+        y = top + plot_h - value * scale
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{PALETTE["grid"]}"/>')
+        parts.append(_text(left - 8, y + 4, _int(value), anchor="end", size=11, fill=PALETTE["muted"]))
+        value += step
+    parts.append(_text(16, top + plot_h / 2, "tokens", size=12, fill=PALETTE["muted"],
+                       extra=f' transform="rotate(-90 16 {top + plot_h / 2:.1f})"'))
+    slot = plot_w / max(1, len(steps))
+    bar = slot * 0.56
+    previous = None
+    for index, (label, sublabel, tokens) in enumerate(steps):
+        x = left + index * slot + (slot - bar) / 2
+        color = PALETTE["naive"] if index == 0 else PALETTE["chunkwise"]
+        h = tokens * scale
+        parts.append(f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar:.1f}" height="{h:.1f}" rx="3" fill="{color}"/>')
+        if previous is not None and previous > tokens:
+            drop = (previous - tokens) * scale
+            parts.append(f'<rect x="{x:.1f}" y="{top + plot_h - previous * scale:.1f}" width="{bar:.1f}" '
+                         f'height="{drop:.1f}" rx="2" fill="{PALETTE["removed"]}" opacity=".85"/>')
+            parts.append(_text(x + bar / 2, top + plot_h - previous * scale - 6, f"\u2212{_int(previous - tokens)}",
+                               size=12, fill="#8d5b00", weight=600))
+            if h > 24:
+                parts.append(_text(x + bar / 2, top + plot_h - h + 17, _int(tokens), size=12, fill="#ffffff", weight=650))
+        else:
+            parts.append(_text(x + bar / 2, top + plot_h - h - 6, _int(tokens), size=12, weight=650))
+        parts.append(_text(x + bar / 2, top + plot_h + 18, label, size=12, weight=600))
+        parts.append(_text(x + bar / 2, top + plot_h + 34, sublabel, size=11, fill=PALETTE["muted"]))
+        previous = tokens
+    parts.append(f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="{PALETTE["muted"]}"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def memory_svg(rows: Sequence[tuple[str, Sequence[tuple[str, float, str]]]], total_bytes: float, *,
+               width: int = 1040, row_height: int = 34) -> str:
+    """Horizontal stacked bars of GPU memory by component, one bar per row, in GiB."""
+    left, right, top = 110, 20, 12
+    height = top + len(rows) * (row_height + 16) + 40
+    plot_w = width - left - right
+    scale = plot_w / total_bytes
+    parts = [f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="GPU memory by component">']
+    total_gib = total_bytes / GIB
+    step = _nice_step(total_gib, 8)
+    axis_y = top + len(rows) * (row_height + 16)
+    value = 0.0
+    while value <= total_gib + 1e-9:
+        x = left + value * GIB * scale
+        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{axis_y}" stroke="{PALETTE["grid"]}"/>')
+        parts.append(_text(x, axis_y + 16, f"{value:g}", size=11, fill=PALETTE["muted"]))
+        value += step
+    parts.append(_text(left + plot_w / 2, axis_y + 34, "GPU memory (GiB)", size=12, fill=PALETTE["muted"]))
+    for index, (label, segments) in enumerate(rows):
+        y = top + index * (row_height + 16) + 4
+        parts.append(_text(left - 10, y + row_height / 2 + 4, label, anchor="end", size=13, weight=600))
+        x = left
+        for name, size, color in segments:
+            w = size * scale
+            if w <= 0:
+                continue
+            parts.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row_height}" fill="{color}">'
+                         f'<title>{_e(name)}: {_e(_gib(size))}</title></rect>')
+            if w > 64:
+                ink = "#ffffff" if color in (PALETTE["weights"], PALETTE["kv_used"], PALETTE["reserve"]) else PALETTE["ink"]
+                parts.append(_text(x + w / 2, y + row_height / 2 + 4, f"{size / GIB:,.1f}", size=12, fill=ink, weight=600))
+            x += w
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def concurrency_svg(curve: Sequence[tuple[int, int]], marks: Sequence[tuple[str, int, int, str]], *,
+                    width: int = 510, height: int = 300) -> str:
+    """Concurrent requests per GPU against tokens per request; log-log, with the two scenarios marked."""
+    left, right, top, bottom = 58, 16, 16, 50
+    plot_w, plot_h = width - left - right, height - top - bottom
+    points = [(c, n) for c, n in curve if n > 0]
+    if not points:
+        return '<p class="note">The model does not fit on this GPU: no KV cache, no concurrency.</p>'
+    x_lo, x_hi = math.log2(min(c for c, _ in points)), math.log2(max(c for c, _ in points))
+    y_lo = math.floor(math.log10(min(n for _, n in points)))
+    y_hi = math.ceil(math.log10(max(n for _, n in points)))
+    y_hi = max(y_hi, y_lo + 1)
+
+    def px(c: float) -> float:
+        return left + (math.log2(c) - x_lo) / max(1e-9, x_hi - x_lo) * plot_w
+
+    def py(n: float) -> float:
+        return top + plot_h - (math.log10(max(n, 1e-9)) - y_lo) / (y_hi - y_lo) * plot_h
+
+    parts = [f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="Concurrency against context length">']
+    for power in range(y_lo, y_hi + 1):
+        y = py(10**power)
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{PALETTE["grid"]}"/>')
+        parts.append(_text(left - 6, y + 4, f"{10**power:,}", anchor="end", size=11, fill=PALETTE["muted"]))
+    for c, _ in points:
+        if c & (c - 1) == 0:
+            x = px(c)
+            parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + plot_h}" stroke="{PALETTE["grid"]}"/>')
+            parts.append(_text(x, top + plot_h + 16, f"{c // 1024}k" if c >= 1024 else str(c), size=11, fill=PALETTE["muted"]))
+    path = " ".join(f"{'M' if i == 0 else 'L'}{px(c):.1f},{py(n):.1f}" for i, (c, n) in enumerate(points))
+    parts.append(f'<path d="{path}" fill="none" stroke="{PALETTE["ink"]}" stroke-width="2"/>')
+    for label, context, concurrent, color in marks:
+        if concurrent <= 0:
+            continue
+        x, y = px(context), py(concurrent)
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="{color}" stroke="#fff" stroke-width="2"/>')
+        parts.append(_text(x + 10, y - 8, f"{label}: {concurrent:,} @ {context:,} tok", anchor="start", size=12,
+                           fill=color, weight=600))
+    parts.append(_text(left + plot_w / 2, height - 10, "tokens per request (prompt + output), log scale", size=12,
+                       fill=PALETTE["muted"]))
+    parts.append(_text(14, top + plot_h / 2, "concurrent requests", size=12, fill=PALETTE["muted"],
+                       extra=f' transform="rotate(-90 14 {top + plot_h / 2:.1f})"'))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def efficiency_svg(groups: Sequence[tuple[str, float, float]], *, width: int = 510, height: int = 300) -> str:
+    """Grouped bars: sequence efficiency (real / padded tokens) per batching strategy, naive vs chunkwise."""
+    left, right, top, bottom = 52, 16, 20, 50
+    plot_w, plot_h = width - left - right, height - top - bottom
+    parts = [f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="Sequence efficiency">']
+    for tick in range(0, 101, 25):
+        y = top + plot_h - tick / 100 * plot_h
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{PALETTE["grid"]}"/>')
+        parts.append(_text(left - 6, y + 4, f"{tick}%", anchor="end", size=11, fill=PALETTE["muted"]))
+    slot = plot_w / max(1, len(groups))
+    bar = slot * 0.3
+    for index, (label, naive, prepared) in enumerate(groups):
+        x0 = left + index * slot + slot * 0.18
+        for offset, value, color in ((0, naive, PALETTE["naive"]), (bar + 4, prepared, PALETTE["chunkwise"])):
+            h = value * plot_h
+            parts.append(f'<rect x="{x0 + offset:.1f}" y="{top + plot_h - h:.1f}" width="{bar:.1f}" height="{h:.1f}" rx="3" fill="{color}"/>')
+            parts.append(_text(x0 + offset + bar / 2, top + plot_h - h - 5, f"{value:.0%}", size=11, weight=600))
+        parts.append(_text(x0 + bar + 2, top + plot_h + 18, label, size=12, weight=600))
+    parts.append(_text(left + plot_w / 2, height - 8, "batching strategy (real tokens / padded slots)", size=12,
+                       fill=PALETTE["muted"]))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _legend(items: Sequence[tuple[str, str]]) -> str:
+    return '<div class="legend">' + "".join(f'<span style="--c:{color}">{_e(label)}</span>' for label, color in items) + "</div>"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], *, better: Sequence[int | None] = ()) -> str:
+    """A table; ``better[i]`` marks which column (1 or 2) of row i is the better one."""
+    out = ["<table><thead><tr>", *(f"<th>{_e(h)}</th>" for h in header), "</tr></thead><tbody>"]
+    for index, row in enumerate(rows):
+        mark = better[index] if index < len(better) else None
+        cells = []
+        for column, cell in enumerate(row):
+            klass = ' class="better"' if mark is not None and column == mark else ""
+            cells.append(f"<td{klass}>{_e(cell)}</td>")
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _lower_better(naive: float, prepared: float) -> int | None:
+    return 2 if prepared < naive else (1 if naive < prepared else None)
+
+
+def _higher_better(naive: float, prepared: float) -> int | None:
+    return 2 if prepared > naive else (1 if naive > prepared else None)
+
+
+def _formulas(items: Sequence[str]) -> str:
+    return '<ul class="formulas">' + "".join(f"<li><code>{_e(item)}</code></li>" for item in items) + "</ul>"
+
+
+def render_report(report: Report, *, title: str = "chunkwise token-economics report") -> str:
+    """The whole page for one report."""
+    econ = report.economics
+    body: list[str] = [f"<h1>{_e(title)}</h1>"]
+    subtitle = (f"{report.documents:,} documents \u00b7 {report.raw_chars:,} characters \u00b7 "
+                f"{report.raw_tokens:,} tokens ({report.tokenizer}) \u00b7 naive baseline: {report.max_tokens}-token windows "
+                f"with {report.naive_overlap}-token overlap \u00b7 chunkwise cap {report.max_tokens} tokens")
+    body.append(f'<p class="sub">{_e(subtitle)}</p>')
+
+    # Headline cards.
+    cards = [("Tokens to index", _pct(report.tokens_saved_fraction) + " fewer",
+              f"{report.naive.tokens:,} naive \u2192 {report.prepared.tokens:,} chunkwise")]
+    if econ is not None:
+        naive_kv, prepared_kv = econ.kv_bytes_at_concurrency
+        retrieved_cut = 1 - econ.prepared.retrieved_context_tokens / econ.naive.retrieved_context_tokens \
+            if econ.naive.retrieved_context_tokens else 0.0
+        cards += [
+            ("Context per query", _pct(retrieved_cut) + " fewer",
+             f"top-{econ.config.top_k}: {econ.naive.retrieved_context_tokens:,.0f} \u2192 "
+             f"{econ.prepared.retrieved_context_tokens:,.0f} tokens"),
+            ("KV cache freed", _gib(naive_kv - prepared_kv),
+             f"at {econ.concurrency:,} requests on {econ.gpu}; {econ.naive.max_concurrent_requests:,} \u2192 "
+             f"{econ.prepared.max_concurrent_requests:,} max concurrent"),
+            ("Saved per year", _usd(econ.usd_saved_per_year),
+             f"{econ.price.name} at {econ.config.queries_per_day:,.0f} queries/day (prices as of {econ.prices_as_of})"),
+        ]
+    body.append('<div class="cards">' + "".join(
+        f'<div class="card"><div class="k">{_e(k)}</div><div class="v">{_e(v)}</div><div class="d">{_e(d)}</div></div>'
+        for k, v, d in cards) + "</div>")
+
+    # Waterfall.
+    stage_labels = {"raw": ("raw text", "no overlap"), "normalized": ("normalized", "Unicode repaired"),
+                    "deduplicated": ("deduplicated", "overlap & copies out"), "chunked": ("chunked", "chunkwise output")}
+    steps = [("naive", "windows, overlap", report.naive.tokens)] + [
+        (*stage_labels.get(name, (name, "")), tokens) for name, tokens in report.stages.items()]
+    body.append("<section><h2>Where the tokens go: naive windows to chunkwise chunks</h2>")
+    body.append(waterfall_svg(steps))
+    body.append(_legend([("naive windows", PALETTE["naive"]), ("tokens after the step", PALETTE["chunkwise"]),
+                         ("removed by the step", PALETTE["removed"])]))
+    removed = ", ".join(f"{reason} {tokens:,}" for reason, tokens in sorted(report.removed_tokens.items())) or "none"
+    fixes = ", ".join(f"{name} {count:,}" for name, count in report.fixes.items()) or "none"
+    body.append(f'<p class="note">{_e(f"Naive overlap repeats {report.naive_overlap_tokens or 0:,} tokens. Removed by dedup (tokens): {removed}. Unicode repairs (count): {fixes}.")}</p>')
+    body.append("</section>")
+
+    # Comparison table.
+    rows: list[tuple[str, str, str]] = []
+    better: list[int | None] = []
+
+    def add(label: str, naive: float, prepared: float, fmt: Any, rule: Any) -> None:
+        rows.append((label, fmt(naive), fmt(prepared)))
+        better.append(rule(naive, prepared))
+
+    add("chunks", report.naive.chunks, report.prepared.chunks, _int, lambda a, b: None)
+    add("tokens in chunks", report.naive.tokens, report.prepared.tokens, _int, _lower_better)
+    add("mean tokens per chunk", report.naive.mean_chunk_tokens, report.prepared.mean_chunk_tokens,
+        lambda v: f"{v:,.1f}", lambda a, b: None)
+    if econ is not None:
+        n, p = econ.naive, econ.prepared
+        if n.padding is not None and p.padding is not None:
+            for name in ("static", "dynamic", "bucketed"):
+                add(f"embedding efficiency, {name} padding", getattr(n.padding, name).efficiency,
+                    getattr(p.padding, name).efficiency, _pct, _higher_better)
+            add(f"embedding slots, bucketed, batch {econ.config.embed_batch_size}", n.padding.bucketed.padded_tokens,
+                p.padding.bucketed.padded_tokens, _int, _lower_better)
+        add(f"retrieved context tokens per query (top-{econ.config.top_k})", n.retrieved_context_tokens,
+            p.retrieved_context_tokens, _int, _lower_better)
+        rows.append(("\u2026 after compression", "not yet available", "not yet available"))
+        better.append(None)
+        add("tokens per request (prompt + output)", n.request_tokens, p.request_tokens, _int, _lower_better)
+        add("KV cache per request", n.kv_cache.bytes, p.kv_cache.bytes, _gib, _lower_better)
+        add(f"concurrent requests per {econ.gpu}", n.max_concurrent_requests, p.max_concurrent_requests, _int, _higher_better)
+        add(f"$ per query, {econ.price.name}", n.api_cost.usd_per_query, p.api_cost.usd_per_query, _usd, _lower_better)
+        add(f"$ per year, {econ.price.name}", n.api_cost.usd_per_year, p.api_cost.usd_per_year, _usd, _lower_better)
+        if n.self_hosted is not None and p.self_hosted is not None:
+            add("$ per query, self-hosted", n.self_hosted.usd_per_query, p.self_hosted.usd_per_query, _usd, _lower_better)
+            add("$ per year, self-hosted", n.self_hosted.usd_per_year, p.self_hosted.usd_per_year, _usd, _lower_better)
+            add("$ per million input tokens, self-hosted", n.self_hosted.usd_per_million_input,
+                p.self_hosted.usd_per_million_input, _usd, _lower_better)
+    body.append("<section><h2>Naive splitting against chunkwise</h2>")
+    body.append(_table(["", "naive", "chunkwise"], rows, better=better))
+    body.append("</section>")
+
+    if econ is not None:
+        cap = econ.naive.capacity
+        naive_kv, prepared_kv = econ.kv_bytes_at_concurrency
+        headroom = cap.gpu_memory_bytes - cap.budget_bytes
+        segments = []
+        for label, used in (("naive", naive_kv), ("chunkwise", prepared_kv)):
+            used = min(used, cap.kv_cache_bytes)
+            segments.append((label, [
+                ("weights", cap.weights_bytes, PALETTE["weights"]),
+                ("activations + runtime", cap.reserve_bytes, PALETTE["reserve"]),
+                (f"KV cache in use ({econ.concurrency} requests)", used, PALETTE["kv_used"]),
+                ("KV cache free", cap.kv_cache_bytes - used, PALETTE["kv_free"]),
+                ("outside gpu_memory_utilization", headroom + (cap.kv_cache_available_bytes - cap.kv_cache_bytes), PALETTE["headroom"]),
+            ]))
+        body.append(f"<section><h2>GPU memory by component: {_e(econ.model)} on one {_e(econ.gpu)}, "
+                    f"{_e(econ.concurrency)} concurrent requests</h2>")
+        body.append(memory_svg(segments, cap.gpu_memory_bytes))
+        body.append(_legend([("weights", PALETTE["weights"]), ("activations + runtime reserve", PALETTE["reserve"]),
+                             ("KV cache in use", PALETTE["kv_used"]), ("KV cache free", PALETTE["kv_free"]),
+                             (f"not used (utilization {econ.config.gpu_memory_utilization:g})", PALETTE["headroom"])]))
+        body.append(f'<p class="note">{_e(f"KV cache: {econ.kv_per_token.formula} bytes per token; paged in blocks of {cap.block_size} tokens (vLLM). GPU memory: {cap.gpu_memory_bytes / GIB:.2f} GiB.")}</p>')
+        body.append("</section>")
+
+        marks = [("naive", econ.naive.request_tokens, econ.naive.max_concurrent_requests, PALETTE["naive"]),
+                 ("chunkwise", econ.prepared.request_tokens, econ.prepared.max_concurrent_requests, PALETTE["chunkwise"])]
+        body.append('<div class="two"><section><h2>Concurrent requests per GPU</h2>')
+        body.append(concurrency_svg(econ.concurrency_curve, marks))
+        body.append(f'<p class="note">{_e(f"floor(KV blocks / blocks per request); {cap.num_blocks:,} blocks of {cap.block_size} tokens fit on the {econ.gpu}.")}</p></section>')
+        if econ.naive.padding is not None and econ.prepared.padding is not None:
+            groups = [(name, getattr(econ.naive.padding, name).efficiency, getattr(econ.prepared.padding, name).efficiency)
+                      for name in ("static", "dynamic", "bucketed")]
+            max_length = econ.naive.padding.static.max_length
+            body.append("<section><h2>Sequence efficiency when embedding</h2>")
+            body.append(efficiency_svg(groups))
+            body.append(_legend([("naive", PALETTE["naive"]), ("chunkwise", PALETTE["chunkwise"])]))
+            body.append(f'<p class="note">{_e(f"Batch {econ.config.embed_batch_size}, max_length {max_length}; static pads every chunk to max_length, dynamic to the longest in its batch, bucketed sorts by length first.")}</p></section>')
+        body.append("</div>")
+
+        embed = econ.prepared.embed_memory
+        body.append(f"<section><h2>Embedding memory per batch: {_e(econ.embedder)}</h2>")
+        body.append(_table(["buffer", "bytes", "GiB"], [
+            (value.what, f"{value.bytes:,}", f"{value.gib:.4f}") for value in embed.values()]))
+        embed_note = (f"Batch of {econ.config.embed_batch_size} sequences padded to max_length; eager attention "
+                      "materializes batch x heads x seq\u00b2 scores, SDPA keeps one fp32 statistic per row.")
+        body.append(f'<p class="note">{_e(embed_note)}</p>')
+        body.append("</section>")
+
+    if report.top_documents:
+        body.append("<section><h2>Documents with the largest savings</h2>")
+        body.append(_table(["document", "raw tokens", "naive tokens", "chunks", "chunk tokens"], [
+            (row.doc_id, f"{row.raw_tokens:,}", f"{row.naive_tokens:,}", f"{row.chunks:,}", f"{row.chunk_tokens:,}")
+            for row in report.top_documents]))
+        body.append("</section>")
+    if report.removed_examples:
+        body.append("<section><h2>Examples of what dedup removed</h2>")
+        body.append("<table><thead><tr><th>document</th><th>reason</th><th>kept in</th><th>tokens</th>"
+                    "<th style=\"text-align:left\">excerpt</th></tr></thead><tbody>")
+        for example in report.removed_examples:
+            body.append(f"<tr><td>{_e(example.doc_id)}</td><td>{_e(example.reason)}</td><td>{_e(example.kept_doc_id)}</td>"
+                        f"<td>{_e('' if example.tokens is None else f'{example.tokens:,}')}</td>"
+                        f'<td class="excerpt">{_e(example.excerpt)}</td></tr>')
+        body.append("</tbody></table></section>")
+
+    # Assumptions, sources and formulas.
+    body.append("<section><h2>Assumptions, sources and formulas</h2>")
+    notes = list(report.notes) + (list(econ.notes) if econ is not None else [])
+    if econ is not None:
+        price = econ.price
+        facts = [
+            f"Serving model {econ.model}; KV cache {econ.kv_per_token.bytes_per_token:,} bytes per token ({econ.kv_per_token.kv_dtype}).",
+            f"GPU {econ.gpu}, gpu_memory_utilization {econ.config.gpu_memory_utilization:g}; {econ.naive.capacity.assumptions[0]}.",
+            f"API price {price.name} ({price.provider or 'user'}): ${price.input_usd_per_million:g} input, "
+            f"${price.output_usd_per_million:g} output per million tokens, as of {price.as_of or econ.prices_as_of}; source {price.source or 'caller'}.",
+            f"Traffic: {econ.config.queries_per_day:,.0f} queries/day, top-{econ.config.top_k} chunks, "
+            f"{econ.config.prompt_tokens} prompt tokens besides the context, {econ.config.output_tokens} output tokens.",
+        ]
+        if econ.gpu_hour is not None:
+            facts.append(f"GPU-hour ${econ.gpu_hour.usd_per_gpu_hour:.4g}: {econ.gpu_hour.basis}, as of {econ.gpu_hour.as_of}; "
+                         f"source {econ.gpu_hour.source}.")
+        body.append('<ul class="notes">' + "".join(f"<li>{_e(fact)}</li>" for fact in facts) + "</ul>")
+    if notes:
+        body.append('<ul class="notes">' + "".join(f"<li>{_e(note)}</li>" for note in notes) + "</ul>")
+    if econ is not None:
+        for label, s in (("naive", econ.naive), ("chunkwise", econ.prepared)):
+            formulas = list(s.formulas) + list(s.capacity.formulas) + [s.kv_cache.formula] + list(s.api_cost.formulas)
+            if s.throughput is not None:
+                formulas += list(s.throughput.formulas)
+            if s.self_hosted is not None:
+                formulas += list(s.self_hosted.formulas)
+            body.append(f"<details><summary>Formulas, {_e(label)}</summary>{_formulas(formulas)}</details>")
+    body.append("</section>")
+    from .report import SCHEMA_VERSION
+
+    footer = f"chunkwise report schema {SCHEMA_VERSION} \u00b7 every figure is in report.to_dict() with its formula"
+    body.append(f"<footer>{_e(footer)}</footer>")
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{_e(title)}</title><style>{CSS}</style></head><body><main>"
+            + "".join(body) + "</main></body></html>\n")
+
+
+__all__ = ["render_report", "waterfall_svg", "memory_svg", "concurrency_svg", "efficiency_svg"]
