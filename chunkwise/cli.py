@@ -1,4 +1,10 @@
-"""The ``chunkwise`` command: ``demo`` and ``prepare``."""
+"""The ``chunkwise`` command: ``demo``, ``prepare`` (a file, folder or store) and ``report``.
+
+Exit codes: 0 every document prepared; 1 finished, but some documents were
+quarantined (listed in the run's quarantine file); 2 bad usage; 3 the input
+could not be read or nothing in it could be prepared; 4 an optional
+dependency is missing (pyarrow, dask); 130 interrupted (re-run to resume).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +15,15 @@ from importlib import resources
 from pathlib import Path
 
 from . import __version__
-from .errors import ChunkwiseError
+from .errors import ChunkwiseError, MissingDependencyError
 
 EXIT_OK = 0
+EXIT_PARTIAL = 1
 EXIT_USAGE = 2
 EXIT_INPUT = 3
+EXIT_DEPENDENCY = 4
+EXIT_INTERRUPTED = 130
+_SHOWN_PROBLEMS = 10
 
 
 def _sample_dir() -> Path:
@@ -66,20 +76,115 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _ProgressBar:
+    """One self-rewriting line on stderr (only on a terminal), at most ten updates a second."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+        self._last = 0.0
+        self._started = None
+
+    def __call__(self, event) -> None:
+        import time
+
+        now = time.monotonic()
+        if self._started is None:
+            self._started = now
+        if event.phase != "done" and now - self._last < 0.1:
+            return
+        self._last = now
+        elapsed = max(now - self._started, 1e-9)
+        handled = event.processed + event.skipped
+        if event.total_bytes:
+            fraction = min(1.0, event.bytes_read / event.total_bytes)
+            bar = "#" * int(fraction * 24)
+            head = f"[{bar:<24}] {fraction:4.0%}"
+        else:
+            head = f"{event.listed:,} listed"
+        line = (
+            f"\r{event.phase:<10} {head}  {handled:,} docs ({event.skipped:,} unchanged, "
+            f"{event.quarantined:,} quarantined)  {event.bytes_read / elapsed / 1e6:.1f} MB/s"
+        )
+        if event.phase == "assembling":
+            line = f"\rassembling {event.chunks:,} chunks written"
+        self._stream.write(line + ("\n" if event.phase == "done" else "\x1b[K"))
+        self._stream.flush()
+
+
+def _prepare_options(args: argparse.Namespace) -> dict:
+    return {
+        "model": args.model,
+        "max_tokens": args.max_tokens,
+        "min_tokens": args.min_tokens,
+        "tokenizer": args.tokenizer,
+        "strategy": args.strategy,
+    }
+
+
+def _show_quarantine(path: Path, limit: int = _SHOWN_PROBLEMS) -> None:
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    for line in lines[:limit]:
+        entry = json.loads(line)
+        print(f"chunkwise: quarantined {entry['doc_id']}: {entry['reason']}: {entry['detail']}", file=sys.stderr)
+    if len(lines) > limit:
+        print(f"chunkwise: ... and {len(lines) - limit} more in {path}", file=sys.stderr)
+
+
 def cmd_prepare(args: argparse.Namespace) -> int:
-    result = _prepare(args.paths, args)
-    out = args.output
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        for c in result.chunks:
-            f.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
-    tmp.replace(out)  # atomic: readers never see a partial file
+    from .batch import BatchConfig, prepare_store
+
+    config = BatchConfig(
+        engine=args.engine,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        batch_size=args.batch_size,
+        max_document_bytes=args.max_document_bytes,
+        output_format=args.format,
+        store_dedup=not args.no_store_dedup,
+        id_column=args.id_column,
+        text_column=args.text_column,
+    )
+    show_progress = not args.quiet and sys.stderr.isatty()
+    summary = prepare_store(
+        args.store, args.output, config,
+        prepare_options=_prepare_options(args),
+        progress=_ProgressBar(sys.stderr) if show_progress else None,
+    )
+    if not args.quiet:
+        _show_quarantine(Path(summary.files["quarantine"]))
     if args.json:
-        print(result.report.to_json())
-    else:
-        print(result.report.to_text())
-        print(f"\nwrote {len(result.chunks)} chunks to {out}")
+        report = json.loads(Path(summary.files["report_json"]).read_text(encoding="utf-8"))
+        print(json.dumps({"summary": summary.to_dict(), "report": report}, ensure_ascii=False, indent=2))
+    elif not args.quiet:
+        print(Path(summary.files["report_text"]).read_text(encoding="utf-8"), end="")
+        print(
+            f"\nwrote {summary.chunks:,} chunks from {summary.documents:,} documents to {summary.output} "
+            f"({summary.processed:,} prepared, {summary.skipped:,} unchanged, {summary.quarantined:,} quarantined, "
+            f"{summary.removed:,} duplicate chunks removed) in {summary.seconds:.1f} s"
+        )
+    if summary.quarantined and summary.chunks == 0 and summary.documents - summary.quarantined <= 0:
+        return EXIT_INPUT
+    return EXIT_PARTIAL if summary.quarantined else EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .batch import OutputPaths
+
+    paths = OutputPaths.for_output(args.result, None)
+    report_json = paths.sidecar(".report.json")
+    if not report_json.exists():
+        print(f"chunkwise: error: no report next to {paths.chunks}; run chunkwise prepare STORE -o {args.result} first",
+              file=sys.stderr)
+        return EXIT_INPUT
+    if args.html is not None:
+        args.html.write_bytes(paths.sidecar(".report.html").read_bytes())
+    if args.json:
+        summary_path = paths.sidecar(".summary.json")
+        summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else None
+        report = json.loads(report_json.read_text(encoding="utf-8"))
+        print(json.dumps({"summary": summary, "report": report}, ensure_ascii=False, indent=2))
+    elif args.html is None:
+        print(paths.sidecar(".report.txt").read_text(encoding="utf-8"), end="")
     return EXIT_OK
 
 
@@ -90,11 +195,31 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="prepare the bundled sample corpus and show what it saved")
     _add_chunk_options(demo)
     demo.set_defaults(handler=cmd_demo)
-    prep = commands.add_parser("prepare", help="chunk a file or folder of text/Markdown/HTML into JSONL")
-    prep.add_argument("paths", nargs="+", type=Path)
-    prep.add_argument("-o", "--output", type=Path, required=True, help="output JSONL of chunks")
+    prep = commands.add_parser(
+        "prepare",
+        help="prepare a file, a folder (txt/md/html) or a store (.jsonl/.parquet/.csv); resumable and incremental",
+    )
+    prep.add_argument("store", type=Path, help="a text/Markdown/HTML file, a folder of them, or a .jsonl/.parquet/.csv store")
+    prep.add_argument("-o", "--output", type=Path, required=True,
+                      help="chunk file (.jsonl or .parquet) or a folder for chunks.jsonl; sidecars and state go beside it")
+    prep.add_argument("--engine", choices=["local", "dask"], default="local")
+    prep.add_argument("--workers", type=int, default=1, help="worker processes (default 1: in this process)")
+    prep.add_argument("--scheduler", default=None, help="Dask scheduler address (default: a LocalCluster of --workers)")
+    prep.add_argument("--batch-size", type=int, default=64, help="documents per batch (bounds memory; default 64)")
+    prep.add_argument("--max-document-bytes", type=int, default=64 * 1024 * 1024,
+                      help="larger documents are quarantined (default 64 MiB)")
+    prep.add_argument("--format", choices=["jsonl", "parquet"], default=None, help="output format (default: from -o)")
+    prep.add_argument("--id-column", default="id", help="id field of JSONL/Parquet/CSV stores (default id)")
+    prep.add_argument("--text-column", default="text", help="text field of JSONL/Parquet/CSV stores (default text)")
+    prep.add_argument("--no-store-dedup", action="store_true", help="keep chunks that repeat an earlier chunk of the store")
+    prep.add_argument("-q", "--quiet", action="store_true", help="no progress, no report, no quarantine list")
     _add_chunk_options(prep)
     prep.set_defaults(handler=cmd_prepare)
+    rep = commands.add_parser("report", help="show the report of a prepared output (text, --json, or --html FILE)")
+    rep.add_argument("result", type=Path, help="the -o of a chunkwise prepare run")
+    rep.add_argument("--json", action="store_true", help="print the run summary and report as JSON")
+    rep.add_argument("--html", type=Path, default=None, help="write the HTML report to this file")
+    rep.set_defaults(handler=cmd_report)
     return parser
 
 
@@ -102,9 +227,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
+    except MissingDependencyError as err:
+        print(f"chunkwise: error: {err}", file=sys.stderr)
+        return EXIT_DEPENDENCY
     except ChunkwiseError as err:
         print(f"chunkwise: error: {err}", file=sys.stderr)
         return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("chunkwise: interrupted; run the same command again to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -1,0 +1,378 @@
+"""Document stores in (folder, file, JSONL, Parquet, CSV) and chunk files out (JSONL, Parquet).
+
+Readers stream ``StoreRecord``s in a deterministic store order and never hold
+more than one record: a folder is walked directory by directory in sorted
+order, a JSONL file line by line (a line longer than the size limit is
+skipped without being read into memory), Parquet by record batches. A record
+carries its raw payload and a content hash; decoding (UTF-8, HTML to text)
+happens later, in the worker, so an undecodable document is quarantined
+there and not here. A record the reader itself cannot use (too large, a
+malformed JSON line, a missing text column) comes with ``problem`` set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, Literal
+
+from .errors import ConfigError, InputDataError, MissingDependencyError
+from .readers import HTML_SUFFIXES, SKIP_NAMES, TEXT_SUFFIXES
+
+StoreKind = Literal["file", "folder", "jsonl", "parquet", "csv"]
+PayloadFormat = Literal["text", "html"]
+OutputFormat = Literal["jsonl", "parquet"]
+
+JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
+DEFAULT_MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+_SKIP_CHUNK = 1 << 20
+_PARQUET_ROWS_PER_READ = 1024
+_PARQUET_ROWS_PER_GROUP = 65_536
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Why a document was quarantined: a short machine reason and a human detail."""
+
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoreRecord:
+    """One document as read from a store, before decoding.
+
+    ``payload`` is bytes (files, binary columns) or str (JSON, text columns);
+    ``content_hash`` covers the id, payload, format and metadata, so a changed
+    document gets a new hash. ``size`` is the payload size in bytes.
+    """
+
+    doc_id: str
+    payload: bytes | str | None
+    payload_format: PayloadFormat
+    size: int
+    content_hash: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    problem: Problem | None = None
+
+
+def _hash(doc_id: str, payload: bytes | str | None, payload_format: str, metadata: dict[str, Any]) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(doc_id.encode("utf-8", "surrogatepass") + b"\x1f" + payload_format.encode() + b"\x1f")
+    digest.update(json.dumps(metadata, sort_keys=True, ensure_ascii=True, default=str).encode() + b"\x1f")
+    if isinstance(payload, str):
+        payload = payload.encode("utf-8", "surrogatepass")
+    digest.update(payload or b"")
+    return digest.hexdigest()
+
+
+def _record(doc_id: str, payload: bytes | str, payload_format: PayloadFormat, metadata: dict[str, Any]) -> StoreRecord:
+    size = len(payload) if isinstance(payload, bytes) else len(payload.encode("utf-8", "surrogatepass"))
+    return StoreRecord(doc_id, payload, payload_format, size, _hash(doc_id, payload, payload_format, metadata), metadata)
+
+
+def _problem(doc_id: str, reason: str, detail: str, size: int = 0) -> StoreRecord:
+    # Problems are cheap to find again, so their hash only has to be stable for one run.
+    return StoreRecord(doc_id, None, "text", size, _hash(doc_id, reason, "problem", {}), {}, Problem(reason, detail))
+
+
+def _too_large(doc_id: str, size: int, limit: int) -> StoreRecord:
+    return _problem(doc_id, "too_large", f"{size:,} bytes is over the limit of {limit:,} (raise max_document_bytes)", size)
+
+
+@dataclass(frozen=True, slots=True)
+class Store:
+    """A document store: where it is, what kind it is, and how to find id and text in it."""
+
+    path: Path
+    kind: StoreKind
+    id_column: str = "id"
+    text_column: str = "text"
+    max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
+
+    def __post_init__(self) -> None:
+        if self.max_document_bytes < 1:
+            raise ConfigError(f"max_document_bytes must be >= 1, got {self.max_document_bytes}")
+
+    @property
+    def total_bytes(self) -> int | None:
+        """Size of a single-file store (for progress); None for a folder, which is not pre-walked."""
+        return None if self.kind == "folder" else self.path.stat().st_size
+
+    def records(self) -> Iterator[StoreRecord]:
+        """Every document of the store, in store order."""
+        readers = {"file": _file_records, "folder": _folder_records, "jsonl": _jsonl_records,
+                   "parquet": _parquet_records, "csv": _csv_records}
+        return readers[self.kind](self)
+
+
+def open_store(
+    path: str | os.PathLike[str],
+    *,
+    kind: StoreKind | None = None,
+    id_column: str = "id",
+    text_column: str = "text",
+    max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES,
+) -> Store:
+    """A ``Store`` for ``path``; the kind comes from the path (folder, .jsonl, .parquet, .csv, a text file)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputDataError(f"{path} does not exist; pass a folder, a .jsonl, .parquet or .csv file, or a text file")
+    if kind is None:
+        suffix = path.suffix.lower()
+        if path.is_dir():
+            kind = "folder"
+        elif suffix in JSONL_SUFFIXES:
+            kind = "jsonl"
+        elif suffix == ".parquet":
+            kind = "parquet"
+        elif suffix == ".csv":
+            kind = "csv"
+        elif suffix in TEXT_SUFFIXES | HTML_SUFFIXES:
+            kind = "file"
+        else:
+            raise InputDataError(
+                f"cannot tell what kind of store {path} is; name it .jsonl/.parquet/.csv or pass kind="
+            )
+    if kind not in ("file", "folder", "jsonl", "parquet", "csv"):
+        raise ConfigError(f"kind must be one of file, folder, jsonl, parquet, csv; got {kind!r}")
+    return Store(path, kind, id_column, text_column, max_document_bytes)
+
+
+# ----------------------------------------------------------------------------- readers
+
+
+def _file_record(path: Path, doc_id: str, limit: int) -> StoreRecord:
+    size = path.stat().st_size
+    if size > limit:
+        return _too_large(doc_id, size, limit)  # never read a 2 GB file to reject it
+    payload_format: PayloadFormat = "html" if path.suffix.lower() in HTML_SUFFIXES else "text"
+    return _record(doc_id, path.read_bytes(), payload_format, {"source": str(path)})
+
+
+def _file_records(store: Store) -> Iterator[StoreRecord]:
+    yield _file_record(store.path, store.path.name, store.max_document_bytes)
+
+
+def _walk_sorted(root: Path) -> Iterator[Path]:
+    """Files under ``root``, depth first, each directory's entries in sorted name order (streaming)."""
+    with os.scandir(root) as entries:
+        ordered = sorted(entries, key=lambda entry: entry.name)
+    for entry in ordered:
+        if entry.is_dir(follow_symlinks=False):
+            yield from _walk_sorted(Path(entry.path))
+        elif entry.is_file():
+            yield Path(entry.path)
+
+
+def _folder_records(store: Store) -> Iterator[StoreRecord]:
+    for file in _walk_sorted(store.path):
+        if file.name.lower() in SKIP_NAMES or file.suffix.lower() not in TEXT_SUFFIXES | HTML_SUFFIXES:
+            continue
+        yield _file_record(file, file.relative_to(store.path).as_posix(), store.max_document_bytes)
+
+
+def _skip_rest_of_line(handle: BinaryIO) -> None:
+    while True:
+        piece = handle.readline(_SKIP_CHUNK)
+        if not piece or piece.endswith(b"\n"):
+            return
+
+
+def _row_record(store: Store, row: dict[str, Any], fallback_id: str) -> StoreRecord:
+    """A record from one row/object with the store's id and text columns; other fields become metadata."""
+    raw_id = row.get(store.id_column)
+    doc_id = fallback_id if raw_id is None else str(raw_id)
+    text = row.get(store.text_column)
+    if text is None:
+        return _problem(doc_id, "parse_error", f"no {store.text_column!r} field (set text_column)")
+    if not isinstance(text, (str, bytes)):
+        return _problem(doc_id, "parse_error", f"{store.text_column!r} is a {type(text).__name__}, not text")
+    metadata = row.get("metadata")
+    if not isinstance(metadata, dict):
+        metadata = {k: v for k, v in row.items() if k not in (store.id_column, store.text_column) and v is not None}
+    record = _record(doc_id, text, "text", metadata)
+    if record.size > store.max_document_bytes:
+        return _too_large(doc_id, record.size, store.max_document_bytes)
+    return record
+
+
+def _jsonl_records(store: Store) -> Iterator[StoreRecord]:
+    limit = store.max_document_bytes
+    with store.path.open("rb") as handle:
+        line_number = 0
+        while True:
+            # JSON escapes can make a line longer than its text; allow some room before calling it too large.
+            line = handle.readline(limit * 2 + 1024)
+            if not line:
+                return
+            line_number += 1
+            fallback_id = f"line-{line_number}"
+            if not line.endswith(b"\n") and len(line) >= limit * 2 + 1024:
+                _skip_rest_of_line(handle)
+                yield _too_large(fallback_id, len(line), limit)
+                continue
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except UnicodeDecodeError as err:
+                yield _problem(fallback_id, "undecodable", f"line {line_number} is not valid UTF-8: {err}")
+                continue
+            except json.JSONDecodeError as err:
+                yield _problem(fallback_id, "parse_error", f"line {line_number} is not valid JSON: {err}")
+                continue
+            if not isinstance(row, dict):
+                yield _problem(fallback_id, "parse_error", f"line {line_number} is a JSON {type(row).__name__}, not an object")
+                continue
+            yield _row_record(store, row, fallback_id)
+
+
+def _parquet_records(store: Store) -> Iterator[StoreRecord]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as err:
+        raise MissingDependencyError("reading Parquet needs pyarrow: pip install 'chunkwise[parquet]'") from err
+    parquet = pq.ParquetFile(store.path)
+    names = parquet.schema_arrow.names
+    for column in (store.id_column, store.text_column):
+        if column not in names:
+            raise InputDataError(f"{store.path} has no column {column!r} (columns: {names}); set id_column/text_column")
+    row_number = 0
+    for batch in parquet.iter_batches(batch_size=_PARQUET_ROWS_PER_READ):
+        for row in batch.to_pylist():
+            row_number += 1
+            yield _row_record(store, row, f"row-{row_number}")
+
+
+def _csv_records(store: Store) -> Iterator[StoreRecord]:
+    import csv
+    import sys
+
+    # The stdlib caps fields at 128 KiB; documents are larger. Raised only while this store is read.
+    previous = csv.field_size_limit()
+    csv.field_size_limit(sys.maxsize)
+    try:
+        with store.path.open("r", encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            for column in (store.id_column, store.text_column):
+                if reader.fieldnames is None or column not in reader.fieldnames:
+                    raise InputDataError(
+                        f"{store.path} has no column {column!r} (header: {reader.fieldnames}); set id_column/text_column"
+                    )
+            for row_number, row in enumerate(reader, start=1):
+                yield _row_record(store, row, f"row-{row_number}")
+    except UnicodeDecodeError as err:
+        raise InputDataError(f"{store.path} is not valid UTF-8 ({err}); CSV stores must be UTF-8") from err
+    finally:
+        csv.field_size_limit(previous)
+
+
+# ----------------------------------------------------------------------------- writers
+
+
+def fsync_directory(path: Path) -> None:
+    """Make a rename inside ``path`` durable."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so a reader (or a crash) sees the old file or the new one, never a part."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with tmp.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    fsync_directory(path.parent)
+
+
+class ChunkWriter:
+    """Writes chunk dicts to a temporary file and moves it into place on ``commit``.
+
+    JSONL: one ``Chunk.to_dict()`` object per line. Parquet: columns id,
+    doc_id, index, start, end, token_count, text and metadata (a JSON string).
+    """
+
+    def __init__(self, path: Path, output_format: OutputFormat) -> None:
+        self.path = path
+        self.output_format = output_format
+        self.tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        self.rows = 0
+        self._buffer: list[dict[str, Any]] = []
+        self._parquet: Any = None
+        self._pa: Any = None
+        if output_format == "jsonl":
+            self._handle: BinaryIO | None = self.tmp.open("wb")
+        elif output_format == "parquet":
+            try:
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+            except ImportError as err:
+                raise MissingDependencyError("writing Parquet needs pyarrow: pip install 'chunkwise[parquet]'") from err
+            self._pa = pa
+            self._schema = pa.schema([
+                ("id", pa.string()), ("doc_id", pa.string()), ("index", pa.int32()), ("start", pa.int64()),
+                ("end", pa.int64()), ("token_count", pa.int32()), ("text", pa.string()), ("metadata", pa.string()),
+            ])
+            self._handle = None
+            self._parquet = pq.ParquetWriter(self.tmp, self._schema, compression="zstd")
+        else:
+            raise ConfigError(f"output format must be 'jsonl' or 'parquet', got {output_format!r}")
+
+    def write(self, chunk: dict[str, Any]) -> None:
+        self.rows += 1
+        if self._handle is not None:
+            self._handle.write(json.dumps(chunk, ensure_ascii=False).encode("utf-8") + b"\n")
+            return
+        self._buffer.append(chunk)
+        if len(self._buffer) >= _PARQUET_ROWS_PER_GROUP:
+            self._flush_parquet()
+
+    def _flush_parquet(self) -> None:
+        if not self._buffer:
+            return
+        columns = {name: [row[name] for row in self._buffer] for name in self._schema.names if name != "metadata"}
+        columns["metadata"] = [json.dumps(row["metadata"], ensure_ascii=False, sort_keys=True) for row in self._buffer]
+        self._parquet.write_table(self._pa.table(columns, schema=self._schema))
+        self._buffer.clear()
+
+    def commit(self) -> None:
+        if self._handle is not None:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+            self._handle.close()
+        else:
+            self._flush_parquet()
+            self._parquet.close()
+            with self.tmp.open("rb") as handle:
+                os.fsync(handle.fileno())
+        os.replace(self.tmp, self.path)
+        fsync_directory(self.path.parent)
+
+    def abort(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+        elif self._parquet is not None:
+            self._parquet.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+__all__ = [
+    "Store",
+    "StoreRecord",
+    "Problem",
+    "open_store",
+    "ChunkWriter",
+    "write_atomically",
+    "fsync_directory",
+    "DEFAULT_MAX_DOCUMENT_BYTES",
+]
