@@ -256,6 +256,12 @@ class AuditReport:
             }
         return out
 
+    def to_html(self, *, title: str = "chunkwise store audit") -> str:
+        """A self-contained HTML page (inline SVG, no scripts, every string escaped)."""
+        from .report_html import render_audit
+
+        return render_audit(self, title=title)
+
     def to_text(self) -> str:
         """A terminal summary."""
         how = (f"measured {self.measured_documents:,} of {self.documents:,} documents (seeded sample, seed {self.seed}); "

@@ -475,4 +475,81 @@ def render_report(report: Report, *, title: str = "chunkwise token-economics rep
             + "".join(body) + "</main></body></html>\n")
 
 
-__all__ = ["render_report", "waterfall_svg", "memory_svg", "concurrency_svg", "efficiency_svg"]
+def _estimate_text(estimate: Any, *, percent: bool = False) -> str:
+    fmt = _pct if percent else _int
+    if estimate.exact:
+        return fmt(estimate.value)
+    return f"{fmt(estimate.value)} [{fmt(estimate.low)} \u2013 {fmt(estimate.high)}]"
+
+
+def render_audit(audit: Any, *, title: str = "chunkwise store audit") -> str:
+    """The page for an :class:`chunkwise.audit.AuditReport`: same look as the report."""
+    how = (f"{audit.measured_documents:,} of {audit.documents:,} documents measured (seeded random sample, seed "
+           f"{audit.seed}); ranges are {audit.confidence:.0%} intervals" if audit.sampled
+           else f"all {audit.documents:,} documents measured")
+    subtitle = f"{how} \u00b7 {audit.chars:,} characters \u00b7 tokenizer {audit.tokenizer}"
+    body = [f"<h1>{_e(title)}</h1>", f'<p class="sub">{_e(subtitle)}</p>']
+    cards = [
+        ("Tokens in the store", _int(audit.tokens.value), "measured" if audit.tokens.exact else
+         _int(audit.tokens.low) + " \u2013 " + _int(audit.tokens.high)),
+        ("Saved by repair + dedup", _pct(audit.tokens_saved_fraction.value),
+         f"{_pct(audit.tokens_saved_vs_naive_fraction.value)} against naive {audit.max_tokens}-token windows"),
+        ("Duplicated tokens", _pct(audit.duplication_rate.value), f"overlap {_pct(audit.overlap_rate.value)} of tokens"),
+        ("Documents with damage", _pct(audit.damaged_documents_fraction.value), "broken Unicode, invisibles, spacing"),
+    ]
+    body.append('<div class="cards">' + "".join(
+        f'<div class="card"><div class="k">{_e(k)}</div><div class="v">{_e(v)}</div><div class="d">{_e(d)}</div></div>'
+        for k, v, d in cards) + "</div>")
+    steps = [("naive", "windows, overlap", round(audit.naive_tokens.value)), ("as stored", "raw text", round(audit.tokens.value)),
+             ("normalized", "Unicode repaired", round(audit.normalized_tokens.value)),
+             ("deduplicated", "copies out", round(audit.deduplicated_tokens.value))]
+    body.append("<section><h2>Where the tokens go</h2>" + waterfall_svg(steps))
+    body.append(_legend([("naive windows", PALETTE["naive"]), ("tokens after the step", PALETTE["chunkwise"]),
+                         ("removed by the step", PALETTE["removed"])]) + "</section>")
+    rows = [("tokens", _estimate_text(audit.tokens)),
+            ("tokens predicted from characters alone", _int(audit.predicted_tokens)),
+            ("after normalize", _estimate_text(audit.normalized_tokens)),
+            ("after dedup", _estimate_text(audit.deduplicated_tokens)),
+            (f"in naive {audit.max_tokens}-token windows ({audit.naive_overlap} overlap)", _estimate_text(audit.naive_tokens)),
+            ("duplication rate", _estimate_text(audit.duplication_rate, percent=True)),
+            ("overlap rate", _estimate_text(audit.overlap_rate, percent=True))]
+    rows += [(f"removed tokens: {reason}", _estimate_text(value)) for reason, value in audit.removed_tokens.items()]
+    rows += [(f"Unicode damage: {name} (count)", _estimate_text(value)) for name, value in audit.unicode_damage.items()]
+    per_doc = audit.tokens_per_document
+    rows.append(("tokens per document: mean / median / p95 / max",
+                 f"{per_doc['mean']:,.0f} / {per_doc['median']:,.0f} / {per_doc['p95']:,.0f} / {per_doc['max']:,.0f}"))
+    body.append("<section><h2>Measurements</h2>" + _table(["", "value"], rows) + "</section>")
+    if audit.estimator is not None:
+        e = audit.estimator
+        err = ("no held-out documents (fewer than 10 measured)" if e.heldout_mean_abs_pct_error is None else
+               f"error on {e.heldout_documents} held-out documents: mean {e.heldout_mean_abs_pct_error:.1%}, median "
+               f"{e.heldout_median_abs_pct_error:.1%}, p90 {e.heldout_p90_abs_pct_error:.1%} per document; "
+               f"{e.heldout_total_pct_error:+.1%} on their total")
+        body.append("<section><h2>Predictive token estimate from characters</h2>")
+        body.append(_table(["character class", "tokens per character", "characters per token", "basis"], [
+            (name, f"{value:.4f}", "n/a" if value <= 0 else f"{1 / value:.2f}",
+             "fitted" if name in e.fitted_classes else "prior (too few characters to fit)")
+            for name, value in e.tokens_per_char.items()]))
+        body.append(f'<p class="note">{_e(f"Fitted by non-negative least squares on {e.calibration_documents} documents for {e.tokenizer}; {err}. Coefficients are a joint fit (spaces often merge into word tokens), not rates of each class alone.")}</p></section>')
+    if audit.economics:
+        econ = audit.economics
+        a, c = econ["as_stored"], econ["cleaned"]
+        body.append(f"<section><h2>Serving the store: {_e(econ['model'])} on {_e(econ['gpu'])}, top-{_e(econ['top_k'])}</h2>")
+        trows = [("tokens per request", _int(a.request_tokens), _int(c.request_tokens)),
+                 ("KV cache per request", _gib(a.kv_cache.bytes), _gib(c.kv_cache.bytes)),
+                 ("concurrent requests per GPU", _int(a.max_concurrent_requests), _int(c.max_concurrent_requests)),
+                 (f"$ per year, {econ['price']} (as of {econ['prices_as_of']})", _usd(a.api_cost.usd_per_year),
+                  _usd(c.api_cost.usd_per_year))]
+        if a.padding is not None and c.padding is not None:
+            trows.append(("sequence efficiency, bucketed", _pct(a.padding.bucketed.efficiency), _pct(c.padding.bucketed.efficiency)))
+        body.append(_table(["", "as stored", "cleaned"], trows) + "</section>")
+    if audit.notes:
+        body.append('<section><h2>Notes</h2><ul class="notes">' + "".join(f"<li>{_e(n)}</li>" for n in audit.notes)
+                    + "</ul></section>")
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{_e(title)}</title><style>{CSS}</style></head><body><main>"
+            + "".join(body) + "</main></body></html>\n")
+
+
+__all__ = ["render_report", "render_audit", "waterfall_svg", "memory_svg", "concurrency_svg", "efficiency_svg"]
