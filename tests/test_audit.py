@@ -1,0 +1,161 @@
+"""audit(): exact counts equal the stages run alone, the store is untouched, estimates and intervals hold."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+
+import numpy as np
+import pytest
+
+from chunkwise import dedup, get_tokenizer, normalize
+from chunkwise.audit import CLASS_NAMES, TokenEstimator, audit, script_counts
+from chunkwise.errors import CatalogError, ConfigError, InputDataError
+
+DAMAGED = "The caf\u00c3\u00a9 don\u00e2\u20ac\u2122t open before nine.\u200b Product \uff28\uff25\uff23 ships\u00a0today.\r\n"
+PARAGRAPH = "Replicas copy each block to three racks, and reads go to the nearest healthy copy.\n\n"
+DOCS = [
+    {"id": "a", "text": DAMAGED * 3 + PARAGRAPH * 4},
+    {"id": "b", "text": PARAGRAPH * 4 + "A tail that only b has, long enough to be a unit of its own.\n"},
+    {"id": "c", "text": "Nothing in common with the others here; a short note on billing cycles.\n"},
+]
+
+
+def test_exact_audit_matches_the_stages_and_changes_nothing():
+    docs = copy.deepcopy(DOCS)
+    result = audit(docs, max_tokens=64)
+    assert docs == DOCS  # the store is not changed
+    tok = get_tokenizer(None)
+    assert not result.sampled and result.measured_documents == 3
+    assert result.tokens.exact and result.tokens.value == sum(tok.count_batch([d["text"] for d in DOCS]))
+    repaired = [normalize(d["text"]) for d in DOCS]
+    assert result.normalized_tokens.value == sum(tok.count_batch([r.text for r in repaired]))
+    fixes: dict[str, int] = {}
+    for r in repaired:
+        for name, count in r.fixes.items():
+            fixes[name] = fixes.get(name, 0) + count
+    assert {k: v.value for k, v in result.unicode_damage.items()} == fixes
+    assert result.damaged_documents_fraction.value == pytest.approx(1 / 3)
+    deduped = dedup([{"id": d["id"], "text": r.text} for d, r in zip(DOCS, repaired)], tokenizer=tok)
+    expected = {reason: s.tokens for reason, s in deduped.summary.items() if s.units}
+    assert {k: v.value for k, v in result.removed_tokens.items()} == expected
+    assert result.deduplicated_tokens.value == sum(tok.count_batch([d.text for d in deduped.documents]))
+    assert result.duplication_rate.value == pytest.approx(sum(expected.values()) / result.normalized_tokens.value)
+    assert result.tokens_saved_fraction.value == pytest.approx(1 - result.deduplicated_tokens.value / result.tokens.value)
+
+
+def test_naive_window_formula():
+    text = "word" + " word" * 999  # 1,000 tokens; 512-token windows, 102 overlap, step 410
+    result = audit([text], max_tokens=512, economics=False)
+    assert result.tokens.value == 1000
+    windows = 1 + -(-(1000 - 512) // 410)  # 3
+    assert result.naive_tokens.value == 1000 + (windows - 1) * 102
+
+
+def test_report_renders_and_metrics_are_present():
+    result = audit(DOCS, max_tokens=64)
+    data = json.loads(result.to_json())
+    assert data["schema_version"] == "1"
+    for side in ("as_stored", "cleaned"):
+        metrics = data["metrics"][side]
+        assert {"tokens_per_request", "memory_utilization_kv_block_fill", "api_usd_per_million_input",
+                "sequence_efficiency"} <= set(metrics)
+    assert data["economics"]["as_stored"]["kv_cache_per_request"]["bytes_per_token"] == 131072
+    text = result.to_text()
+    assert "all 3 documents measured" in text and "duplication rate" in text and "tokens per request" in text
+
+
+def test_script_counts_partition_every_character():
+    texts = ["Hello, world 42!", "\u4e2d\u6587\u5b57", "\u0645\u0631\u062d\u0628\u0627 \u0928\u0645\u0633\u062a\u0947",
+             "\u0e2a\u0e27\u0e31\u0e2a\u0e14\u0e35", "\u041f\u0440\u0438\u0432\u0435\u0442 \U0001F600", ""]
+    counts = script_counts(texts)
+    assert counts.shape == (len(texts), len(CLASS_NAMES))
+    assert counts.sum(axis=1).tolist() == [len(t) for t in texts]
+    row = dict(zip(CLASS_NAMES, counts[0]))
+    assert row["latin"] == 10 and row["digit"] == 2 and row["space"] == 2 and row["punct_symbol"] == 2
+    assert dict(zip(CLASS_NAMES, counts[1]))["han"] == 3
+
+
+def _synthetic_store(n: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    words = ["storage", "replica", "rack", "latency", "the", "of", "invoice", "tenant", "quota", "shard", "cache"]
+    han = "\u6570\u636e\u5b58\u50a8\u526f\u672c\u673a\u67b6\u5ef6\u8fdf\u7f13\u5b58"
+    docs = []
+    for i in range(n):
+        if i % 5 == 0:
+            text = "".join(rng.choice(han) for _ in range(rng.randint(20, 300))) + "\u3002"
+        else:
+            text = " ".join(rng.choice(words) for _ in range(rng.randint(10, 400))) + "."
+        docs.append({"id": f"doc-{i}", "text": text})
+    return docs
+
+
+def test_predictive_estimate_states_its_held_out_error():
+    docs = _synthetic_store(200, seed=3)
+    tok = get_tokenizer(None)
+    tokens = tok.count_batch([d["text"] for d in docs])
+    estimator = TokenEstimator.fit([d["text"] for d in docs], tokens, tokenizer=tok.name, seed=0)
+    assert estimator.heldout_documents == 60 and estimator.calibration_documents == 140
+    assert estimator.heldout_mean_abs_pct_error is not None and estimator.heldout_mean_abs_pct_error < 0.10
+    assert "latin" in estimator.fitted_classes and "han" in estimator.fitted_classes
+    # Re-measure the stated error independently on fresh documents from the same source.
+    fresh = _synthetic_store(100, seed=4)
+    actual = np.asarray(tok.count_batch([d["text"] for d in fresh]), dtype=float)
+    predicted = estimator.predict([d["text"] for d in fresh])
+    assert np.mean(np.abs(predicted - actual) / actual) < 0.10
+
+
+def test_sample_intervals_cover_the_true_totals():
+    docs = _synthetic_store(400, seed=7)
+    truth = audit(docs, economics=False, dedup=False)
+    covered = 0
+    seeds = range(12)
+    for seed in seeds:
+        estimate = audit(docs, sample=80, seed=seed, economics=False, dedup=False, resamples=400)
+        assert estimate.sampled and estimate.measured_documents == 80 and not estimate.tokens.exact
+        assert estimate.tokens.low <= estimate.tokens.value <= estimate.tokens.high
+        covered += estimate.tokens.low <= truth.tokens.value <= estimate.tokens.high
+    assert covered >= 9  # nominal 95%; a loose bound that still fails if intervals are too narrow or biased
+
+
+def test_sampling_is_seeded():
+    docs = _synthetic_store(100, seed=1)
+    first = audit(docs, sample=30, seed=5, economics=False)
+    second = audit(docs, sample=30, seed=5, economics=False)
+    assert first.to_dict() == second.to_dict()
+
+
+def test_predictive_estimate_on_real_multilingual_text(shared_data):
+    from tests.conftest import PUD_LANGUAGES, load_pud
+
+    docs = []
+    for language in PUD_LANGUAGES:
+        for row in load_pud(shared_data, language):
+            joiner = "" if language in ("zh", "th") else " "
+            docs.append({"id": f"{language}-{row['doc_id']}", "text": joiner.join(row["sentences"])})
+    result = audit(docs, sample=600, seed=0, economics=False, dedup=False)
+    estimator = result.estimator
+    assert estimator.heldout_mean_abs_pct_error < 0.15 and abs(estimator.heldout_total_pct_error) < 0.05
+    truth = sum(get_tokenizer(None).count_batch([d["text"] for d in docs]))
+    assert result.tokens.low <= truth <= result.tokens.high
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"sample": 1}, ConfigError, "sample"),
+        ({"confidence": 95}, ConfigError, "confidence"),
+        ({"resamples": 0}, ConfigError, "resamples"),
+        ({"gpu": "a10"}, CatalogError, "a10g"),
+        ({"queries_per_day": 0}, ConfigError, "queries_per_day"),
+    ],
+)
+def test_bad_input(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        audit(DOCS, **kwargs)
+
+
+def test_empty_store_is_an_error():
+    with pytest.raises(InputDataError, match="no documents"):
+        audit([])

@@ -1,0 +1,210 @@
+"""The report of prepare(): its economics equal the economics functions under the stated assumptions."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from chunkwise import prepare
+from chunkwise.economics import (
+    Catalog,
+    TokenPrice,
+    Volume,
+    api_cost,
+    capacity,
+    compare_padding,
+    kv_cache_bytes_per_token,
+    paged_kv_cache,
+)
+from chunkwise.errors import CatalogError, ConfigError
+from chunkwise.report import SCHEMA_VERSION, ReportConfig, split_stats
+
+TEXT = "# Storage\n\n" + "Replicas copy each block to three racks. Reads go to the nearest copy.\n\n" * 40
+DOCS = [{"id": f"d{i}", "text": TEXT * (i + 1)} for i in range(3)]
+
+
+@pytest.fixture(scope="module")
+def result():
+    return prepare(DOCS, max_tokens=128, normalize=False, dedup=False)
+
+
+def test_kv_cache_per_token_of_llama3_8b_bf16_is_131072(result):
+    econ = result.report.economics
+    assert econ.model == "llama-3-8b" and econ.kv_per_token.kv_dtype == "bfloat16"
+    # 2 (K and V) x 32 layers x 8 KV heads x 128 head_dim x 2 bytes, by hand:
+    assert econ.kv_per_token.bytes_per_token == 2 * 32 * 8 * 128 * 2 == 131072
+    data = result.report.to_dict()
+    assert data["economics"]["kv_cache_per_token"]["bytes_per_token"] == 131072
+    assert "131072" in data["economics"]["kv_cache_per_token"]["formula"]
+
+
+def test_retrieval_and_request_tokens_by_hand(result):
+    report, econ = result.report, result.report.economics
+    config = econ.config
+    for stats, side in ((report.naive, econ.naive), (report.prepared, econ.prepared)):
+        mean = stats.tokens / stats.chunks
+        assert side.retrieved_context_tokens == pytest.approx(5 * mean)
+        assert side.prompt_tokens == math.ceil(5 * mean) + 100
+        assert side.request_tokens == side.prompt_tokens + 200
+        assert side.compressed_context_tokens is None  # issue 6 not implemented: designed, left empty
+    assert config.top_k == 5 and config.queries_per_day == 10_000
+
+
+def test_economics_equal_the_economics_functions(result):
+    econ = result.report.economics
+    catalog = Catalog()
+    for side in (econ.naive, econ.prepared):
+        assert side.kv_cache == paged_kv_cache("llama-3-8b", [side.request_tokens])
+        assert side.kv_cache.bytes == math.ceil(side.request_tokens / 16) * 16 * 131072
+        cap = capacity("llama-3-8b", "a100-80gb", gpu_memory_utilization=0.9, context_length=side.request_tokens)
+        assert side.capacity == cap
+        assert side.max_concurrent_requests == cap.num_blocks // math.ceil(side.request_tokens / 16)
+        volume = Volume(queries_per_day=10_000, input_tokens_per_query=side.prompt_tokens, output_tokens_per_query=200)
+        assert side.api_cost == api_cost("gpt-4o-mini", volume)
+        price = catalog.price("gpt-4o-mini")
+        by_hand = (side.prompt_tokens * price.input_usd_per_million + 200 * price.output_usd_per_million) / 1e6
+        assert side.api_cost.usd_per_query == pytest.approx(by_hand)
+        assert side.api_cost.usd_per_year == pytest.approx(by_hand * 10_000 * 365)
+    lengths = [c.token_count for c in result.chunks]
+    assert econ.prepared.padding == compare_padding(lengths, batch_size=32, max_length=128)
+    assert econ.usd_saved_per_year == pytest.approx(econ.naive.api_cost.usd_per_year - econ.prepared.api_cost.usd_per_year)
+    naive_kv, prepared_kv = econ.kv_bytes_at_concurrency
+    assert econ.concurrency == econ.naive.max_concurrent_requests
+    assert naive_kv == econ.concurrency * econ.naive.kv_cache.bytes
+    assert prepared_kv == econ.concurrency * econ.prepared.kv_cache.bytes
+    data = result.report.to_dict()["economics"]
+    assert data["prices_as_of"] == catalog.prices_as_of
+    assert data["kv_cache_bytes_at_concurrency"]["saved"] == naive_kv - prepared_kv
+    curve = {row["context_tokens"]: row["max_concurrent_requests"] for row in data["concurrency_curve"]}
+    assert curve[econ.naive.request_tokens] == econ.naive.max_concurrent_requests
+
+
+def test_hand_computed_small_case():
+    """One document, fixed assumptions; every figure redone with integers."""
+    report = prepare("word" + " word" * 299, max_tokens=100, naive_overlap=0, normalize=False, dedup=False, top_k=2,
+                     queries_per_day=1000, price=TokenPrice(1.0, 2.0, name="unit"), gpu="a100-40gb",
+                     report_config=ReportConfig(prompt_tokens=0, output_tokens=10)).report
+    econ = report.economics
+    assert report.naive.chunks == 3 and report.naive.tokens == 300 and report.naive_overlap_tokens == 0
+    assert econ.naive.retrieved_context_tokens == 200  # 2 x 100
+    assert econ.naive.request_tokens == 210
+    assert econ.naive.kv_cache.bytes == 14 * 16 * 131072  # ceil(210 / 16) = 14 blocks
+    assert econ.naive.api_cost.usd_per_query == pytest.approx((200 * 1.0 + 10 * 2.0) / 1e6)
+    assert econ.naive.api_cost.usd_per_year == pytest.approx((200 + 20) / 1e6 * 1000 * 365)
+    assert econ.naive.capacity.gpu == "a100-40gb"
+
+
+def test_naive_overlap_tokens_are_windows_minus_one_times_overlap():
+    report = prepare("word" + " word" * 999, max_tokens=100, normalize=False, dedup=False).report
+    # 20-token overlap, 80-token step: windows = 1 + ceil((1000 - 100) / 80) = 13
+    assert report.naive.chunks == 13
+    assert report.naive_overlap_tokens == 12 * 20
+    assert report.waterfall[0] == ("naive", report.naive.tokens)
+    assert [name for name, _ in report.waterfall] == ["naive", "raw", "normalized", "deduplicated", "chunked"]
+    assert report.stages["raw"] == report.stages["normalized"] == report.stages["deduplicated"] == 1000
+
+
+def test_schema_is_versioned_and_keeps_v1_keys(result):
+    data = json.loads(result.report.to_json())
+    assert data["schema_version"] == SCHEMA_VERSION == "2"
+    v1 = {"tokenizer", "max_tokens", "naive_overlap", "documents", "raw_chars", "raw_tokens", "naive", "prepared",
+          "stages", "fixes", "removed_tokens", "tokens_saved", "tokens_saved_fraction", "notes"}
+    assert v1 <= set(data)
+    assert {"waterfall", "headline", "economics", "naive_overlap_tokens"} <= set(data)
+    econ = data["economics"]
+    for side in ("naive", "chunkwise"):
+        assert econ[side]["formulas"] and econ[side]["capacity"]["formulas"] and econ[side]["api_cost"]["formulas"]
+        assert econ[side]["compressed_context_tokens"] is None
+    metrics = econ["metrics"]["chunkwise"]
+    for key in ("tokens_per_request", "memory_utilization_at_concurrency", "api_usd_per_million_input",
+                "sequence_efficiency"):
+        assert key in metrics
+    assert econ["compression"]["status"] == "not implemented"
+
+
+def test_text_report_shows_the_economics(result):
+    text = result.report.to_text()
+    for needle in ("KV cache / request", "concurrent requests / a100-80gb", "$ / year at 10,000 q/day", "131,072 bytes/token",
+                   "as of 2025-01-15", "tokens saved"):
+        assert needle in text
+
+
+def test_economics_can_be_switched_off():
+    report = prepare(TEXT, max_tokens=64, report_config=False).report
+    assert report.economics is None and report.to_dict()["economics"] is None
+    assert "KV cache" not in report.to_text()
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "match"),
+    [
+        ({"gpu": "a100-80"}, CatalogError, "a100-80gb"),
+        ({"model": "llama-3-8"}, CatalogError, "llama-3-8b"),
+        ({"report_config": ReportConfig(model="lama-3-70b")}, CatalogError, "llama-3-70b"),
+        ({"queries_per_day": 0}, ConfigError, "queries_per_day"),
+        ({"queries_per_day": -5}, ConfigError, "queries_per_day"),
+        ({"top_k": 0}, ConfigError, "top_k"),
+        ({"price": {"input": 0.0000025, "output": 0.00001, "unit": "usd_per_million_tokens"}}, ConfigError, "per token"),
+        ({"price": {"input": 2.5, "output": 10}}, ConfigError, "unit"),
+        ({"price": "gpt-5-ultra"}, CatalogError, "Known prices"),
+        ({"report_config": ReportConfig(model="all-minilm-l6-v2")}, ConfigError, "encoder"),
+    ],
+)
+def test_bad_assumptions_fail_before_any_work(options, error, match, monkeypatch):
+    import chunkwise.pipeline as pipeline
+
+    def never(*args, **kwargs):
+        raise AssertionError("chunking ran before the assumptions were checked")
+
+    monkeypatch.setattr(pipeline, "chunk_document", never)
+    with pytest.raises(error, match=match):
+        prepare(TEXT, max_tokens=64, **options)
+
+
+def test_bad_report_config_values():
+    with pytest.raises(ConfigError, match="gpu_memory_utilization"):
+        ReportConfig(gpu_memory_utilization=1.5)
+    with pytest.raises(ConfigError, match="embed_batch_size"):
+        ReportConfig(embed_batch_size=0)
+    with pytest.raises(ConfigError, match="unknown report option"):
+        ReportConfig.build(gpus="a100")
+
+
+def test_tokenizer_only_model_names_use_the_default_serving_model():
+    report = prepare(TEXT, max_tokens=64, model="gpt-4").report
+    assert report.tokenizer == "gpt-4"  # cl100k_base under its model name
+    assert report.economics.model == "llama-3-8b"
+    assert any("gpt-4" in note for note in report.economics.notes)
+
+
+def test_catalog_model_serves_and_prices_are_dated():
+    report = prepare(TEXT, max_tokens=64, model="qwen2.5-7b", tokenizer="cl100k_base", price="claude-3.5-haiku",
+                     gpu="h100-80gb").report
+    econ = report.economics
+    assert econ.model == "qwen2.5-7b" and econ.gpu == "h100-80gb" and econ.price.name == "claude-3.5-haiku"
+    assert econ.kv_per_token.bytes_per_token == kv_cache_bytes_per_token("qwen2.5-7b")
+    assert econ.prices_as_of == "2025-01-15"
+
+
+def test_split_stats_unchanged():
+    stats = split_stats([10, 20, 30], 32)
+    assert (stats.chunks, stats.tokens, stats.max_chunk_tokens, stats.padded_tokens) == (3, 60, 30, 96)
+    assert stats.sequence_efficiency == pytest.approx(60 / 96)
+
+
+def test_sample_corpus_saves_tokens_and_memory():
+    from pathlib import Path
+
+    from chunkwise.readers import iter_documents
+
+    sample = Path(__file__).resolve().parents[1] / "chunkwise" / "data" / "sample"
+    report = prepare(list(iter_documents(sample))).report
+    econ = report.economics
+    assert report.tokens_saved > 0 and report.removed_tokens
+    assert econ.prepared.retrieved_context_tokens < econ.naive.retrieved_context_tokens
+    assert econ.prepared.max_concurrent_requests > econ.naive.max_concurrent_requests
+    assert econ.usd_saved_per_year > 0
+    headline = report.headline()
+    assert headline["kv_cache_bytes_saved_at_concurrency"] > 0 and headline["prices_as_of"] == "2025-01-15"
