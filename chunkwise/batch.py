@@ -332,6 +332,18 @@ class OutputPaths:
         return self.stem.with_name(self.stem.name + suffix)
 
     @property
+    def visible(self) -> list[Path]:
+        """Every file a run writes beside the chunk file."""
+        suffixes = (".removed.jsonl", ".quarantine.jsonl", ".report.json", ".report.txt", ".report.html", ".summary.json")
+        return [self.chunks, *(self.sidecar(suffix) for suffix in suffixes)]
+
+    def remove_stale_temporaries(self) -> None:
+        """Temporary files a killed run left (hidden, never mistaken for output, but still litter)."""
+        for path in self.visible:
+            for stale in path.parent.glob(f".{path.name}.tmp-*"):
+                stale.unlink(missing_ok=True)
+
+    @property
     def state(self) -> Path:
         return self.chunks.with_name(self.chunks.name + ".state")
 
@@ -473,6 +485,7 @@ def prepare_store(
     lock = _StateLock(paths.state)
     try:
         paths.parts.mkdir(exist_ok=True)
+        paths.remove_stale_temporaries()
         manifest = Manifest(paths.state / "manifest.sqlite")
         try:
             reset = not manifest.start_run(fingerprint)

@@ -46,3 +46,65 @@ def test_prepare_reports_bad_input_with_exit_code(tmp_path, capsys):
 def test_console_script_entry_point():
     result = subprocess.run([sys.executable, "-m", "chunkwise.cli", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and "chunkwise" in result.stdout
+
+
+def _write_store(path, docs):
+    path.write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
+    return path
+
+
+def _docs(count):
+    return [{"id": f"d{i}", "text": f"# Note {i}\n\nThe ledger for region {i} was audited. " * 3} for i in range(count)]
+
+
+def test_prepare_jsonl_store_json_summary_and_partial_exit_code(tmp_path, capsys):
+    from chunkwise.cli import EXIT_PARTIAL
+
+    store = _write_store(tmp_path / "s.jsonl", _docs(6))
+    with store.open("a", encoding="utf-8") as handle:
+        handle.write("{broken\n")
+    out = tmp_path / "out" / "chunks.jsonl"
+    assert main(["prepare", str(store), "-o", str(out), "--json", "--max-tokens", "64"]) == EXIT_PARTIAL
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["summary"]["status"] == "partial" and data["summary"]["quarantined"] == 1
+    assert data["report"]["documents"] == 6
+    assert "line-7: parse_error" in captured.err
+    # Unchanged store: nothing is prepared again, and the exit code still says a document is quarantined.
+    assert main(["prepare", str(store), "-o", str(out), "--json", "--max-tokens", "64", "-q"]) == EXIT_PARTIAL
+    assert json.loads(capsys.readouterr().out)["summary"]["skipped"] == 6
+
+
+def test_prepare_quiet_prints_nothing_and_report_command_shows_the_run(tmp_path, capsys):
+    store = _write_store(tmp_path / "s.jsonl", _docs(4))
+    out = tmp_path / "out"
+    assert main(["prepare", str(store), "-o", str(out), "-q"]) == 0
+    assert capsys.readouterr().out == ""
+    assert main(["report", str(out)]) == 0
+    assert "4 documents" in capsys.readouterr().out
+    html = tmp_path / "r.html"
+    assert main(["report", str(out), "--html", str(html)]) == 0
+    assert html.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
+    assert main(["report", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["summary"]["documents"] == 4
+    assert main(["report", str(tmp_path / "nothing-here")]) == EXIT_INPUT
+
+
+def test_prepare_parquet_store_on_dask_via_cli(tmp_path, capsys):
+    pa = __import__("pytest").importorskip("pyarrow")
+    pq = __import__("pytest").importorskip("pyarrow.parquet")
+    __import__("pytest").importorskip("distributed")
+    docs = _docs(12)
+    store = tmp_path / "s.parquet"
+    pq.write_table(pa.table({"id": [d["id"] for d in docs], "text": [d["text"] for d in docs]}), store)
+    local = tmp_path / "local.jsonl"
+    dask = tmp_path / "dask.jsonl"
+    assert main(["prepare", str(store), "-o", str(local), "-q"]) == 0
+    assert main(["prepare", str(store), "-o", str(dask), "-q", "--engine", "dask", "--workers", "2", "--batch-size", "3"]) == 0
+    assert local.read_bytes() == dask.read_bytes() and local.read_bytes()
+
+
+def test_scheduler_without_dask_engine_is_refused(tmp_path, capsys):
+    store = _write_store(tmp_path / "s.jsonl", _docs(2))
+    code = main(["prepare", str(store), "-o", str(tmp_path / "o.jsonl"), "--scheduler", "tcp://127.0.0.1:1"])
+    assert code == EXIT_INPUT and "engine='dask'" in capsys.readouterr().err

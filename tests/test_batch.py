@@ -1,0 +1,359 @@
+"""Batch preparation of stores: readers, engines agree, crash drill, incremental re-runs, quarantine."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from chunkwise.batch import BatchConfig, OutputPaths, prepare_store, process_batch
+from chunkwise.errors import ConfigError, InputDataError
+from chunkwise.stores import open_store
+
+WORDS = (
+    "retrieval index chunk token budget policy billing customer export schema latency cache replica "
+    "window tenant archive quota invoice ledger audit backup region cluster gateway"
+).split()
+OPTIONS = {"max_tokens": 96}
+
+
+def make_text(rng: random.Random, position: int) -> str:
+    paragraphs = [f"# Record {position}"]
+    for _ in range(rng.randint(2, 5)):
+        sentences = []
+        for _ in range(rng.randint(2, 6)):
+            words = [rng.choice(WORDS) for _ in range(rng.randint(6, 16))]
+            sentences.append(" ".join(words).capitalize() + ".")
+        paragraphs.append(" ".join(sentences))
+    return "\n\n".join(paragraphs) + "\n"
+
+
+def make_docs(count: int, seed: int = 7, duplicates: int = 3) -> list[dict]:
+    rng = random.Random(seed)
+    docs = [{"id": f"doc-{i:05d}", "text": make_text(rng, i)} for i in range(count)]
+    for i in range(duplicates):  # whole-document copies under other ids: store dedup must catch them
+        source = docs[rng.randrange(len(docs) // 2)]
+        docs[len(docs) // 2 + i] = {"id": docs[len(docs) // 2 + i]["id"], "text": source["text"]}
+    return docs
+
+
+def write_jsonl(path: Path, docs: list[dict]) -> Path:
+    with path.open("w", encoding="utf-8") as handle:
+        for doc in docs:
+            handle.write(json.dumps(doc, ensure_ascii=False) + "\n")
+    return path
+
+
+def outputs(chunks: Path) -> dict[str, bytes]:
+    """Every user-visible output of a run except the timing summary."""
+    paths = OutputPaths.for_output(chunks, None)
+    names = [paths.chunks] + [paths.sidecar(s) for s in (".removed.jsonl", ".quarantine.jsonl", ".report.json", ".report.html")]
+    return {path.name: path.read_bytes() for path in names}
+
+
+def chunk_rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+# ----------------------------------------------------------------------------- stores
+
+
+def test_folder_store_reads_text_markdown_html_in_sorted_order(tmp_path):
+    root = tmp_path / "docs"
+    (root / "b").mkdir(parents=True)
+    (root / "z.md").write_text("# Z\n\nLast one.\n", encoding="utf-8")
+    (root / "a.txt").write_text("First one.\n", encoding="utf-8")
+    (root / "b" / "page.html").write_text("<p>Hello <b>there</b></p><script>x=1</script>", encoding="utf-8")
+    (root / "b" / "skip.bin").write_bytes(b"\x00")
+    (root / "README.md").write_text("not a document", encoding="utf-8")
+    summary = prepare_store(root, tmp_path / "out", prepare_options=OPTIONS)
+    rows = chunk_rows(summary.output)
+    assert [r["doc_id"] for r in rows] == ["a.txt", "b/page.html", "z.md"]
+    assert "Hello there" in rows[1]["text"] and "x=1" not in rows[1]["text"]
+    assert summary.status == "ok" and summary.documents == 3
+
+
+def test_jsonl_csv_parquet_stores_give_the_same_chunks(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    import csv
+
+    docs = make_docs(30, duplicates=0)
+    jsonl = write_jsonl(tmp_path / "s.jsonl", docs)
+    with (tmp_path / "s.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["id", "text"])
+        writer.writeheader()
+        writer.writerows(docs)
+    pq.write_table(pa.table({"id": [d["id"] for d in docs], "text": [d["text"] for d in docs]}), tmp_path / "s.parquet")
+    results = {}
+    for name in ("s.jsonl", "s.csv", "s.parquet"):
+        summary = prepare_store(tmp_path / name, tmp_path / f"out-{name}" / "chunks.jsonl", prepare_options=OPTIONS)
+        results[name] = [(r["doc_id"], r["start"], r["end"], r["text"]) for r in chunk_rows(summary.output)]
+    assert results["s.jsonl"] == results["s.csv"] == results["s.parquet"]
+    assert {doc_id for doc_id, *_ in results["s.jsonl"]} == {d["id"] for d in docs}
+    assert jsonl.exists()
+
+
+def test_named_columns_and_parquet_output(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    docs = [{"key": f"k{i}", "body": f"Body number {i}. " * 20, "lang": "en"} for i in range(5)]
+    store = write_jsonl(tmp_path / "s.jsonl", docs)
+    summary = prepare_store(store, tmp_path / "chunks.parquet", id_column="key", text_column="body", prepare_options=OPTIONS)
+    table = pq.read_table(summary.output)
+    assert table.column_names == ["id", "doc_id", "index", "start", "end", "token_count", "text", "metadata"]
+    assert sorted(set(table.column("doc_id").to_pylist())) == [f"k{i}" for i in range(5)]
+    assert json.loads(table.column("metadata")[0].as_py()) == {"lang": "en"}
+
+
+def test_quarantine_records_reasons_and_the_job_goes_on(tmp_path):
+    root = tmp_path / "docs"
+    root.mkdir()
+    (root / "good.md").write_text("# Fine\n\nA good document about billing.\n", encoding="utf-8")
+    (root / "bad.txt").write_bytes(b"caf\xe9 latin-1 bytes \xff")
+    (root / "huge.txt").write_text("word " * 5000, encoding="utf-8")
+    summary = prepare_store(root, tmp_path / "out", max_document_bytes=10_000, prepare_options=OPTIONS)
+    assert summary.status == "partial" and summary.quarantined == 2
+    quarantine = chunk_rows(Path(summary.files["quarantine"]))
+    assert [(q["doc_id"], q["reason"]) for q in quarantine] == [("bad.txt", "undecodable"), ("huge.txt", "too_large")]
+    assert "not valid UTF-8" in quarantine[0]["detail"]
+    assert {r["doc_id"] for r in chunk_rows(summary.output)} == {"good.md"}
+
+
+def test_jsonl_problems_are_quarantined_by_line(tmp_path):
+    store = tmp_path / "s.jsonl"
+    long_text = "x" * 5000
+    store.write_bytes(
+        b'{"id": "a", "text": "Alpha document text."}\n'
+        b"{not json\n"
+        b"[1, 2]\n"
+        + json.dumps({"id": "big", "text": long_text}).encode() + b"\n"
+        b'{"id": "c", "body": "no text field"}\n'
+        b'{"id": "a", "text": "Same id again."}\n'
+        b"\xff\xfe\n"
+        b'{"id": "d", "text": "Delta document text."}\n'
+    )
+    summary = prepare_store(store, tmp_path / "out", max_document_bytes=1000, prepare_options=OPTIONS)
+    reasons = [(q["doc_id"], q["reason"]) for q in chunk_rows(Path(summary.files["quarantine"]))]
+    assert reasons == [
+        ("line-2", "parse_error"), ("line-3", "parse_error"), ("line-4", "too_large"), ("c", "parse_error"),
+        ("a", "duplicate_id"), ("line-7", "undecodable"),
+    ]
+    assert [r["doc_id"] for r in chunk_rows(summary.output)] == ["a", "d"]
+
+
+def test_bad_configuration_and_missing_store_raise_our_errors(tmp_path):
+    with pytest.raises(ConfigError):
+        BatchConfig(workers=0)
+    with pytest.raises(ConfigError):
+        BatchConfig(engine="spark")
+    with pytest.raises(InputDataError):
+        open_store(tmp_path / "missing.jsonl")
+    with pytest.raises(ConfigError, match="store_dedup"):
+        prepare_store(write_jsonl(tmp_path / "s.jsonl", make_docs(2, duplicates=0)), tmp_path / "o", prepare_options={"dedup": True})
+
+
+def test_process_batch_is_a_pure_function_of_its_records(tmp_path):
+    store = open_store(write_jsonl(tmp_path / "s.jsonl", make_docs(6, duplicates=0)))
+    records = list(store.records())
+    first = process_batch(records, OPTIONS)
+    again = process_batch(list(reversed(records)), OPTIONS)
+    lines = dict(zip([d[0] for d in first.done], first.part_bytes.splitlines()))
+    lines_again = dict(zip([d[0] for d in again.done], again.part_bytes.splitlines()))
+    assert lines == lines_again and len(lines) == 6
+
+
+# ----------------------------------------------------------------------------- engines agree
+
+
+def test_local_processes_and_dask_give_byte_identical_output(tmp_path):
+    pytest.importorskip("distributed")
+    store = write_jsonl(tmp_path / "s.jsonl", make_docs(120))
+    runs = {
+        "inline": {"workers": 1},
+        "processes": {"workers": 2},
+        "dask": {"engine": "dask", "workers": 2},
+    }
+    results = {}
+    for name, options in runs.items():
+        summary = prepare_store(store, tmp_path / name / "chunks.jsonl", batch_size=16, prepare_options=OPTIONS, **options)
+        assert summary.processed == 120 and summary.status == "ok"
+        results[name] = outputs(summary.output)
+    assert results["inline"] == results["processes"] == results["dask"]
+    assert summary.removed > 0  # the duplicated documents were found across batches
+
+
+def test_parquet_output_is_byte_identical_across_engines(tmp_path):
+    pytest.importorskip("pyarrow")
+    store = write_jsonl(tmp_path / "s.jsonl", make_docs(40))
+    first = prepare_store(store, tmp_path / "a" / "chunks.parquet", batch_size=7, prepare_options=OPTIONS)
+    second = prepare_store(store, tmp_path / "b" / "chunks.parquet", batch_size=3, workers=2, prepare_options=OPTIONS)
+    assert first.output.read_bytes() == second.output.read_bytes()
+
+
+# ----------------------------------------------------------------------------- incremental
+
+
+def test_changing_one_percent_reprocesses_only_those(tmp_path):
+    docs = make_docs(300)
+    store = write_jsonl(tmp_path / "s.jsonl", docs)
+    out = tmp_path / "out" / "chunks.jsonl"
+    first = prepare_store(store, out, batch_size=25, prepare_options=OPTIONS)
+    assert first.processed == 300
+    rng = random.Random(3)
+    changed = rng.sample(range(300), 3)
+    for index in changed:
+        docs[index] = {"id": docs[index]["id"], "text": docs[index]["text"] + "\nAn added closing line about quotas.\n"}
+    write_jsonl(store, docs)
+    second = prepare_store(store, out, batch_size=25, prepare_options=OPTIONS)
+    assert (second.processed, second.skipped) == (3, 297)
+    fresh = prepare_store(store, tmp_path / "fresh" / "chunks.jsonl", batch_size=25, prepare_options=OPTIONS)
+    assert outputs(out) == outputs(fresh.output)
+    third = prepare_store(store, out, batch_size=25, prepare_options=OPTIONS)
+    assert (third.processed, third.skipped) == (0, 300)
+
+
+def test_store_dedup_stays_correct_when_documents_change_and_disappear(tmp_path):
+    text = make_text(random.Random(1), 0)
+    docs = [{"id": "a", "text": text}, {"id": "b", "text": "# Other\n\nUnrelated words about invoices and ledgers.\n"},
+            {"id": "c", "text": text}]
+    store = write_jsonl(tmp_path / "s.jsonl", docs)
+    out = tmp_path / "out" / "chunks.jsonl"
+    first = prepare_store(store, out, prepare_options=OPTIONS)
+    removed = chunk_rows(Path(first.files["removed"]))
+    assert removed and {(r["doc_id"], r["kept_doc_id"], r["reason"]) for r in removed} == {("c", "a", "exact")}
+    # The kept copy disappears: c's chunks must come back, and "a" is forgotten.
+    write_jsonl(store, docs[1:])
+    second = prepare_store(store, out, prepare_options=OPTIONS)
+    assert (second.processed, second.forgotten, second.removed) == (0, 1, 0)
+    assert {r["doc_id"] for r in chunk_rows(out)} == {"b", "c"}
+    fresh = prepare_store(store, tmp_path / "fresh" / "chunks.jsonl", prepare_options=OPTIONS)
+    assert outputs(out) == outputs(fresh.output)
+
+
+def test_changed_configuration_starts_over_and_orphans_are_removed(tmp_path):
+    store = write_jsonl(tmp_path / "s.jsonl", make_docs(20, duplicates=0))
+    out = tmp_path / "out" / "chunks.jsonl"
+    prepare_store(store, out, prepare_options=OPTIONS)
+    parts = OutputPaths.for_output(out, None).parts
+    (parts / "part-orphan.jsonl").write_bytes(b"left by a crash")
+    (parts / ".part-x.jsonl.tmp-1").write_bytes(b"half")
+    again = prepare_store(store, out, prepare_options={"max_tokens": 64})
+    assert again.reset and again.processed == 20
+    assert not (parts / "part-orphan.jsonl").exists() and not (parts / ".part-x.jsonl.tmp-1").exists()
+    assert all(r["token_count"] <= 64 for r in chunk_rows(out))
+
+
+def test_report_adds_up_over_the_store(tmp_path):
+    store = write_jsonl(tmp_path / "s.jsonl", make_docs(50))
+    summary = prepare_store(store, tmp_path / "out", batch_size=8, prepare_options=OPTIONS)
+    report = json.loads(Path(summary.files["report_json"]).read_text(encoding="utf-8"))
+    rows = chunk_rows(summary.output)
+    assert report["documents"] == 50 and report["prepared"]["chunks"] == len(rows) == summary.chunks
+    assert report["prepared"]["tokens"] == sum(r["token_count"] for r in rows)
+    removed = chunk_rows(Path(summary.files["removed"]))
+    assert report["removed_tokens"]["exact"] == sum(r["token_count"] for r in removed)
+    assert "<script" not in Path(summary.files["report_html"]).read_text(encoding="utf-8").split("</style>", 1)[-1]
+
+
+# ----------------------------------------------------------------------------- crash drill
+
+
+def _cli(store: Path, out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "chunkwise.cli", "prepare", str(store), "-o", str(out), "--batch-size", "8",
+            "--max-tokens", "96", "-q", *extra]
+
+
+def _kill_when(command: list[str], ready, timeout: float = 60.0) -> bool:
+    """Start the CLI, SIGKILL its whole process group once ``ready()``; False if it finished first."""
+    with subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as process:
+        deadline = time.monotonic() + timeout
+        while process.poll() is None and time.monotonic() < deadline:
+            if ready():
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+                return True
+            time.sleep(0.002)
+        process.wait()
+    return False
+
+
+def _committed_parts(out: Path) -> int:
+    manifest = OutputPaths.for_output(out, None).state / "manifest.sqlite"
+    if not manifest.exists():
+        return 0
+    try:
+        with closing(sqlite3.connect(f"file:{manifest}?mode=ro", uri=True, timeout=0.05)) as db:
+            return db.execute("SELECT COUNT(*) FROM parts").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def _assert_no_partial_files(folder: Path) -> None:
+    for path in folder.iterdir():
+        if path.is_file() and not path.name.startswith("."):
+            if path.suffix == ".jsonl":
+                for line in path.read_bytes().splitlines():
+                    json.loads(line)  # a torn file would fail here
+
+
+def test_crash_drill_sigkill_at_seeded_points_then_resume(tmp_path):
+    store = write_jsonl(tmp_path / "s.jsonl", make_docs(400))
+    reference = tmp_path / "reference" / "chunks.jsonl"
+    assert subprocess.run(_cli(store, reference), capture_output=True).returncode == 0
+    batches = -(-400 // 8)
+    rng = random.Random(2024)
+    kill_points = sorted(rng.sample(range(1, batches - 2), 5))
+    out = tmp_path / "drill" / "chunks.jsonl"
+    kills = 0
+    for point in kill_points:
+        # Each restart resumes the same job; parts already committed count towards the next point.
+        kills += _kill_when(_cli(store, out), lambda: _committed_parts(out) >= point)
+        _assert_no_partial_files(out.parent)
+        assert not out.exists()  # the chunk file only appears once every document is done
+    assert kills >= 4, f"the job finished before most kill points {kill_points}"
+    # One more kill while the output is being assembled (or just before).
+    kills += _kill_when(_cli(store, out), lambda: any(p.name.startswith(".chunks.jsonl.tmp") for p in out.parent.iterdir()))
+    _assert_no_partial_files(out.parent)
+    finished = subprocess.run(_cli(store, out, "--json"), capture_output=True, text=True)
+    assert finished.returncode == 0, finished.stderr
+    summary = json.loads(finished.stdout)["summary"]
+    assert summary["processed"] + summary["skipped"] == 400 and summary["skipped"] > 0
+    assert outputs(out) == outputs(reference)
+    rows = chunk_rows(out)
+    assert len({r["id"] for r in rows}) == len(rows)  # nothing duplicated
+    assert [p for p in out.parent.iterdir() if ".tmp" in p.name] == []
+
+
+@pytest.mark.slow
+def test_crash_drill_with_worker_processes(tmp_path):
+    store = write_jsonl(tmp_path / "s.jsonl", make_docs(240))
+    reference = tmp_path / "reference" / "chunks.jsonl"
+    assert subprocess.run(_cli(store, reference), capture_output=True).returncode == 0
+    out = tmp_path / "drill" / "chunks.jsonl"
+    killed = _kill_when(_cli(store, out, "--workers", "2"), lambda: _committed_parts(out) >= 6)
+    assert killed
+    finished = subprocess.run(_cli(store, out, "--workers", "2"), capture_output=True)
+    assert finished.returncode == 0
+    assert outputs(out) == outputs(reference)
+
+
+def test_a_second_run_on_the_same_output_is_refused_while_one_holds_it(tmp_path):
+    import fcntl
+
+    store = write_jsonl(tmp_path / "s.jsonl", make_docs(5, duplicates=0))
+    out = tmp_path / "out" / "chunks.jsonl"
+    state = OutputPaths.for_output(out, None).state
+    state.mkdir(parents=True)
+    with (state / "lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        with pytest.raises(InputDataError, match="another chunkwise run"):
+            prepare_store(store, out, prepare_options=OPTIONS)
