@@ -110,6 +110,10 @@ class Alignment:
         for edit_map in reversed(self.maps):
             raw_starts = edit_map.back_starts(raw_starts)
             raw_ends = edit_map.back_ends(raw_ends)
+        # The whole normalized text stands for the whole raw text, removed edges included:
+        # "a\t " -> "a " must not map back to "a\t", which normalizes differently.
+        raw_starts = np.where(np.asarray(starts) == 0, 0, raw_starts)
+        raw_ends = np.where(np.asarray(ends) == self.normalized_length, self.raw_length, raw_ends)
         # A span of deleted characters only (or an empty span) must not come out reversed.
         return raw_starts, np.maximum(raw_ends, raw_starts)
 

@@ -25,7 +25,9 @@ _CP1252_CONTINUATION = (
     "\u0161\u203a\u0153\u017e\u0178"
 )
 # UTF-8 lead bytes 0xC2-0xF4 as cp1252 / Latin-1 show as U+00C2-U+00F4.
-MOJIBAKE_HINT = f"[\u00c2-\u00f4][{_CP1252_CONTINUATION}]"
+# Characters later passes remove may sit between the two (a second run would see through them).
+_HIDES_MOJIBAKE = "\x00-\x08\x0e-\x1f\u200b\u2060\ufeff\u00ad\u202a-\u202e\u2066-\u2069"
+MOJIBAKE_HINT = f"[\u00c2-\u00f4][{_HIDES_MOJIBAKE}]*[{_CP1252_CONTINUATION}]"
 
 BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 ZERO_WIDTH_JOINERS = "\u200c\u200d"
@@ -81,7 +83,7 @@ def patterns() -> dict[str, Any]:
             f"(?r)[ \\t\\n\\r\\x0b\\x0c]|(?<![\u00c2-\u00f4])[{SPACES}\u3000]"
         ),
         # Never C1 controls or other Latin-1 characters: those can be mojibake bytes themselves.
-        "hides_mojibake": re.compile(f"[\x00-\x08\x0e-\x1f\u200b\u2060\ufeff\u00ad{BIDI_CONTROLS}]"),
+        "hides_mojibake": re.compile(f"[{_HIDES_MOJIBAKE}]"),
         "entity": re.compile("&" + _ENTITY_BODY),
         "entity_body": re.compile(_ENTITY_BODY),
         "line_breaks": re.compile(f"\r\n|[{LINE_BREAKS}]"),
@@ -208,15 +210,12 @@ def fix_mojibake(text: str, counts: Counter, leads: str) -> tuple[str, EditMap |
         after = boundary.search(text, hint_end)
         segment_end = after.start() if after else len(text)
         segment = text[start:segment_end]
-        repaired = ftfy.fix_encoding(segment)
-        if repaired == segment:
-            # A stray invisible character can hide mojibake from ftfy; later passes would
-            # remove it and a second run would then repair: look through it now.
-            visible = invisible.sub("", segment)
-            if visible != segment:
-                repaired = ftfy.fix_encoding(visible)
-                if repaired == visible:
-                    repaired = segment
+        # A stray invisible character can hide mojibake from ftfy; later passes remove it
+        # and a second run would then repair: judge the segment without it.
+        visible = invisible.sub("", segment) if invisible.search(segment) else segment
+        repaired = ftfy.fix_encoding(visible)
+        if repaired == visible:
+            repaired = segment  # nothing to repair: the invisibles are left to their own pass
         if repaired != segment:
             counts["mojibake"] += 1
             edits.append((start, segment_end, repaired))
@@ -237,8 +236,9 @@ def _mojibake_hints(text: str, leads: str) -> list[tuple[int, int]]:
     for lead in leads:
         position = text.find(lead)
         while position != -1:
-            if pattern.match(text, position):
-                spans.append((position, position + 2))
+            hint = pattern.match(text, position)
+            if hint:
+                spans.append(hint.span())
             position = text.find(lead, position + 1)
     spans.sort()
     return spans

@@ -188,9 +188,13 @@ class Normalized:
         """The raw span that produced ``text[start:end]`` (half-open; O(log n)).
 
         Monotone in both ends. A span boundary inside a rewritten piece widens to
-        cover that piece; removed characters at the edges of a span are left out,
+        cover that piece; removed characters at the edges of a span are left out
+        (except at offset 0 and at the end, which map to the raw text's own ends),
         so neighbouring spans never share a raw character unless a single
-        rewrite was cut between them.
+        rewrite was cut between them. Guarantee tested in tests/test_normalize.py:
+        for spans whose ends are "clean cuts" (0, the end, or a plain space after
+        a non-space where the characters around map one-to-one to raw), normalizing
+        the raw span gives exactly the normalized span.
         """
         if not (0 <= start <= end <= len(self.text)):
             raise InputDataError(

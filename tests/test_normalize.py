@@ -131,7 +131,7 @@ def clean_cuts(result: Normalized) -> list[int]:
     return sorted(cuts)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(raw=any_text, config_index=st.integers(0, len(CONFIGS) - 1), data=st.data())
 def test_spans_between_clean_cuts_renormalize_exactly(raw, config_index, data):
     """normalize(raw[to_raw(a, b)]).text == text[a:b] for clean cut points a <= b."""
@@ -144,7 +144,7 @@ def test_spans_between_clean_cuts_renormalize_exactly(raw, config_index, data):
     assert normalize(raw[raw_start:raw_end], config).text == result.text[start:end]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(raw=any_text, data=st.data())
 def test_to_raw_is_monotone_and_in_bounds(raw, data):
     result = normalize(raw)
@@ -160,7 +160,7 @@ def test_to_raw_is_monotone_and_in_bounds(raw, data):
         assert result.to_raw(points[0], points[-1]) == (mapped[0][0], mapped[-1][1])
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(raw=any_text, config_index=st.integers(0, len(CONFIGS) - 1))
 def test_idempotent(raw, config_index):
     config = CONFIGS[config_index]
@@ -267,7 +267,7 @@ def test_normalization_test_protected_nfkc_differs_only_on_protected_characters(
     assert differing > 0
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(text=st.text(max_size=40) | pieced_text)
 def test_form_passes_equal_the_standard_on_random_text(text):
     assert normal_form(text, "NFC") == unicodedata.normalize("NFC", text)
@@ -311,7 +311,7 @@ def test_text_made_only_of_controls():
     result = normalize(raw, block_size=64)
     assert result.text == ""
     assert result.fixes["controls"] == len(raw)
-    assert result.to_raw(0, 0) == (len(raw), len(raw))
+    assert result.to_raw(0, 0) == (0, len(raw))  # the whole (empty) text stands for the whole raw
 
 
 def test_mixed_encoding_document():
