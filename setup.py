@@ -92,6 +92,10 @@ EXTENSIONS = [
     _extension("chunkwise._cboundaries", "src_ext/_cboundaries.pyx", openmp=OPENMP, float_math=False),
     # Shingle hashing + MinHash signatures: integer hashing, OpenMP across units.
     _extension("chunkwise._cminhash", "src_ext/_cminhash.pyx", openmp=OPENMP, float_math=False),
+    # Semantic gap scores: window cosines (float, re-associated so they vectorise), OpenMP across gaps.
+    _extension("chunkwise._cscores", "src_ext/_cscores.pyx", openmp=OPENMP, float_math=True),
+    # Sentence segmentation: one pass over the str in place, GIL released.
+    _extension("chunkwise._csegment", "src_ext/_csegment.pyx", openmp=False, float_math=False),
 ]
 
 setup(

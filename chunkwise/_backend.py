@@ -13,7 +13,7 @@ from typing import Literal
 
 FORCE_PYTHON_ENV = "CHUNKWISE_PURE_PYTHON"
 
-COMPILED_MODULES = ("_cboundaries", "_cminhash")
+COMPILED_MODULES = ("_cboundaries", "_cminhash", "_csegment", "_cscores")
 
 
 def python_forced() -> bool:

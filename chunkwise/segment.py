@@ -20,7 +20,9 @@ from enum import IntEnum
 
 import regex
 
+from ._backend import compiled
 from ._types import Span
+from .errors import ConfigError
 
 
 class Break(IntEnum):
@@ -36,12 +38,48 @@ class Break(IntEnum):
     SECTION = 7  # before a heading or a horizontal rule
 
 
-_TERMINAL = "[.!?\u2026\u203c\u2047-\u2049\u061f\u06d4\u0964\u0965\u3002\uff01\uff0e\uff1f\uff61]"
-_CLOSERS = "[\"'\u201d\u2019\u00bb\u203a)\\]}\u300d\u300f\uff09\u300b\u3009\u3011\uff63]"
-_SENTENCE_END = regex.compile(f"({_TERMINAL}+{_CLOSERS}*)(\\s*)")
-_CJK_TERMINAL = frozenset("\u3002\uff01\uff0e\uff1f\uff61")
-_CJK_CHAR = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]")
-_THAI_SPACE = regex.compile(r"(?<=\p{Thai})[ \u00a0]+(?=\p{Thai})")
+# Character tables shared with the compiled twin (src_ext/_csegment.pyx builds its
+# lookup tables from these), so the two cannot drift apart.
+_TERMINALS = ".!?\u2026\u203c\u2047\u2048\u2049\u061f\u06d4\u0964\u0965\u3002\uff01\uff0e\uff1f\uff61"
+_CLOSERS = "\"'\u201d\u2019\u00bb\u203a)]}\u300d\u300f\uff09\u300b\u3009\u3011\uff63"
+_CJK_TERMINALS = "\u3002\uff01\uff0e\uff1f\uff61"
+# Closers that may follow the period of an abbreviation ("(approx.)" still has one).
+_ABBREVIATION_CLOSERS = "\"'\u201d\u2019\u00bb)]}"
+# A line ending in one of these ends a record even inside a paragraph.
+_CLAUSE_ENDS = ".!?:;\u3002\uff01\uff1f\u061f"
+_BULLETS = "-*+\u2022\u25cf\u25aa"
+# Han, Hiragana, Katakana and Hangul (script extensions, as the regex module's
+# \p{Han} etc. give them), as inclusive code-point ranges: explicit so that both
+# twins agree whatever Unicode version a library ships.
+_CJK_RANGES = (
+    (0x1100, 0x11FF), (0x2E80, 0x2E99), (0x2E9B, 0x2EF3), (0x2F00, 0x2FD5), (0x3005, 0x3005),
+    (0x3007, 0x3007), (0x3021, 0x3029), (0x302E, 0x302F), (0x3038, 0x303B), (0x3041, 0x3096),
+    (0x309D, 0x309F), (0x30A1, 0x30FA), (0x30FD, 0x30FF), (0x3131, 0x318E), (0x31F0, 0x321E),
+    (0x3260, 0x327E), (0x32D0, 0x32FE), (0x3300, 0x3357), (0x3400, 0x4DBF), (0x4E00, 0x9FFF),
+    (0xA960, 0xA97C), (0xAC00, 0xD7A3), (0xD7B0, 0xD7C6), (0xD7CB, 0xD7FB), (0xF900, 0xFA6D),
+    (0xFA70, 0xFAD9), (0xFF66, 0xFF6F), (0xFF71, 0xFF9D), (0xFFA0, 0xFFBE), (0xFFC2, 0xFFC7),
+    (0xFFCA, 0xFFCF), (0xFFD2, 0xFFD7), (0xFFDA, 0xFFDC), (0x16FE2, 0x16FE3), (0x16FF0, 0x16FF6),
+    (0x1AFF0, 0x1AFF3), (0x1AFF5, 0x1AFFB), (0x1AFFD, 0x1AFFE), (0x1B000, 0x1B128), (0x1B132, 0x1B132),
+    (0x1B150, 0x1B152), (0x1B155, 0x1B155), (0x1B164, 0x1B168), (0x1F200, 0x1F200), (0x20000, 0x2A6DF),
+    (0x2A700, 0x2B81E), (0x2B820, 0x2CEAD), (0x2CEB0, 0x2EBE0), (0x2EBF0, 0x2EE5D), (0x2F800, 0x2FA1D),
+    (0x30000, 0x3134A), (0x31350, 0x33479),
+)
+_THAI_RANGES = ((0x0E01, 0x0E3A), (0x0E40, 0x0E5B))
+
+
+def _char_class(chars: str) -> str:
+    return "[" + "".join(regex.escape(c) for c in chars) + "]"
+
+
+def _range_class(ranges: tuple[tuple[int, int], ...]) -> str:
+    return "[" + "".join(f"{regex.escape(chr(lo))}-{regex.escape(chr(hi))}" for lo, hi in ranges) + "]"
+
+
+_SENTENCE_END = regex.compile(f"({_char_class(_TERMINALS)}+{_char_class(_CLOSERS)}*)(\\s*)")
+_CJK_TERMINAL = frozenset(_CJK_TERMINALS)
+_CJK_CHAR = regex.compile(_range_class(_CJK_RANGES))
+_THAI = _range_class(_THAI_RANGES)
+_THAI_SPACE = regex.compile(f"(?<={_THAI})[ \u00a0]+(?={_THAI})")
 # Thai marks sentences with a space, as it marks clauses: a space is taken as a
 # sentence end only when the text since the last end is long enough and the
 # next word is not a conjunction that continues the sentence.
@@ -59,7 +97,7 @@ _HEADING = regex.compile(r" {0,3}#{1,6}(?:[ \t]|$)")
 _FENCE = regex.compile(r" {0,3}(`{3,}|~{3,})")
 _RULE = regex.compile(r" {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
 _TABLE_ROW = regex.compile(r"\s*\|")
-_LIST_ITEM = regex.compile(r"\s*(?:[-*+\u2022\u25cf\u25aa]|\d{1,3}[.)]|[a-zA-Z][.)])\s+\S")
+_LIST_ITEM = regex.compile(f"\\s*(?:{_char_class(_BULLETS)}|\\d{{1,3}}[.)]|[a-zA-Z][.)])\\s+\\S")
 # Lines that start a new record even without a blank line before them. (Patterns
 # here are used with match(text, pos, endpos), which anchors them at the line.)
 _RECORD_START = regex.compile(
@@ -67,7 +105,8 @@ _RECORD_START = regex.compile(
 )
 
 # Only lines whose first non-space character is one of these can be Markdown structure.
-_STRUCTURE_FIRST = frozenset("#`~-*_|+\u2022\u25cf\u25aa0123456789")
+_STRUCTURE_FIRST_CHARS = "#`~_|0123456789" + _BULLETS
+_STRUCTURE_FIRST = frozenset(_STRUCTURE_FIRST_CHARS)
 
 # Lower-cased, dots removed. A period after one of these rarely ends a sentence.
 ABBREVIATIONS = frozenset(
@@ -114,25 +153,33 @@ def _is_sentence_end(text: str, match: regex.Match, region_end: int) -> bool:
         return _CJK_CHAR.match(next_char) is not None
     if next_char.islower():
         return False
-    if punct[0] == "." and len(punct.rstrip("\"'\u201d\u2019\u00bb)]}")) == 1:
+    if punct[0] == "." and len(punct.rstrip(_ABBREVIATION_CLOSERS)) == 1:
         word_start = punct_start
         floor = max(0, punct_start - 40)
         while word_start > floor and (text[word_start - 1].isalnum() or text[word_start - 1] in ".'-"):
             word_start -= 1
         while word_start < punct_start and not text[word_start].isalnum():
             word_start += 1  # a word starts with a letter or digit
-        if word_start < punct_start:
-            word = text[word_start:punct_start]
-            bare = word.replace(".", "").lower()
-            if bare in ABBREVIATIONS:
-                return False
-            if len(word) == 1 and word.isalpha() and word.isupper():
-                return False  # an initial: "J. Smith"
-            if "." in word and len(bare) <= 4:
-                return False  # "U.S.", "z.B.", "i.e."
-            if word.isdigit() and len(word) <= 2:
-                return False  # an ordinal or list number: "am 4. Oktober", "2. Install"
+        if word_start < punct_start and _period_continues(text[word_start:punct_start]):
+            return False
     return True
+
+
+def _period_continues(word: str) -> bool:
+    """True when a period right after ``word`` (and then a space) does not end the sentence.
+
+    Shared by both twins (the compiled one repeats it for ASCII words only).
+    """
+    bare = word.replace(".", "").lower()
+    if bare in ABBREVIATIONS:
+        return True
+    if len(word) == 1 and word.isalpha() and word.isupper():
+        return True  # an initial: "J. Smith"
+    if "." in word and len(bare) <= 4:
+        return True  # "U.S.", "z.B.", "i.e."
+    if word.isdigit() and len(word) <= 2:
+        return True  # an ordinal or list number: "am 4. Oktober", "2. Install"
+    return False
 
 
 def _sentence_cuts(text: str) -> list[int]:
@@ -220,7 +267,7 @@ class _Paragraph:
         longest = max(line_end - line_start for line_start, line_end in self.lines)
         for (prev_start, prev_end), (line_start, _line_end) in zip(self.lines, self.lines[1:]):
             stripped_prev = text[prev_start:prev_end].rstrip()
-            ends_clause = bool(stripped_prev) and stripped_prev[-1] in ".!?:;\u3002\uff01\uff1f\u061f"
+            ends_clause = bool(stripped_prev) and stripped_prev[-1] in _CLAUSE_ENDS
             ragged = longest > 40 and (prev_end - prev_start) < 0.6 * longest
             if ends_clause or ragged or _starts_record(text, line_start, _line_end):
                 forced[line_start] = Break.LINE
@@ -232,10 +279,31 @@ class _Paragraph:
         return spans
 
 
-def segment(text: str, *, markdown: bool = True) -> list[Span]:
-    """Sentence-level units of ``text`` as spans, each with the strength of the gap before it."""
+def segment(text: str, *, markdown: bool = True, implementation: str | None = None) -> list[Span]:
+    """Sentence-level units of ``text`` as spans, each with the strength of the gap before it.
+
+    ``implementation`` is ``"cython"``, ``"python"`` or None (the compiled
+    twin when it is built and not switched off by CHUNKWISE_PURE_PYTHON);
+    both return the same list.
+    """
     if not isinstance(text, str):
         raise TypeError(f"segment() needs a str, got {type(text).__name__}")
+    if implementation == "python":
+        return _segment_python(text, markdown)
+    module = compiled("_csegment")
+    if implementation == "cython":
+        if module is None:
+            raise ImportError("chunkwise._csegment is not built (or CHUNKWISE_PURE_PYTHON is set)")
+        return module.segment(text, markdown)
+    if implementation is not None:
+        raise ConfigError(f"implementation must be 'cython', 'python' or None, got {implementation!r}")
+    if module is None:
+        return _segment_python(text, markdown)
+    return module.segment(text, markdown)
+
+
+def _segment_python(text: str, markdown: bool) -> list[Span]:
+    """Pure-Python twin of ``chunkwise._csegment.segment``."""
     spans: list[Span] = []
     sentence_cuts = _sentence_cuts(text)
     thai = _THAI_SPACE.search(text) is not None
