@@ -223,13 +223,16 @@ def concurrency_svg(curve: Sequence[tuple[int, int]], marks: Sequence[tuple[str,
             parts.append(_text(x, top + plot_h + 16, f"{c // 1024}k" if c >= 1024 else str(c), size=11, fill=PALETTE["muted"]))
     path = " ".join(f"{'M' if i == 0 else 'L'}{px(c):.1f},{py(n):.1f}" for i, (c, n) in enumerate(points))
     parts.append(f'<path d="{path}" fill="none" stroke="{PALETTE["ink"]}" stroke-width="2"/>')
-    for label, context, concurrent, color in marks:
+    for index, (label, context, concurrent, color) in enumerate(marks):
         if concurrent <= 0:
             continue
         x, y = px(context), py(concurrent)
         parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="{color}" stroke="#fff" stroke-width="2"/>')
-        parts.append(_text(x + 10, y - 8, f"{label}: {concurrent:,} @ {context:,} tok", anchor="start", size=12,
-                           fill=color, weight=600))
+        # First mark labelled below the curve, the second above, so close points never collide.
+        right_half = x > left + plot_w / 2
+        parts.append(_text(x - 10 if right_half else x + 10, y + 22 if index % 2 == 0 else y - 12,
+                           f"{label}: {concurrent:,} at {context:,} tokens", anchor="end" if right_half else "start",
+                           size=12, fill="#3e4c59" if color == PALETTE["naive"] else color, weight=600))
     parts.append(_text(left + plot_w / 2, height - 10, "tokens per request (prompt + output), log scale", size=12,
                        fill=PALETTE["muted"]))
     parts.append(_text(14, top + plot_h / 2, "concurrent requests", size=12, fill=PALETTE["muted"],

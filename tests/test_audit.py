@@ -127,7 +127,7 @@ def test_sampling_is_seeded():
 
 
 def test_predictive_estimate_on_real_multilingual_text(shared_data):
-    from tests.conftest import PUD_LANGUAGES, load_pud
+    from conftest import PUD_LANGUAGES, load_pud
 
     docs = []
     for language in PUD_LANGUAGES:
