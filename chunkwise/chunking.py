@@ -1,4 +1,4 @@
-"""Cut documents into chunks under a hard token cap: ``chunk`` (by structure) and ``naive_split``.
+"""Cut documents into chunks under a hard token cap: ``chunk`` (by meaning and structure) and ``naive_split``.
 
 ``chunk`` segments the text into sentence units (``segment.py``), splits any
 unit longer than the budget down to clause, word or token boundaries, scores
@@ -6,6 +6,12 @@ every gap by its structural strength, and lets the boundary DP
 (``_boundaries.select_starts``) choose cuts. Every chunk is then counted by
 the real tokenizer; one that overshoots (token counts are not additive at
 unit seams) is re-cut with a tighter budget, so the cap always holds.
+
+The ``semantic`` strategy adds to each gap's structural score a semantic
+score (``_scores.gap_scores``): how much the windows of sentence vectors on
+either side of the gap differ, relative to the rest of the document. Every
+unit of every document in a batch is embedded once (``chunk_documents``);
+the DP stays the only chooser, so the cap and the offsets hold as before.
 
 ``naive_split`` is the baseline every report compares against: fixed windows
 of token ids with an overlap, as ``max_length``/stride splitters make them.
@@ -16,19 +22,26 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import regex
 
 from ._boundaries import SCORE_SCALE, select_starts
 from ._types import Chunk, Span, chunk_id
+from ._scores import gap_scores as semantic_gap_scores
+from ._types import Document
 from .errors import ConfigError, InputTypeError
 from .segment import Break, segment
 from .tokens import Tokenizer, content_budget, get_tokenizer
 
-Strategy = Literal["structural", "naive"]
-STRATEGIES: tuple[str, ...] = ("structural", "naive")
+if TYPE_CHECKING:
+    from .embed import Embedder
+
+Strategy = Literal["semantic", "structural", "naive"]
+STRATEGIES: tuple[str, ...] = ("semantic", "structural", "naive")
+Profile = Literal["fast", "balanced", "precise"]
+PROFILES: tuple[str, ...] = ("fast", "balanced", "precise")
 
 # A unit longer than this many characters per token of budget cannot fit and
 # is split without first counting it whole (keeps a 10 MB line linear).
@@ -67,6 +80,14 @@ class ChunkConfig:
     underfill_penalty: float = 1.0
     naive_overlap: int | None = None
     break_scores: dict[int, float] = field(default_factory=lambda: dict(BREAK_SCORES))
+    # Semantic strategy: which embedder (see embed.get_embedder), how many
+    # units each side of a gap form its window, the largest semantic score
+    # (in SECTION units, added to the structural one) and the deviation, in
+    # mean absolute deviations of the document, that earns it.
+    profile: Profile = "balanced"
+    semantic_window: int = 3
+    semantic_weight: float = 0.5
+    semantic_clip_z: float = 2.5
 
     def __post_init__(self) -> None:
         for name in ("max_tokens", "overlap"):
@@ -88,6 +109,14 @@ class ChunkConfig:
             raise ConfigError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
         if self.cut_penalty < 0 or self.underfill_penalty < 0:
             raise ConfigError("cut_penalty and underfill_penalty must be >= 0")
+        if self.profile not in PROFILES:
+            raise ConfigError(f"profile must be one of {PROFILES}, got {self.profile!r}")
+        if isinstance(self.semantic_window, bool) or not isinstance(self.semantic_window, int) or self.semantic_window < 1:
+            raise ConfigError(f"semantic_window must be an int >= 1, got {self.semantic_window!r}")
+        if not 0 <= self.semantic_weight <= 10:
+            raise ConfigError(f"semantic_weight must be in [0, 10], got {self.semantic_weight!r}")
+        if not 0.01 <= self.semantic_clip_z <= 100:
+            raise ConfigError(f"semantic_clip_z must be in [0.01, 100], got {self.semantic_clip_z!r}")
 
     @property
     def effective_min_tokens(self) -> int:
@@ -344,11 +373,12 @@ def _strip_span(text: str) -> tuple[int, int]:
     return start, start + len(stripped.rstrip())
 
 
-def chunk_document(text: str, doc_id: str, tokenizer: Tokenizer, config: ChunkConfig) -> list[Chunk]:
-    """Chunk one document with a resolved tokenizer and config (the engine behind ``chunk``)."""
-    budget = content_budget(tokenizer, config.max_tokens)
-    if config.strategy == "naive":
-        return _naive(text, doc_id, tokenizer, config.max_tokens, config.effective_naive_overlap)
+_Plan = tuple[list[Span], list[int], np.ndarray]
+"""A document ready for the DP: its units, their token counts and structural gap scores."""
+
+
+def _plan(text: str, doc_id: str, tokenizer: Tokenizer, config: ChunkConfig, budget: int) -> list[Chunk] | _Plan:
+    """The chunks of a document that needs no selection (empty, fits whole), or its plan."""
     start, end = _strip_span(text)
     if start == end:
         return []
@@ -358,11 +388,91 @@ def chunk_document(text: str, doc_id: str, tokenizer: Tokenizer, config: ChunkCo
         if whole <= budget:
             return _make_chunks(text, doc_id, [(start, end, whole)], tokenizer.overhead)
     units, tokens = _units(text, config, tokenizer, budget)
-    scores = _gap_scores(units, config)
+    return units, tokens, _gap_scores(units, config)
+
+
+def _finish(text: str, doc_id: str, plan: _Plan, tokenizer: Tokenizer, config: ChunkConfig, budget: int) -> list[Chunk]:
+    units, tokens, scores = plan
     runs = _runs(text, units, tokens, scores, budget, config, tokenizer)
     if config.overlap:
         runs = _with_overlap(text, units, tokens, runs, config.overlap, budget, tokenizer)
     return _make_chunks(text, doc_id, runs, tokenizer.overhead)
+
+
+def chunk_document(text: str, doc_id: str, tokenizer: Tokenizer, config: ChunkConfig, *, embedder: Embedder | None = None) -> list[Chunk]:
+    """Chunk one document with a resolved tokenizer and config (the engine behind ``chunk``)."""
+    if config.strategy == "semantic":
+        return chunk_documents([Document(doc_id, text)], tokenizer, config, embedder=embedder)[0]
+    budget = content_budget(tokenizer, config.max_tokens)
+    if config.strategy == "naive":
+        return _naive(text, doc_id, tokenizer, config.max_tokens, config.effective_naive_overlap)
+    plan = _plan(text, doc_id, tokenizer, config, budget)
+    if isinstance(plan, list):
+        return plan
+    return _finish(text, doc_id, plan, tokenizer, config, budget)
+
+
+def _embed_once(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    """Vectors for ``texts``, each distinct text embedded once, in one call across the batch."""
+    unique: dict[str, int] = {}
+    rows = np.fromiter((unique.setdefault(text, len(unique)) for text in texts), dtype=np.int64, count=len(texts))
+    vectors = np.asarray(embedder.embed(list(unique)), dtype=np.float32)
+    if vectors.shape[0] != len(unique):
+        raise InputTypeError(f"the embedder returned {vectors.shape[0]} vectors for {len(unique)} texts")
+    return vectors[rows]
+
+
+def semantic_scores(units_by_doc: Sequence[Sequence[Span]], texts: Sequence[str], config: ChunkConfig,
+                    embedder: Embedder) -> list[np.ndarray]:
+    """Fixed-point semantic gap scores for each document's units (embedding all units in one call)."""
+    unit_texts = [text[u.start : u.end] for units, text in zip(units_by_doc, texts) for u in units]
+    offsets = np.zeros(len(units_by_doc) + 1, dtype=np.int64)
+    np.cumsum([len(units) for units in units_by_doc], out=offsets[1:])
+    vectors = _embed_once(embedder, unit_texts)
+    scores = semantic_gap_scores(
+        vectors,
+        offsets,
+        window=config.semantic_window,
+        weight=round(config.semantic_weight * SCORE_SCALE),
+        clip_z_percent=max(1, round(config.semantic_clip_z * 100)),
+    )
+    by_doc = []
+    for index, units in enumerate(units_by_doc):
+        part = scores[offsets[index] : offsets[index + 1]].copy()
+        # A heading stays with what it introduces, whatever the vectors say.
+        for position in range(1, len(units)):
+            if units[position - 1].kind == "heading":
+                part[position] = 0
+        by_doc.append(part)
+    return by_doc
+
+
+def chunk_documents(documents: Sequence[Document], tokenizer: Tokenizer, config: ChunkConfig, *,
+                    embedder: Embedder | None = None) -> list[list[Chunk]]:
+    """Chunk a batch of documents; for ``semantic``, every unit of every document is embedded once.
+
+    ``embedder`` defaults to ``embed.get_embedder(config.profile)`` (loaded on
+    first need, from local files only). Documents that fit whole or hold a
+    single unit are never embedded. Returns one list of chunks per document.
+    """
+    if config.strategy != "semantic":
+        return [chunk_document(_check_text(d.text), d.id, tokenizer, config) for d in documents]
+    budget = content_budget(tokenizer, config.max_tokens)
+    plans = [_plan(_check_text(d.text), d.id, tokenizer, config, budget) for d in documents]
+    pending = [index for index, plan in enumerate(plans) if not isinstance(plan, list) and len(plan[0]) > 1]
+    if pending and config.semantic_weight > 0:
+        if embedder is None:
+            from .embed import get_embedder
+
+            embedder = get_embedder(config.profile)
+        extra = semantic_scores([plans[i][0] for i in pending], [documents[i].text for i in pending], config, embedder)  # type: ignore[index]
+        for index, semantic in zip(pending, extra):
+            units, tokens, structural = plans[index]  # type: ignore[misc]
+            plans[index] = (units, tokens, structural + semantic)
+    return [
+        plan if isinstance(plan, list) else _finish(document.text, document.id, plan, tokenizer, config, budget)
+        for document, plan in zip(documents, plans)
+    ]
 
 
 def chunk(
@@ -373,9 +483,11 @@ def chunk(
     tokenizer: object = None,
     overlap: int = 0,
     strategy: Strategy = "structural",
+    profile: Profile = "balanced",
     special_tokens: bool = False,
     doc_id: str = "doc-0",
     config: ChunkConfig | None = None,
+    embedder: Embedder | None = None,
 ) -> list[Chunk]:
     """Cut ``text`` into chunks of at most ``max_tokens`` tokens at the strongest boundaries.
 
@@ -384,14 +496,18 @@ def chunk(
     sections merge with a neighbour unless that would break the cap.
     ``overlap`` repeats up to that many tokens of whole units from the previous
     chunk. Empty or whitespace-only text gives no chunks.
+    ``strategy="semantic"`` also cuts where meaning shifts, with the embedder
+    of ``profile`` (``"fast"``, ``"balanced"``, ``"precise"``; see
+    ``chunkwise.embed``) or the ``embedder`` passed.
     """
     _check_text(text)
     if config is None:
         config = ChunkConfig(
-            max_tokens=max_tokens, min_tokens=min_tokens, overlap=overlap, strategy=strategy, special_tokens=special_tokens
+            max_tokens=max_tokens, min_tokens=min_tokens, overlap=overlap, strategy=strategy, profile=profile,
+            special_tokens=special_tokens,
         )
     resolved = get_tokenizer(tokenizer, special_tokens=config.special_tokens)
-    return chunk_document(text, doc_id, resolved, config)
+    return chunk_document(text, doc_id, resolved, config, embedder=embedder)
 
 
 # ---------------------------------------------------------------- naive baseline
@@ -468,4 +584,15 @@ def config_with(config: ChunkConfig, **changes: object) -> ChunkConfig:
     return replace(config, **changes)
 
 
-__all__ = ["ChunkConfig", "chunk", "naive_split", "chunk_document", "split_long_unit", "BREAK_SCORES"]
+__all__ = [
+    "ChunkConfig",
+    "chunk",
+    "naive_split",
+    "chunk_document",
+    "chunk_documents",
+    "semantic_scores",
+    "split_long_unit",
+    "BREAK_SCORES",
+    "STRATEGIES",
+    "PROFILES",
+]
