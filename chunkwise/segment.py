@@ -11,6 +11,10 @@ unit per row), list items and block quotes. Sentence ends are found for Latin,
 Cyrillic, Greek, CJK (。！？ with no space needed), Arabic (؟ ۔), Devanagari (।)
 and Thai (no sentence punctuation: a space between Thai words is a weak
 boundary). Units longer than a token budget are split further by the chunker.
+
+This module is also the pure-Python twin of ``src_ext/_csegment.pyx``, which
+``segment`` uses when it is built; the two return identical span lists, and
+the compiled one builds its character tables from the constants here.
 """
 
 from __future__ import annotations

@@ -207,6 +207,13 @@ def test_twins_agree_on_documents(text, markdown):
     _check_spans(text, _both(text, markdown))
 
 
+@needs_compiled
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200), st.booleans())
+def test_twins_agree_on_arbitrary_text(text, markdown):
+    _both(text, markdown)
+
+
 def _random_document(rng):
     pieces = []
     for _ in range(rng.randrange(15)):
