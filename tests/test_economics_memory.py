@@ -253,3 +253,18 @@ def test_padding_invariants(lengths, batch_size, max_length, seed):
     for stats in (result.static, result.dynamic, result.bucketed):
         assert stats.pad_tokens == stats.padded_tokens - stats.real_tokens >= 0
         assert 0 <= stats.efficiency <= 1
+
+
+def test_bucketed_is_optimal_against_brute_force():
+    import itertools
+    import random
+
+    rng = random.Random(11)
+    for _ in range(200):
+        lengths = [rng.randint(0, 9) for _ in range(rng.randint(1, 7))]
+        batch_size = rng.randint(1, 4)
+        best = min(
+            padding_stats(list(order), batch_size=batch_size, max_length=99, strategy="dynamic").padded_tokens
+            for order in itertools.permutations(lengths)
+        )
+        assert padding_stats(lengths, batch_size=batch_size, max_length=99, strategy="bucketed").padded_tokens == best

@@ -20,7 +20,8 @@ STRATEGIES: tuple[PaddingStrategy, ...] = ("static", "dynamic", "bucketed")
 _FORMULAS = {
     "static": "padded = num_sequences x max_length (every row padded to max_length)",
     "dynamic": "padded = sum over batches (in the given order) of rows x min(longest in batch, max_length)",
-    "bucketed": "sort lengths longest first, then as dynamic: padded = sum over batches of rows x longest",
+    "bucketed": "sort lengths, cut into full batches plus one remainder batch placed where it pads least: "
+                "padded = sum over batches of rows x longest",
 }
 
 
@@ -73,8 +74,10 @@ def padding_stats(lengths: Iterable[int], *, batch_size: int, max_length: int,
                   strategy: PaddingStrategy) -> PaddingStats:
     """Padded slots and efficiency (real / padded) of batching ``lengths`` with ``strategy``.
 
-    ``bucketed`` sorts longest first, which puts the short remainder batch last; for a fixed
-    batch size that order minimizes total padding over every way of forming the batches.
+    ``bucketed`` sorts by length and cuts full batches, placing the one remainder batch at the
+    position (among the sorted cuts) that pads least. For the batch sizes any order would give
+    (full batches and one remainder), sorted contiguous batches are optimal by an exchange
+    argument, so this is the least padding of every way of forming the batches.
     Efficiency is 1.0 when there are no slots at all (every length zero).
     """
     values = _validate(lengths, batch_size, max_length)
@@ -85,16 +88,35 @@ def padding_stats(lengths: Iterable[int], *, batch_size: int, max_length: int,
     num_batches = -(-len(kept) // batch_size)
     if strategy == "static":
         padded = len(kept) * max_length
+    elif strategy == "bucketed":
+        padded = _best_bucketed(sorted(kept), batch_size)
     else:
-        order = sorted(kept, reverse=True) if strategy == "bucketed" else kept
         padded = 0
-        for start in range(0, len(order), batch_size):
-            batch = order[start:start + batch_size]
+        for start in range(0, len(kept), batch_size):
+            batch = kept[start:start + batch_size]
             padded += len(batch) * max(batch)
     real = sum(kept)
     efficiency = real / padded if padded else 1.0
     return PaddingStats(strategy, len(kept), batch_size, max_length, num_batches, real, padded,
                         padded - real, truncated, efficiency, _FORMULAS[strategy])
+
+
+def _best_bucketed(ascending: list[int], batch_size: int) -> int:
+    """Least padding over sorted contiguous batches: full ones plus a remainder at the best position."""
+    count = len(ascending)
+    remainder = count % batch_size
+    if remainder == 0:
+        return sum(batch_size * ascending[end - 1] for end in range(batch_size, count + 1, batch_size))
+    full = count // batch_size
+    # With the remainder after j full batches: full batches end at (i+1)*b below it and at
+    # remainder + (i+1)*b above it; the remainder batch ends at j*b + remainder.
+    below = [0] * (full + 1)
+    for j in range(1, full + 1):
+        below[j] = below[j - 1] + batch_size * ascending[j * batch_size - 1]
+    above = [0] * (full + 2)
+    for j in range(full - 1, -1, -1):
+        above[j] = above[j + 1] + batch_size * ascending[remainder + (j + 1) * batch_size - 1]
+    return min(below[j] + remainder * ascending[j * batch_size + remainder - 1] + above[j] for j in range(full + 1))
 
 
 def compare_padding(lengths: Iterable[int], *, batch_size: int, max_length: int) -> PaddingComparison:
