@@ -12,7 +12,8 @@ from .dedup import DedupConfig, DedupResult, dedup
 from .normalize import Normalized, NormalizeConfig, normalize
 from .errors import ChunkwiseError, ChunkwiseWarning
 from .pipeline import PrepareResult, prepare
-from .report import Report
+from .audit import AuditReport, audit
+from .report import Report, ReportConfig
 from .segment import segment
 from .tokens import Tokenizer, get_tokenizer
 
@@ -36,6 +37,9 @@ __all__ = [
     "Removed",
     "Span",
     "Report",
+    "ReportConfig",
+    "audit",
+    "AuditReport",
     "Tokenizer",
     "get_tokenizer",
     "backend",
