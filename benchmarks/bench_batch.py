@@ -1,0 +1,153 @@
+"""Batch throughput: one worker, two worker processes and a Dask LocalCluster on one generated store.
+
+    python benchmarks/bench_batch.py --json out.json            # 100,000 documents, ~210 MB
+    python benchmarks/bench_batch.py --docs 5000 --json out.json  # a quick look
+
+Each configuration runs ``chunkwise prepare STORE -o OUT -q --json`` in its own
+process on a fresh output, so peak RSS is that run's (the largest single
+process: the coordinator or one worker). Reports documents/s, MB/s, peak RSS,
+the Dask engine's overhead against local processes with the same worker
+count, and checks that every configuration wrote the same bytes. The store is
+seeded and generated once under --workdir (not in the repository).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+CONFIGS = {
+    "local 1 worker": ["--workers", "1"],
+    "local 2 workers": ["--workers", "2"],
+    "dask LocalCluster 2 workers": ["--engine", "dask", "--workers", "2"],
+}
+
+
+def generate_store(path: Path, documents: int, doc_bytes: int, seed: int) -> None:
+    """Seeded Markdown-ish documents of about ``doc_bytes`` each, with a few exact copies."""
+    import re
+    from importlib import resources
+
+    rng = random.Random(seed)
+    # Real English words (from the bundled sample corpus), so token counts behave like prose.
+    sample = Path(str(resources.files("chunkwise").joinpath("data", "sample")))
+    words = {w.lower() for f in sorted(sample.iterdir()) for w in re.findall(r"[A-Za-z]{2,}", f.read_text(encoding="utf-8"))}
+    vocabulary = sorted(words)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        previous: list[str] = []
+        for position in range(documents):
+            if previous and rng.random() < 0.01:
+                text = rng.choice(previous)
+            else:
+                parts = [f"# Document {position}"]
+                size = 0
+                while size < doc_bytes:
+                    words = [rng.choice(vocabulary) for _ in range(rng.randint(8, 20))]
+                    sentence = " ".join(words).capitalize() + "."
+                    if rng.random() < 0.3:
+                        parts.append(sentence)
+                    else:
+                        parts[-1] += " " + sentence
+                    size += len(sentence) + 1
+                text = "\n\n".join(parts) + "\n"
+                if len(previous) < 100:
+                    previous.append(text)
+            handle.write(json.dumps({"id": f"doc-{position:07d}", "text": text}) + "\n")
+    tmp.replace(path)
+
+
+def run(store: Path, out: Path, extra: list[str], batch_size: int) -> dict:
+    if out.parent.exists():
+        shutil.rmtree(out.parent)
+    command = [sys.executable, "-m", "chunkwise.cli", "prepare", str(store), "-o", str(out), "-q", "--json",
+               "--batch-size", str(batch_size), *extra]
+    started = time.perf_counter()
+    with open(out.parent.with_suffix(".stdout"), "w+b") as stdout:
+        process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        stderr = process.stderr.read().decode() if process.stderr else ""
+        if process.stderr:
+            process.stderr.close()
+        stdout.seek(0)
+        text = stdout.read().decode()
+    if process.returncode not in (0, 1):
+        raise SystemExit(f"{command} failed ({process.returncode}): {stderr[-2000:]}")
+    summary = json.loads(text)["summary"]
+    digest = hashlib.blake2b(out.read_bytes(), digest_size=16).hexdigest()
+    return {"wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "summary": summary, "output_blake2b": digest}
+
+
+def versions() -> dict:
+    import chunkwise
+
+    found = {"python": platform.python_version(), "chunkwise": chunkwise.__version__, "cpus": os.cpu_count()}
+    for name in ("dask", "distributed", "pyarrow", "tiktoken"):
+        try:
+            found[name] = __import__(name).__version__
+        except ImportError:
+            found[name] = None
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=100_000)
+    parser.add_argument("--doc-bytes", type=int, default=2000)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/chunkwise-bench-batch"))
+    parser.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated names from: " + "; ".join(CONFIGS))
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    store = args.workdir / f"store-{args.docs}-{args.doc_bytes}-{args.seed}.jsonl"
+    if not store.exists():
+        print(f"generating {store} ...", file=sys.stderr)
+        generate_store(store, args.docs, args.doc_bytes, args.seed)
+    store_mb = store.stat().st_size / 1e6
+    info = versions()
+    print(f"store: {args.docs:,} documents, {store_mb:.1f} MB; batch size {args.batch_size}; {info}")
+
+    results = {}
+    for name in [c.strip() for c in args.configs.split(",") if c.strip()]:
+        out = args.workdir / name.replace(" ", "_").replace(",", "") / "chunks.jsonl"
+        result = run(store, out, CONFIGS[name], args.batch_size)
+        result["docs_per_s"] = args.docs / result["wall_s"]
+        result["mb_per_s"] = store_mb / result["wall_s"]
+        results[name] = result
+        print(f"  {name:<30} {result['wall_s']:8.1f} s  {result['docs_per_s']:8.0f} docs/s  "
+              f"{result['mb_per_s']:6.2f} MB/s  peak RSS {result['peak_rss_mb']:7.0f} MB", flush=True)
+
+    identical = len({r["output_blake2b"] for r in results.values()}) == 1
+    print("\n| configuration | wall (s) | documents/s | MB/s | peak RSS (MB) |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for name, r in results.items():
+        print(f"| {name} | {r['wall_s']:.1f} | {r['docs_per_s']:,.0f} | {r['mb_per_s']:.2f} | {r['peak_rss_mb']:,.0f} |")
+    overhead = None
+    if "local 2 workers" in results and "dask LocalCluster 2 workers" in results:
+        overhead = results["dask LocalCluster 2 workers"]["wall_s"] / results["local 2 workers"]["wall_s"] - 1
+        print(f"\nDask overhead against local processes (2 workers): {overhead:+.1%} (target <= 20%)")
+    if "local 1 worker" in results and "local 2 workers" in results:
+        print(f"speed-up 1 -> 2 workers: {results['local 1 worker']['wall_s'] / results['local 2 workers']['wall_s']:.2f}x")
+    print(f"identical output across configurations: {identical}")
+    if args.json:
+        args.json.write_text(json.dumps({"store_mb": store_mb, "documents": args.docs, "batch_size": args.batch_size,
+                                         "versions": info, "results": results, "dask_overhead": overhead,
+                                         "identical_output": identical}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
