@@ -169,14 +169,15 @@ def prepare(
 
     # 3. Chunk every kept piece; a chunk never spans a removed one.
     chunks: list[Chunk] = []
-    kept_texts: list[str] = []
+    kept_texts: list[list[str]] = []
     for document, text, pieces in zip(documents, (d.text for d in repaired), kept_pieces):
         starts: list[int] = []
         ends: list[int] = []
         pieces_chunks: list[Chunk] = []
+        kept_texts.append([])
         for piece_start, piece_end in pieces:
             piece = text[piece_start:piece_end]
-            kept_texts.append(piece)
+            kept_texts[-1].append(piece)
             for c in chunk_document(piece, document.id, counter, config):
                 pieces_chunks.append(c)
                 starts.append(piece_start + c.start)

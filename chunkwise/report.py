@@ -333,7 +333,7 @@ def _overlap_tokens(windows_per_document: list[int], overlap: int) -> int:
 def build_report(
     documents: list[Document],
     repaired: list[Document],
-    kept_texts: list[str],
+    kept_texts: list[list[str]],
     chunks: list[Chunk],
     counter: Tokenizer,
     config: ChunkConfig,
@@ -349,8 +349,9 @@ def build_report(
 
     Counts the raw, normalized and kept texts once each, splits the raw documents
     naively, and (unless ``report_config.economics`` is False) adds the economics of
-    both. ``kept_texts`` are the kept pieces that were chunked (``chunks`` is their
-    output); ``repaired`` are the normalized documents.
+    both. ``kept_texts[i]`` are the kept pieces of document i that were chunked
+    (``chunks`` is their output); ``repaired`` are the normalized documents. A
+    document that a stage left unchanged is not counted again.
     """
     from .chunking import ChunkConfig as _ChunkConfig
     from .chunking import chunk_document
@@ -372,13 +373,19 @@ def build_report(
         naive_counts.extend(windows)
     raw_per_document = counter.content_count_batch([d.text for d in documents])
     raw_tokens = sum(raw_per_document)
-    normalized_tokens = sum(counter.content_count_batch([d.text for d in repaired])) if normalized else raw_tokens
-    deduplicated_tokens = sum(counter.content_count_batch(kept_texts)) if deduped is not None else normalized_tokens
+    normalized_per_document = _recount(counter, [r.text for r in repaired], [d.text for d in documents], raw_per_document)
+    normalized_tokens = sum(normalized_per_document) if normalized else raw_tokens
+    kept_per_document = _recount(
+        counter, ["".join(pieces) for pieces in kept_texts], [r.text for r in repaired], normalized_per_document,
+        pieces=kept_texts,
+    )
+    deduplicated_tokens = sum(kept_per_document) if deduped is not None else normalized_tokens
     removed_tokens = {
         reason: int(summary.tokens or 0) for reason, summary in (deduped.summary.items() if deduped else ()) if summary.units
     }
     prepared_counts = [c.token_count for c in chunks]
-    prepared_overlap = config.overlap * max(0, len(chunks) - len([t for t in kept_texts if t.strip()])) if config.overlap else 0
+    live_pieces = sum(1 for pieces in kept_texts for piece in pieces if piece.strip())
+    prepared_overlap = config.overlap * max(0, len(chunks) - live_pieces) if config.overlap else 0
     econ = economics(naive_counts, prepared_counts, resolved, max_tokens=config.max_tokens) if resolved else None
     chunk_totals: dict[str, list[int]] = {}
     for c in chunks:
@@ -414,6 +421,28 @@ def build_report(
         top_documents=tuple(rows[:TOP_DOCUMENTS]),
         removed_examples=tuple(examples),
     )
+
+
+def _recount(
+    counter: Tokenizer, texts: list[str], previous: list[str], previous_counts: list[int],
+    *, pieces: list[list[str]] | None = None,
+) -> list[int]:
+    """Token counts of ``texts``, reusing ``previous_counts`` where a text equals its previous stage.
+
+    With ``pieces``, a changed document is counted piece by piece (its kept pieces
+    are separate texts: a chunk never spans two of them).
+    """
+    counts = list(previous_counts)
+    changed = [i for i, (text, before) in enumerate(zip(texts, previous)) if text != before]
+    if pieces is None:
+        for i, count in zip(changed, counter.content_count_batch([texts[i] for i in changed])):
+            counts[i] = count
+        return counts
+    flat = [piece for i in changed for piece in pieces[i]]
+    flat_counts = iter(counter.content_count_batch(flat))
+    for i in changed:
+        counts[i] = sum(next(flat_counts) for _ in pieces[i])
+    return counts
 
 
 def _excerpt(text: str) -> str:
