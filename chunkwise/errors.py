@@ -62,3 +62,10 @@ class ChunkwiseWarning(UserWarning):
 
 
 __all__.append("ChunkwiseWarning")
+
+
+class EmbedderMismatchError(ConfigError):
+    """A saved index or vectors were made by another embedder than the one given; vectors would not compare."""
+
+
+__all__.append("EmbedderMismatchError")

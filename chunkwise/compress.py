@@ -1,0 +1,623 @@
+"""Fit retrieved passages into a token budget by keeping the sentences that answer the query.
+
+``compress(query, passages, budget_tokens=...)`` scores every sentence of the
+passages against the query (BM25 with IDF over the candidate sentences, plus
+embedding cosine), lifts sentences whose neighbours or whose passage score
+well (an answer often sits next to the sentence that names the question's
+subject), then selects greedily with a redundancy penalty (MMR) until the
+budget is full. Kept sentences stay in their original order and grouped by
+passage. Chunks or index hits of one document whose offsets overlap are
+stitched into one passage first, so their shared text is neither scored nor
+emitted twice. The final text is counted with the tokenizer and never exceeds
+the budget, separators included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from ._bm25 import BM25, terms
+from ._types import Chunk
+from .errors import ConfigError, InputDataError, InputTypeError
+
+Fusion = Literal["sum", "rrf"]
+_RRF_K = 60.0
+
+
+@dataclass(frozen=True)
+class CompressConfig:
+    """How sentences are scored and chosen. Defaults were measured on NQ (benchmarks/eval_compress.py).
+
+    ``lexical_weight``: share of BM25 in a sentence's relevance (the rest is
+    embedding cosine). ``fusion``: ``"sum"`` of min-max normalised scores or
+    reciprocal-rank fusion ``"rrf"``. ``neighbour_weight``: how much of the
+    best adjacent sentence's relevance a sentence inherits. ``passage_weight``:
+    how much its passage's relevance adds. ``mmr_lambda``: 1.0 is pure
+    relevance; lower trades relevance for novelty. ``duplicate_cosine``: a
+    sentence this close to a kept one is never added. ``min_relevance``: a
+    sentence whose raw relevance (cosine to the query; the matched share of
+    query terms without an embedder) is below it is never kept, so nothing
+    relevant gives an empty result. ``separator`` goes between passages.
+    ``max_sentence_chars`` splits longer units at spaces (a 1 MB line becomes
+    pieces); ``max_embedded_sentences`` caps how many sentences are embedded
+    per call (the lexically best ones and their neighbours).
+    """
+
+    lexical_weight: float = 0.3
+    fusion: Fusion = "sum"
+    neighbour_weight: float = 0.25
+    passage_weight: float = 0.35
+    mmr_lambda: float = 0.85
+    duplicate_cosine: float = 0.97
+    min_relevance: float | None = None
+    separator: str = "\n\n"
+    max_sentence_chars: int = 600
+    max_embedded_sentences: int = 4096
+
+    def __post_init__(self) -> None:
+        for name in ("lexical_weight", "mmr_lambda"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+                raise ConfigError(f"{name} must be in [0, 1], got {value!r}")
+        for name in ("neighbour_weight", "passage_weight"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not 0.0 <= value <= 10.0:
+                raise ConfigError(f"{name} must be in [0, 10], got {value!r}")
+        if self.fusion not in ("sum", "rrf"):
+            raise ConfigError(f"fusion must be 'sum' or 'rrf', got {self.fusion!r}")
+        if not isinstance(self.duplicate_cosine, (int, float)) or not 0.0 < self.duplicate_cosine <= 1.0:
+            raise ConfigError(f"duplicate_cosine must be in (0, 1], got {self.duplicate_cosine!r}")
+        if self.min_relevance is not None and (
+            not isinstance(self.min_relevance, (int, float)) or not -1.0 <= self.min_relevance <= 1.0
+        ):
+            raise ConfigError(f"min_relevance must be None or in [-1, 1], got {self.min_relevance!r}")
+        if not isinstance(self.separator, str) or not self.separator:
+            raise ConfigError("separator must be a non-empty str (it goes between passages)")
+        if not isinstance(self.max_sentence_chars, int) or self.max_sentence_chars < 16:
+            raise ConfigError(f"max_sentence_chars must be an int >= 16, got {self.max_sentence_chars!r}")
+        if not isinstance(self.max_embedded_sentences, int) or self.max_embedded_sentences < 1:
+            raise ConfigError(f"max_embedded_sentences must be an int >= 1, got {self.max_embedded_sentences!r}")
+
+
+@dataclass(frozen=True)
+class Compressed:
+    """The compressed context and what it kept.
+
+    ``kept[i]`` lists the ``(start, end)`` character spans of passage ``i``'s
+    text that are in ``text`` (in order; text shared with an earlier stitched
+    passage is attributed to that one). ``truncated`` is True when even the
+    best sentence did not fit and was cut at a token boundary.
+    """
+
+    text: str
+    tokens_before: int
+    tokens_after: int
+    kept: tuple[tuple[tuple[int, int], ...], ...]
+    truncated: bool
+    budget_tokens: int
+    sentences_total: int = 0
+    sentences_kept: int = 0
+    duplicates_dropped: int = 0
+    passages_stitched: int = 0
+
+    @property
+    def ratio(self) -> float:
+        """tokens_after / tokens_before (0 when there was nothing)."""
+        return self.tokens_after / self.tokens_before if self.tokens_before else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "tokens_before": self.tokens_before,
+            "tokens_after": self.tokens_after,
+            "budget_tokens": self.budget_tokens,
+            "truncated": self.truncated,
+            "kept": [[list(span) for span in spans] for spans in self.kept],
+            "sentences_total": self.sentences_total,
+            "sentences_kept": self.sentences_kept,
+            "duplicates_dropped": self.duplicates_dropped,
+            "passages_stitched": self.passages_stitched,
+        }
+
+
+# ---------------------------------------------------------------- passages in
+
+
+@dataclass
+class _Source:
+    """One input passage, as compress sees it."""
+
+    position: int
+    text: str
+    doc_id: str | None = None
+    start: int | None = None  # exact character offset into its document, when known
+    spans: np.ndarray | None = None  # stored sentence spans (relative to text)
+    vectors: np.ndarray | None = None  # stored sentence vectors, rows matching spans
+    model_id: str | None = None
+    prior: float | None = None  # the index's cosine of the whole passage to the query, for hits
+
+    @property
+    def end(self) -> int:
+        return (self.start or 0) + len(self.text)
+
+
+@dataclass
+class _Group:
+    """One passage after stitching: a run of document text covered by one or more sources."""
+
+    members: list[_Source]
+    text: str
+    start: int | None  # offset of text in the document, when stitched by offsets
+    order: int = 0
+    sentences: list[tuple[int, int]] = field(default_factory=list)
+
+
+def _as_source(position: int, passage: Any) -> _Source:
+    from .index import Hit
+
+    if isinstance(passage, str):
+        return _Source(position, passage)
+    if isinstance(passage, Hit):
+        chunk = passage.chunk
+        exact = chunk.end - chunk.start == len(chunk.text)
+        return _Source(
+            position,
+            chunk.text,
+            chunk.doc_id,
+            chunk.start if exact else None,
+            passage.sentence_spans,
+            passage.sentence_vectors,
+            passage.model_id,
+            float(passage.score),
+        )
+    if isinstance(passage, Chunk):
+        exact = passage.end - passage.start == len(passage.text)
+        return _Source(position, passage.text, passage.doc_id, passage.start if exact else None)
+    raise InputTypeError(
+        f"passage #{position} is a {type(passage).__name__}; passages must be str, chunkwise.Chunk or chunkwise.index.Hit"
+    )
+
+
+def _stitch(sources: list[_Source]) -> list[_Group]:
+    """Merge sources of one document whose offsets overlap or touch; keep the rest as they are.
+
+    A merge happens only when the shared characters agree, so chunks whose text
+    was normalized away from the raw offsets are never glued wrongly.
+    """
+    groups: list[_Group] = []
+    by_doc: dict[str, list[_Source]] = {}
+    for source in sources:
+        if source.doc_id is not None and source.start is not None:
+            by_doc.setdefault(source.doc_id, []).append(source)
+        else:
+            groups.append(_Group([source], source.text, None, source.position))
+    for members in by_doc.values():
+        members.sort(key=lambda s: (s.start, -len(s.text)))
+        current: _Group | None = None
+        for source in members:
+            if current is not None and current.start is not None:
+                current_end = current.start + len(current.text)
+                if source.start <= current_end:
+                    offset = source.start - current.start
+                    shared = min(len(source.text), current_end - source.start)
+                    if current.text[offset : offset + shared] == source.text[:shared]:
+                        current.text += source.text[shared:]
+                        current.members.append(source)
+                        current.order = min(current.order, source.position)
+                        continue
+            current = _Group([source], source.text, source.start, source.position)
+            groups.append(current)
+    groups.sort(key=lambda g: g.order)
+    return groups
+
+
+def _split_long(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:
+    """Cut a unit longer than ``limit`` characters at spaces (or anywhere, when there are none)."""
+    pieces = []
+    while end - start > limit:
+        cut = text.rfind(" ", start + limit // 2, start + limit)
+        cut = start + limit if cut <= start else cut
+        # never cut between a surrogate-free base character and its combining marks
+        while cut < end and cut > start + 1 and _is_mark(text[cut]):
+            cut -= 1
+        pieces.append((start, cut))
+        start = cut
+        while start < end and text[start].isspace():
+            start += 1
+    if start < end:
+        pieces.append((start, end))
+    return pieces
+
+
+def _is_mark(char: str) -> bool:
+    import unicodedata
+
+    return unicodedata.category(char).startswith("M")
+
+
+def _sentences(text: str, limit: int) -> list[tuple[int, int]]:
+    from .segment import segment
+
+    out: list[tuple[int, int]] = []
+    for span in segment(text):
+        if span.end - span.start > limit:
+            out.extend(_split_long(text, span.start, span.end, limit))
+        else:
+            out.append((span.start, span.end))
+    return out
+
+
+# ---------------------------------------------------------------- scoring
+
+
+def _minmax(values: np.ndarray) -> np.ndarray:
+    if not values.size:
+        return values
+    low, high = float(values.min()), float(values.max())
+    if high - low <= 1e-12:
+        return np.ones_like(values) if high > 0 else np.zeros_like(values)
+    return (values - low) / (high - low)
+
+
+def _rank_scores(values: np.ndarray) -> np.ndarray:
+    """Reciprocal-rank weights 1 / (k + rank), ties sharing the better rank."""
+    order = np.argsort(-values, kind="stable")
+    ranks = np.empty(len(values), dtype=np.float64)
+    ranks[order] = np.arange(1, len(values) + 1)
+    return 1.0 / (_RRF_K + ranks)
+
+
+def _fuse(embedding: np.ndarray | None, lexical: np.ndarray, config: CompressConfig) -> np.ndarray:
+    if embedding is None:
+        return _minmax(lexical)
+    if config.fusion == "rrf":
+        weight = config.lexical_weight
+        fused = (1.0 - weight) * _rank_scores(embedding) + weight * _rank_scores(lexical)
+        # no lexical evidence at all should not earn rank credit
+        if not lexical.any():
+            fused = _rank_scores(embedding)
+        return _minmax(fused)
+    return (1.0 - config.lexical_weight) * _minmax(embedding) + config.lexical_weight * _minmax(lexical)
+
+
+def _resolve_embedder(embedder: Any) -> Any:
+    if embedder is False:
+        return None
+    if embedder is None or isinstance(embedder, str):
+        from .embed import get_embedder
+
+        return get_embedder(embedder or "balanced")
+    if not hasattr(embedder, "embed") or not hasattr(embedder, "model_id"):
+        raise InputTypeError(
+            f"embedder must be None, a profile name, False (lexical only) or an Embedder, got {type(embedder).__name__}"
+        )
+    return embedder
+
+
+def _embeddable_head(embedder: Any, texts: list[str]) -> list[str]:
+    """Heads of ``texts`` within the embedder's sequence limit, so no text is silently cut by the model."""
+    limit = int(getattr(embedder, "max_seq_length", 1 << 30))
+    heads = [text[: limit * 8] for text in texts]
+    if limit >= 1 << 20 or not hasattr(embedder, "token_counts"):
+        return heads
+    for _ in range(4):
+        counts = embedder.token_counts(heads)
+        over = [i for i, c in enumerate(counts) if c > limit]
+        if not over:
+            break
+        for i in over:
+            heads[i] = heads[i][: max(1, int(len(heads[i]) * 0.9 * limit / counts[i]))]
+    return heads
+
+
+def _passage_cosines(embedder: Any, groups: list[_Group], query_vector: np.ndarray, model_id: str | None) -> np.ndarray:
+    """Cosine of each passage (its head, within the embedder's limit) to the query; hits reuse their score."""
+    cosines = np.zeros(len(groups), dtype=np.float64)
+    missing = []
+    for index, group in enumerate(groups):
+        priors = [m.prior for m in group.members if m.prior is not None and m.model_id == model_id]
+        if model_id is not None and len(priors) == len(group.members):
+            cosines[index] = max(priors)
+        else:
+            missing.append(index)
+    if missing:
+        vectors = embedder.embed(_embeddable_head(embedder, [groups[i].text for i in missing]))
+        cosines[missing] = np.asarray(vectors, dtype=np.float32) @ query_vector
+    return cosines
+
+
+def _truncate(tokenizer: Any, text: str, budget: int) -> str:
+    """The longest prefix of ``text`` (cut at a token start when the tokenizer knows them) within ``budget``."""
+    starts = tokenizer.token_starts(text)
+    cuts = sorted(set(starts[1:])) + [len(text)] if starts else list(range(1, len(text) + 1))
+    low, high, best = 0, len(cuts) - 1, ""
+    while low <= high:
+        middle = (low + high) // 2
+        candidate = text[: cuts[middle]].rstrip()
+        if tokenizer.count(candidate) <= budget:
+            best = candidate if len(candidate) > len(best) else best
+            low = middle + 1
+        else:
+            high = middle - 1
+    return best
+
+
+def _join(groups: list[_Group], chosen: dict[int, list[int]], texts: list[str], spans: list[tuple[int, int, int]], separator: str) -> str:
+    """Kept sentences in order, a newline where the original had one between them, passages apart."""
+    blocks = []
+    for group_index in sorted(chosen):
+        group = groups[group_index]
+        parts: list[str] = []
+        previous_end = None
+        for row in sorted(chosen[group_index], key=lambda r: spans[r][1]):
+            _, start, end = spans[row]
+            if previous_end is not None:
+                gap = group.text[previous_end:start] if previous_end <= start else ""
+                parts.append("\n" if "\n" in gap else " ")
+            parts.append(texts[row])
+            previous_end = end
+        blocks.append("".join(parts))
+    return separator.join(blocks)
+
+
+def _attribute(groups: list[_Group], sources_count: int, kept_spans: list[tuple[int, int, int]]) -> tuple[tuple[tuple[int, int], ...], ...]:
+    """Map kept group spans back to input passages; shared text goes to the earliest passage."""
+    kept: list[list[tuple[int, int]]] = [[] for _ in range(sources_count)]
+    for group_index, start, end in kept_spans:
+        group = groups[group_index]
+        if group.start is None:
+            kept[group.members[0].position].append((start, end))
+            continue
+        remaining = [(group.start + start, group.start + end)]
+        for member in sorted(group.members, key=lambda s: s.position):
+            next_remaining = []
+            for low, high in remaining:
+                a, b = max(low, member.start), min(high, member.end)
+                if a < b:
+                    kept[member.position].append((a - member.start, b - member.start))
+                    if low < a:
+                        next_remaining.append((low, a))
+                    if b < high:
+                        next_remaining.append((b, high))
+                else:
+                    next_remaining.append((low, high))
+            remaining = next_remaining
+            if not remaining:
+                break
+    return tuple(tuple(sorted(spans)) for spans in kept)
+
+
+# ---------------------------------------------------------------- the entry point
+
+
+def compress(
+    query: str,
+    passages: Sequence[Any],
+    *,
+    budget_tokens: int,
+    tokenizer: Any = None,
+    embedder: Any = None,
+    config: CompressConfig | None = None,
+    **options: Any,
+) -> Compressed:
+    """Keep the sentences of ``passages`` that answer ``query``, within ``budget_tokens``.
+
+    ``passages``: strings, ``Chunk`` objects or ``Hit`` objects from
+    ``Index.search`` (hits carry stored sentence vectors, so a call costs one
+    query embedding plus arithmetic). ``tokenizer``: anything
+    ``get_tokenizer`` accepts (default cl100k_base); the budget is in its
+    tokens and holds for the final text, separators included.
+    ``embedder``: an Embedder, a profile name, None (the ``balanced`` profile)
+    or False (lexical scoring only). Options of ``CompressConfig``
+    (``min_relevance=0.3``, ``mmr_lambda=...``) may be passed as keywords.
+    """
+    if config is None:
+        config = CompressConfig(**options)
+    elif options:
+        raise ConfigError("pass either config= or keyword options, not both")
+    if not isinstance(query, str):
+        raise InputTypeError(f"query must be a str, got {type(query).__name__}")
+    if not query.strip():
+        raise InputDataError("query is empty; compress needs the question the passages should answer")
+    if isinstance(budget_tokens, bool) or not isinstance(budget_tokens, int):
+        raise InputTypeError(f"budget_tokens must be an int, got {type(budget_tokens).__name__}")
+    if budget_tokens < 1:
+        raise ConfigError(f"budget_tokens must be >= 1, got {budget_tokens}; use chunkwise.plan_budget() to size it")
+    if isinstance(passages, (str, bytes)) or not isinstance(passages, Sequence):
+        raise InputTypeError(f"passages must be a list of str, Chunk or Hit, got {type(passages).__name__}")
+    from .tokens import get_tokenizer
+
+    tokenizer = get_tokenizer(tokenizer)
+    sources = [_as_source(position, passage) for position, passage in enumerate(passages)]
+    empty_kept = tuple(() for _ in sources)
+    nonblank = [s for s in sources if s.text.strip()]
+    if not nonblank:
+        return Compressed("", 0, 0, empty_kept, False, budget_tokens)
+    tokens_before = tokenizer.count(config.separator.join(s.text for s in sources if s.text.strip()))
+
+    groups = _stitch(nonblank)
+    embedder = _resolve_embedder(embedder)
+    model_id = getattr(embedder, "model_id", None)
+
+    # Sentences of every group, with stored vectors where a single unstitched hit already has them.
+    texts: list[str] = []
+    spans: list[tuple[int, int, int]] = []  # (group, start, end) into group.text
+    vectors_known: list[np.ndarray | None] = []
+    for group_index, group in enumerate(groups):
+        stored: dict[tuple[int, int], np.ndarray] = {}
+        for member in group.members:
+            if member.spans is not None and member.vectors is not None and member.model_id == model_id and model_id is not None:
+                shift = (member.start - group.start) if group.start is not None else 0
+                for (a, b), vector in zip(member.spans.tolist(), member.vectors):
+                    stored[(a + shift, b + shift)] = vector
+        if len(group.members) == 1 and group.members[0].spans is not None:
+            sentence_spans = [(int(a), int(b)) for a, b in group.members[0].spans.tolist()]
+        else:
+            sentence_spans = _sentences(group.text, config.max_sentence_chars)
+        for start, end in sentence_spans:
+            if not group.text[start:end].strip():
+                continue
+            texts.append(group.text[start:end])
+            spans.append((group_index, start, end))
+            vectors_known.append(stored.get((start, end)))
+
+    # Exact repeats (after whitespace and case folding) are kept once: the first in passage order.
+    seen: set[str] = set()
+    keep_rows = []
+    for row, text in enumerate(texts):
+        key = " ".join(text.lower().split())
+        if key in seen:
+            continue
+        seen.add(key)
+        keep_rows.append(row)
+    duplicates = len(texts) - len(keep_rows)
+    texts = [texts[r] for r in keep_rows]
+    spans = [spans[r] for r in keep_rows]
+    vectors_known = [vectors_known[r] for r in keep_rows]
+    count = len(texts)
+    group_of = np.fromiter((g for g, _, _ in spans), dtype=np.int64, count=count)
+
+    # Lexical relevance: BM25 of the query against sentences and against whole passages.
+    query_terms = terms(query)
+    sentence_terms = [terms(t) for t in texts]
+    sentence_bm25 = BM25(sentence_terms)
+    lexical = sentence_bm25.scores(query_terms)
+    group_terms: list[list[str]] = [[] for _ in groups]
+    for row, words in enumerate(sentence_terms):
+        group_terms[group_of[row]].extend(words)
+    group_lexical = BM25(group_terms).scores(query_terms)
+
+    # Embedding relevance: stored vectors where they match this embedder, the rest embedded now.
+    sentence_vectors = None
+    cosine = None
+    if embedder is not None:
+        dimension = int(embedder.dimension)
+        sentence_vectors = np.zeros((count, dimension), dtype=np.float32)
+        missing = [row for row, v in enumerate(vectors_known) if v is None or v.shape != (dimension,)]
+        for row, vector in enumerate(vectors_known):
+            if vector is not None and vector.shape == (dimension,):
+                sentence_vectors[row] = vector
+        embedded = np.ones(count, dtype=bool)
+        if len(missing) > config.max_embedded_sentences:
+            # Too many to embed in one call (a huge passage): the lexically best and their neighbours.
+            order = sorted(missing, key=lambda r: -lexical[r])
+            wanted: set[int] = set()
+            for row in order:
+                wanted.update((row - 1, row, row + 1))
+                if len(wanted) >= config.max_embedded_sentences:
+                    break
+            skipped = [row for row in missing if row not in wanted]
+            missing = [row for row in missing if row in wanted]
+            embedded[skipped] = False
+        query_and_missing = embedder.embed([query] + [texts[row] for row in missing])
+        query_vector = np.asarray(query_and_missing[0], dtype=np.float32)
+        if missing:
+            sentence_vectors[missing] = query_and_missing[1:]
+        cosine = sentence_vectors @ query_vector
+        if not embedded.all():
+            cosine[~embedded] = float(cosine[embedded].min()) if embedded.any() else 0.0
+
+    relevance = _fuse(cosine, lexical, config)
+    # Passage relevance: its BM25 and the cosine of the whole passage (the index's score for a hit).
+    if embedder is not None:
+        group_cosine = _passage_cosines(embedder, groups, query_vector, model_id)
+        group_relevance = _fuse(group_cosine, group_lexical, config)
+    else:
+        group_relevance = _minmax(group_lexical)
+    # Neighbours: a sentence inherits part of the better of its two neighbours in the same passage.
+    neighbour = np.zeros(count, dtype=np.float64)
+    if count > 1:
+        same_prev = group_of[1:] == group_of[:-1]
+        left = np.where(same_prev, relevance[:-1], 0.0)
+        neighbour[1:] = np.maximum(neighbour[1:], left)
+        neighbour[:-1] = np.maximum(neighbour[:-1], np.where(same_prev, relevance[1:], 0.0))
+    score = relevance + config.neighbour_weight * neighbour + config.passage_weight * group_relevance[group_of]
+    score = score / score.max() if score.max() > 0 else score
+
+    eligible = np.ones(count, dtype=bool)
+    if config.min_relevance is not None:
+        raw = cosine if cosine is not None else sentence_bm25.matched_fraction(query_terms)
+        eligible = raw >= config.min_relevance
+        if not eligible.any():
+            return Compressed("", tokens_before, 0, empty_kept, False, budget_tokens, count, 0, duplicates, _stitched(groups))
+
+    costs = np.asarray(tokenizer.content_count_batch(texts), dtype=np.int64)
+    separator_cost = max(tokenizer.content_count(config.separator), 1)
+    overhead = tokenizer.overhead
+
+    # Greedy MMR under the budget; each sentence is charged one separator (conservative), then the
+    # exact count of the assembled text decides.
+    redundancy = np.zeros(count, dtype=np.float64)
+    available = eligible.copy()
+    chosen_rows: list[int] = []
+    remaining = budget_tokens - overhead
+    lam = config.mmr_lambda
+    while True:
+        fits = available & (costs + separator_cost <= remaining)
+        if not fits.any():
+            break
+        value = lam * score - (1.0 - lam) * redundancy
+        value[~fits] = -np.inf
+        row = int(np.argmax(value))
+        chosen_rows.append(row)
+        available[row] = False
+        remaining -= int(costs[row]) + separator_cost
+        if sentence_vectors is not None:
+            similarity = sentence_vectors @ sentence_vectors[row]
+            redundancy = np.maximum(redundancy, similarity)
+            available &= ~(similarity >= config.duplicate_cosine)
+
+    def assemble(rows: list[int]) -> str:
+        chosen: dict[int, list[int]] = {}
+        for r in rows:
+            chosen.setdefault(int(group_of[r]), []).append(r)
+        return _join(groups, chosen, texts, spans, config.separator)
+
+    truncated = False
+    kept_spans: list[tuple[int, int, int]]
+    if chosen_rows:
+        text = assemble(chosen_rows)
+        tokens_after = tokenizer.count(text)
+        while tokens_after > budget_tokens and len(chosen_rows) > 1:
+            chosen_rows.remove(min(chosen_rows, key=lambda r: score[r]))
+            text = assemble(chosen_rows)
+            tokens_after = tokenizer.count(text)
+        # Fill what the conservative separator charge left over, checking the real count each time.
+        value = lam * score - (1.0 - lam) * redundancy
+        for row in np.argsort(-value, kind="stable")[:64]:
+            row = int(row)
+            if not available[row] or costs[row] > budget_tokens - tokens_after:
+                continue
+            trial = assemble(chosen_rows + [row])
+            trial_tokens = tokenizer.count(trial)
+            if trial_tokens <= budget_tokens:
+                chosen_rows.append(row)
+                available[row] = False
+                text, tokens_after = trial, trial_tokens
+        kept_spans = [spans[r] for r in chosen_rows]
+    else:
+        candidates = np.flatnonzero(eligible)
+        best = int(candidates[np.argmax(score[candidates])])
+        text = _truncate(tokenizer, texts[best], budget_tokens)
+        tokens_after = tokenizer.count(text) if text else 0
+        truncated = True
+        group_index, start, _ = spans[best]
+        kept_spans = [(group_index, start, start + len(text))] if text else []
+        chosen_rows = [best] if text else []
+    if tokens_after > budget_tokens:  # the loop above cannot leave this; a tokenizer that is not monotone could
+        raise AssertionError(f"compress produced {tokens_after} tokens for a budget of {budget_tokens}")
+    kept = _attribute(groups, len(sources), sorted(kept_spans))
+    return Compressed(
+        text, tokens_before, tokens_after, kept, truncated, budget_tokens, count, len(chosen_rows), duplicates, _stitched(groups)
+    )
+
+
+def _stitched(groups: list[_Group]) -> int:
+    return sum(len(g.members) - 1 for g in groups)
+
+
+__all__ = ["compress", "Compressed", "CompressConfig"]
