@@ -13,6 +13,7 @@ from .normalize import Normalized, NormalizeConfig, normalize
 from .errors import ChunkwiseError, ChunkwiseWarning
 from .pipeline import PrepareResult, prepare
 from .audit import AuditReport, audit
+from .batch import BatchConfig, BatchSummary, prepare_store
 from .report import Report, ReportConfig
 from .segment import segment
 from .tokens import Tokenizer, get_tokenizer
@@ -39,6 +40,9 @@ __all__ = [
     "Report",
     "ReportConfig",
     "audit",
+    "prepare_store",
+    "BatchConfig",
+    "BatchSummary",
     "AuditReport",
     "Tokenizer",
     "get_tokenizer",

@@ -1,4 +1,4 @@
-"""The ``chunkwise`` command: ``demo``, ``prepare`` (a file, folder or store) and ``report``.
+"""The ``chunkwise`` command: ``demo``, ``prepare`` (a file, folder or store), ``audit`` and ``report``.
 
 Exit codes: 0 every document prepared; 1 finished, but some documents were
 quarantined (listed in the run's quarantine file); 2 bad usage; 3 the input
@@ -167,6 +167,54 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if summary.quarantined else EXIT_OK
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from .audit import audit
+    from .batch import _to_document
+    from .stores import open_store
+
+    store = open_store(args.store, id_column=args.id_column, text_column=args.text_column)
+    documents = []
+    skipped = []
+    for record in store.records():
+        if record.problem is not None:
+            skipped.append(f"{record.doc_id}: {record.problem.reason} ({record.problem.detail})")
+            continue
+        try:
+            documents.append(_to_document(record))
+        except UnicodeError as err:
+            skipped.append(f"{record.doc_id}: undecodable ({err})")
+    if not documents:
+        print(f"chunkwise: error: no readable documents in {args.store}", file=sys.stderr)
+        return EXIT_INPUT
+    result = audit(
+        documents,
+        tokenizer=args.tokenizer,
+        model=args.model,
+        sample=args.sample,
+        seed=args.seed,
+        max_tokens=args.max_tokens,
+        gpu=args.gpu,
+        queries_per_day=args.queries_per_day,
+        top_k=args.top_k,
+    )
+    if args.html is not None:
+        args.html.parent.mkdir(parents=True, exist_ok=True)
+        tmp = args.html.with_name(args.html.name + ".tmp")
+        tmp.write_text(result.to_html(), encoding="utf-8")
+        tmp.replace(args.html)
+    if args.json:
+        print(result.to_json())
+    elif not args.quiet:
+        print(result.to_text())
+        if args.html is not None:
+            print(f"\nwrote the HTML audit to {args.html}")
+    for line in skipped[:_SHOWN_PROBLEMS]:
+        print(f"skipped {line}", file=sys.stderr)
+    if len(skipped) > _SHOWN_PROBLEMS:
+        print(f"... and {len(skipped) - _SHOWN_PROBLEMS} more skipped documents", file=sys.stderr)
+    return EXIT_PARTIAL if skipped else EXIT_OK
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from .batch import OutputPaths
 
@@ -215,6 +263,22 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("-q", "--quiet", action="store_true", help="no progress, no report, no quarantine list")
     _add_chunk_options(prep)
     prep.set_defaults(handler=cmd_prepare)
+    aud = commands.add_parser("audit", help="measure a store's token efficiency and cost without changing it")
+    aud.add_argument("store", type=Path, help="a text/Markdown/HTML file, a folder of them, or a .jsonl/.parquet/.csv store")
+    aud.add_argument("--sample", type=int, default=None, help="measure N seeded random documents (with intervals)")
+    aud.add_argument("--seed", type=int, default=0)
+    aud.add_argument("--max-tokens", type=int, default=512, help="window size of the naive baseline (default 512)")
+    aud.add_argument("--tokenizer", default=None, help="catalog name or path to tokenizer.json (default cl100k_base)")
+    aud.add_argument("--model", default=None, help="serving LLM for the memory and cost figures (default llama-3-8b)")
+    aud.add_argument("--gpu", default=None, help="GPU for capacity figures (default a100-80gb)")
+    aud.add_argument("--queries-per-day", type=float, default=None, help="volume for cost figures (default 10,000)")
+    aud.add_argument("--top-k", type=int, default=None, help="retrieved units per query (default 5)")
+    aud.add_argument("--id-column", default="id", help="id field of JSONL/Parquet/CSV stores (default id)")
+    aud.add_argument("--text-column", default="text", help="text field of JSONL/Parquet/CSV stores (default text)")
+    aud.add_argument("--json", action="store_true", help="print the audit as JSON")
+    aud.add_argument("--html", type=Path, default=None, help="also write the HTML audit to this file")
+    aud.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    aud.set_defaults(handler=cmd_audit)
     rep = commands.add_parser("report", help="show the report of a prepared output (text, --json, or --html FILE)")
     rep.add_argument("result", type=Path, help="the -o of a chunkwise prepare run")
     rep.add_argument("--json", action="store_true", help="print the run summary and report as JSON")

@@ -94,12 +94,20 @@ def read_file(path: Path, *, doc_id: str | None = None) -> Document:
     except UnicodeDecodeError as err:
         raise InputDataError(f"{path} is not valid UTF-8 ({err}); convert it or pass text yourself") from err
     text = html_to_text(raw) if path.suffix.lower() in HTML_SUFFIXES else raw
+    return Document(id=doc_id or path.name, text=text, metadata=file_metadata(path))
+
+
+def file_metadata(path: Path) -> dict[str, str]:
+    """Metadata of a document read from ``path``: its path, and its source when it is a window.
+
+    "manual_part2.txt" is a window of the source "manual": dedup stitches the
+    overlap between windows of one source (see ``DedupConfig.source_keys``).
+    """
     metadata = {"path": str(path)}
     window = _WINDOW_NAME.match(path.stem)
     if window is not None:
-        # "manual_part2.txt": a window of the source "manual", for overlap stitching.
         metadata["source_id"] = str(path.with_name(window.group(1)))
-    return Document(id=doc_id or path.name, text=text, metadata=metadata)
+    return metadata
 
 
 def iter_documents(path: Path) -> Iterator[Document]:
@@ -117,4 +125,4 @@ def iter_documents(path: Path) -> Iterator[Document]:
         yield read_file(file, doc_id=str(file.relative_to(path)))
 
 
-__all__ = ["iter_documents", "read_file", "html_to_text"]
+__all__ = ["iter_documents", "read_file", "html_to_text", "file_metadata"]

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 from .errors import ConfigError, InputDataError, MissingDependencyError
-from .readers import HTML_SUFFIXES, SKIP_NAMES, TEXT_SUFFIXES
+from .readers import HTML_SUFFIXES, SKIP_NAMES, TEXT_SUFFIXES, file_metadata
 
 StoreKind = Literal["file", "folder", "jsonl", "parquet", "csv"]
 PayloadFormat = Literal["text", "html"]
@@ -151,7 +151,7 @@ def _file_record(path: Path, doc_id: str, limit: int) -> StoreRecord:
     if size > limit:
         return _too_large(doc_id, size, limit)  # never read a 2 GB file to reject it
     payload_format: PayloadFormat = "html" if path.suffix.lower() in HTML_SUFFIXES else "text"
-    return _record(doc_id, path.read_bytes(), payload_format, {"source": str(path)})
+    return _record(doc_id, path.read_bytes(), payload_format, file_metadata(path))
 
 
 def _file_records(store: Store) -> Iterator[StoreRecord]:

@@ -108,3 +108,25 @@ def test_scheduler_without_dask_engine_is_refused(tmp_path, capsys):
     store = _write_store(tmp_path / "s.jsonl", _docs(2))
     code = main(["prepare", str(store), "-o", str(tmp_path / "o.jsonl"), "--scheduler", "tcp://127.0.0.1:1"])
     assert code == EXIT_INPUT and "engine='dask'" in capsys.readouterr().err
+
+
+def test_audit_command_on_bundled_sample(tmp_path, capsys):
+    from chunkwise.cli import _sample_dir
+
+    html = tmp_path / "audit.html"
+    assert main(["audit", str(_sample_dir()), "--html", str(html)]) == 0
+    out = capsys.readouterr().out
+    assert "tokens saved vs naive windows" in out and "removed tokens (overlap)" in out
+    assert html.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
+
+
+def test_audit_command_json_on_jsonl_store(tmp_path, capsys):
+    store = tmp_path / "store.jsonl"
+    rows = [{"id": f"d{i}", "text": "Shared footer line for every page of the site.\n\n" + f"Body {i}. " * 30} for i in range(6)]
+    store.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    assert main(["audit", str(store), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["documents"] == 6 and data["measured_documents"] == 6
+    # The footer repeats in all six documents: boilerplate, kept once.
+    assert data["removed_tokens"]["boilerplate"]["value"] > 0
+    assert 0 < data["duplication_rate"]["value"] < 1 and data["duplication_rate"]["exact"] is True
