@@ -13,6 +13,8 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .report import _gib, _usd  # one formatting of money and memory for every renderer
+
 if TYPE_CHECKING:
     from .report import Report
 
@@ -77,20 +79,6 @@ def _int(value: float | int) -> str:
 
 def _pct(value: float) -> str:
     return f"{value:.1%}"
-
-
-def _gib(value: float) -> str:
-    return f"{value / GIB:,.2f} GiB"
-
-
-def _usd(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    if abs(value) >= 100:
-        return f"${value:,.0f}"
-    if abs(value) >= 0.01:
-        return f"${value:,.2f}"
-    return f"${value:.5f}"
 
 
 def _nice_step(maximum: float, ticks: int = 5) -> float:
