@@ -1,0 +1,180 @@
+"""What every framework adapter shares: importing the framework, chunking texts, compressing passages.
+
+The adapters only translate between a framework's document type and these
+helpers, so chunking and compression behave the same in LangChain,
+LlamaIndex and Haystack.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from .._types import Chunk, Document
+from ..errors import ConfigError, InputTypeError, MissingDependencyError
+
+
+def require(module: str, extra: str) -> ModuleType:
+    """Import a framework module, or say which chunkwise extra installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        raise MissingDependencyError(
+            f"this chunkwise integration needs {module.split('.')[0]!r}, which is not installed; "
+            f'install it with: pip install "chunkwise[{extra}]"'
+        ) from err
+
+
+class Splitter:
+    """``chunk`` with its options fixed once, for a framework splitter to call on batches of texts.
+
+    The options are those of ``chunkwise.chunk``; they are validated here, so a
+    bad value fails when the adapter is built, not on the first document.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_tokens: int = 512,
+        min_tokens: int | None = None,
+        overlap: int = 0,
+        strategy: str = "structural",
+        profile: str = "balanced",
+        tokenizer: Any = None,
+        special_tokens: bool = False,
+        embedder: Any = None,
+        config: Any = None,
+    ) -> None:
+        from ..chunking import ChunkConfig
+
+        if config is None:
+            config = ChunkConfig(
+                max_tokens=max_tokens,
+                min_tokens=min_tokens,
+                overlap=overlap,
+                strategy=strategy,  # type: ignore[arg-type]
+                profile=profile,  # type: ignore[arg-type]
+                special_tokens=special_tokens,
+            )
+        elif not isinstance(config, ChunkConfig):
+            raise InputTypeError(f"config must be a chunkwise.ChunkConfig, got {type(config).__name__}")
+        self.config = config
+        self.tokenizer_spec = tokenizer
+        self.embedder = embedder
+
+    @property
+    def tokenizer(self) -> Any:
+        from ..tokens import get_tokenizer
+
+        # get_tokenizer caches what it loads, so resolving on each use costs nothing after the first.
+        return get_tokenizer(self.tokenizer_spec, special_tokens=self.config.special_tokens)
+
+    def count(self, text: str) -> int:
+        """Tokens of ``text`` as the cap counts them."""
+        return self.tokenizer.count(text)
+
+    def split(self, texts: Sequence[str]) -> list[list[Chunk]]:
+        """Chunks of each text (offsets into that text); a batch is embedded once for ``semantic``."""
+        from ..chunking import chunk_documents
+
+        for position, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise InputTypeError(f"document #{position} has {type(text).__name__} content; chunkwise splits str only")
+        documents = [Document(f"doc-{position}", text) for position, text in enumerate(texts)]
+        return chunk_documents(documents, self.tokenizer, self.config, embedder=self.embedder)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One retrieved text, with where it came from when known (lets overlapping chunks be stitched)."""
+
+    text: str
+    doc_id: str | None = None
+    start: int | None = None
+
+
+@dataclass(frozen=True)
+class Kept:
+    """What compression kept of one passage: the text and its ``(start, end)`` spans in the passage."""
+
+    text: str
+    spans: tuple[tuple[int, int], ...]
+
+
+def offset_of(value: Any) -> int | None:
+    """An int offset from metadata, or None for anything else (bools and strings are not offsets)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def source_of(metadata: Mapping[str, Any], key: str | None) -> str | None:
+    """The document id under ``key`` in metadata, as a str, or None."""
+    if key is None:
+        return None
+    value = metadata.get(key)
+    return None if value is None else str(value)
+
+
+def _as_input(position: int, passage: Passage) -> Any:
+    if passage.doc_id is None or passage.start is None:
+        return passage.text
+    start, end = passage.start, passage.start + len(passage.text)
+    return Chunk(passage.text, start, end, 0, passage.doc_id, position, f"{passage.doc_id}:{start}:{end}")
+
+
+def _rebuild(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    # Join as compress joins sentences: a newline where the original gap had one, else a space.
+    parts: list[str] = []
+    previous_end: int | None = None
+    for start, end in spans:
+        if previous_end is not None:
+            parts.append("\n" if "\n" in text[previous_end:start] else " ")
+        parts.append(text[start:end])
+        previous_end = end
+    return "".join(parts)
+
+
+def compress_passages(
+    query: str,
+    passages: Sequence[Passage],
+    *,
+    budget_tokens: int,
+    tokenizer: Any = None,
+    embedder: Any = None,
+    options: Mapping[str, Any] | None = None,
+) -> list[Kept | None]:
+    """``chunkwise.compress`` over ``passages``, returned per passage (None where nothing was kept).
+
+    The kept texts, joined by the configured separator (``"\\n\\n"``, as the
+    frameworks' "stuff" prompts join documents), never exceed
+    ``budget_tokens``. compress guarantees that for its own joined text; split
+    back per passage, a sentence shared by two stitched passages can gain a
+    token at the seam, so the budget is tightened by any excess and the call
+    repeated.
+    """
+    from ..compress import CompressConfig, compress
+    from ..tokens import get_tokenizer
+
+    options = dict(options or {})
+    config = CompressConfig(**options)
+    resolved = get_tokenizer(tokenizer)
+    inputs = [_as_input(position, passage) for position, passage in enumerate(passages)]
+    budget = budget_tokens
+    for _ in range(8):
+        result = compress(query, inputs, budget_tokens=budget, tokenizer=resolved, embedder=embedder, config=config)
+        kept: list[Kept | None] = []
+        for passage, spans in zip(passages, result.kept):
+            text = _rebuild(passage.text, spans)
+            kept.append(Kept(text, tuple(spans)) if text.strip() else None)
+        texts = [k.text for k in kept if k is not None]
+        total = resolved.count(config.separator.join(texts)) if texts else 0
+        if total <= budget_tokens:
+            return kept
+        budget -= total - budget_tokens
+        if budget < 1:
+            break
+    raise ConfigError(
+        f"could not fit the kept passages into {budget_tokens} tokens with this tokenizer; raise budget_tokens"
+    )
