@@ -210,12 +210,15 @@ def fix_mojibake(text: str, counts: Counter, leads: str) -> tuple[str, EditMap |
         after = boundary.search(text, hint_end)
         segment_end = after.start() if after else len(text)
         segment = text[start:segment_end]
+        repaired = ftfy.fix_encoding(segment)
         # A stray invisible character can hide mojibake from ftfy; later passes remove it
-        # and a second run would then repair: judge the segment without it.
+        # and a second run would then repair: judge the segment without it too, and prefer
+        # that repair. (A soft hyphen can also be a mojibake byte: "Ã" + SHY is "í".)
         visible = invisible.sub("", segment) if invisible.search(segment) else segment
-        repaired = ftfy.fix_encoding(visible)
-        if repaired == visible:
-            repaired = segment  # nothing to repair: the invisibles are left to their own pass
+        if visible is not segment:
+            repaired_visible = ftfy.fix_encoding(visible)
+            if repaired_visible != visible:
+                repaired = repaired_visible
         if repaired != segment:
             counts["mojibake"] += 1
             edits.append((start, segment_end, repaired))
