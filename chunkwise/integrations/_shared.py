@@ -136,6 +136,17 @@ def _rebuild(text: str, spans: Sequence[tuple[int, int]]) -> str:
     return "".join(parts)
 
 
+def check_compress_settings(budget_tokens: Any, options: Mapping[str, Any] | None) -> None:
+    """Fail when an adapter is built, not at its first query, on a bad budget or compress option."""
+    from ..compress import CompressConfig
+
+    if isinstance(budget_tokens, bool) or not isinstance(budget_tokens, int):
+        raise InputTypeError(f"budget_tokens must be an int, got {type(budget_tokens).__name__}")
+    if budget_tokens < 1:
+        raise ConfigError(f"budget_tokens must be >= 1, got {budget_tokens}; use chunkwise.plan_budget() to size it")
+    CompressConfig(**dict(options or {}))
+
+
 def compress_passages(
     query: str,
     passages: Sequence[Passage],

@@ -14,7 +14,7 @@ import copy
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ._shared import Kept, Passage, Splitter, compress_passages, offset_of, require, source_of
+from ._shared import Kept, Passage, Splitter, check_compress_settings, compress_passages, offset_of, require, source_of
 
 require("langchain_core", "langchain")
 require("langchain_text_splitters", "langchain")
@@ -124,6 +124,10 @@ class ChunkwiseCompressor(BaseDocumentCompressor):
     options: dict[str, Any] = Field(default_factory=dict)
     source_key: str | None = "source"
     spans_key: str | None = None
+
+    def model_post_init(self, context: Any) -> None:
+        super().model_post_init(context)
+        check_compress_settings(self.budget_tokens, self.options)
 
     def compress_documents(
         self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None

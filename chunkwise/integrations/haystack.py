@@ -1,0 +1,138 @@
+"""Haystack components: a document splitter backed by ``chunkwise.chunk`` and a compressor backed by ``compress``.
+
+Both are ``@component`` classes whose ``run`` returns ``{"documents": [...]}``,
+so they connect like Haystack's own ``DocumentSplitter`` (before a
+``DocumentWriter``) and a ranker (after a retriever). Split documents carry
+Haystack's usual ``source_id``, ``page_number``, ``split_id`` and
+``split_idx_start`` metadata, the last being chunkwise's exact offset.
+Needs ``pip install "chunkwise[haystack]"``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import copy
+import dataclasses
+from typing import Any
+
+from ._shared import Passage, Splitter, check_compress_settings, compress_passages, offset_of, require, source_of
+
+require("haystack", "haystack")
+
+from haystack import Document, component  # noqa: E402
+
+from ..errors import InputDataError, InputTypeError  # noqa: E402
+
+
+@component
+class ChunkwiseDocumentSplitter:
+    """Split Documents with ``chunkwise.chunk``: structure-aware, hard token cap, exact offsets.
+
+    Options are ``chunk``'s (``max_tokens``, ``min_tokens``, ``overlap`` in
+    tokens, ``strategy``, ``profile``, ``tokenizer``, ``special_tokens``,
+    ``embedder``, or a whole ``config``). Each split keeps its document's
+    metadata unchanged and adds ``source_id`` (the document's id),
+    ``page_number`` (1 + form feeds before the split), ``split_id`` and
+    ``split_idx_start`` (the character offset in the document's content).
+    Documents with empty content give no splits; a batch is embedded once
+    for ``strategy="semantic"``.
+    """
+
+    def __init__(
+        self,
+        max_tokens: int = 512,
+        min_tokens: int | None = None,
+        overlap: int = 0,
+        strategy: str = "structural",
+        profile: str = "balanced",
+        tokenizer: Any = None,
+        special_tokens: bool = False,
+        embedder: Any = None,
+        config: Any = None,
+    ) -> None:
+        self._chunkwise = Splitter(
+            max_tokens=max_tokens,
+            min_tokens=min_tokens,
+            overlap=overlap,
+            strategy=strategy,
+            profile=profile,
+            tokenizer=tokenizer,
+            special_tokens=special_tokens,
+            embedder=embedder,
+            config=config,
+        )
+
+    @component.output_types(documents=list[Document])
+    def run(self, documents: list[Document]) -> dict[str, list[Document]]:
+        """Split ``documents``; returns ``{"documents": splits}`` in document order."""
+        if not isinstance(documents, list) or any(not isinstance(d, Document) for d in documents):
+            raise InputTypeError("ChunkwiseDocumentSplitter.run expects a list of haystack Documents")
+        for document in documents:
+            if document.content is None:
+                raise InputDataError(f"document {document.id} has no text content; only text documents can be split")
+        splits: list[Document] = []
+        for document, chunks in zip(documents, self._chunkwise.split([d.content for d in documents])):
+            text = document.content
+            page_breaks = [position for position, char in enumerate(text) if char == "\f"] if "\f" in text else []
+            for position, piece in enumerate(chunks):
+                meta = copy.deepcopy(document.meta)
+                meta["source_id"] = document.id
+                meta["page_number"] = 1 + bisect.bisect_left(page_breaks, piece.start)
+                meta["split_id"] = position
+                meta["split_idx_start"] = piece.start
+                splits.append(Document(content=piece.text, meta=meta))
+        return {"documents": splits}
+
+
+@component
+class ChunkwiseCompressor:
+    """Keep the sentences of retrieved Documents that answer the query, within ``budget_tokens``.
+
+    Backed by ``chunkwise.compress``. Documents come back in the order given
+    with their id, score and metadata unchanged and only their kept sentences
+    as content; a document with nothing kept is dropped. The kept contents
+    joined by ``"\\n\\n"`` never exceed ``budget_tokens`` tokens of ``tokenizer``.
+    Splits of one document (``source_id`` and ``split_idx_start`` in their
+    metadata) that overlap are stitched, so shared text is kept once.
+    ``embedder``: None (``balanced`` MiniLM), a profile name, an Embedder, or
+    False for lexical scoring only; ``options``: ``CompressConfig`` fields.
+    """
+
+    def __init__(
+        self,
+        budget_tokens: int,
+        tokenizer: Any = None,
+        embedder: Any = None,
+        options: dict[str, Any] | None = None,
+    ) -> None:
+        check_compress_settings(budget_tokens, options)
+        self.budget_tokens = budget_tokens
+        self.tokenizer = tokenizer
+        self.embedder = embedder
+        self.options = dict(options or {})
+
+    @component.output_types(documents=list[Document])
+    def run(self, query: str, documents: list[Document]) -> dict[str, list[Document]]:
+        """Compress ``documents`` for ``query``; returns ``{"documents": kept}``."""
+        passages = [
+            Passage(d.content or "", source_of(d.meta, "source_id"), offset_of(d.meta.get("split_idx_start")))
+            for d in documents
+        ]
+        kept = compress_passages(
+            query,
+            passages,
+            budget_tokens=self.budget_tokens,
+            tokenizer=self.tokenizer,
+            embedder=self.embedder,
+            options=self.options,
+        )
+        return {
+            "documents": [
+                dataclasses.replace(document, content=part.text, meta=copy.deepcopy(document.meta), embedding=None)
+                for document, part in zip(documents, kept)
+                if part is not None
+            ]
+        }
+
+
+__all__ = ["ChunkwiseDocumentSplitter", "ChunkwiseCompressor"]
