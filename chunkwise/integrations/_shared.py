@@ -8,6 +8,7 @@ LlamaIndex and Haystack.
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
@@ -102,6 +103,24 @@ class Kept:
 
     text: str
     spans: tuple[tuple[int, int], ...]
+
+
+def describe_tokenizer(spec: Any) -> Any:
+    """A JSON-ready name for a tokenizer spec (frameworks hash configs to key caches; objects must not collide)."""
+    if spec is None or isinstance(spec, str):
+        return spec
+    if isinstance(spec, os.PathLike):
+        return os.fspath(spec)
+    from ..tokens import get_tokenizer
+
+    return get_tokenizer(spec).name
+
+
+def describe_embedder(embedder: Any) -> Any:
+    """A JSON-ready name for an embedder option: None, False, a profile name, or the model id."""
+    if embedder is None or isinstance(embedder, (bool, str)):
+        return embedder
+    return str(getattr(embedder, "model_id", type(embedder).__name__))
 
 
 def offset_of(value: Any) -> int | None:

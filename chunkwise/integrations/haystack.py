@@ -13,15 +13,32 @@ from __future__ import annotations
 import bisect
 import copy
 import dataclasses
+import os
 from typing import Any
 
 from ._shared import Passage, Splitter, check_compress_settings, compress_passages, offset_of, require, source_of
 
 require("haystack", "haystack")
 
-from haystack import Document, component  # noqa: E402
+from haystack import Document, component, default_from_dict, default_to_dict  # noqa: E402
+from haystack.core.errors import SerializationError  # noqa: E402
 
 from ..errors import InputDataError, InputTypeError  # noqa: E402
+
+
+_SPLITTER_PARAMETERS = ("max_tokens", "min_tokens", "overlap", "strategy", "profile", "special_tokens")
+
+
+def _tokenizer_spec(spec: Any, owner: str) -> str | None:
+    """The tokenizer as a pipeline file can hold it: None, a catalog name or a path."""
+    if spec is None or isinstance(spec, str):
+        return spec
+    if isinstance(spec, os.PathLike):
+        return os.fspath(spec)
+    raise SerializationError(
+        f"{owner} with a {type(spec).__name__} tokenizer cannot be serialized; "
+        "pass a catalog name or a path to a tokenizer.json instead"
+    )
 
 
 @component
@@ -61,6 +78,41 @@ class ChunkwiseDocumentSplitter:
             embedder=embedder,
             config=config,
         )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize for a pipeline file; a tokenizer or embedder given as an object cannot be written down."""
+        from ..chunking import ChunkConfig
+
+        config = self._chunkwise.config
+        tuned = {
+            f.name: getattr(config, f.name)
+            for f in dataclasses.fields(ChunkConfig)
+            if f.name not in _SPLITTER_PARAMETERS and getattr(config, f.name) != getattr(ChunkConfig(), f.name)
+        }
+        if "break_scores" in tuned:
+            tuned["break_scores"] = {int(k): v for k, v in tuned["break_scores"].items()}
+        if self._chunkwise.embedder is not None:
+            raise SerializationError(
+                "ChunkwiseDocumentSplitter with an embedder object cannot be serialized; use profile= instead"
+            )
+        return default_to_dict(
+            self,
+            **{name: getattr(config, name) for name in _SPLITTER_PARAMETERS},
+            tokenizer=_tokenizer_spec(self._chunkwise.tokenizer_spec, type(self).__name__),
+            embedder=None,
+            config=tuned or None,
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ChunkwiseDocumentSplitter:
+        from ..chunking import ChunkConfig
+
+        parameters = dict(data.get("init_parameters", {}))
+        tuned = parameters.get("config")
+        if isinstance(tuned, dict):
+            simple = {name: parameters[name] for name in _SPLITTER_PARAMETERS if name in parameters}
+            parameters["config"] = ChunkConfig(**simple, **tuned)
+        return default_from_dict(cls, {**data, "init_parameters": parameters})
 
     @component.output_types(documents=list[Document])
     def run(self, documents: list[Document]) -> dict[str, list[Document]]:
@@ -110,6 +162,24 @@ class ChunkwiseCompressor:
         self.tokenizer = tokenizer
         self.embedder = embedder
         self.options = dict(options or {})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize for a pipeline file; a tokenizer or embedder given as an object cannot be written down."""
+        if not (self.embedder is None or isinstance(self.embedder, (bool, str))):
+            raise SerializationError(
+                "ChunkwiseCompressor with an embedder object cannot be serialized; pass a profile name or False"
+            )
+        return default_to_dict(
+            self,
+            budget_tokens=self.budget_tokens,
+            tokenizer=_tokenizer_spec(self.tokenizer, type(self).__name__),
+            embedder=self.embedder,
+            options=self.options,
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ChunkwiseCompressor:
+        return default_from_dict(cls, data)
 
     @component.output_types(documents=list[Document])
     def run(self, query: str, documents: list[Document]) -> dict[str, list[Document]]:

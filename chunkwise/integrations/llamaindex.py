@@ -16,11 +16,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ._shared import Passage, Splitter, check_compress_settings, compress_passages, offset_of, require
+from ._shared import (
+    Passage,
+    Splitter,
+    check_compress_settings,
+    compress_passages,
+    describe_embedder,
+    describe_tokenizer,
+    offset_of,
+    require,
+)
 
 require("llama_index.core", "llamaindex")
 
-from llama_index.core.bridge.pydantic import Field, PrivateAttr  # noqa: E402
+from llama_index.core.bridge.pydantic import Field, field_serializer  # noqa: E402
 from llama_index.core.node_parser.interface import TextSplitter  # noqa: E402
 from llama_index.core.postprocessor.types import BaseNodePostprocessor  # noqa: E402
 from llama_index.core.schema import (  # noqa: E402
@@ -51,15 +60,27 @@ class ChunkwiseNodeParser(TextSplitter):
     overlap: int = Field(default=0, description="Tokens of whole sentences repeated from the previous node.")
     strategy: str = Field(default="structural", description="'structural', 'semantic' or 'naive'.")
     profile: str = Field(default="balanced", description="Embedder profile for strategy='semantic'.")
-    tokenizer: Any = Field(default=None, exclude=True, description="Anything chunkwise.get_tokenizer accepts.")
+    tokenizer: Any = Field(default=None, description="Anything chunkwise.get_tokenizer accepts.")
     special_tokens: bool = Field(default=False, description="Count the tokenizer's special tokens.")
-    embedder: Any = Field(default=None, exclude=True, description="Embedder for strategy='semantic'.")
+    embedder: Any = Field(default=None, description="Embedder for strategy='semantic'.")
 
-    _chunkwise: Splitter = PrivateAttr()
+    # IngestionPipeline keys its cache on to_dict(): objects serialize by name so that
+    # two parsers with different tokenizers or embedders never share cached nodes.
+    @field_serializer("tokenizer")
+    def _tokenizer_name(self, tokenizer: Any) -> Any:
+        return describe_tokenizer(tokenizer)
+
+    @field_serializer("embedder")
+    def _embedder_name(self, embedder: Any) -> Any:
+        return describe_embedder(embedder)
 
     def model_post_init(self, context: Any) -> None:
         super().model_post_init(context)
-        self._chunkwise = Splitter(
+        self._splitter()  # validate the options now, not at the first document
+
+    def _splitter(self) -> Splitter:
+        # Built from the fields on each use, so a field changed after construction takes effect.
+        return Splitter(
             max_tokens=self.max_tokens,
             min_tokens=self.min_tokens,
             overlap=self.overlap,
@@ -75,16 +96,16 @@ class ChunkwiseNodeParser(TextSplitter):
         return "ChunkwiseNodeParser"
 
     def split_text(self, text: str) -> list[str]:
-        return [piece.text for piece in self._chunkwise.split([text])[0]]
+        return [piece.text for piece in self._splitter().split([text])[0]]
 
     def split_texts(self, texts: list[str]) -> list[str]:
-        return [piece.text for chunks in self._chunkwise.split(texts) for piece in chunks]
+        return [piece.text for chunks in self._splitter().split(texts) for piece in chunks]
 
     def _parse_nodes(self, nodes: Sequence[BaseNode], show_progress: bool = False, **kwargs: Any) -> list[BaseNode]:
         nodes = list(nodes)
         texts = [node.get_content(metadata_mode=MetadataMode.NONE) for node in nodes]
         parsed: list[BaseNode] = []
-        for node, chunks in zip(nodes, self._chunkwise.split(texts)):
+        for node, chunks in zip(nodes, self._splitter().split(texts)):
             # One relationship object per parent: computing it hashes the parent's whole text.
             source = node.as_related_node_info()
             for position, piece in enumerate(chunks):
@@ -128,9 +149,17 @@ class ChunkwisePostprocessor(BaseNodePostprocessor):
     """
 
     budget_tokens: int = Field(description="Hard cap on the tokens of all kept text together.")
-    tokenizer: Any = Field(default=None, exclude=True)
-    embedder: Any = Field(default=None, exclude=True)
+    tokenizer: Any = Field(default=None)
+    embedder: Any = Field(default=None)
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_serializer("tokenizer")
+    def _tokenizer_name(self, tokenizer: Any) -> Any:
+        return describe_tokenizer(tokenizer)
+
+    @field_serializer("embedder")
+    def _embedder_name(self, embedder: Any) -> Any:
+        return describe_embedder(embedder)
 
     def model_post_init(self, context: Any) -> None:
         super().model_post_init(context)
