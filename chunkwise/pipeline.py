@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ._types import Chunk, Document, Removed, as_documents, chunk_id
-from .chunking import ChunkConfig, Strategy, chunk_document
+from .chunking import ChunkConfig, Strategy, chunk_documents
 from .dedup import DedupConfig, DedupResult, dedup as run_dedup
 from .errors import ChunkwiseWarning, ConfigError, TokenizerNotFoundError
 from .normalize import Normalized, NormalizeConfig, normalize as run_normalize
@@ -91,6 +91,15 @@ def _map_removed(removed: list[Removed], normalized: dict[str, Normalized | None
     return mapped
 
 
+def _embedder(embedder: Any) -> Any:
+    """An Embedder, a profile name ("fast", "balanced", "precise") resolved lazily, or None."""
+    if embedder is None or not isinstance(embedder, str):
+        return embedder
+    from .embed import get_embedder
+
+    return get_embedder(embedder)
+
+
 def prepare(
     docs: str | Document | dict | Iterable[Any],
     *,
@@ -99,6 +108,8 @@ def prepare(
     min_tokens: int | None = None,
     tokenizer: object = None,
     strategy: Strategy = "structural",
+    profile: str = "balanced",
+    embedder: Any = None,
     overlap: int = 0,
     naive_overlap: int | None = None,
     special_tokens: bool = False,
@@ -119,6 +130,8 @@ def prepare(
     LLM; its tokenizer is used when found locally, else cl100k_base with a
     ``ChunkwiseWarning`` and a note in the report. ``normalize``/``dedup``:
     True (defaults), False, or a ``NormalizeConfig``/``DedupConfig``.
+    ``strategy="semantic"`` embeds sentences with ``embedder`` (an Embedder or a
+    profile name; default the ``profile`` of the config, from local files only).
     ``groups`` names the source of each document for overlap stitching
     (default: metadata ``source_id``/``source``). Chunk offsets are raw;
     ``removed`` entries point into the raw text of both documents.
@@ -136,6 +149,7 @@ def prepare(
             min_tokens=min_tokens,
             overlap=overlap,
             strategy=strategy,
+            profile=profile,
             special_tokens=special_tokens,
             naive_overlap=naive_overlap,
         )
@@ -168,17 +182,18 @@ def prepare(
         removed = []
 
     # 3. Chunk every kept piece; a chunk never spans a removed one.
+    # All pieces go to the chunker at once, so semantic chunking embeds every
+    # sentence of the batch once, in length-sorted batches.
+    kept_texts = [[text[start:end] for start, end in pieces] for text, pieces in zip((d.text for d in repaired), kept_pieces)]
+    piece_documents = [Document(d.id, piece) for d, pieces in zip(documents, kept_texts) for piece in pieces]
+    piece_chunks = iter(chunk_documents(piece_documents, counter, config, embedder=_embedder(embedder)))
     chunks: list[Chunk] = []
-    kept_texts: list[list[str]] = []
-    for document, text, pieces in zip(documents, (d.text for d in repaired), kept_pieces):
+    for document, pieces in zip(documents, kept_pieces):
         starts: list[int] = []
         ends: list[int] = []
         pieces_chunks: list[Chunk] = []
-        kept_texts.append([])
-        for piece_start, piece_end in pieces:
-            piece = text[piece_start:piece_end]
-            kept_texts[-1].append(piece)
-            for c in chunk_document(piece, document.id, counter, config):
+        for piece_start, _piece_end in pieces:
+            for c in next(piece_chunks):
                 pieces_chunks.append(c)
                 starts.append(piece_start + c.start)
                 ends.append(piece_start + c.end)
