@@ -1,6 +1,7 @@
 """Answer survival of chunkwise.compress against baselines on NaturalQuestions-Open.
 
-Each question's gold passage is mixed with 19 distractors: passages of other
+Questions whose gold passage does not contain a gold answer (after SQuAD
+normalisation) are left out. Each question's gold passage is mixed with 19 distractors: passages of other
 questions that are lexically close to it (BM25 over the pool of gold
 passages, sampled with a fixed seed from the 40 closest) and that contain
 none of its answers, so only the gold passage can answer. The 20 passages
@@ -59,17 +60,24 @@ def normalize_answer(text: str) -> str:
 
 
 def contains_answer(text: str, answers: list[str]) -> bool:
-    haystack = f" {normalize_answer(text)} "
-    return any(f" {a} " in haystack for a in (normalize_answer(x) for x in answers) if a)
+    """A normalised answer is a substring of the normalised text (as lost-in-the-middle scores NQ)."""
+    haystack = normalize_answer(text)
+    return any(a in haystack for a in (normalize_answer(x) for x in answers) if a)
 
 
-def load_questions(path: Path, count: int, seed: int, distractors: int = 19, closest: int = 40) -> list[dict]:
+def load_questions(path: Path, count: int, seed: int, distractors: int = 19, closest: int = 40, passages: str = "oracle") -> list[dict]:
+    """``passages="oracle"``: the ~100-word gold passages; ``"long"``: NQ's annotated long answers (10-1,000+ tokens)."""
     rows = [json.loads(line) for line in gzip.open(path, "rt", encoding="utf-8")]
     for row in rows:
         row["answers"] = _literal(row["answers"])
-        row["passage"] = _literal(row["ctxs"])[0]["text"]
+        if passages == "long":
+            row["passage"] = _literal(row["nq_annotated_gold"])["long_answer"]
+        else:
+            row["passage"] = _literal(row["ctxs"])[0]["text"]
+    # Questions whose gold passage does not contain an answer (after normalisation) cannot be scored.
+    rows = [row for row in rows if contains_answer(row["passage"], row["answers"])]
     pool = list(dict.fromkeys(row["passage"] for row in rows))
-    normalized_pool = [f" {normalize_answer(p)} " for p in pool]
+    normalized_pool = [normalize_answer(p) for p in pool]
     bm25 = BM25([terms(p) for p in pool])
     rng = np.random.default_rng(seed)
     chosen = sorted(rng.choice(len(rows), size=min(count, len(rows)), replace=False).tolist())
@@ -81,7 +89,7 @@ def load_questions(path: Path, count: int, seed: int, distractors: int = 19, clo
         order = np.argsort(-scores, kind="stable")
         candidates = [
             int(i) for i in order[: closest * 3]
-            if pool[i] != row["passage"] and not any(f" {a} " in normalized_pool[i] for a in answers)
+            if pool[i] != row["passage"] and not any(a in normalized_pool[i] for a in answers)
         ][:closest]
         picked = rng.choice(len(candidates), size=distractors, replace=False)
         passages = [pool[candidates[i]] for i in picked] + [row["passage"]]
@@ -183,6 +191,7 @@ def main() -> int:
     parser.add_argument("--questions", type=int, default=300)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--passages", choices=("oracle", "long"), default="oracle", help="gold passages (default) or annotated long answers")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--ablations", action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args()
@@ -195,7 +204,7 @@ def main() -> int:
 
     tokenizer = get_tokenizer(None)
     embedder = get_embedder("balanced")
-    questions = load_questions(args.data, args.questions, args.seed)
+    questions = load_questions(args.data, args.questions, args.seed, passages=args.passages)
     started = time.perf_counter()
     # Embed every sentence, passage and question once; later calls are cache hits.
     for q in questions:
@@ -220,7 +229,8 @@ def main() -> int:
         methods.update(
             {
                 "chunkwise, rank fusion": chunkwise_method(replace(default, fusion="rrf")),
-                "chunkwise, no context": chunkwise_method(replace(default, neighbour_weight=0.0, passage_weight=0.0)),
+                "chunkwise, no context": chunkwise_method(replace(default, neighbour_weight=0.0, passage_weight=0.0, lead_weight=0.0)),
+                "chunkwise, no lead": chunkwise_method(replace(default, lead_weight=0.0)),
                 "chunkwise, no MMR": chunkwise_method(replace(default, mmr_lambda=1.0)),
                 "chunkwise, lexical only": chunkwise_method(default, lexical_only=True),
             }
@@ -272,7 +282,7 @@ def main() -> int:
         }
         for m, row in results.items()
     }
-    print(f"\n{n} questions, 20 passages each, mean context {np.mean(context_tokens):.0f} tokens (cl100k_base)")
+    print(f"\n{args.passages} passages: {n} questions, 20 passages each, mean context {np.mean(context_tokens):.0f} tokens (cl100k_base)")
     header = "| method | " + " | ".join(budget_names) + " | ms/query |"
     print(header)
     print("|" + " --- |" * (len(budget_names) + 2))
@@ -292,7 +302,7 @@ def main() -> int:
     print(f"total {time.perf_counter() - started:.0f} s")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"questions": n, "seed": args.seed, "mean_context_tokens": float(np.mean(context_tokens)), "versions": versions, "results": table}, indent=2))
+        args.json.write_text(json.dumps({"questions": n, "seed": args.seed, "passages": args.passages, "mean_context_tokens": float(np.mean(context_tokens)), "versions": versions, "results": table}, indent=2))
     return 0
 
 

@@ -36,7 +36,9 @@ class CompressConfig:
     embedding cosine). ``fusion``: ``"sum"`` of min-max normalised scores or
     reciprocal-rank fusion ``"rrf"``. ``neighbour_weight``: how much of the
     best adjacent sentence's relevance a sentence inherits. ``passage_weight``:
-    how much its passage's relevance adds. ``mmr_lambda``: 1.0 is pure
+    how much its passage's relevance adds. ``lead_weight``: how much of its
+    passage's best sentence a passage's first sentence inherits (it names
+    what later sentences refer to). ``mmr_lambda``: 1.0 is pure
     relevance; lower trades relevance for novelty. ``duplicate_cosine``: a
     sentence this close to a kept one is never added. ``min_relevance``: a
     sentence whose raw relevance (cosine to the query; the matched share of
@@ -47,10 +49,11 @@ class CompressConfig:
     per call (the lexically best ones and their neighbours).
     """
 
-    lexical_weight: float = 0.3
+    lexical_weight: float = 0.15
     fusion: Fusion = "sum"
     neighbour_weight: float = 0.25
-    passage_weight: float = 0.35
+    passage_weight: float = 1.0
+    lead_weight: float = 0.3
     mmr_lambda: float = 0.85
     duplicate_cosine: float = 0.97
     min_relevance: float | None = None
@@ -63,7 +66,7 @@ class CompressConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
                 raise ConfigError(f"{name} must be in [0, 1], got {value!r}")
-        for name in ("neighbour_weight", "passage_weight"):
+        for name in ("neighbour_weight", "passage_weight", "lead_weight"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0.0 <= value <= 10.0:
                 raise ConfigError(f"{name} must be in [0, 10], got {value!r}")
@@ -535,7 +538,20 @@ def compress(
         left = np.where(same_prev, relevance[:-1], 0.0)
         neighbour[1:] = np.maximum(neighbour[1:], left)
         neighbour[:-1] = np.maximum(neighbour[:-1], np.where(same_prev, relevance[1:], 0.0))
-    score = relevance + config.neighbour_weight * neighbour + config.passage_weight * group_relevance[group_of]
+    # The lead: a passage's first sentence usually names what its later sentences say "he" or "it"
+    # about, so it inherits part of the passage's best sentence.
+    lead = np.zeros(count, dtype=np.float64)
+    if config.lead_weight and count:
+        best_in_group = np.zeros(len(groups), dtype=np.float64)
+        np.maximum.at(best_in_group, group_of, relevance)
+        first_rows = np.flatnonzero(np.r_[True, group_of[1:] != group_of[:-1]])
+        lead[first_rows] = best_in_group[group_of[first_rows]]
+    score = (
+        relevance
+        + config.neighbour_weight * neighbour
+        + config.lead_weight * lead
+        + config.passage_weight * group_relevance[group_of]
+    )
     score = score / score.max() if score.max() > 0 else score
 
     eligible = np.ones(count, dtype=bool)
