@@ -248,3 +248,24 @@ def test_config_validation():
         ChunkConfig(strategy="semantic", semantic_window=0)
     with pytest.raises(ConfigError):
         ChunkConfig(strategy="semantic", semantic_weight=-1)
+
+
+def test_real_model_end_to_end_with_cache(tmp_path):
+    from chunkwise.embed import CachedEmbedder, EmbeddingCache, SentenceTransformerEmbedder, resolve_model_path
+
+    try:
+        resolve_model_path()
+        minilm = SentenceTransformerEmbedder()
+    except (ModelNotFoundError, ImportError):
+        pytest.skip('needs pip install "chunkwise[embed]"')
+    cached = CachedEmbedder(minilm, EmbeddingCache(tmp_path / "e.sqlite3"))
+    storage = " ".join(f"Replica {i} of each block lives on a different storage node in the cluster." for i in range(6))
+    baking = " ".join(f"Step {i}: knead the bread dough with flour and let it rise in a warm kitchen." for i in range(6))
+    text = storage + " " + baking
+    chunks = chunk(text, max_tokens=140, strategy="semantic", embedder=cached)
+    _check(text, chunks, 140)
+    assert any(c.start == len(storage) + 1 for c in chunks)  # the cut lands where the topic changes
+    misses = cached.misses
+    again = chunk(text, max_tokens=140, strategy="semantic", embedder=cached)
+    assert cached.misses == misses  # a second run embeds nothing
+    assert [(c.start, c.end) for c in again] == [(c.start, c.end) for c in chunks]

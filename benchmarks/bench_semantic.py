@@ -1,0 +1,173 @@
+"""Semantic chunking speed: chunkwise (balanced, fast) vs Chonkie's and LangChain's SemanticChunker, same model.
+
+    python benchmarks/bench_semantic.py --json out.json [--mb 1.0] [--skip-peers]
+
+Corpus: NaturalQuestions passages from ../shared/data/nq (a blank line
+between passages) followed by Python's own reference prose
+(pydoc_data.topics), repeated with a seeded shuffle until ``--mb`` megabytes.
+Every chunker uses all-MiniLM-L6-v2 from the same local folder, on the same
+device (CPU here unless torch sees a GPU), with no embedding cache, in one
+run; model loading is excluded and reported apart. The boundary-scoring loop
+is also timed alone against its NumPy twin on the corpus's own vectors and on
+50,000 synthetic ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import gzip
+import json
+import platform
+import random
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+warnings.filterwarnings("ignore", message=".*langchain-experimental.*")
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import chunkwise  # noqa: E402
+from chunkwise import Document, get_tokenizer  # noqa: E402
+from chunkwise._scores import gap_scores  # noqa: E402
+from chunkwise.chunking import ChunkConfig, chunk_documents  # noqa: E402
+from chunkwise.embed import SentenceTransformerEmbedder, static_embedder  # noqa: E402
+
+NQ = ROOT.parent / "shared" / "data" / "nq" / "nq_open_oracle_dev.jsonl.gz"
+
+
+def corpus(megabytes: float, seed: int) -> list[Document]:
+    pieces = []
+    if NQ.exists():
+        for line in gzip.open(NQ, "rt", encoding="utf-8"):
+            ctxs = json.loads(line)["ctxs"]
+            ctxs = ast.literal_eval(ctxs) if isinstance(ctxs, str) else ctxs
+            pieces.append(ctxs[0]["text"].strip())
+    from pydoc_data.topics import topics
+
+    pieces += [text.strip() for text in topics.values() if text.strip()]
+    rng = random.Random(seed)
+    documents, size, round_ = [], 0, 0
+    while size < megabytes * 1_000_000:
+        order = pieces[:]
+        rng.shuffle(order)
+        for first in range(0, len(order), 12):
+            text = "\n\n".join(order[first : first + 12])
+            documents.append(Document(f"d{round_}-{first}", text))
+            size += len(text.encode("utf-8"))
+            if size >= megabytes * 1_000_000:
+                break
+        round_ += 1
+    return documents
+
+
+def timed(function):
+    began = time.perf_counter()
+    value = function()
+    return value, time.perf_counter() - began
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mb", type=float, default=1.0)
+    parser.add_argument("--max-tokens", type=int, default=256)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--skip-peers", action="store_true")
+    parser.add_argument("--json", dest="json_path")
+    args = parser.parse_args()
+
+    documents = corpus(args.mb, args.seed)
+    megabytes = sum(len(d.text.encode("utf-8")) for d in documents) / 1e6
+    tokenizer = get_tokenizer(None)
+    results: dict = {"versions": _versions(), "mb": megabytes, "documents": len(documents), "rows": {}}
+    print(f"corpus: {megabytes:.2f} MB in {len(documents)} documents; backend={chunkwise.backend()}")
+
+    minilm, load_seconds = timed(lambda: SentenceTransformerEmbedder(long_texts="head"))
+    fast, fast_load = timed(lambda: static_embedder(minilm))
+    results["load_seconds"] = {"minilm": load_seconds, "static_table": fast_load}
+    print(f"device={minilm.device} precision={minilm.precision}; load MiniLM {load_seconds:.1f}s, static table {fast_load:.1f}s")
+
+    def add(name, seconds, chunks):
+        results["rows"][name] = {"seconds": seconds, "mb_per_s": megabytes / seconds, "chunks": chunks}
+        print(f"{name:34s} {seconds:8.2f} s  {megabytes / seconds:8.4f} MB/s  {chunks} chunks", flush=True)
+
+    config = ChunkConfig(max_tokens=args.max_tokens, strategy="semantic")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out, seconds = timed(lambda: chunk_documents(documents, tokenizer, config, embedder=fast))
+        add("chunkwise semantic fast", seconds, sum(map(len, out)))
+        out, seconds = timed(lambda: chunk_documents(documents, tokenizer, config, embedder=minilm))
+        add("chunkwise semantic balanced", seconds, sum(map(len, out)))
+        structural = ChunkConfig(max_tokens=args.max_tokens, strategy="structural")
+        out, seconds = timed(lambda: chunk_documents(documents, tokenizer, structural))
+        add("chunkwise structural (no model)", seconds, sum(map(len, out)))
+
+    if not args.skip_peers:
+        from chonkie import SemanticChunker as ChonkieSemantic
+        from chonkie.embeddings import SentenceTransformerEmbeddings
+
+        chonkie = ChonkieSemantic(embedding_model=SentenceTransformerEmbeddings(minilm.model), chunk_size=args.max_tokens)
+        out, seconds = timed(lambda: [chonkie.chunk(d.text) for d in documents])
+        add("Chonkie SemanticChunker", seconds, sum(map(len, out)))
+
+        from langchain_core.embeddings import Embeddings
+        from langchain_experimental.text_splitter import SemanticChunker as LangChainSemantic
+
+        class MiniLM(Embeddings):
+            """What HuggingFaceEmbeddings does: SentenceTransformer.encode, normalised."""
+
+            def embed_documents(self, texts):
+                return minilm.model.encode(list(texts), normalize_embeddings=True, show_progress_bar=False).tolist()
+
+            def embed_query(self, text):
+                return self.embed_documents([text])[0]
+
+        langchain = LangChainSemantic(MiniLM())
+        out, seconds = timed(lambda: [langchain.split_text(d.text) for d in documents])
+        add("LangChain SemanticChunker", seconds, sum(map(len, out)))
+
+    rows = results["rows"]
+    for peer in ("Chonkie SemanticChunker", "LangChain SemanticChunker"):
+        if peer in rows:
+            for ours in ("chunkwise semantic balanced", "chunkwise semantic fast"):
+                ratio = rows[peer]["seconds"] / rows[ours]["seconds"]
+                results.setdefault("ratios", {})[f"{ours} vs {peer}"] = ratio
+                print(f"{ours} is {ratio:.1f}x faster than {peer}")
+
+    # The scoring loop alone: compiled vs its NumPy twin.
+    units = [d.text[s.start : s.end] for d in documents[:200] for s in chunkwise.segment(d.text)]
+    vectors = fast.embed(units)
+    cases = {"corpus units (static vectors)": (vectors, np.array([0, len(units)], dtype=np.int64))}
+    rng = np.random.default_rng(args.seed)
+    synthetic = rng.standard_normal((50_000, 384)).astype(np.float32)
+    cases["50,000 x 384 synthetic, 100 docs"] = (synthetic, np.linspace(0, 50_000, 101).astype(np.int64))
+    results["scoring"] = {}
+    for name, (matrix, offsets) in cases.items():
+        timings = {}
+        for implementation in ("cython", "python"):
+            best = min(timed(lambda: gap_scores(matrix, offsets, weight=500_000, implementation=implementation))[1] for _ in range(3))
+            timings[implementation] = best
+        ratio = timings["python"] / timings["cython"]
+        results["scoring"][name] = {**timings, "ratio": ratio, "units": int(matrix.shape[0])}
+        print(f"scoring {name}: Cython {timings['cython'] * 1e3:.1f} ms, NumPy {timings['python'] * 1e3:.1f} ms, {ratio:.1f}x")
+    if args.json_path:
+        Path(args.json_path).write_text(json.dumps(results, indent=1))
+
+
+def _versions() -> dict:
+    versions = {"python": platform.python_version(), "chunkwise": chunkwise.__version__}
+    for name in ("numpy", "torch", "sentence_transformers", "chonkie", "langchain_experimental"):
+        try:
+            versions[name] = __import__(name).__version__
+        except Exception:  # noqa: BLE001 - a missing peer is reported, not fatal
+            versions[name] = None
+    return versions
+
+
+if __name__ == "__main__":
+    main()
