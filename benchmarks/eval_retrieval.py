@@ -377,6 +377,18 @@ def summarise(rows: dict, seed: int, target: int) -> dict:
             if best and best != name:
                 diff = values - np.asarray(rows[best]["per_question"][metric])
                 entry[f"{metric}_vs_best"] = bootstrap_mean(diff, rng)
+        if not row["baseline"]:
+            # Paired differences against every baseline, not only the best one.
+            entry["vs_baselines"] = {
+                other: {
+                    metric: bootstrap_mean(
+                        np.asarray(row["per_question"][metric]) - np.asarray(rows[other]["per_question"][metric]), rng
+                    )
+                    for metric in ("recall", "iou")
+                }
+                for other, other_row in rows.items()
+                if other_row["baseline"]
+            }
         summary["chunkers"][name] = entry
     return summary
 
@@ -395,6 +407,13 @@ def print_tables(results: dict) -> None:
                   + (f"{dr[0]:+.3f} [{dr[1]:+.3f}, {dr[2]:+.3f}]" if dr else "—")
                   + f" | {p[0]*1000:.2f} | {i[0]*1000:.2f} [{i[1]*1000:.2f}, {i[2]*1000:.2f}] | "
                   + (f"{di[0]*1000:+.2f} [{di[1]*1000:+.2f}, {di[2]*1000:+.2f}]" if di else "—") + " |")
+        for name, e in summary["chunkers"].items():
+            if "vs_baselines" not in e:
+                continue
+            print(f"\n{name} minus each baseline (paired bootstrap 95% CI): recall; IoU x1000")
+            for other, d in e["vs_baselines"].items():
+                r, i = d["recall"], d["iou"]
+                print(f"  vs {other:28s} {r[0]:+.3f} [{r[1]:+.3f}, {r[2]:+.3f}];  {i[0]*1000:+.2f} [{i[1]*1000:+.2f}, {i[2]*1000:+.2f}]")
     print(f"\ntotal {results['seconds']:.0f} s")
 
 

@@ -256,8 +256,8 @@ class SentenceTransformerEmbedder:
         texts = _check_texts(texts)
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        # Cheap pre-filter: a text under max_seq_length characters cannot exceed it in tokens... almost:
-        # word pieces are at least one character, plus two special tokens.
+        # Only a text longer than max_seq_length - 2 characters can exceed the limit
+        # (a word piece covers at least one character; two special tokens are added).
         suspects = [index for index, text in enumerate(texts) if len(text) > self.max_seq_length - 2]
         long_indexes: list[int] = []
         if suspects:
@@ -297,6 +297,10 @@ class SentenceTransformerEmbedder:
         for owner, text in enumerate(texts):
             encoding = self._tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
             offsets = encoding["offset_mapping"]
+            if not offsets:
+                windows.append(text)
+                owners.append(owner)
+                continue
             first = 0
             while True:
                 last = min(len(offsets), first + span)
