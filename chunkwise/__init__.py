@@ -7,8 +7,9 @@ local files only.
 
 from ._backend import backend
 from ._types import Chunk, Document, Removed, Span
-from .chunking import ChunkConfig, chunk, naive_split
+from .chunking import ChunkConfig, chunk, chunk_documents, naive_split
 from .dedup import DedupConfig, DedupResult, dedup
+from .embed import CachedEmbedder, Embedder, EmbeddingCache, SentenceTransformerEmbedder, StaticEmbedder, embed_window, get_embedder
 from .normalize import Normalized, NormalizeConfig, normalize
 from .errors import ChunkwiseError, ChunkwiseWarning
 from .pipeline import PrepareResult, prepare
@@ -25,6 +26,14 @@ __all__ = [
     "PrepareResult",
     "chunk",
     "naive_split",
+    "chunk_documents",
+    "Embedder",
+    "get_embedder",
+    "SentenceTransformerEmbedder",
+    "StaticEmbedder",
+    "EmbeddingCache",
+    "CachedEmbedder",
+    "embed_window",
     "segment",
     "normalize",
     "Normalized",
