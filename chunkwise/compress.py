@@ -405,6 +405,7 @@ def compress(
     tokenizer: Any = None,
     embedder: Any = None,
     config: CompressConfig | None = None,
+    query_vector: np.ndarray | None = None,
     **options: Any,
 ) -> Compressed:
     """Keep the sentences of ``passages`` that answer ``query``, within ``budget_tokens``.
@@ -415,7 +416,8 @@ def compress(
     ``get_tokenizer`` accepts (default cl100k_base); the budget is in its
     tokens and holds for the final text, separators included.
     ``embedder``: an Embedder, a profile name, None (the ``balanced`` profile)
-    or False (lexical scoring only). Options of ``CompressConfig``
+    or False (lexical scoring only). ``query_vector``: the query already
+    embedded by the same embedder (e.g. for the search), saving that call. Options of ``CompressConfig``
     (``min_relevance=0.3``, ``mmr_lambda=...``) may be passed as keywords.
     """
     if config is None:
@@ -516,10 +518,17 @@ def compress(
             skipped = [row for row in missing if row not in wanted]
             missing = [row for row in missing if row in wanted]
             embedded[skipped] = False
-        query_and_missing = embedder.embed([query] + [texts[row] for row in missing])
-        query_vector = np.asarray(query_and_missing[0], dtype=np.float32)
-        if missing:
-            sentence_vectors[missing] = query_and_missing[1:]
+        if query_vector is not None:
+            query_vector = np.asarray(query_vector, dtype=np.float32).reshape(-1)
+            if query_vector.shape != (dimension,):
+                raise InputDataError(f"query_vector must have shape ({dimension},), got {query_vector.shape}")
+            if missing:
+                sentence_vectors[missing] = embedder.embed([texts[row] for row in missing])
+        else:
+            query_and_missing = embedder.embed([query] + [texts[row] for row in missing])
+            query_vector = np.asarray(query_and_missing[0], dtype=np.float32)
+            if missing:
+                sentence_vectors[missing] = query_and_missing[1:]
         cosine = sentence_vectors @ query_vector
         if not embedded.all():
             cosine[~embedded] = float(cosine[embedded].min()) if embedded.any() else 0.0

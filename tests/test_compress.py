@@ -170,6 +170,10 @@ def test_hits_use_stored_sentence_vectors(tokenizer):
     embedder.calls.clear()
     result = compress("Everest summit height", hits, budget_tokens=30, tokenizer=tokenizer, embedder=embedder)
     assert embedder.calls == [1]  # the query only: sentences and passage scores come from the index
+    embedder.calls.clear()
+    reused = compress("Everest summit height", hits, budget_tokens=30, tokenizer=tokenizer, embedder=embedder,
+                      query_vector=embedder.embed(["Everest summit height"])[0])
+    assert embedder.calls == [1] and reused == result  # no embedding inside compress at all
     assert "8,849" in result.text
     # another embedder's vectors are not trusted: sentences are embedded again
     other = BagOfWordsEmbedder(model_id="another-model")
