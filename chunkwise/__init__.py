@@ -7,11 +7,14 @@ local files only.
 
 from ._backend import backend
 from ._types import Chunk, Document, Removed, Span
+from .budget import plan_budget
 from .chunking import ChunkConfig, chunk, chunk_documents, naive_split
+from .compress import CompressConfig, Compressed, compress
 from .dedup import DedupConfig, DedupResult, dedup
 from .embed import CachedEmbedder, Embedder, EmbeddingCache, SentenceTransformerEmbedder, StaticEmbedder, embed_window, get_embedder
 from .normalize import Normalized, NormalizeConfig, normalize
 from .errors import ChunkwiseError, ChunkwiseWarning
+from .index import Hit, Index
 from .pipeline import PrepareResult, prepare
 from .audit import AuditReport, audit
 from .batch import BatchConfig, BatchSummary, prepare_store
@@ -39,6 +42,12 @@ __all__ = [
     "Normalized",
     "NormalizeConfig",
     "dedup",
+    "compress",
+    "Compressed",
+    "CompressConfig",
+    "plan_budget",
+    "Index",
+    "Hit",
     "DedupConfig",
     "DedupResult",
     "ChunkConfig",

@@ -18,7 +18,7 @@ import numpy as np
 from ._types import Chunk, Document, Removed, as_documents, chunk_id
 from .chunking import ChunkConfig, Strategy, chunk_documents
 from .dedup import DedupConfig, DedupResult, dedup as run_dedup
-from .errors import ChunkwiseWarning, ConfigError, TokenizerNotFoundError
+from .errors import ChunkwiseWarning, ConfigError, InputTypeError, TokenizerNotFoundError
 from .normalize import Normalized, NormalizeConfig, normalize as run_normalize
 from .report import Report, ReportConfig, build_report
 from .tokens import DEFAULT_TOKENIZER, Tokenizer, get_tokenizer
@@ -122,6 +122,8 @@ def prepare(
     top_k: int | None = None,
     price: Any = None,
     report_config: ReportConfig | bool | None = None,
+    queries: Sequence[str] | None = None,
+    compress_budget_tokens: int | None = None,
 ) -> PrepareResult:
     """Prepare documents for indexing: repair, remove duplicates, chunk under a hard cap, report.
 
@@ -141,6 +143,9 @@ def prepare(
     ``gpu`` (default a100-80gb), ``queries_per_day`` (default 10,000), ``top_k``
     retrieved chunks per query (default 5), ``price`` (a catalog name, TokenPrice or
     mapping with a unit; default gpt-4o-mini). These are checked before any work.
+    ``queries`` (sample questions) measure the context per query after
+    ``compress`` to ``compress_budget_tokens`` (default 512) over an index of the
+    chunks; this embeds every chunk (needs ``chunkwise[embed,index]``).
     """
     documents = as_documents(docs)
     if config is None:
@@ -155,7 +160,10 @@ def prepare(
         )
     normalize_config = _stage_config(normalize, NormalizeConfig, "normalize")
     dedup_config = _stage_config(dedup, DedupConfig, "dedup")
-    report_options = _report_options(report_config, model, gpu=gpu, queries_per_day=queries_per_day, top_k=top_k, price=price)
+    report_options = _report_options(report_config, model, gpu=gpu, queries_per_day=queries_per_day, top_k=top_k,
+                                     price=price, compress_budget_tokens=compress_budget_tokens)
+    if queries is not None and (isinstance(queries, str) or not all(isinstance(q, str) for q in queries)):
+        raise InputTypeError("queries must be a list of strings (sample questions for measuring compression)")
     counter, notes = resolve_tokenizer(tokenizer, model, config.special_tokens)
 
     # 1. Normalize: repaired text plus the way back to raw offsets.
@@ -205,8 +213,17 @@ def prepare(
             )
 
     # 4. The report: naive windows over the raw text against these chunks, and what that costs.
+    compression = None
+    if queries and report_options.economics:
+        # Context after compression, measured: index the chunks, retrieve top_k, compress to the budget.
+        from .report_economics import measure_compression
+
+        compression = measure_compression(chunks, list(queries), top_k=report_options.top_k,
+                                          budget_tokens=report_options.compress_budget_tokens, tokenizer=counter,
+                                          embedder=_embedder(embedder))
     report = build_report(documents, repaired, kept_texts, chunks, counter, config, normalized=normalize_config is not None,
-                          deduped=deduped, fixes=fixes, notes=notes, report_config=report_options, model_hint=model)
+                          deduped=deduped, fixes=fixes, notes=notes, report_config=report_options, model_hint=model,
+                          compression=compression)
     return PrepareResult(chunks=chunks, removed=removed, report=report, documents=documents)
 
 

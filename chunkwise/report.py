@@ -303,6 +303,16 @@ def _economics_text(econ: Economics) -> list[str]:
         ("self-hosted $ / query", _usd(hosted(naive, "usd_per_query")), _usd(hosted(prepared, "usd_per_query"))),
         ("self-hosted $ / year", _usd(hosted(naive, "usd_per_year")), _usd(hosted(prepared, "usd_per_year"))),
     ]
+    if econ.compression is not None and econ.compressed_request is not None:
+        measured = econ.compression
+        after = econ.compressed_request
+        rows += [
+            (f"compressed to {measured.budget_tokens} tokens ({measured.queries} queries)", "-",
+             f"{measured.mean_compressed_tokens:,.0f}"),
+            ("  tokens / request, compressed", "-", after["request_tokens"]),
+            ("  KV cache / request, compressed", "-", _gib(after["kv_cache_per_request"]["bytes"])),
+            ("  $ / year, compressed", "-", _usd(after["api_cost"]["usd_per_year"])),
+        ]
     width = max(len(r[0]) for r in rows)
     lines = [
         f"serving {econ.model} ({econ.kv_per_token.kv_dtype} KV, {econ.kv_per_token.bytes_per_token:,} bytes/token) "
@@ -344,6 +354,7 @@ def build_report(
     notes: list[str] | tuple[str, ...] = (),
     report_config: ReportConfig | None = None,
     model_hint: str | None = None,
+    compression: Any = None,
 ) -> Report:
     """The report of ``prepare``: naive windows over the raw text against the prepared chunks.
 
@@ -386,7 +397,10 @@ def build_report(
     prepared_counts = [c.token_count for c in chunks]
     live_pieces = sum(1 for pieces in kept_texts for piece in pieces if piece.strip())
     prepared_overlap = config.overlap * max(0, len(chunks) - live_pieces) if config.overlap else 0
-    econ = economics(naive_counts, prepared_counts, resolved, max_tokens=config.max_tokens) if resolved else None
+    econ = (
+        economics(naive_counts, prepared_counts, resolved, max_tokens=config.max_tokens, compression=compression)
+        if resolved else None
+    )
     chunk_totals: dict[str, list[int]] = {}
     for c in chunks:
         entry = chunk_totals.setdefault(c.doc_id, [0, 0])

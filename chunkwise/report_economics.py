@@ -24,8 +24,8 @@ DEFAULT_PRICE = "gpt-4o-mini"
 DEFAULT_EMBEDDER = "all-minilm-l6-v2"
 
 COMPRESSION_NOTE = (
-    "compression (issue 6: compress(query, passages, budget_tokens)) is not implemented yet; "
-    "compressed_context_tokens stays null until it is"
+    "context after compression is measured only on sample queries: pass prepare(..., queries=[...]) "
+    "(needs chunkwise[embed,index]); compressed_context_tokens stays null without them"
 )
 
 
@@ -68,9 +68,11 @@ class ReportConfig:
     prefill_tokens_per_second: float | None = None
     decode_tokens_per_second: float | None = None
     usd_per_gpu_hour: float | None = None
+    compress_budget_tokens: int = 512
     economics: bool = True
 
     def __post_init__(self) -> None:
+        _positive("compress_budget_tokens", self.compress_budget_tokens, integer=True)
         _positive("queries_per_day", self.queries_per_day)
         _positive("top_k", self.top_k, integer=True)
         _positive("prompt_tokens", self.prompt_tokens, integer=True, allow_zero=True)
@@ -182,6 +184,56 @@ class Throughput:
 
     def to_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "formulas": list(self.formulas), "assumptions": list(self.assumptions)}
+
+
+@dataclass(frozen=True)
+class CompressionStats:
+    """Retrieved context before and after ``compress``, measured on sample queries over the prepared chunks.
+
+    Each query retrieves ``top_k`` chunks from a ``chunkwise.Index`` of the chunks and
+    compresses them to ``budget_tokens`` (separators included); the means are over queries.
+    """
+
+    queries: int
+    top_k: int
+    budget_tokens: int
+    mean_retrieved_tokens: float
+    mean_compressed_tokens: float
+    embedder: str
+
+    @property
+    def ratio(self) -> float:
+        return self.mean_retrieved_tokens / self.mean_compressed_tokens if self.mean_compressed_tokens else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **dataclasses.asdict(self),
+            "ratio": self.ratio,
+            "formula": "mean over queries of tokens(compress(query, index.search(query, top_k), budget_tokens).text)",
+        }
+
+
+def measure_compression(chunks: Sequence[Any], queries: Sequence[str], *, top_k: int, budget_tokens: int,
+                        tokenizer: Any, embedder: Any = None) -> CompressionStats:
+    """Index ``chunks``, retrieve ``top_k`` per query, compress each to ``budget_tokens``, and average."""
+    from .compress import compress
+    from .errors import InputDataError
+    from .index import Index
+
+    queries = [q for q in queries if isinstance(q, str) and q.strip()]
+    if not queries:
+        raise InputDataError("queries must hold at least one non-empty string")
+    if not chunks:
+        raise InputDataError("there are no chunks to retrieve from")
+    index = Index.build(list(chunks), embedder=embedder)
+    before: list[int] = []
+    after: list[int] = []
+    for query, hits in zip(queries, index.search_batch(queries, top_k)):
+        result = compress(query, hits, budget_tokens=budget_tokens, tokenizer=tokenizer, embedder=index.embedder)
+        before.append(result.tokens_before)
+        after.append(result.tokens_after)
+    return CompressionStats(len(queries), top_k, budget_tokens, sum(before) / len(before), sum(after) / len(after),
+                            getattr(index.embedder, "model_id", str(index.embedder)))
 
 
 @dataclass(frozen=True)
@@ -359,6 +411,13 @@ class Economics:
     prices_as_of: str | None = None
     gpu_prices_as_of: str | None = None
     notes: tuple[str, ...] = field(default=())
+    compression: CompressionStats | None = None
+    compressed_request: Mapping[str, Any] | None = None
+
+    def _compression_dict(self) -> dict[str, Any]:
+        if self.compression is None:
+            return {"status": "not measured", "note": COMPRESSION_NOTE}
+        return {"status": "measured", **self.compression.to_dict(), "chunkwise_request": dict(self.compressed_request or {})}
 
     @property
     def kv_bytes_at_concurrency(self) -> tuple[int, int]:
@@ -410,19 +469,23 @@ class Economics:
             "concurrency_curve_formula": "floor(num_blocks / ceil(context_tokens / block_size))",
             "usd_saved_per_year": self.usd_saved_per_year,
             "metrics": self.metrics(),
-            "compression": {"status": "not implemented", "note": COMPRESSION_NOTE},
+            "compression": self._compression_dict(),
             "notes": list(self.notes),
         }
 
 
 def economics(naive_tokens: Sequence[int], prepared_tokens: Sequence[int], resolved: Resolved, *,
-              max_tokens: int) -> Economics:
+              max_tokens: int, compression: CompressionStats | None = None) -> Economics:
     """Both scenarios, the concurrency they are compared at, and the concurrency curve."""
     from .economics import gpu_hour_cost, kv_cache_breakdown
 
     config = resolved.config
     naive = scenario("naive", naive_tokens, resolved, max_tokens=max_tokens)
     prepared = scenario("chunkwise", prepared_tokens, resolved, max_tokens=max_tokens)
+    compressed = None
+    if compression is not None:
+        prepared = dataclasses.replace(prepared, compressed_context_tokens=compression.mean_compressed_tokens)
+        compressed = _compressed_request(compression, resolved)
     notes = list(resolved.notes)
     concurrency = config.concurrent_requests or max(1, naive.max_concurrent_requests)
     if not config.concurrent_requests:
@@ -448,12 +511,41 @@ def economics(naive_tokens: Sequence[int], prepared_tokens: Sequence[int], resol
         )
     notes.append("embedding padding uses the LLM tokenizer's counts per chunk, not the embedder's own word pieces")
     notes.append("both sides retrieve the same top_k chunks per query; retrieval quality is not measured here")
-    notes.append(COMPRESSION_NOTE)
+    if compression is None:
+        notes.append(COMPRESSION_NOTE)
     return Economics(config, resolved.model.name, resolved.gpu.name, resolved.embedder.name, resolved.price,
                      kv_cache_breakdown(resolved.model, config.kv_dtype, catalog=resolved.catalog), naive, prepared,
                      concurrency, curve, gpu_hour, resolved.price.as_of or resolved.catalog.prices_as_of,
-                     resolved.catalog.gpu_prices_as_of, tuple(notes))
+                     resolved.catalog.gpu_prices_as_of, tuple(notes), compression, compressed)
+
+
+def _compressed_request(compression: CompressionStats, resolved: Resolved) -> dict[str, Any]:
+    """A chunkwise request whose context is the measured compressed context: its KV cache and cost."""
+    from .economics import Volume, api_cost, capacity, paged_kv_cache
+
+    config = resolved.config
+    prompt = math.ceil(compression.mean_compressed_tokens) + config.prompt_tokens
+    request = prompt + config.output_tokens
+    kv = paged_kv_cache(resolved.model, [request], kv_dtype=config.kv_dtype, catalog=resolved.catalog)
+    cap = capacity(resolved.model, resolved.gpu, gpu_memory_utilization=config.gpu_memory_utilization,
+                   kv_dtype=config.kv_dtype, context_length=request, catalog=resolved.catalog)
+    volume = Volume(queries_per_day=config.queries_per_day, input_tokens_per_query=max(prompt, 1),
+                    output_tokens_per_query=config.output_tokens)
+    api = api_cost(resolved.price, volume, catalog=resolved.catalog)
+    return {
+        "prompt_tokens": prompt,
+        "request_tokens": request,
+        "kv_cache_per_request": kv.to_dict(),
+        "max_concurrent_requests": cap.max_concurrent_requests or 0,
+        "api_cost": api.to_dict(),
+        "formulas": [
+            f"prompt_tokens = ceil(compressed_context_tokens) + prompt_overhead = "
+            f"{math.ceil(compression.mean_compressed_tokens)} + {config.prompt_tokens} = {prompt}",
+            f"request_tokens = prompt_tokens + output_tokens = {prompt} + {config.output_tokens} = {request}",
+        ],
+    }
 
 
 __all__ = ["ReportConfig", "Resolved", "resolve", "Scenario", "Throughput", "Economics", "economics", "scenario",
+           "CompressionStats", "measure_compression",
            "DEFAULT_SERVING_MODEL", "DEFAULT_GPU", "DEFAULT_PRICE", "DEFAULT_EMBEDDER", "COMPRESSION_NOTE"]

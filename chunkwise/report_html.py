@@ -349,7 +349,12 @@ def render_report(report: Report, *, title: str = "chunkwise token-economics rep
                 p.padding.bucketed.padded_tokens, _int, _lower_better)
         add(f"retrieved context tokens per query (top-{econ.config.top_k})", n.retrieved_context_tokens,
             p.retrieved_context_tokens, _int, _lower_better)
-        rows.append(("\u2026 after compression", "not yet available", "not yet available"))
+        if econ.compression is not None:
+            rows.append((f"\u2026 after compression to {econ.compression.budget_tokens} tokens "
+                         f"({econ.compression.queries} sample queries)", "\u2014",
+                         _int(econ.compression.mean_compressed_tokens)))
+        else:
+            rows.append(("\u2026 after compression", "pass queries=", "pass queries="))
         better.append(None)
         add("tokens per request (prompt + output)", n.request_tokens, p.request_tokens, _int, _lower_better)
         add("KV cache per request", n.kv_cache.bytes, p.kv_cache.bytes, _gib, _lower_better)

@@ -48,7 +48,7 @@ def test_retrieval_and_request_tokens_by_hand(result):
         assert side.retrieved_context_tokens == pytest.approx(5 * mean)
         assert side.prompt_tokens == math.ceil(5 * mean) + 100
         assert side.request_tokens == side.prompt_tokens + 200
-        assert side.compressed_context_tokens is None  # issue 6 not implemented: designed, left empty
+        assert side.compressed_context_tokens is None  # measured only when prepare() gets sample queries
     assert config.top_k == 5 and config.queries_per_day == 10_000
 
 
@@ -121,7 +121,7 @@ def test_schema_is_versioned_and_keeps_v1_keys(result):
     for key in ("tokens_per_request", "memory_utilization_at_concurrency", "api_usd_per_million_input",
                 "sequence_efficiency"):
         assert key in metrics
-    assert econ["compression"]["status"] == "not implemented"
+    assert econ["compression"]["status"] == "not measured"
 
 
 def test_text_report_shows_the_economics(result):
@@ -158,7 +158,7 @@ def test_bad_assumptions_fail_before_any_work(options, error, match, monkeypatch
     def never(*args, **kwargs):
         raise AssertionError("chunking ran before the assumptions were checked")
 
-    monkeypatch.setattr(pipeline, "chunk_document", never)
+    monkeypatch.setattr(pipeline, "chunk_documents", never)
     with pytest.raises(error, match=match):
         prepare(TEXT, max_tokens=64, **options)
 
@@ -208,3 +208,54 @@ def test_sample_corpus_saves_tokens_and_memory():
     assert econ.usd_saved_per_year > 0
     headline = report.headline()
     assert headline["kv_cache_bytes_saved_at_concurrency"] > 0 and headline["prices_as_of"] == "2025-01-15"
+
+
+class _HashEmbedder:
+    """A deterministic bag-of-words embedder: enough for retrieval in a test, no model to load."""
+
+    model_id = "test-hash-embedder"
+    max_seq_length = 10_000
+    dimension = 64
+
+    def embed(self, texts):
+        import numpy as np
+
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in text.lower().split():
+                vectors[row, sum(map(ord, word.strip(".,?!"))) % self.dimension] += 1.0
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms == 0, 1.0, norms)
+
+    def token_counts(self, texts):
+        return [len(t.split()) for t in texts]
+
+
+def test_compression_is_measured_with_sample_queries():
+    pytest.importorskip("faiss")
+    from chunkwise import prepare
+
+    topics = ["storage replicas rebuild", "billing invoices refunds", "connector keys rotation", "edge appliance firmware"]
+    docs = [
+        {"id": f"d{i}", "text": "\n\n".join(f"Section {j} about {topic}: sentence {j} explains {topic} in detail number {i}{j}."
+                                          for j in range(30))}
+        for i, topic in enumerate(topics)
+    ]
+    queries = ["How are invoices refunded?", "How do I rotate connector keys?"]
+    result = prepare(docs, max_tokens=128, queries=queries, compress_budget_tokens=64, embedder=_HashEmbedder(), top_k=5)
+    econ = result.report.to_dict()["economics"]
+    measured = econ["compression"]
+    assert measured["status"] == "measured" and measured["queries"] == 2 and measured["budget_tokens"] == 64
+    assert measured["mean_compressed_tokens"] <= 64 < measured["mean_retrieved_tokens"]
+    assert econ["chunkwise"]["compressed_context_tokens"] == measured["mean_compressed_tokens"]
+    request = measured["chunkwise_request"]
+    assert request["request_tokens"] == math.ceil(measured["mean_compressed_tokens"]) + 100 + 200
+    assert "compressed to 64 tokens" in result.report.to_text()
+
+
+def test_queries_must_be_strings():
+    from chunkwise import prepare
+    from chunkwise.errors import InputTypeError
+
+    with pytest.raises(InputTypeError, match="queries"):
+        prepare("text", queries="just one string")
