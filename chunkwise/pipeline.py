@@ -162,8 +162,10 @@ def prepare(
     dedup_config = _stage_config(dedup, DedupConfig, "dedup")
     report_options = _report_options(report_config, model, gpu=gpu, queries_per_day=queries_per_day, top_k=top_k,
                                      price=price, compress_budget_tokens=compress_budget_tokens)
-    if queries is not None and (isinstance(queries, str) or not all(isinstance(q, str) for q in queries)):
-        raise InputTypeError("queries must be a list of strings (sample questions for measuring compression)")
+    if queries is not None:
+        queries = None if isinstance(queries, str) else list(queries)
+        if queries is None or not all(isinstance(q, str) for q in queries):
+            raise InputTypeError("queries must be a list of strings (sample questions for measuring compression)")
     counter, notes = resolve_tokenizer(tokenizer, model, config.special_tokens)
 
     # 1. Normalize: repaired text plus the way back to raw offsets.
@@ -218,7 +220,7 @@ def prepare(
         # Context after compression, measured: index the chunks, retrieve top_k, compress to the budget.
         from .report_economics import measure_compression
 
-        compression = measure_compression(chunks, list(queries), top_k=report_options.top_k,
+        compression = measure_compression(chunks, queries, top_k=report_options.top_k,
                                           budget_tokens=report_options.compress_budget_tokens, tokenizer=counter,
                                           embedder=_embedder(embedder))
     report = build_report(documents, repaired, kept_texts, chunks, counter, config, normalized=normalize_config is not None,
