@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -577,11 +577,6 @@ def naive_split(
     config = ChunkConfig(max_tokens=max_tokens, naive_overlap=overlap, strategy="naive", special_tokens=special_tokens)
     resolved = get_tokenizer(tokenizer, special_tokens=special_tokens)
     return _naive(text, doc_id, resolved, max_tokens, config.effective_naive_overlap)
-
-
-def config_with(config: ChunkConfig, **changes: object) -> ChunkConfig:
-    """A copy of ``config`` with ``changes`` applied and validated."""
-    return replace(config, **changes)
 
 
 __all__ = [
