@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ._types import Document, Removed
+from ._types import Removed
 from .errors import ChunkwiseError, ConfigError, InputDataError, MissingDependencyError
 from .manifest import DoneDocument, Manifest, QuarantinedDocument
 from .stores import (
@@ -51,6 +51,7 @@ from .stores import (
     StoreRecord,
     fsync_directory,
     open_store,
+    record_document,
     write_atomically,
 )
 
@@ -169,15 +170,6 @@ class BatchOutcome:
 # ----------------------------------------------------------------------------- worker side
 
 
-def _to_document(record: StoreRecord) -> Document:
-    from .readers import html_to_text
-
-    text = record.payload.decode("utf-8") if isinstance(record.payload, bytes) else record.payload
-    if record.payload_format == "html":
-        text = html_to_text(text)
-    return Document(record.doc_id, text, record.metadata)
-
-
 def _classify(err: Exception) -> str:
     if isinstance(err, UnicodeError):
         return "undecodable"
@@ -200,7 +192,7 @@ def process_batch(records: list[StoreRecord], prepare_options: dict[str, Any]) -
     offset = 0
     for record in records:
         try:
-            document = _to_document(record)
+            document = record_document(record)
             result = prepare([document], dedup=False, report_config=False, **prepare_options)
             report = dataclasses.asdict(result.report)
             for name in _REPORT_RECOMPUTED:

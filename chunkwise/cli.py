@@ -169,20 +169,13 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from .audit import audit
-    from .batch import _to_document
-    from .stores import open_store
+    from .stores import open_store, store_documents
 
+    skipped: list[str] = []
     store = open_store(args.store, id_column=args.id_column, text_column=args.text_column)
-    documents = []
-    skipped = []
-    for record in store.records():
-        if record.problem is not None:
-            skipped.append(f"{record.doc_id}: {record.problem.reason} ({record.problem.detail})")
-            continue
-        try:
-            documents.append(_to_document(record))
-        except UnicodeError as err:
-            skipped.append(f"{record.doc_id}: undecodable ({err})")
+    documents = list(
+        store_documents(store, lambda doc_id, problem: skipped.append(f"{doc_id}: {problem.reason} ({problem.detail})"))
+    )
     if not documents:
         print(f"chunkwise: error: no readable documents in {args.store}", file=sys.stderr)
         return EXIT_INPUT

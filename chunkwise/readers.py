@@ -8,7 +8,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from ._types import Document
-from .errors import InputDataError
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".rst", ".text"})
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
@@ -87,16 +86,6 @@ def html_to_text(html: str) -> str:
     return parser.text()
 
 
-def read_file(path: Path, *, doc_id: str | None = None) -> Document:
-    """One file as a Document (UTF-8, BOM kept as text for normalization to see)."""
-    try:
-        raw = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise InputDataError(f"{path} is not valid UTF-8 ({err}); convert it or pass text yourself") from err
-    text = html_to_text(raw) if path.suffix.lower() in HTML_SUFFIXES else raw
-    return Document(id=doc_id or path.name, text=text, metadata=file_metadata(path))
-
-
 def file_metadata(path: Path) -> dict[str, str]:
     """Metadata of a document read from ``path``: its path, and its source when it is a window.
 
@@ -110,19 +99,16 @@ def file_metadata(path: Path) -> dict[str, str]:
     return metadata
 
 
-def iter_documents(path: Path) -> Iterator[Document]:
-    """Documents from a file or, recursively and in sorted order, a folder of text/Markdown/HTML files."""
-    path = Path(path)
-    if path.is_file():
-        yield read_file(path)
-        return
-    if not path.is_dir():
-        raise InputDataError(f"{path} is neither a file nor a folder")
-    for file in sorted(p for p in path.rglob("*") if p.is_file()):
-        suffix = file.suffix.lower()
-        if file.name.lower() in SKIP_NAMES or suffix not in TEXT_SUFFIXES | HTML_SUFFIXES:
-            continue
-        yield read_file(file, doc_id=str(file.relative_to(path)))
+def iter_documents(path: str | Path) -> Iterator[Document]:
+    """Documents from a file, a folder of text/Markdown/HTML files, or a JSONL/Parquet/CSV store.
+
+    Files and folders are read exactly as ``chunkwise prepare`` reads them (the
+    same walk, ids and metadata); a document that cannot be read raises
+    InputDataError, where ``prepare`` would quarantine it.
+    """
+    from .stores import open_store, store_documents  # stores builds on this module
+
+    return store_documents(open_store(path))
 
 
-__all__ = ["iter_documents", "read_file", "html_to_text", "file_metadata"]
+__all__ = ["iter_documents", "html_to_text", "file_metadata"]

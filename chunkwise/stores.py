@@ -15,13 +15,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
+from ._types import Document
 from .errors import ConfigError, InputDataError, MissingDependencyError
-from .readers import HTML_SUFFIXES, SKIP_NAMES, TEXT_SUFFIXES, file_metadata
+from .readers import HTML_SUFFIXES, SKIP_NAMES, TEXT_SUFFIXES, file_metadata, html_to_text
 
 StoreKind = Literal["file", "folder", "jsonl", "parquet", "csv"]
 PayloadFormat = Literal["text", "html"]
@@ -108,6 +109,36 @@ class Store:
         readers = {"file": _file_records, "folder": _folder_records, "jsonl": _jsonl_records,
                    "parquet": _parquet_records, "csv": _csv_records}
         return readers[self.kind](self)
+
+
+def record_document(record: StoreRecord) -> Document:
+    """The Document a record holds: UTF-8 decoded, HTML reduced to its text (UnicodeDecodeError if not UTF-8)."""
+    text = record.payload.decode("utf-8") if isinstance(record.payload, bytes) else record.payload
+    if record.payload_format == "html":
+        text = html_to_text(text)
+    return Document(record.doc_id, text, record.metadata)
+
+
+def store_documents(store: Store, on_problem: Callable[[str, Problem], None] | None = None) -> Iterator[Document]:
+    """The readable documents of ``store``, in store order.
+
+    A record that cannot be read (undecodable, too large, unparseable) goes to
+    ``on_problem(doc_id, problem)``; without one it raises InputDataError.
+    """
+    for record in store.records():
+        problem = record.problem
+        document = None
+        if problem is None:
+            try:
+                document = record_document(record)
+            except UnicodeDecodeError as err:
+                problem = Problem("undecodable", f"not valid UTF-8 ({err}); convert it or pass text yourself")
+        if document is not None:
+            yield document
+        elif on_problem is None:
+            raise InputDataError(f"{record.doc_id}: {problem.reason}: {problem.detail}")
+        else:
+            on_problem(record.doc_id, problem)
 
 
 def open_store(
@@ -371,6 +402,8 @@ __all__ = [
     "StoreRecord",
     "Problem",
     "open_store",
+    "record_document",
+    "store_documents",
     "ChunkWriter",
     "write_atomically",
     "fsync_directory",
