@@ -196,7 +196,8 @@ def prepare(
     # sentence of the batch once, in length-sorted batches.
     kept_texts = [[text[start:end] for start, end in pieces] for text, pieces in zip((d.text for d in repaired), kept_pieces)]
     piece_documents = [Document(d.id, piece) for d, pieces in zip(documents, kept_texts) for piece in pieces]
-    piece_chunks = iter(chunk_documents(piece_documents, counter, config, embedder=_embedder(embedder)))
+    embedder = _embedder(embedder)  # a profile name resolves once, for chunking and the report
+    piece_chunks = iter(chunk_documents(piece_documents, counter, config, embedder=embedder))
     chunks: list[Chunk] = []
     for document, pieces in zip(documents, kept_pieces):
         starts: list[int] = []
@@ -222,7 +223,7 @@ def prepare(
 
         compression = measure_compression(chunks, queries, top_k=report_options.top_k,
                                           budget_tokens=report_options.compress_budget_tokens, tokenizer=counter,
-                                          embedder=_embedder(embedder))
+                                          embedder=embedder)
     report = build_report(documents, repaired, kept_texts, chunks, counter, config, normalized=normalize_config is not None,
                           deduped=deduped, fixes=fixes, notes=notes, report_config=report_options, model_hint=model,
                           compression=compression)
