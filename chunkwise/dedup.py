@@ -29,7 +29,6 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-
 from . import _minhash
 from ._types import Document, Removed, RemovedReason, as_documents
 from .errors import ConfigError, InputDataError
