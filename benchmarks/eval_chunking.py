@@ -20,7 +20,8 @@ Datasets: ``chroma`` is the development split in ../shared/data/chroma-dev
 (four corpora, 186 questions); ``nq`` is long documents of NaturalQuestions
 gold passages (../shared/data/nq, 10 passages to a document, blank lines
 between them), each question's evidence the first occurrence of an answer in
-its own passage. Intervals: paired bootstrap 95% over questions, chunkwise's
+its own passage; ``nq-flat`` is the same with the passages run together (no
+structural cue where the topic changes: the case semantic chunking is for). Intervals: paired bootstrap 95% over questions, chunkwise's
 row minus each peer's. Embeddings go through chunkwise's SQLite cache
 (``--cache``), so a second run costs little.
 
@@ -73,10 +74,10 @@ def load_chroma() -> tuple[list[Document], list[Question], list[str]]:
     return documents, questions, [q.doc_id for q in questions]
 
 
-def load_nq(questions: int, per_doc: int, seed: int) -> tuple[list[Document], list[Question], list[str]]:
+def load_nq(questions: int, per_doc: int, seed: int, layout: str = "paragraphs") -> tuple[list[Document], list[Question], list[str]]:
     from eval_retrieval import load_corpus
 
-    documents, found = load_corpus(questions, per_doc, "paragraphs", seed)
+    documents, found = load_corpus(questions, per_doc, layout, seed)
     items = [Question(q.text, documents[q.doc].id, ((q.start, q.end),)) for q in found]
     return documents, items, ["nq"] * len(items)
 
@@ -362,10 +363,56 @@ def print_table(title, summary):
             print(f"  vs {peer}: " + "; ".join(parts))
 
 
+CURVE_ROWS = ("chunkwise prepare + compress", "chunkwise prepare", "chunkwise default", "chunkwise semantic", "TokenText 250/125",
+              "LangChain recursive 250/0", "Chonkie recursive", "Chonkie semantic (MiniLM)", "LlamaIndex semantic (MiniLM)")
+COLOURS = ("#1b5e20", "#2e7d32", "#66bb6a", "#00838f", "#c62828", "#ef6c00", "#6a1b9a", "#ad1457", "#5d4037")
+
+
+def write_svg(results: dict, path: Path) -> None:
+    """Recall at each context budget, one panel per dataset: the curve a token bill depends on."""
+    datasets = list(results["datasets"].items())
+    budgets = results["budgets"]
+    width, height, left, top, plot_w, plot_h = 360, 300, 50, 30, 280, 200
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width * len(datasets)}" height="{height + 20 * len(CURVE_ROWS) // 2 + 20}" '
+             'font-family="sans-serif" font-size="11">']
+    for panel, (name, data) in enumerate(datasets):
+        x0 = panel * width + left
+        rows = {r["name"]: r for r in data["rows"]}
+        values = [r[f"recall@{b}"] for n in CURVE_ROWS for r in [rows.get(next((k for k in rows if k.startswith(n)), ""), None)] if r for b in budgets]
+        low = max(0.0, (min(values) // 10) * 10) if values else 0.0
+        scale_y = lambda v: top + plot_h - (v - low) / (100 - low) * plot_h  # noqa: E731
+        scale_x = lambda i: x0 + i * plot_w / (len(budgets) - 1)  # noqa: E731
+        parts.append(f'<text x="{x0}" y="{top - 12}" font-weight="bold">{name}: recall at a context budget (%)</text>')
+        parts.append(f'<rect x="{x0}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#999"/>')
+        for tick in range(int(low), 101, 10):
+            y = scale_y(tick)
+            parts.append(f'<line x1="{x0}" x2="{x0 + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eee"/><text x="{x0 - 6}" y="{y + 4:.1f}" text-anchor="end">{tick}</text>')
+        for i, budget in enumerate(budgets):
+            parts.append(f'<text x="{scale_x(i):.1f}" y="{top + plot_h + 16}" text-anchor="middle">{budget}</text>')
+        parts.append(f'<text x="{x0 + plot_w / 2}" y="{top + plot_h + 32}" text-anchor="middle">context tokens (cl100k)</text>')
+        for colour, prefix in zip(COLOURS, CURVE_ROWS):
+            key = next((k for k in rows if k.startswith(prefix)), None)
+            if key is None or rows[key][f"recall@{budgets[0]}"] is None:
+                continue
+            points = " ".join(f"{scale_x(i):.1f},{scale_y(rows[key][f'recall@{b}']):.1f}" for i, b in enumerate(budgets))
+            dash = "" if prefix.startswith("chunkwise") else ' stroke-dasharray="4 3"'
+            parts.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>')
+    for index, (colour, prefix) in enumerate(zip(COLOURS, CURVE_ROWS)):
+        x, y = left + (index % 2) * 330, height + 10 + (index // 2) * 18
+        dash = "" if prefix.startswith("chunkwise") else ' stroke-dasharray="4 3"'
+        parts.append(f'<line x1="{x}" x2="{x + 24}" y1="{y}" y2="{y}" stroke="{colour}" stroke-width="2"{dash}/><text x="{x + 30}" y="{y + 4}">{prefix}</text>')
+    parts.append("</svg>")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(parts) + "\n", encoding="utf-8")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, help="write all figures here")
-    parser.add_argument("--dataset", choices=("chroma", "nq", "both"), default="both")
+    parser.add_argument("--svg", type=Path, help="draw the recall-at-budget curves here")
+    parser.add_argument("--from-json", type=Path, help="only draw --svg and print the tables of an earlier --json run")
+    parser.add_argument("--dataset", choices=("chroma", "nq", "nq-flat", "both", "all"), default="all",
+                        help="both: chroma-dev and nq; all: also nq-flat (the same passages run together, no paragraph breaks)")
     parser.add_argument("--only", nargs="*", help="run only rows whose name contains one of these")
     parser.add_argument("--nq-questions", type=int, default=400)
     parser.add_argument("--nq-per-doc", type=int, default=10)
@@ -374,6 +421,13 @@ def main(argv=None) -> int:
     parser.add_argument("--ablations", action="store_true", help="also run the ablation rows behind chunkwise's defaults")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    if args.from_json:
+        results = json.loads(args.from_json.read_text())
+        for name, data in results["datasets"].items():
+            print_table(f"{name} ({data['questions']} questions, top {results['top_k']}, cap {results['cap']} cl100k)", data["rows"])
+        if args.svg:
+            write_svg(results, args.svg)
+        return 0
     warnings.simplefilter("ignore", ChunkwiseWarning)  # head-only embedding of long chunks is the protocol
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     Path(args.cache).parent.mkdir(parents=True, exist_ok=True)
@@ -382,13 +436,15 @@ def main(argv=None) -> int:
     results = {"versions": versions(), "cap": CAP, "top_k": TOP_K, "budgets": list(BUDGETS), "embedder": minilm.model_id,
                "published_all_five_corpora": PUBLISHED, "datasets": {}}
     datasets = []
-    if args.dataset in ("chroma", "both"):
+    if args.dataset in ("chroma", "both", "all"):
         if not CHROMA.exists():
             print(f"{CHROMA} is missing; skipping the Chroma split", file=sys.stderr)
         else:
             datasets.append(("chroma-dev", *load_chroma()))
-    if args.dataset in ("nq", "both"):
+    if args.dataset in ("nq", "both", "all"):
         datasets.append(("nq", *load_nq(args.nq_questions, args.nq_per_doc, args.seed)))
+    if args.dataset in ("nq-flat", "all"):
+        datasets.append(("nq-flat", *load_nq(args.nq_questions, args.nq_per_doc, args.seed, layout="flat")))
     for name, documents, questions, groups in datasets:
         print(f"# {name}: {len(documents)} documents, {len(questions)} questions", file=sys.stderr)
         rows, timings = run_dataset(name, documents, questions, groups, embedder, minilm.path, args.only, not args.no_compress, args.ablations)
@@ -398,6 +454,8 @@ def main(argv=None) -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2))
+    if args.svg:
+        write_svg(results, args.svg)
     return 0
 
 

@@ -377,6 +377,18 @@ def _strip_span(text: str) -> tuple[int, int]:
     return start, start + len(stripped.rstrip())
 
 
+_LINE_BREAKS = regex.compile(r"[\n\r\v\f\x85\u2028\u2029]")
+_INLINE_BREAKS = (Break.PIECE, Break.WORD, Break.CLAUSE, Break.SENTENCE)
+
+
+def _may_earn_a_cut(text: str, start: int, end: int, config: ChunkConfig) -> bool:
+    """Whether some gap of the text could score above the cost of a cut (so a text that fits may still be cut)."""
+    table = config.break_scores
+    if max(table.get(b, 0.0) for b in _INLINE_BREAKS) > config.cut_penalty:
+        return True
+    return max(table.values(), default=0.0) > config.cut_penalty and _LINE_BREAKS.search(text, start, end) is not None
+
+
 _Plan = tuple[list[Span], list[int], np.ndarray]
 """A document ready for the DP: its units, their token counts and structural gap scores."""
 
@@ -386,8 +398,9 @@ def _plan(text: str, doc_id: str, tokenizer: Tokenizer, config: ChunkConfig, bud
     start, end = _strip_span(text)
     if start == end:
         return []
-    if end - start <= budget * _MAX_CHARS_PER_TOKEN:
-        # Most documents of a store are short: one count decides, no segmentation needed.
+    if end - start <= budget * _MAX_CHARS_PER_TOKEN and not _may_earn_a_cut(text, start, end, config):
+        # Most documents of a store are short, and one without line breaks has no gap worth a
+        # cut when it fits: one count decides, no segmentation needed.
         whole = tokenizer.content_count(text[start:end])
         if whole <= budget:
             return _make_chunks(text, doc_id, [(start, end, whole)], tokenizer.overhead)
@@ -426,6 +439,26 @@ def _embed_once(embedder: Embedder, texts: list[str]) -> np.ndarray:
     return vectors[rows]
 
 
+def peaks_only(scores: np.ndarray, radius: int) -> np.ndarray:
+    """Keep a positive gap score only where it is the highest within ``radius`` gaps (the first of equals).
+
+    A topic shift raises the windowed dissimilarity of every gap near it, not
+    only its own; without this the DP could collect the same shift twice, on
+    two neighbouring gaps, once cuts are cheap. Negative scores (coherent
+    stretches) are kept as they are.
+    """
+    out = scores.copy()
+    if radius < 1 or out.size < 2:
+        return out
+    for position in np.flatnonzero(out > 0):
+        low, high = max(1, position - radius), min(out.size, position + radius + 1)  # gap 0 is no gap
+        window = scores[low:high]
+        best = int(window.max())
+        if scores[position] < best or low + int(np.argmax(window)) < position:
+            out[position] = 0
+    return out
+
+
 def semantic_scores(units_by_doc: Sequence[Sequence[Span]], texts: Sequence[str], config: ChunkConfig,
                     embedder: Embedder) -> list[np.ndarray]:
     """Fixed-point semantic gap scores for each document's units (embedding all units in one call)."""
@@ -442,7 +475,7 @@ def semantic_scores(units_by_doc: Sequence[Sequence[Span]], texts: Sequence[str]
     )
     by_doc = []
     for index, units in enumerate(units_by_doc):
-        part = scores[offsets[index] : offsets[index + 1]].copy()
+        part = peaks_only(scores[offsets[index] : offsets[index + 1]], config.semantic_window - 1)
         # A heading stays with what it introduces, whatever the vectors say.
         for position in range(1, len(units)):
             if units[position - 1].kind == "heading":

@@ -199,3 +199,34 @@ def test_naive_split_with_callable_counter():
 def test_public_surface():
     for name in ("prepare", "chunk", "naive_split", "Chunk", "Document", "backend"):
         assert name in chunkwise.__all__
+
+
+def _paragraph(topic: str, sentences: int) -> str:
+    return " ".join(f"The {topic} sentence number {n} adds one more plain statement." for n in range(sentences))
+
+
+def test_a_chunk_per_paragraph_when_paragraphs_are_big_enough():
+    paragraphs = [_paragraph(topic, 13) for topic in ("harbour", "orchard", "glacier")]
+    text = "\n\n".join(paragraphs)
+    tokenizer = get_tokenizer(None)
+    assert all(tokenizer.count(p) >= 512 // 4 for p in paragraphs)
+    chunks = chunk(text, max_tokens=512)  # all three would fit in one chunk
+    assert [c.text for c in chunks] == paragraphs
+
+
+def test_short_paragraphs_merge_and_long_ones_are_cut_at_sentences():
+    short = [f"Note {n} is short." for n in range(6)]
+    text = "\n\n".join(short)
+    assert [c.text for c in chunk(text, max_tokens=128)] == [text]  # each under min_tokens (32): one chunk
+    long = _paragraph("river", 40)
+    chunks = chunk(long, max_tokens=128)
+    assert len(chunks) > 1
+    assert all(c.text.endswith(".") for c in chunks)  # cut between sentences only
+    assert all(c.token_count <= 128 for c in chunks)
+
+
+def test_cut_penalty_above_paragraphs_fills_to_the_cap():
+    """The 0.1 behaviour stays one option away: a cost above a paragraph break packs paragraphs."""
+    text = "\n\n".join(_paragraph(topic, 13) for topic in ("harbour", "orchard", "glacier"))
+    packed = chunk(text, config=ChunkConfig(max_tokens=512, cut_penalty=0.9))
+    assert len(packed) == 1 and packed[0].text == text
