@@ -14,6 +14,7 @@ from .dedup import DedupConfig, DedupResult, dedup
 from .embed import CachedEmbedder, Embedder, EmbeddingCache, SentenceTransformerEmbedder, StaticEmbedder, embed_window, get_embedder
 from .normalize import Normalized, NormalizeConfig, normalize
 from .errors import ChunkwiseError, ChunkwiseWarning
+from .evaluation import Evaluation, evaluate
 from .index import Hit, Index
 from .pipeline import PrepareResult, prepare
 from .audit import AuditReport, audit
@@ -58,6 +59,8 @@ __all__ = [
     "Report",
     "ReportConfig",
     "audit",
+    "evaluate",
+    "Evaluation",
     "prepare_store",
     "BatchConfig",
     "BatchSummary",

@@ -35,7 +35,10 @@ from typing import Any
 import numpy as np
 
 from ._types import Document, as_documents
+from .chunking import chunk, naive_split
+from .embed import get_embedder
 from .errors import ChunkwiseWarning, ConfigError, InputDataError, InputTypeError
+from .tokens import get_tokenizer
 
 BUDGETS: tuple[int, ...] = (256, 512, 1024, 2048)
 METRICS: tuple[str, ...] = ("recall", "precision", "iou", "omega")
@@ -475,8 +478,6 @@ class Evaluation:
 
 
 def _default_chunkers(max_tokens: int, tokenizer: Any) -> dict[str, Chunker]:
-    from .chunking import chunk, naive_split
-
     return {
         "chunkwise": lambda text: chunk(text, max_tokens=max_tokens, tokenizer=tokenizer),
         "naive (report baseline)": lambda text: naive_split(text, max_tokens=max_tokens, tokenizer=tokenizer),
@@ -576,9 +577,6 @@ def evaluate(
     embedded from its head, for every chunker alike. ``tokenizer`` counts the
     budgets (default cl100k_base).
     """
-    from .embed import get_embedder
-    from .tokens import get_tokenizer
-
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
         raise ConfigError(f"top_k must be an int >= 1, got {top_k!r}")
     budgets = tuple(int(b) for b in budgets)

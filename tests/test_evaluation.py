@@ -268,7 +268,7 @@ def test_evaluate_ranks_a_paragraph_chunker_above_a_blind_one():
 
 def test_evaluate_is_deterministic():
     documents, questions = _topic_documents(seed=5)
-    one = evaluate(documents, questions, max_tokens=48, embedder=WordEmbedder(), resamples=200).to_dict()
+    one = chunkwise.evaluate(documents, questions, max_tokens=48, embedder=WordEmbedder(), resamples=200).to_dict()
     two = evaluate(documents, questions, max_tokens=48, embedder=WordEmbedder(), resamples=200).to_dict()
     assert one == two
 
