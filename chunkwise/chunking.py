@@ -459,6 +459,17 @@ def peaks_only(scores: np.ndarray, radius: int) -> np.ndarray:
     return out
 
 
+def _no_veto(structural: np.ndarray, semantic: np.ndarray, config: ChunkConfig) -> np.ndarray:
+    """Semantic scores that add cuts and steer forced ones, but never cancel a structural break that earns a cut alone.
+
+    A paragraph or section break between two paragraphs on one topic is still
+    where an author chose to break; letting the embedder merge them made
+    chunks larger and retrieval worse (benchmarks/eval_chunking.py).
+    """
+    earns_alone = structural > round(config.cut_penalty * SCORE_SCALE)
+    return np.where(earns_alone, np.maximum(semantic, 0), semantic)
+
+
 def semantic_scores(units_by_doc: Sequence[Sequence[Span]], texts: Sequence[str], config: ChunkConfig,
                     embedder: Embedder) -> list[np.ndarray]:
     """Fixed-point semantic gap scores for each document's units (embedding all units in one call)."""
@@ -505,7 +516,7 @@ def chunk_documents(documents: Sequence[Document], tokenizer: Tokenizer, config:
         extra = semantic_scores([plans[i][0] for i in pending], [documents[i].text for i in pending], config, embedder)  # type: ignore[index]
         for index, semantic in zip(pending, extra):
             units, tokens, structural = plans[index]  # type: ignore[misc]
-            plans[index] = (units, tokens, structural + semantic)
+            plans[index] = (units, tokens, structural + _no_veto(structural, semantic, config))
     return [
         plan if isinstance(plan, list) else _finish(document.text, document.id, plan, tokenizer, config, budget)
         for document, plan in zip(documents, plans)
