@@ -456,7 +456,8 @@ class Evaluation:
                 parts = []
                 for metric in ("recall", "iou") + tuple(f"recall@{b}" for b in self.budgets[:3]):
                     mean, low, high = self.compare(first, row.name, metric)
-                    parts.append(f"{metric} {100 * mean:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]")
+                    digits = 2 if metric == "iou" else 1
+                    parts.append(f"{metric} {100 * mean:+.{digits}f} [{100 * low:+.{digits}f}, {100 * high:+.{digits}f}]")
                 out.append(f"  vs {row.name}: " + "; ".join(parts))
         return "\n".join(out)
 
