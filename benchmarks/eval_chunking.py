@@ -154,28 +154,9 @@ def peers(embedder, minilm_path: Path) -> dict:
 
 
 def _chonkie_embeddings(embedder, minilm_path: Path):
-    from chonkie.embeddings.base import BaseEmbeddings
-    from tokenizers import Tokenizer as HFTokenizer
+    from eval_retrieval import chonkie_embeddings
 
-    hf_tokenizer = HFTokenizer.from_file(str(minilm_path / "tokenizer.json"))
-    hf_tokenizer.no_padding()
-    hf_tokenizer.no_truncation()
-
-    class CachedMiniLM(BaseEmbeddings):
-        def embed(self, text):
-            return embedder.embed([text])[0]
-
-        def embed_batch(self, texts):
-            return list(embedder.embed(list(texts)))
-
-        @property
-        def dimension(self):
-            return embedder.dimension
-
-        def get_tokenizer(self):
-            return hf_tokenizer
-
-    return CachedMiniLM()
+    return chonkie_embeddings(embedder, minilm_path / "tokenizer.json")
 
 
 def _llama_embeddings(embedder):

@@ -177,8 +177,8 @@ def langchain_semantic_chunker(embedder):
     return run
 
 
-def chonkie_semantic_chunker(embedder, tokenizer_path: Path):
-    from chonkie import SemanticChunker
+def chonkie_embeddings(embedder, tokenizer_path: Path):
+    """Chonkie's embeddings interface over a chunkwise embedder (the cached MiniLM) and its word-piece tokenizer."""
     from chonkie.embeddings.base import BaseEmbeddings
     from tokenizers import Tokenizer as HFTokenizer
 
@@ -200,7 +200,13 @@ def chonkie_semantic_chunker(embedder, tokenizer_path: Path):
         def get_tokenizer(self):
             return hf_tokenizer
 
-    model = CachedMiniLM()
+    return CachedMiniLM()
+
+
+def chonkie_semantic_chunker(embedder, tokenizer_path: Path):
+    from chonkie import SemanticChunker
+
+    model = chonkie_embeddings(embedder, tokenizer_path)
 
     def run(documents, threshold):
         # The size knob is the similarity threshold; chunk_size (MiniLM word pieces) only caps.
