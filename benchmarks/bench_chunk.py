@@ -181,8 +181,8 @@ def make_methods(encoding: Any) -> tuple[list[Method], dict[str, str], dict[str,
             chunk_offsets,
         ),
         Method(
-            # The 0.1 default (chunks filled to the cap): the speed cost of cutting at every block.
-            "chunkwise.chunk (cut_penalty 0.9, 0.1)",
+            # The previous default (chunks filled to the cap): the speed cost of cutting at every block.
+            "chunkwise.chunk (cut_penalty 0.9, previous default)",
             lambda: lambda t: chunk(t, config=ChunkConfig(max_tokens=MAX_TOKENS, cut_penalty=0.9), tokenizer=encoding),
             chunk_texts,
             chunk_offsets,

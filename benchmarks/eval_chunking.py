@@ -216,7 +216,7 @@ def chunkwise_rows(embedder, ablations: bool) -> dict:
     }
     if ablations:
         rows.update({
-            "ablation: cut_penalty 0.9 (v0.1)": chunker(cut_penalty=0.9),
+            "ablation: cut_penalty 0.9 (previous default)": chunker(cut_penalty=0.9),
             "ablation: cut_penalty 0.3": chunker(cut_penalty=0.3),
             "ablation: cut_penalty 0.6": chunker(cut_penalty=0.6),
             "ablation: min_tokens 40": chunker(min_tokens=40),
