@@ -517,10 +517,24 @@ def retrieval_corpus(spans_by_doc: Sequence[ChunkSpans], texts: Sequence[str], t
     return corpus, pieces
 
 
-def rank_chunks(question_vectors: np.ndarray, chunk_vectors: np.ndarray) -> np.ndarray:
-    """Chunk indices by descending cosine for each question (ties: lower index first)."""
-    similarity = question_vectors @ chunk_vectors.T
-    return np.argsort(-similarity, axis=1, kind="stable")
+def rank_chunks(question_vectors: np.ndarray, chunk_vectors: np.ndarray, depth: int | None = None) -> np.ndarray:
+    """The ``depth`` best chunk indices by descending cosine for each question (ties: lower index first).
+
+    ``depth=None`` ranks every chunk. Questions go in blocks, so memory stays
+    bounded by the block, not by questions x chunks.
+    """
+    count = chunk_vectors.shape[0]
+    depth = count if depth is None else min(depth, count)
+    out = np.empty((question_vectors.shape[0], depth), dtype=np.int64)
+    block = max(1, 2_000_000 // max(count, 1))
+    for first in range(0, question_vectors.shape[0], block):
+        similarity = question_vectors[first : first + block] @ chunk_vectors.T
+        if depth < count:
+            # Cut at the depth-th best score, keeping every chunk tied with it, then order exactly.
+            threshold = -np.partition(-similarity, depth - 1, axis=1)[:, depth - 1 : depth]
+            similarity = np.where(similarity >= threshold, similarity, -np.inf)
+        out[first : first + block] = np.argsort(-similarity, axis=1, kind="stable")[:, :depth]
+    return out
 
 
 def score_chunker(name: str, questions: Sequence[Question], doc_numbers: Sequence[int], corpus: _Corpus, pieces: Sequence[str],
@@ -609,7 +623,8 @@ def evaluate(
             if not pieces:
                 raise InputDataError(f"chunker {name!r} returned no chunks")
             vectors = np.asarray(embedder.embed(pieces), dtype=np.float32)
-            ranked = rank_chunks(question_vectors, vectors)
+            # Every chunk holds at least one token, so no budget reaches past this depth.
+            ranked = rank_chunks(question_vectors, vectors, depth=max((top_k, *budgets)))
             rows.append(score_chunker(name, resolved_questions, doc_numbers, corpus, pieces, ranked, top_k=top_k,
                                       budgets=budgets, tokenizer=counter))
     return Evaluation(

@@ -19,7 +19,7 @@ from chunkwise.cli import main
 from chunkwise.errors import InputDataError, InputTypeError
 from chunkwise.evaluation import (
     EvidenceNotFoundError, Question, _Corpus, budget_recall, chunk_spans, evaluate, load_questions, omega_score,
-    paired_interval, top_k_scores,
+    paired_interval, rank_chunks, top_k_scores,
 )
 
 
@@ -144,6 +144,16 @@ def test_metrics_match_character_sets(raw_chunks, raw_references, top_k, budget,
         if left == 0:
             break
     assert budget_recall(question, 0, order, corpus, budget, lambda i, t: t) == pytest.approx(len(taken & evidence) / reference_total)
+
+
+@pytest.mark.parametrize("depth", [1, 3, 7, 40])
+def test_rank_chunks_to_a_depth_is_the_head_of_the_full_ranking(depth):
+    rng = np.random.default_rng(depth)
+    chunks = rng.integers(-2, 3, size=(40, 4)).astype(np.float32)  # small integers: many exact ties
+    questions = rng.integers(-2, 3, size=(9, 4)).astype(np.float32)
+    full = np.argsort(-(questions @ chunks.T), axis=1, kind="stable")
+    np.testing.assert_array_equal(rank_chunks(questions, chunks, depth=depth), full[:, :depth])
+    np.testing.assert_array_equal(rank_chunks(questions, chunks), full)
 
 
 def test_paired_interval_brackets_a_known_shift():
