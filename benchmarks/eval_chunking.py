@@ -1,6 +1,7 @@
-"""Retrieval quality per token, chunkwise against its peers, with Chroma's protocol, on two datasets.
+"""Retrieval quality per token, chunkwise against its peers, with Chroma's protocol, on three datasets.
 
-    python benchmarks/eval_chunking.py --json bench-out/eval_chunking.json [--dataset chroma|nq|both] [--quick]
+    python benchmarks/eval_chunking.py --json bench-out/eval_chunking.json [--svg docs/eval_chunking.svg]
+        [--dataset chroma|nq|nq-flat|both|all] [--ablations] [--only NAME ...] [--no-compress]
 
 Protocol (Smith and Troynikov, "Evaluating Chunking Strategies for Retrieval",
 Chroma 2024; ``base_evaluation.py`` of brandonstarxel/chunking_evaluation):
@@ -23,8 +24,9 @@ Datasets: ``chroma`` is the development split in ../shared/data/chroma-dev
 gold passages (../shared/data/nq, 10 passages to a document, blank lines
 between them), each question's evidence the first occurrence of an answer in
 its own passage; ``nq-flat`` is the same with the passages run together (no
-structural cue where the topic changes: the case semantic chunking is for). Intervals: paired bootstrap 95% over questions, chunkwise's
-row minus each peer's. Embeddings go through chunkwise's SQLite cache
+structural cue where the topic changes: the case semantic chunking is for).
+Intervals: paired bootstrap 95% over questions, chunkwise's row minus each
+peer's; ``--ablations`` adds the rows behind chunkwise's defaults. Embeddings go through chunkwise's SQLite cache
 (``--cache``), so a second run costs little.
 
 Peers are benchmark-only installs: chonkie, semchunk, langchain-text-splitters,
@@ -259,7 +261,7 @@ def run_dataset(name, documents, questions, groups, embedder, minilm_path, only,
         row = score_chunker(row_name, questions, doc_numbers, corpus, pieces, ranked, top_k=TOP_K, budgets=BUDGETS, tokenizer=counter)
         moved = kept_copies(questions, getattr(fn, "removed", []))
         if moved:
-            row = credit_kept_copies(row, moved, questions, doc_numbers, number_of, corpus, pieces, ranked, counter)
+            row = credit_kept_copies(row, moved, number_of, corpus, pieces, ranked, counter)
             print(f"  ({len(moved)} questions' evidence was removed as an exact duplicate; found in the kept copy counts)", file=sys.stderr)
         rows.append(row)
         timings[row_name] = round(chunk_seconds, 2)
@@ -295,7 +297,7 @@ def kept_copies(questions, removed) -> dict[int, Question]:
     return moved
 
 
-def credit_kept_copies(row, moved, questions, doc_numbers, number_of, corpus, pieces, ranked, counter) -> ChunkerScores:
+def credit_kept_copies(row, moved, number_of, corpus, pieces, ranked, counter) -> ChunkerScores:
     """Per question, the better of finding the evidence where it was and finding it in its kept copy."""
     positions = sorted(moved)
     again = score_chunker(row.name, [moved[i] for i in positions], [number_of[moved[i].doc_id] for i in positions], corpus, pieces,
