@@ -20,6 +20,7 @@ of token ids with an overlap, as ``max_length``/stride splitters make them.
 from __future__ import annotations
 
 import unicodedata
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -175,6 +176,16 @@ def _nicer_cut(text: str, start: int, cut: int, end: int) -> tuple[int, int]:
     return _safe_cut(text, start, cut), Break.PIECE
 
 
+def _check_fits(text: str, start: int, end: int, count: int, budget: int, tokenizer: Tokenizer) -> None:
+    """Raise when the smallest piece that can be cut off still counts more than the budget."""
+    if count > budget:
+        raise ConfigError(
+            f"the cap cannot be met: {text[start:end]!r} (offset {start}) is the smallest piece chunkwise can cut "
+            f"and counts {count} tokens with tokenizer {tokenizer.name!r}, over the {budget} a chunk may hold; "
+            "raise max_tokens, or give a tokenizer whose count of a short text is small (no fixed overhead)"
+        )
+
+
 def _fit_cut(text: str, start: int, end: int, budget: int, tokenizer: Tokenizer, chars_per_token: float = 4.0) -> int:
     """A cut in (start, end] such that text[start:cut] holds about ``budget`` tokens at most."""
     window = max(64, int(budget * chars_per_token * 1.3))
@@ -220,7 +231,10 @@ def split_long_unit(text: str, span: Span, budget: int, tokenizer: Tokenizer) ->
             if tokens <= budget:
                 break
             # Counts are not additive at the seam; step back and try again.
-            cut = _safe_cut(text, position, position + max(1, (cut - position) * 9 // 10))
+            shorter = _safe_cut(text, position, position + max(1, (cut - position) * 9 // 10))
+            if shorter >= cut:
+                _check_fits(text, piece_start, piece_end, tokens, budget, tokenizer)
+            cut = shorter
             next_strength = Break.PIECE
         if piece_end > piece_start:
             pieces.append((Span(piece_start, piece_end, span.kind, strength), max(tokens, 1)))
@@ -572,23 +586,28 @@ def _naive(text: str, doc_id: str, tokenizer: Tokenizer, max_tokens: int, overla
     if starts is not None:
         step = budget - overlap
         total = len(starts)
+        start = starts[0] if total else len(text)
         first = 0
-        while first < total:
+        while start < len(text):
             last = min(total, first + budget)
             end = starts[last] if last < total else len(text)
-            spans.append((starts[first], end, last - first))
-            if last == total:
-                break
-            first += step
-        # Re-tokenizing a window can differ from its ids at the seams; hold the cap on the text.
-        counts = tokenizer.content_count_batch([text[s:e] for s, e, _ in spans])
-        fixed = []
-        for (start, end, _ids), count in zip(spans, counts):
+            # Re-tokenizing a window can differ from its ids at the seams; hold the cap on the text.
+            count = tokenizer.content_count(text[start:end])
             while count > budget and end > start + 1:
                 end = _safe_cut(text, start, end - max(1, (end - start) // 50))
                 count = tokenizer.content_count(text[start:end])
-            fixed.append((start, end, count))
-        spans = fixed
+            _check_fits(text, start, end, count, budget, tokenizer)
+            spans.append((start, end, count))
+            if end >= len(text):
+                break
+            # The next window starts ``step`` tokens on, but never after this one ended: a
+            # window cut back to hold the cap must not leave text in no window.
+            first += step
+            following = starts[first] if first < total else len(text)
+            if following > end:
+                start, first = end, bisect_left(starts, end)
+            else:
+                start = following
     else:
         position = 0
         while position < len(text):
@@ -597,6 +616,7 @@ def _naive(text: str, doc_id: str, tokenizer: Tokenizer, max_tokens: int, overla
             while count > budget and cut > position + 1:
                 cut = _safe_cut(text, position, position + (cut - position) * 9 // 10)
                 count = tokenizer.content_count(text[position:cut])
+            _check_fits(text, position, cut, count, budget, tokenizer)
             spans.append((position, cut, count))
             if cut >= len(text):
                 break

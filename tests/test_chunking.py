@@ -230,3 +230,30 @@ def test_cut_penalty_above_paragraphs_fills_to_the_cap():
     text = "\n\n".join(_paragraph(topic, 13) for topic in ("harbour", "orchard", "glacier"))
     packed = chunk(text, config=ChunkConfig(max_tokens=512, cut_penalty=0.9))
     assert len(packed) == 1 and packed[0].text == text
+
+
+@pytest.mark.parametrize("overlap", [0, 4])
+def test_naive_split_loses_no_text_where_windows_are_cut_back(overlap):
+    """Random CJK at a small cap: re-counting a window can force it shorter; the next one must start there."""
+    rng = random.Random(7)
+    text = "".join(chr(rng.randint(0x4E00, 0x9FFF)) for _ in range(3000))
+    chunks = naive_split(text, max_tokens=16, overlap=overlap)
+    covered = set()
+    for c in chunks:
+        assert text[c.start : c.end] == c.text and c.token_count <= 16
+        covered.update(range(c.start, c.end))
+    assert covered == set(range(len(text)))
+    starts = [c.start for c in chunks]
+    assert starts == sorted(set(starts))  # every window starts after the previous one
+
+
+@pytest.mark.parametrize("split", [chunk, naive_split])
+def test_a_cap_no_single_character_meets_is_an_error_not_a_hang(split):
+    def counter_with_overhead(text: str) -> int:
+        return len(text) // 4 + 20  # every text, even one character, counts over 16
+
+    with pytest.raises(ConfigError, match="cannot be met"):
+        split("hello world " * 30, max_tokens=16, tokenizer=counter_with_overhead)
+    # The same counter with room for its overhead works.
+    chunks = split("hello world " * 30, max_tokens=64, tokenizer=counter_with_overhead)
+    assert chunks and all(c.token_count <= 64 for c in chunks)
