@@ -26,6 +26,8 @@ class Document:
     def __post_init__(self) -> None:
         if not isinstance(self.id, str):
             raise InputTypeError(f"Document.id must be a str, got {type(self.id).__name__}")
+        if not isinstance(self.metadata, Mapping):
+            raise InputTypeError(f"Document.metadata must be a mapping (a dict), got {type(self.metadata).__name__}")
         if not isinstance(self.text, str):
             raise InputTypeError(
                 f"Document.text must be a str, got {type(self.text).__name__}; decode bytes first"
@@ -134,6 +136,8 @@ def as_document(item: Any, position: int) -> Document:
             )
         raw_id = item.get("id", item.get("doc_id", f"doc-{position}"))
         metadata = item.get("metadata") or {k: v for k, v in item.items() if k not in ("id", "doc_id", "text")}
+        if not isinstance(metadata, Mapping):
+            raise InputTypeError(f"document {raw_id!r}: 'metadata' must be a dict, got {type(metadata).__name__}")
         return Document(id=str(raw_id), text=text, metadata=dict(metadata))
     raise InputTypeError(f"document #{position} is a {type(item).__name__}; expected {ACCEPTED_DOCS}")
 

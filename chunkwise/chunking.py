@@ -108,6 +108,10 @@ class ChunkConfig:
                 raise ConfigError(f"min_tokens={self.min_tokens} is larger than max_tokens={self.max_tokens}")
         if not 0 <= self.overlap < self.max_tokens:
             raise ConfigError(f"overlap must be in [0, max_tokens), got {self.overlap}")
+        if not isinstance(self.special_tokens, bool):
+            raise ConfigError(f"special_tokens must be True or False, got {self.special_tokens!r}")
+        if self.naive_overlap is not None and (isinstance(self.naive_overlap, bool) or not isinstance(self.naive_overlap, int)):
+            raise ConfigError(f"overlap of the naive baseline must be an int number of tokens, got {self.naive_overlap!r}")
         if self.naive_overlap is not None and not 0 <= self.naive_overlap < self.max_tokens:
             raise ConfigError(f"naive_overlap must be in [0, max_tokens), got {self.naive_overlap}")
         if self.strategy not in STRATEGIES:
@@ -140,6 +144,11 @@ def _check_text(text: object) -> str:
             + ("; decode bytes first (e.g. data.decode('utf-8'))" if isinstance(text, (bytes, bytearray)) else "")
         )
     return text
+
+
+def _check_doc_id(doc_id: object) -> None:
+    if not isinstance(doc_id, str):
+        raise InputTypeError(f"doc_id must be a str, got {type(doc_id).__name__} (e.g. doc_id=str({doc_id!r}))")
 
 
 # ---------------------------------------------------------------- over-long units
@@ -563,6 +572,7 @@ def chunk(
     ``chunkwise.embed``) or the ``embedder`` passed.
     """
     _check_text(text)
+    _check_doc_id(doc_id)
     if config is None:
         config = ChunkConfig(
             max_tokens=max_tokens, min_tokens=min_tokens, overlap=overlap, strategy=strategy, profile=profile,
@@ -642,6 +652,7 @@ def naive_split(
     text is the exact raw span of their tokens, so offsets hold here too.
     """
     _check_text(text)
+    _check_doc_id(doc_id)
     config = ChunkConfig(max_tokens=max_tokens, naive_overlap=overlap, strategy="naive", special_tokens=special_tokens)
     resolved = get_tokenizer(tokenizer, special_tokens=special_tokens)
     return _naive(text, doc_id, resolved, max_tokens, config.effective_naive_overlap)

@@ -15,7 +15,7 @@ the budget, separators included.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 import numpy as np
@@ -421,6 +421,9 @@ def compress(
     (``min_relevance=0.3``, ``mmr_lambda=...``) may be passed as keywords.
     """
     if config is None:
+        unknown = sorted(set(options) - {f.name for f in fields(CompressConfig)})
+        if unknown:
+            raise InputTypeError(f"compress() got unknown options {unknown}; options are {sorted(f.name for f in fields(CompressConfig))}")
         config = CompressConfig(**options)
     elif options:
         raise ConfigError("pass either config= or keyword options, not both")

@@ -246,7 +246,13 @@ def _from_callable(function: Callable[[str], int], name: str | None = None) -> T
     def count_many(texts: list[str]) -> list[int]:
         counts = []
         for text in texts:
-            value = function(text)
+            try:
+                value = function(text)
+            except Exception as err:  # the caller's code: say whose error it is, keep the cause
+                raise TokenizerError(
+                    f"the token-counting callable {getattr(function, '__name__', function)!r} raised "
+                    f"{type(err).__name__}: {err}"
+                ) from err
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise TokenizerError(
                     f"the token-counting callable returned {value!r} for a text; it must return a non-negative int"
