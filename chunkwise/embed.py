@@ -33,6 +33,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import numpy as np
 
 from .errors import ChunkwiseWarning, ConfigError, InputDataError, InputTypeError, MissingDependencyError, ModelNotFoundError
+from .tokens import without_surrogates
 
 Profile = Literal["fast", "balanced", "precise"]
 PROFILES: tuple[str, ...] = ("fast", "balanced", "precise")
@@ -175,7 +176,8 @@ def _check_texts(texts: object) -> list[str]:
     for text in texts:
         if not isinstance(text, str):
             raise InputTypeError(f"texts must be a list of str, got an item of type {type(text).__name__}")
-    return list(texts)
+    # A lone surrogate cannot be encoded for a model; as U+FFFD it is one unknown character.
+    return [without_surrogates(text) for text in texts]
 
 
 # ---------------------------------------------------------------- the transformer embedder
@@ -237,7 +239,7 @@ class SentenceTransformerEmbedder:
 
     def token_counts(self, texts: Sequence[str]) -> list[int]:
         """Tokens of each text by the model's tokenizer, special tokens included, no truncation."""
-        encoded = self._tokenizer(list(texts), add_special_tokens=True, truncation=False, verbose=False)
+        encoded = self._tokenizer(_check_texts(texts), add_special_tokens=True, truncation=False, verbose=False)
         return [len(ids) for ids in encoded["input_ids"]]
 
     def _encode(self, texts: list[str]) -> np.ndarray:
@@ -364,7 +366,7 @@ class StaticEmbedder:
         self._tokenizer = tokenizer
 
     def token_counts(self, texts: Sequence[str]) -> list[int]:
-        return [len(e.ids) for e in self._tokenizer.encode_batch(list(texts), add_special_tokens=False)]
+        return [len(e.ids) for e in self._tokenizer.encode_batch(_check_texts(texts), add_special_tokens=False)]
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         texts = _check_texts(texts)

@@ -140,7 +140,7 @@ class Tokenizer:
     def content_count_batch(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
-        return self._count_many([_without_surrogates(text) for text in texts])
+        return self._count_many([without_surrogates(text) for text in texts])
 
     def content_count(self, text: str) -> int:
         return self.content_count_batch([text])[0]
@@ -156,13 +156,13 @@ class Tokenizer:
         """Character offset of each token's start in ``text`` (no special tokens), or None."""
         if self._token_starts is None:
             return None
-        return self._token_starts(_without_surrogates(text))
+        return self._token_starts(without_surrogates(text))
 
     def __repr__(self) -> str:
         return f"Tokenizer({self.name!r}, special_tokens={self.special_tokens})"
 
 
-def _without_surrogates(text: str) -> str:
+def without_surrogates(text: str) -> str:
     # Lone surrogates cannot be encoded; U+FFFD keeps one code point per code
     # point, so character offsets stay valid for the original text.
     if _SURROGATES.search(text) is None:

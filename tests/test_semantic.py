@@ -269,3 +269,22 @@ def test_real_model_end_to_end_with_cache(tmp_path):
     again = chunk(text, max_tokens=140, strategy="semantic", embedder=cached)
     assert cached.misses == misses  # a second run embeds nothing
     assert [(c.start, c.end) for c in again] == [(c.start, c.end) for c in chunks]
+
+
+def test_lone_surrogates_reach_no_model_tokenizer():
+    """Lone surrogates (from bad decoding) go through semantic chunking, compress and the index (issue 13, item 4)."""
+    from chunkwise import Index, compress
+    from chunkwise.embed import SentenceTransformerEmbedder, resolve_model_path
+
+    pytest.importorskip("faiss")
+    try:
+        resolve_model_path()
+        minilm = SentenceTransformerEmbedder()
+    except (ModelNotFoundError, ImportError):
+        pytest.skip('needs pip install "chunkwise[embed]"')
+    text = "Storage nodes keep replicas.\ud800 Each block has three copies. " * 12 + "Bread needs flour.\udfff Knead it. " * 12
+    chunks = chunk(text, max_tokens=64, strategy="semantic", embedder=minilm)
+    _check(text, chunks, 64)
+    assert compress("how many copies\ud800?", chunks, budget_tokens=40, embedder=minilm).tokens_after <= 40
+    assert len(Index.build(chunks, embedder=minilm).search("copies\udfff", k=2)) == 2
+    assert minilm.token_counts(["a\ud800b"]) == minilm.token_counts(["a\ufffdb"])
