@@ -201,10 +201,19 @@ def _walk_sorted(root: Path) -> Iterator[Path]:
 
 
 def _folder_records(store: Store) -> Iterator[StoreRecord]:
+    root = store.path.resolve()
     for file in _walk_sorted(store.path):
         if file.name.lower() in SKIP_NAMES or file.suffix.lower() not in TEXT_SUFFIXES | HTML_SUFFIXES:
             continue
-        yield _file_record(file, file.relative_to(store.path).as_posix(), store.max_document_bytes)
+        doc_id = file.relative_to(store.path).as_posix()
+        if file.is_symlink():
+            target = file.resolve()
+            if root != target and root not in target.parents:
+                # A link out of the store could expose any file the job can read (/etc/passwd).
+                yield _problem(doc_id, "outside_store", f"a symbolic link to {target}, outside the store; links out of "
+                                                        "the store are not followed (copy the file in to include it)")
+                continue
+        yield _file_record(file, doc_id, store.max_document_bytes)
 
 
 def _skip_rest_of_line(handle: BinaryIO) -> None:

@@ -357,3 +357,21 @@ def test_a_second_run_on_the_same_output_is_refused_while_one_holds_it(tmp_path)
         fcntl.flock(handle, fcntl.LOCK_EX)
         with pytest.raises(InputDataError, match="another chunkwise run"):
             prepare_store(store, out, prepare_options=OPTIONS)
+
+
+def test_links_out_of_the_store_are_quarantined_not_read(tmp_path):
+    """A symlink inside the store to a file outside it is not followed (issue 13, item 7)."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n", encoding="utf-8")
+    root = tmp_path / "docs"
+    (root / "sub").mkdir(parents=True)
+    (root / "good.md").write_text("# Fine\n\nA good document about billing.\n", encoding="utf-8")
+    (root / "passwd.txt").symlink_to(secret)
+    (root / "sub" / "alias.md").symlink_to(root / "good.md")  # a link inside the store is fine
+    summary = prepare_store(root, tmp_path / "out", prepare_options=OPTIONS)
+    quarantine = chunk_rows(Path(summary.files["quarantine"]))
+    assert [(q["doc_id"], q["reason"]) for q in quarantine] == [("passwd.txt", "outside_store")]
+    assert str(secret) in quarantine[0]["detail"]
+    rows = chunk_rows(summary.output)
+    assert {r["doc_id"] for r in rows} <= {"good.md", "sub/alias.md"} and "good.md" in {r["doc_id"] for r in rows}
+    assert not any("root:x" in r["text"] for r in rows)
