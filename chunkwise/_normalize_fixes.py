@@ -354,24 +354,28 @@ def fix_fullwidth(text: str, counts: Counter) -> tuple[str, EditMap | None]:
 
     Punctuation counts as CJK text when a CJK character appears within 32
     characters of it in the same whitespace-delimited stretch ("Reddit，Twitter和").
+    Each mark is judged on its own, and the ideographic space delimits a stretch
+    as the space it folds to does, so a second pass decides the same way.
     """
     pats = patterns()
     cjk = pats["cjk"]
     punct = pats["fullwidth_punct"]
-    space = pats["ascii_space"]
 
     def in_cjk_text(start: int, end: int) -> bool:
         left = text[max(0, start - 32) : start]
-        left = left[max(left.rfind(c) for c in " \t\n\r\x0b\x0c") + 1 :]
+        left = left[max((i for i, c in enumerate(left) if c.isspace()), default=-1) + 1 :]
         right = text[end : end + 32]
-        stop = space.search(right)
-        right = right[: stop.start()] if stop else right
+        right = right[: next((i for i, c in enumerate(right) if c.isspace()), len(right))]
         return bool(cjk.search(left) or cjk.search(right))
 
     def fix(match: Any) -> str:
         run = match.group()
-        if punct.search(run) and in_cjk_text(*match.span()):
-            folded = "".join(c if punct.match(c) else c.translate(_FULLWIDTH_TABLE) for c in run)
+        base = match.start()
+        if punct.search(run):
+            folded = "".join(
+                c if punct.match(c) and in_cjk_text(base + i, base + i + 1) else c.translate(_FULLWIDTH_TABLE)
+                for i, c in enumerate(run)
+            )
         else:
             folded = run.translate(_FULLWIDTH_TABLE)
         counts["fullwidth"] += sum(1 for a, b in zip(run, folded) if a != b)

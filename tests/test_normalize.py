@@ -401,3 +401,10 @@ def test_only_switches_off_everything_else():
     assert normalize("\u00a0a\u200b  \ufb01", NormalizeConfig().only("spaces")).text == " a\u200b  \ufb01"
     with pytest.raises(ConfigError):
         config.only("sparkle")
+
+
+@pytest.mark.parametrize("raw", ["\uff0c\u3000\u4e2d\u6587", "\uff01\u3000\uff21\u4e2d", "a\uff0c\u3000b\u3000\u4e2d"])
+def test_fullwidth_punctuation_before_an_ideographic_space_is_decided_once(raw):
+    """Found by the idempotence property: the ideographic space delimits a stretch in both passes."""
+    once = normalize(raw).text
+    assert normalize(once).text == once
