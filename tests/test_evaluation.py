@@ -283,6 +283,16 @@ def test_evaluate_is_deterministic():
     assert one == two
 
 
+def test_evaluate_with_a_counting_callable_cuts_budgets_without_offsets():
+    documents, questions = _topic_documents(seed=3)
+    result = chunkwise.evaluate(documents, questions, max_tokens=48, embedder=WordEmbedder(), resamples=100,
+                                tokenizer=lambda text: len(text.split()), budgets=(60, 1000))
+    for row in result.rows:
+        assert row.max_tokens <= 48
+        assert np.all(row.scores["recall@60"] <= row.scores["recall@1000"])
+        assert 0 < row.mean("recall@60") < 1
+
+
 def test_evaluate_rejects_bad_input():
     documents, questions = _topic_documents()
     with pytest.raises(InputTypeError):
