@@ -56,8 +56,8 @@ from chunkwise.chunking import ChunkConfig, chunk_documents, naive_split  # noqa
 from chunkwise.embed import CachedEmbedder, EmbeddingCache, SentenceTransformerEmbedder  # noqa: E402
 from chunkwise.errors import ChunkwiseWarning  # noqa: E402
 from chunkwise.evaluation import (  # noqa: E402
-    BUDGETS, ChunkerScores, Question, chunk_spans, load_questions, paired_interval, rank_chunks, retrieval_corpus,
-    score_chunker,
+    BUDGETS, ChunkerScores, Question, _intersections, _union_length, chunk_spans, load_questions, paired_interval,
+    rank_chunks, retrieval_corpus, score_chunker,
 )
 
 CHROMA = ROOT.parent / "shared" / "data" / "chroma-dev"
@@ -318,8 +318,8 @@ def compress_row(questions, chunk_lists, ranked, corpus, embedder, question_vect
     scores = {f"recall@{b}": [] for b in BUDGETS}
     for number, (question, order, vector) in enumerate(zip(questions, ranked, question_vectors)):
         reference_length = sum(b - a for a, b in question.spans)
+        totals = np.cumsum(corpus.tokens[order])
         for budget in BUDGETS:
-            totals = np.cumsum(corpus.tokens[order])
             count = max(TOP_K, int(np.searchsorted(totals, HIT_FACTOR * budget, side="right")))
             hits = [flat[i] for i in order[:count]]
             result = chunkwise.compress(question.question, hits, budget_tokens=budget, embedder=embedder, query_vector=vector)
@@ -332,23 +332,13 @@ def compress_row(questions, chunk_lists, ranked, corpus, embedder, question_vect
                     if hit.doc_id != target.doc_id:
                         continue
                     for a, b in kept:
-                        start, end = hit.start + a, hit.start + b
-                        found.extend((max(start, ra), min(end, rb)) for ra, rb in target.spans if max(start, ra) < min(end, rb))
-                best = max(best, _union(found) / reference_length)
+                        found.extend(_intersections((hit.start + a, hit.start + b), target.spans))
+                best = max(best, _union_length(found) / reference_length)
             scores[f"recall@{budget}"].append(best)
     empty = np.full(len(questions), np.nan)
     arrays = {m: empty for m in ("recall", "precision", "iou", "omega")}
     arrays.update({k: np.asarray(v) for k, v in scores.items()})
     return ChunkerScores(f"chunkwise prepare + compress (hits up to {HIT_FACTOR}×B)", 0, 0.0, 0, arrays)
-
-
-def _union(spans):
-    total, reach = 0, -1
-    for start, end in sorted(spans):
-        if end > reach:
-            total += end - max(start, reach)
-            reach = end
-    return total
 
 
 def summarize(rows, groups, seed):
