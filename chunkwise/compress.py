@@ -421,9 +421,10 @@ def compress(
     (``min_relevance=0.3``, ``mmr_lambda=...``) may be passed as keywords.
     """
     if config is None:
-        unknown = sorted(set(options) - {f.name for f in fields(CompressConfig)})
+        known = sorted(f.name for f in fields(CompressConfig))
+        unknown = sorted(set(options) - set(known))
         if unknown:
-            raise InputTypeError(f"compress() got unknown options {unknown}; options are {sorted(f.name for f in fields(CompressConfig))}")
+            raise InputTypeError(f"compress() got unknown options {unknown}; options are {known}")
         config = CompressConfig(**options)
     elif options:
         raise ConfigError("pass either config= or keyword options, not both")
