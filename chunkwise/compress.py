@@ -403,6 +403,7 @@ def compress(
     *,
     budget_tokens: int,
     tokenizer: Any = None,
+    special_tokens: bool = False,
     embedder: Any = None,
     config: CompressConfig | None = None,
     query_vector: np.ndarray | None = None,
@@ -414,7 +415,9 @@ def compress(
     ``Index.search`` (hits carry stored sentence vectors, so a call costs one
     query embedding plus arithmetic). ``tokenizer``: anything
     ``get_tokenizer`` accepts (default cl100k_base); the budget is in its
-    tokens and holds for the final text, separators included.
+    tokens and holds for the final text, separators included, and the
+    tokenizer's special tokens too with ``special_tokens=True`` (or a
+    Tokenizer built with it), as a prompt template that adds them would count.
     ``embedder``: an Embedder, a profile name, None (the ``balanced`` profile)
     or False (lexical scoring only). ``query_vector``: the query already
     embedded by the same embedder (e.g. for the search), saving that call. Options of ``CompressConfig``
@@ -440,7 +443,7 @@ def compress(
         raise InputTypeError(f"passages must be a list of str, Chunk or Hit, got {type(passages).__name__}")
     from .tokens import get_tokenizer
 
-    tokenizer = get_tokenizer(tokenizer)
+    tokenizer = get_tokenizer(tokenizer, special_tokens=special_tokens)
     sources = [_as_source(position, passage) for position, passage in enumerate(passages)]
     empty_kept = tuple(() for _ in sources)
     nonblank = [s for s in sources if s.text.strip()]

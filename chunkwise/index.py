@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -320,18 +320,7 @@ class Index:
         """
         faiss = _faiss()
         folder = Path(path)
-        manifest_path = folder / "manifest.json"
-        if not manifest_path.is_file():
-            raise InputDataError(f"{folder} is not a chunkwise index folder (no manifest.json); write one with Index.save()")
-        try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            raise InputDataError(f"{manifest_path} is not readable JSON: {err}") from err
-        if manifest.get("format") != "chunkwise-index" or manifest.get("format_version") != FORMAT_VERSION:
-            raise InputDataError(
-                f"{folder} holds index format {manifest.get('format')!r} version {manifest.get('format_version')!r}; "
-                f"this chunkwise reads version {FORMAT_VERSION}: rebuild the index with Index.build()"
-            )
+        manifest = _read_manifest(folder)
         if embedder is None:
             if not manifest.get("profile"):
                 raise EmbedderMismatchError(
@@ -339,7 +328,7 @@ class Index:
                 )
             embedder = manifest["profile"]
         embedder, profile = _resolve_embedder(embedder)
-        if embedder.model_id != manifest["model_id"] or int(embedder.dimension) != int(manifest["dimension"]):
+        if embedder.model_id != manifest["model_id"] or int(embedder.dimension) != manifest["dimension"]:
             raise EmbedderMismatchError(
                 f"{folder} was built with embedder {manifest['model_id']!r} (dimension {manifest['dimension']}), "
                 f"but the embedder given is {embedder.model_id!r} (dimension {embedder.dimension}); its vectors would "
@@ -357,9 +346,9 @@ class Index:
             faiss_index = faiss.read_index(str(folder / "index.faiss"))
         except (OSError, ValueError, KeyError, RuntimeError) as err:
             raise InputDataError(f"{folder} is damaged or incomplete: {err}; rebuild it with Index.build()") from err
-        dimension = int(manifest["dimension"])
+        dimension = manifest["dimension"]
         consistent = (
-            len(chunks) == int(manifest["chunks"]) == faiss_index.ntotal
+            len(chunks) == manifest["chunks"] == faiss_index.ntotal
             and offsets.shape == (len(chunks) + 1,)
             and spans.ndim == 2
             and spans.shape[1] == 2
@@ -376,9 +365,49 @@ class Index:
             spans.astype(np.int64, copy=False),
             offsets.astype(np.int64, copy=False),
             vectors.astype(np.float32, copy=False),
-            kind=str(manifest.get("kind", "flat")),
+            kind=manifest["kind"],
             profile=manifest.get("profile") or profile,
         )
+
+
+# The manifest's fields and the types load() relies on; anything else is a damaged folder.
+_MANIFEST_FIELDS: dict[str, tuple[type, ...]] = {
+    "model_id": (str,),
+    "dimension": (int,),
+    "chunks": (int,),
+    "profile": (str, type(None)),
+    "kind": (str,),
+}
+
+
+def _read_manifest(folder: Path) -> dict[str, Any]:
+    """``manifest.json`` of an index folder, checked field by field (a hand-edited one gets a clear error)."""
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.is_file():
+        raise InputDataError(f"{folder} is not a chunkwise index folder (no manifest.json); write one with Index.save()")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise InputDataError(f"{manifest_path} is not readable JSON: {err}") from err
+    if not isinstance(manifest, dict):
+        raise InputDataError(f"{manifest_path} must hold a JSON object, not {type(manifest).__name__}; rebuild the index")
+    if manifest.get("format") != "chunkwise-index" or manifest.get("format_version") != FORMAT_VERSION:
+        raise InputDataError(
+            f"{folder} holds index format {manifest.get('format')!r} version {manifest.get('format_version')!r}; "
+            f"this chunkwise reads version {FORMAT_VERSION}: rebuild the index with Index.build()"
+        )
+    manifest.setdefault("kind", "flat")
+    manifest.setdefault("profile", None)
+    for name, types in _MANIFEST_FIELDS.items():
+        value = manifest.get(name)
+        if not isinstance(value, types) or isinstance(value, bool) or (isinstance(value, int) and value < 0):
+            raise InputDataError(
+                f"{manifest_path} has {name}={value!r}, which is not a valid {' or '.join(t.__name__ for t in types)}; "
+                "the file was edited or damaged: rebuild the index with Index.build()"
+            )
+    if manifest["kind"] not in get_args(IndexKind):
+        raise InputDataError(f"{manifest_path} has kind={manifest['kind']!r}; expected one of {get_args(IndexKind)}")
+    return manifest
 
 
 def _embed(embedder: Any, texts: list[str], dimension: int) -> np.ndarray:

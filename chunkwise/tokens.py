@@ -361,9 +361,16 @@ def _adapt_object(spec: Any) -> Tokenizer:
 
 
 def get_tokenizer(spec: Any = None, *, special_tokens: bool = False) -> Tokenizer:
-    """Resolve ``spec`` to a Tokenizer (see the module docstring for what is accepted)."""
+    """Resolve ``spec`` to a Tokenizer (see the module docstring for what is accepted).
+
+    Special tokens are counted when ``special_tokens`` is true or when ``spec``
+    is a Tokenizer built with ``special_tokens=True``: the keyword switches
+    counting on, it never silently switches off what the object asks for.
+    """
+    if not isinstance(special_tokens, bool):
+        raise ConfigError(f"special_tokens must be True or False, got {special_tokens!r}")
     if isinstance(spec, Tokenizer):
-        return spec.with_special_tokens(special_tokens)
+        return spec.with_special_tokens(special_tokens or spec.special_tokens)
     if spec is None:
         spec = DEFAULT_TOKENIZER
     if isinstance(spec, (str, os.PathLike)):

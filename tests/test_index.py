@@ -121,6 +121,26 @@ def test_damaged_or_foreign_folders(tmp_path, chunks, embedder):
         Index.load(folder, embedder=embedder)
 
 
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda m: [m],
+        lambda m: {**m, "dimension": "384"},
+        lambda m: {**m, "dimension": True},
+        lambda m: {k: v for k, v in m.items() if k != "model_id"},
+        lambda m: {**m, "chunks": -1},
+        lambda m: {**m, "kind": "annoy"},
+        lambda m: {**m, "profile": 7},
+    ],
+)
+def test_a_tampered_manifest_is_a_clear_error(tmp_path, chunks, embedder, edit):
+    folder = Index.build(chunks, embedder=embedder).save(tmp_path / "idx")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps(edit(manifest)))
+    with pytest.raises(InputDataError, match="manifest.json"):
+        Index.load(folder, embedder=embedder)
+
 @pytest.mark.parametrize("kind", ["hnsw", "ivf"])
 def test_approximate_kinds_agree_with_exact_search(kind):
     rng = np.random.default_rng(0)

@@ -6,6 +6,9 @@ import pytest
 
 import chunkwise
 from chunkwise.errors import ConfigError, InputTypeError, TokenizerError
+from chunkwise.tokens import get_tokenizer
+
+from support_tokenizers import wordlevel_with_specials
 
 
 def _failing_counter(text: str) -> int:
@@ -24,6 +27,9 @@ def _failing_counter(text: str) -> int:
          InputTypeError, "'metadata' must be a dict"),
         (lambda: chunkwise.Document("a", "hi", metadata=[1]), InputTypeError, "metadata must be a mapping"),
         (lambda: chunkwise.chunk("hello world", tokenizer=_failing_counter), TokenizerError, "'_failing_counter' raised RuntimeError"),
+        (lambda: get_tokenizer(None, special_tokens="yes"), ConfigError, "special_tokens must be True or False"),
+        (lambda: chunkwise.compress("q", ["hello"], budget_tokens=10, embedder=False, special_tokens=1), ConfigError,
+         "special_tokens must be True or False"),
     ],
 )
 def test_bad_options_raise_our_errors(call, error, words):
@@ -36,3 +42,30 @@ def test_a_failing_counter_keeps_its_cause():
     with pytest.raises(TokenizerError) as caught:
         chunkwise.naive_split("hello world", tokenizer=_failing_counter)
     assert isinstance(caught.value.__cause__, RuntimeError)
+
+
+WORDS = [f"w{i}" for i in range(40)]
+
+
+def test_special_tokens_on_a_tokenizer_object_are_kept():
+    """A Tokenizer built with special_tokens=True keeps counting them in chunk and compress (34 tokens under 32 before)."""
+    counter = get_tokenizer(wordlevel_with_specials(WORDS), special_tokens=True)
+    text = " ".join(WORDS[:32] * 3)
+    for call in (chunkwise.chunk, chunkwise.naive_split):
+        pieces = call(text, max_tokens=32, tokenizer=counter)
+        assert pieces and all(c.token_count <= 32 for c in pieces)
+        assert max(counter.count(c.text) for c in pieces) <= 32
+        assert all(counter.count(c.text) == c.token_count for c in pieces)
+    passages = [" ".join(WORDS[i : i + 10]) + " ." for i in range(0, 30, 10)]
+    squeezed = chunkwise.compress("w1 w2", passages, budget_tokens=12, tokenizer=counter, embedder=False)
+    assert squeezed.tokens_after <= 12 and counter.count(squeezed.text) == squeezed.tokens_after
+
+
+def test_compress_counts_special_tokens_when_asked():
+    raw = wordlevel_with_specials(WORDS)
+    passages = [" ".join(WORDS[i : i + 10]) for i in range(0, 30, 10)]
+    plain = chunkwise.compress("w1", passages, budget_tokens=10, tokenizer=raw, embedder=False)
+    framed = chunkwise.compress("w1", passages, budget_tokens=10, tokenizer=raw, embedder=False, special_tokens=True)
+    with_specials = get_tokenizer(raw, special_tokens=True)
+    assert with_specials.count(plain.text) > 10  # the plain budget fills all ten with text
+    assert with_specials.count(framed.text) <= 10
