@@ -97,7 +97,6 @@ def patterns() -> dict[str, Any]:
         "invisibles": re.compile(f"[{CONTROLS}{INVISIBLE}{ZERO_WIDTH_JOINERS}{BIDI_CONTROLS}]"),
         "joiner_script": re.compile(f"[{_JOINER_SCRIPTS}]"),
         "emoji_left": regex.compile(r"[\p{Extended_Pictographic}\p{Emoji_Modifier}\ufe0f\ufe0e]"),
-        "emoji_right": regex.compile(r"\p{Extended_Pictographic}"),
         "spaces": re.compile(f"[{SPACES}]+"),
         "fullwidth": re.compile(f"[{FULLWIDTH}]+"),
         "fullwidth_punct": re.compile(r"[\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff5e]"),
@@ -247,8 +246,18 @@ def _mojibake_hints(text: str, leads: str) -> list[tuple[int, int]]:
     return spans
 
 
-def fix_html_entities(text: str, counts: Counter) -> tuple[str, EditMap | None]:
-    """Unescape HTML character references via ftfy, never creating a new entity."""
+# The characters HTML escaping writes as references: in markup or code ("&amp;" in a
+# string literal) unescaping them changes what the text means, not just how it is spelt.
+HTML_SYNTAX = frozenset("&<>\"'")
+
+
+def fix_html_entities(text: str, counts: Counter, keep_syntax: bool = False) -> tuple[str, EditMap | None]:
+    """Unescape HTML character references via ftfy, never creating a new entity.
+
+    With ``keep_syntax`` the references to HTML_SYNTAX characters stay. The
+    decision is made per reference, from the reference alone, so normalizing
+    any slice of a text unescapes exactly what normalizing the whole did.
+    """
     from ftfy.fixes import unescape_html
 
     body = patterns()["entity_body"]
@@ -256,6 +265,8 @@ def fix_html_entities(text: str, counts: Counter) -> tuple[str, EditMap | None]:
     def fix(match: Any) -> str:
         found = match.group()
         new = unescape_html(found)
+        if keep_syntax and new in HTML_SYNTAX:
+            return found
         # "&amp;lt;" must stay: unescaping it would make "&lt;", and a second run would differ.
         if new == "&" and body.match(text, match.end()):
             return found
@@ -294,17 +305,18 @@ def fix_invisibles(
     pats = patterns()
     joiner_script = pats["joiner_script"]
     emoji_left = pats["emoji_left"]
-    emoji_right = pats["emoji_right"]
 
+    # Judged by the character before only: a chunk may end right after a joiner (a cap
+    # smaller than one emoji sequence), and normalizing that chunk alone must keep what
+    # normalizing the whole text kept. Chunks never start with a joiner.
     def joiner_meaningful(match: Any) -> bool:
         position = match.start()
         before = text[position - 1] if position else ""
-        after = text[position + 1] if position + 1 < len(text) else ""
-        if not before or not after:
+        if not before:
             return False
-        if joiner_script.match(before) and joiner_script.match(after):
+        if joiner_script.match(before):
             return True
-        return match.group() == "\u200d" and bool(emoji_left.match(before) and emoji_right.match(after))
+        return match.group() == "\u200d" and bool(emoji_left.match(before))
 
     def fix(match: Any) -> str:
         char = match.group()

@@ -155,10 +155,15 @@ def _check_doc_id(doc_id: object) -> None:
 
 
 def _safe_cut(text: str, start: int, cut: int) -> int:
-    """Move a cut left so it does not separate a character from its combining marks or joiners."""
+    """Move a cut left so it does not separate a character from its combining marks or joiners.
+
+    A cut may fall right after a zero-width joiner (it stays with the character it
+    follows, as normalize keeps it), never before one: an emoji sequence longer than
+    the cap is then cut into pieces that each normalize to themselves.
+    """
     while cut > start + 1 and cut < len(text):
         char = text[cut]
-        if unicodedata.category(char)[0] == "M" or char in "\u200d\ufe0f\ufe0e" or text[cut - 1] == "\u200d":
+        if unicodedata.category(char)[0] == "M" or char in "\u200d\ufe0f\ufe0e":
             cut -= 1
         else:
             break

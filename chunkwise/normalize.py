@@ -74,8 +74,14 @@ class NormalizeConfig:
     ``bidi``: "remove" bidi embedding/override/isolate controls (they can hide
     code, "Trojan Source"), "report" keeps them and lists their raw offsets in
     ``Normalized.bidi_positions``, "keep" leaves them alone.
-    ``html_entities``: "auto" unescapes unless the document contains "<" (markup
-    or code, where an entity is usually meant literally), like ftfy's default.
+    ``html_entities``: "auto" unescapes character references that spell a
+    character (``&eacute;``, ``&nbsp;``, ``&#8217;``) and keeps those for the
+    characters HTML escaping writes (``& < > " '``): in markup or code
+    (``'&amp;'`` in a string literal) those carry meaning. "always" unescapes
+    them too (scraped text known to be double-escaped), "never" none. The
+    decision is made per reference, never per document (ftfy's default looks
+    for a "<" anywhere in the text), so ``normalize(raw[c.start:c.end]).text
+    == c.text`` holds for every chunk of ``prepare()``.
     ``surrogates``: lone surrogates become U+FFFD ("replace") or go ("remove");
     "keep" leaves them (most tokenizers then fail). Pairs are always joined
     unless "keep".
@@ -251,9 +257,6 @@ def normalize(text: str, config: NormalizeConfig | None = None, **options: Any) 
     if not isinstance(text, str):
         hint = " (decode bytes first, e.g. data.decode('utf-8', errors='replace'))" if isinstance(text, bytes | bytearray) else ""
         raise InputTypeError(f"normalize() takes a str, got {type(text).__name__}{hint}")
-    unescape = config.html_entities == "always" or (
-        config.html_entities == "auto" and "&" in text and "<" not in text
-    )
     counts: Counter = Counter()
     pieces: list[str] = []
     slot_parts: list[list[EditMap]] = [[] for _ in _SLOTS]
@@ -262,7 +265,7 @@ def normalize(text: str, config: NormalizeConfig | None = None, **options: Any) 
     bidi_slot_positions: list[int] = []
     for block_start, block_end in _blocks(text, config.block_size):
         block = text[block_start:block_end]
-        out, slots, bidi_local = _normalize_block(block, config, unescape, counts)
+        out, slots, bidi_local = _normalize_block(block, config, counts)
         pieces.append(out)
         bidi_slot_positions.extend(p + slot_in_offset[_INVISIBLES_SLOT] for p in bidi_local)
         input_length = len(block)
@@ -302,7 +305,7 @@ def _resolve_config(config: NormalizeConfig | None, options: dict[str, Any]) -> 
 
 
 def _normalize_block(
-    block: str, config: NormalizeConfig, unescape: bool, counts: Counter
+    block: str, config: NormalizeConfig, counts: Counter
 ) -> tuple[str, list[tuple[EditMap | None, int]], list[int]]:
     """Run every enabled pass over one block; one (map, length after) per slot."""
     slots: list[tuple[EditMap | None, int]] = []
@@ -336,9 +339,9 @@ def _normalize_block(
             found = "".join(set(triggers.findall(text)))
     else:
         skip()
-    if unescape and "&" in found:
+    if config.html_entities != "never" and "&" in found:
         before = text
-        keep(fixes.fix_html_entities(text, counts))
+        keep(fixes.fix_html_entities(text, counts, keep_syntax=config.html_entities == "auto"))
         if text is not before:
             found = "".join(set(triggers.findall(text)))
     else:

@@ -108,6 +108,30 @@ def test_offsets_hold_through_normalization():
     assert "caf\u00e9" in " ".join(c.text for c in result.chunks)
 
 
+
+FAMILY = "\U0001F468\u200d\U0001F469\u200d\U0001F467\u200d\U0001F466"
+
+
+@pytest.mark.parametrize("max_tokens", [8, 9, 13, 24, 64])
+def test_each_chunk_normalizes_alone_to_its_text(max_tokens):
+    """Issue 13, item 3: entity and joiner repairs are decided locally, so every raw span agrees with its chunk.
+
+    The document has a "<" far from its entities (once the whole document's entities were kept while a
+    span without "<" had them unescaped) and emoji sequences longer than the cap (a chunk then ends
+    right after a joiner, which normalizing the span alone used to drop).
+    """
+    from chunkwise import normalize
+
+    paragraph = "Caf&eacute; AT&amp;T &quot;menu&quot; caf&#233; " + FAMILY + " family&nbsp;day. "
+    raw = "<b>Header</b> if a < b keep going.\n\n" + paragraph * 6 + "\n\n" + ("x&#8217;s " + FAMILY) * 4
+    result = prepare({"id": "d", "text": raw}, max_tokens=max_tokens, dedup=False)
+    assert result.chunks
+    for c in result.chunks:
+        assert normalize(raw[c.start : c.end]).text == c.text, (c.start, c.end)
+        assert not c.text.startswith("\u200d")
+    joined = "".join(c.text for c in result.chunks)
+    assert "caf\u00e9" in joined and "&amp;" in joined  # a letter is repaired, HTML syntax is kept
+
 def test_nothing_lost_with_dedup_and_normalization():
     from chunkwise import normalize
 
