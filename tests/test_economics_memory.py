@@ -24,6 +24,7 @@ from chunkwise.economics import (
     kv_cache_from_blocks,
     paged_kv_cache,
     padding_stats,
+    prefill_memory,
     weights_memory,
 )
 from chunkwise.errors import CatalogError, ConfigError, InputDataError
@@ -173,7 +174,10 @@ def test_custom_quantization_and_plain_formats(catalog):
 # --------------------------------------------------------------------------- transient memory
 def test_eager_attention_scores_are_quadratic_flash_is_linear(catalog):
     eager = attention_scores_memory("llama-3-8b", batch_size=2, seq_len=1024, catalog=catalog)
-    assert eager.bytes == 2 * 32 * 1024 * 1024 * 2 == 134_217_728
+    # bf16 scores, their fp32 copy and the fp32 softmax (2 + 4 + 4 bytes), plus a bf16 mask per row
+    assert eager.bytes == 2 * 32 * 1024 * 1024 * 10 + 2 * 1024 * 1024 * 2 == 675_282_944
+    encoder = attention_scores_memory("all-minilm-l6-v2", batch_size=2, seq_len=256, catalog=catalog)
+    assert encoder.bytes == 2 * 12 * 256 * 256 * 8 + 2 * 256 * 256 * 4  # fp32: scores + softmax in place of dtype
     flash = attention_scores_memory("llama-3-8b", batch_size=2, seq_len=1024, implementation="flash", catalog=catalog)
     assert flash.bytes == 2 * 32 * 1024 * 4
     eager_2x = attention_scores_memory("llama-3-8b", batch_size=2, seq_len=2048, catalog=catalog)
@@ -189,9 +193,37 @@ def test_activation_estimate_hand_cases(catalog):
     moe = activation_memory("mixtral-8x7b", num_tokens=100, catalog=catalog)
     assert moe.bytes == 100 * 2 * (4 * 4096 + 3 * 14336 * 2) + 32_000 * 4   # two experts per token
     encoder = activation_memory("all-minilm-l6-v2", num_tokens=256, catalog=catalog)
-    assert encoder.bytes == 256 * 4 * (4 * 384 + 3 * 1536)                    # fp32, no logits
+    assert encoder.bytes == 256 * 4 * (4 * 384 + 2 * 1536)                    # fp32, no gate, no logits
     with pytest.raises(ConfigError, match="num_tokens"):
         activation_memory("llama-3-8b", num_tokens=0, catalog=catalog)
+
+
+# Peaks above the weights measured on an NVIDIA H100 (transformers eager attention, random
+# bf16 weights, torch.cuda.max_memory_allocated, one sequence): issue 14 of the tracker.
+H100_EAGER_PREFILL_MIB = {("llama-3-8b", 2048): 1641, ("llama-3-8b", 8192): 22020}
+
+
+@pytest.mark.parametrize("key", sorted(H100_EAGER_PREFILL_MIB))
+def test_eager_prefill_estimate_matches_the_h100_measurements(catalog, key):
+    model, seq_len = key
+    estimate = prefill_memory(model, seq_len=seq_len, implementation="eager", catalog=catalog)
+    assert estimate.bytes / 2**20 == pytest.approx(H100_EAGER_PREFILL_MIB[key], rel=0.02)
+    # the single-bf16-matrix count the report used before was 745 and 6,049 MiB: 2.2x and 3.6x under
+    one_matrix = kv_cache_bytes_per_token(model, catalog=catalog) * seq_len + activation_memory(
+        model, num_tokens=seq_len, catalog=catalog).bytes + 32 * seq_len * seq_len * 2
+    assert one_matrix < 0.5 * estimate.bytes
+
+
+def test_prefill_hand_case(catalog):
+    sdpa = prefill_memory("llama-3-8b", seq_len=1000, catalog=catalog)
+    kv = 1000 * 2 * 32 * 8 * 128 * 2
+    mlp_phase = 1000 * 2 * (4 * 4096 + 3 * 14336) + 128_256 * 4
+    assert sdpa.bytes == kv + mlp_phase  # flash scores are tiny: the MLP phase is the peak
+    eager = prefill_memory("llama-3-8b", seq_len=1000, implementation="eager", catalog=catalog)
+    attention_phase = 1000 * 2 * (4 * 4096 + 2 * 1024 + 2 * 4096) + 32 * 1000**2 * 10 + 1000**2 * 2
+    assert eager.bytes == kv + attention_phase
+    with pytest.raises(ConfigError, match="seq_len"):
+        prefill_memory("llama-3-8b", seq_len=0, catalog=catalog)
 
 
 def test_every_result_serializes(catalog):

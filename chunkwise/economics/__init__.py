@@ -44,6 +44,7 @@ from .memory import (
     kv_cache_bytes_per_token,
     kv_cache_from_blocks,
     paged_kv_cache,
+    prefill_memory,
     quantization,
     weights_memory,
 )
@@ -56,6 +57,6 @@ __all__ = [
     "GIB", "Capacity", "KVCachePerToken", "PagedKVCache", "Quantization", "Reserve", "TransientMemory",
     "WeightsMemory", "activation_memory", "attention_scores_memory", "capacity", "forward_flops_per_token",
     "implied_reserve_bytes", "kv_cache_breakdown", "kv_cache_bytes_per_token", "kv_cache_from_blocks",
-    "paged_kv_cache", "quantization", "weights_memory",
+    "paged_kv_cache", "prefill_memory", "quantization", "weights_memory",
     "PaddingComparison", "PaddingStats", "compare_padding", "padding_stats",
 ]
