@@ -69,3 +69,17 @@ class EmbedderMismatchError(ConfigError):
 
 
 __all__.append("EmbedderMismatchError")
+
+
+class OutputError(ChunkwiseError, OSError):
+    """An output could not be written (a read-only or full disk, a bad path); nothing half-written is left as complete."""
+
+
+__all__.append("OutputError")
+
+
+class DeviceUnavailableError(ChunkwiseError, RuntimeError):
+    """A measurement needs a device (a CUDA GPU) that is not visible here."""
+
+
+__all__.append("DeviceUnavailableError")
