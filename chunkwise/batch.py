@@ -30,10 +30,13 @@ Every file is written to a temporary name, fsynced and renamed into place, so
 from __future__ import annotations
 
 import dataclasses
+import errno
 import fcntl
 import hashlib
 import json
 import os
+import secrets
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -41,7 +44,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ._types import Removed
-from .errors import ChunkwiseError, ConfigError, InputDataError, MissingDependencyError
+from .errors import ChunkwiseError, ConfigError, InputDataError, MissingDependencyError, OutputError
 from .manifest import DoneDocument, Manifest, QuarantinedDocument
 from .stores import (
     DEFAULT_MAX_DOCUMENT_BYTES,
@@ -50,9 +53,13 @@ from .stores import (
     Store,
     StoreRecord,
     fsync_directory,
+    escape_surrogates,
     open_store,
+    os_error_reason,
     record_document,
+    with_unique_ids,
     write_atomically,
+    write_durably,
 )
 
 Engine = Literal["local", "dask"]
@@ -87,6 +94,7 @@ class BatchConfig:
     min_dedup_chars: int = 24
     id_column: str = "id"
     text_column: str = "text"
+    follow_symlinks: bool = False
 
     def __post_init__(self) -> None:
         if self.engine not in ("local", "dask"):
@@ -128,7 +136,8 @@ class BatchSummary:
     ``processed`` documents went through ``prepare`` in this run; ``skipped``
     were unchanged since an earlier run; ``forgotten`` were in the output
     before and are no longer in the store; ``reset`` says the configuration
-    changed, so earlier results were discarded.
+    changed, so earlier results were discarded. ``run_id`` names the commit
+    that put this run's files in place (it is in the summary file too).
     """
 
     output: Path
@@ -145,6 +154,7 @@ class BatchSummary:
     workers: int
     reset: bool
     files: dict[str, str] = field(default_factory=dict)
+    run_id: str = ""
 
     @property
     def status(self) -> Literal["ok", "partial"]:
@@ -212,7 +222,8 @@ def process_batch(records: list[StoreRecord], prepare_options: dict[str, Any]) -
             continue
         # One bad document must not stop a store of millions: anything it raises quarantines it.
         except Exception as err:  # noqa: BLE001
-            quarantined.append((record.doc_id, record.content_hash, _classify(err), f"{type(err).__name__}: {err}"[:2000]))
+            detail = escape_surrogates(f"{type(err).__name__}: {err}"[:2000])
+            quarantined.append((record.doc_id, record.content_hash, _classify(err), detail))
             continue
         lines.append(line + b"\n")
         done.append((record.doc_id, record.content_hash, offset, len(line)))
@@ -243,14 +254,47 @@ class _InlineEngine:
         pass
 
 
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: end this process when the coordinating one dies, even by ``kill -9``.
+
+    Linux delivers SIGKILL on the parent's death (``PR_SET_PDEATHSIG``);
+    elsewhere a daemon thread polls for a new parent. Either way a parent
+    that died before this ran is noticed at once.
+    """
+    import signal
+    import sys
+    import threading
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # no prctl (an unusual libc): the watchdog below still works
+    if os.getppid() != parent:
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="chunkwise-parent-watch", daemon=True).start()
+
+
+_PR_SET_PDEATHSIG = 1
+
+
 class _ProcessEngine:
-    """A pool of worker processes (spawned: no inherited threads or open databases)."""
+    """A pool of worker processes (spawned: no inherited threads or open databases) that die with this one."""
 
     def __init__(self, workers: int) -> None:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=_die_with_parent, initargs=(os.getpid(),))
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
         return self._pool.submit(fn, *args)
@@ -309,25 +353,30 @@ def _engine(config: BatchConfig) -> Any:
 # ----------------------------------------------------------------------------- output paths and state
 
 
+_SIDECAR_NAMES = {"removed": ".removed.jsonl", "quarantine": ".quarantine.jsonl", "report_json": ".report.json",
+                  "report_text": ".report.txt", "report_html": ".report.html", "summary": ".summary.json"}
+SIDECARS = tuple(_SIDECAR_NAMES.values())
+
+
 @dataclass(frozen=True)
 class OutputPaths:
-    """Where a run writes: the chunk file, its sidecars and the state folder."""
+    """Where a run writes: the chunk file, its sidecars and the state folder.
+
+    Sidecars and state are named after the whole chunk file name
+    (``chunks.jsonl.report.json``), so ``x/chunks.jsonl`` and
+    ``x/chunks.parquet`` never share them.
+    """
 
     chunks: Path
     output_format: OutputFormat
 
-    @property
-    def stem(self) -> Path:
-        return self.chunks.with_name(self.chunks.name.rsplit(".", 1)[0] if "." in self.chunks.name else self.chunks.name)
-
     def sidecar(self, suffix: str) -> Path:
-        return self.stem.with_name(self.stem.name + suffix)
+        return self.chunks.with_name(self.chunks.name + suffix)
 
     @property
     def visible(self) -> list[Path]:
         """Every file a run writes beside the chunk file."""
-        suffixes = (".removed.jsonl", ".quarantine.jsonl", ".report.json", ".report.txt", ".report.html", ".summary.json")
-        return [self.chunks, *(self.sidecar(suffix) for suffix in suffixes)]
+        return [self.chunks, *(self.sidecar(suffix) for suffix in SIDECARS)]
 
     def remove_stale_temporaries(self) -> None:
         """Temporary files a killed run left (hidden, never mistaken for output, but still litter)."""
@@ -343,17 +392,91 @@ class OutputPaths:
     def parts(self) -> Path:
         return self.state / "parts"
 
+    @property
+    def journal(self) -> Path:
+        """The commit record: while it exists, the files it names are being moved into place."""
+        return self.state / "commit.json"
+
+    def finish_interrupted_commit(self) -> bool:
+        """Complete a commit a killed run had decided on (its journal is written); True if there was one.
+
+        Safe to call while a run is committing too: every step is a rename
+        that is skipped when it has been done.
+        """
+        try:
+            journal = json.loads(self.journal.read_bytes())
+        except FileNotFoundError:
+            return False
+        _roll_forward(self.chunks.parent, journal["files"])
+        self.journal.unlink(missing_ok=True)
+        fsync_directory(self.state)
+        return True
+
     @classmethod
     def for_output(cls, output: str | os.PathLike[str], output_format: OutputFormat | None) -> OutputPaths:
+        """The paths for ``-o output``: a .jsonl or .parquet file, or a folder (existing, or named with no suffix)."""
         path = Path(output)
-        if path.is_dir() or not path.suffix:
+        if path.is_dir() or not path.suffix or str(output).endswith(os.sep):
             path = path / f"chunks.{output_format or 'jsonl'}"
-        suffix = path.suffix.lower().lstrip(".")
-        detected = suffix if suffix in ("jsonl", "parquet") else None
-        chosen = output_format or detected or "jsonl"
-        if output_format is not None and detected is not None and output_format != detected:
+        detected = path.suffix.lower().lstrip(".")
+        if detected not in ("jsonl", "parquet"):
+            raise ConfigError(
+                f"output {path} must end in .jsonl or .parquet (the chunk file's format), or name a folder "
+                f"(end it with {os.sep} when its name has a dot)"
+            )
+        if output_format is not None and output_format != detected:
             raise ConfigError(f"output {path} has suffix .{detected} but output_format={output_format!r}")
-        return cls(path, chosen)
+        return cls(path, output_format or detected)
+
+
+def _roll_forward(folder: Path, files: list[list[str]]) -> None:
+    """Move each staged temporary file onto its final name, in order; a rename already done is skipped."""
+    for temporary, final in files:
+        try:
+            os.replace(folder / temporary, folder / final)
+        except FileNotFoundError:
+            if not (folder / final).exists():
+                raise
+    fsync_directory(folder)
+
+
+class _Commit:
+    """The files of one run, staged under temporary names and then moved into place as one commit.
+
+    ``commit`` first writes a journal naming every (temporary, final) pair,
+    then renames. A kill before the journal leaves the previous run's files
+    untouched (the temporaries are removed on the next start); a kill after
+    it is finished by ``OutputPaths.finish_interrupted_commit``, which the next
+    run and ``chunkwise report`` call first. So a reader never sees a new
+    report beside an old chunk file.
+    """
+
+    def __init__(self, paths: OutputPaths, run_id: str) -> None:
+        self._paths = paths
+        self.run_id = run_id
+        self._staged: list[tuple[Path, Path]] = []
+
+    def temporary(self, final: Path) -> Path:
+        """The temporary name ``final`` is staged under (the caller writes and fsyncs it)."""
+        temporary = final.with_name(f".{final.name}.tmp-{self.run_id}")
+        self._staged.append((temporary, final))
+        return temporary
+
+    def stage(self, final: Path, data: bytes) -> None:
+        write_durably(self.temporary(final), data)
+
+    def commit(self) -> None:
+        files = [[temporary.name, final.name] for temporary, final in self._staged]
+        fsync_directory(self._paths.chunks.parent)  # the staged files' names are durable before the journal
+        write_atomically(self._paths.journal, json.dumps({"run_id": self.run_id, "files": files}).encode())
+        self._staged.clear()
+        self._paths.finish_interrupted_commit()
+
+    def abort(self) -> None:
+        """Remove what was staged (only before ``commit``: after it, the journal finishes the job)."""
+        for temporary, _ in self._staged:
+            temporary.unlink(missing_ok=True)
+        self._staged.clear()
 
 
 class _StateLock:
@@ -414,7 +537,24 @@ def _resolve_options(prepare_options: dict[str, Any]) -> tuple[dict[str, Any], s
     if notes:  # the model's tokenizer is missing: workers count with the default and do not warn again
         options["model"] = None
         options["tokenizer"] = None
+    _check_options(options, counter)
     return options, counter.name, notes
+
+
+def _check_options(options: dict[str, Any], counter: Any) -> None:
+    """Check every option once, before any work: a bad one is a ConfigError now, not a quarantine of every document."""
+    from .chunking import ChunkConfig
+    from .pipeline import prepare
+    from .tokens import content_budget
+
+    try:
+        prepare([], dedup=False, report_config=False, **{**options, "tokenizer": counter, "model": None})
+    except TypeError as err:  # an unknown keyword
+        if isinstance(err, ChunkwiseError):
+            raise
+        raise ConfigError(f"prepare_options: {err}") from err
+    config = options.get("config") or ChunkConfig(max_tokens=options.get("max_tokens", ChunkConfig.max_tokens))
+    content_budget(counter, config.max_tokens)  # a cap no single character can meet
 
 
 # ----------------------------------------------------------------------------- the run
@@ -467,56 +607,95 @@ def prepare_store(
     config = dataclasses.replace(config or BatchConfig(), **options) if options else (config or BatchConfig())
     if not isinstance(store, Store):
         store = open_store(store, id_column=config.id_column, text_column=config.text_column,
-                           max_document_bytes=config.max_document_bytes)
+                           max_document_bytes=config.max_document_bytes, follow_symlinks=config.follow_symlinks)
     paths = OutputPaths.for_output(output, config.output_format)
+    _refuse_output_in_store(store, paths)
     worker_options, tokenizer_name, notes = _resolve_options(prepare_options or {})
     fingerprint = _fingerprint(worker_options, tokenizer_name)
+    try:
+        return _run(store, paths, config, worker_options, fingerprint, notes, progress)
+    except ChunkwiseError:
+        raise
+    # The store's own read errors are InputDataError or quarantine entries by now: what is left is the output's.
+    except (OSError, sqlite3.Error) as err:
+        raise OutputError(_output_failure(paths, err)) from err
 
+
+def _refuse_output_in_store(store: Store, paths: OutputPaths) -> None:
+    """Refuse an output the store would read back as documents, or one that would overwrite the store."""
+    root = store.path.resolve()
+    written = [path.resolve() for path in (*paths.visible, paths.state)]
+    if store.kind == "folder" and any(root in path.parents for path in written):
+        raise ConfigError(f"the output {paths.chunks} is inside the store {store.path}, so the next run would read it "
+                          "as documents; write it outside the store")
+    if store.kind != "folder" and root in written:
+        raise ConfigError(f"the output {paths.chunks} would overwrite the store {store.path}; choose another -o")
+
+
+def _output_failure(paths: OutputPaths, err: OSError | sqlite3.Error) -> str:
+    if isinstance(err, OSError) and err.errno == errno.ENOSPC or "full" in str(err):
+        hint = "the disk is full; free some space"
+    else:
+        hint = "check that the folder is writable"
+    reason = os_error_reason(err) if isinstance(err, OSError) else str(err)
+    return (f"cannot write the output {paths.chunks} ({reason}); {hint}, or pass -o another folder, and run again "
+            "(finished batches are kept; the previous output, if any, is unchanged)")
+
+
+def _run(
+    store: Store,
+    paths: OutputPaths,
+    config: BatchConfig,
+    worker_options: dict[str, Any],
+    fingerprint: str,
+    notes: list[str],
+    progress: Callable[[Progress], None] | None,
+) -> BatchSummary:
     started = time.perf_counter()
     paths.chunks.parent.mkdir(parents=True, exist_ok=True)
     lock = _StateLock(paths.state)
     try:
         paths.parts.mkdir(exist_ok=True)
+        paths.finish_interrupted_commit()
         paths.remove_stale_temporaries()
         manifest = Manifest(paths.state / "manifest.sqlite")
+        commit = _Commit(paths, secrets.token_hex(8))
         try:
             reset = not manifest.start_run(fingerprint)
             _remove_orphans(paths.parts, manifest.part_names())
             counts = _process(store, manifest, paths, config, worker_options, fingerprint, progress)
             if manifest.unfinished():
                 raise ChunkwiseError("some documents have no result after every batch finished; re-run to retry them")
-            chunks, removed, quarantined, report = _assemble(manifest, paths, config, notes, counts, progress)
+            chunks, removed, quarantined = _assemble(manifest, paths, config, notes, counts, progress, commit)
             forgotten, unused_parts = manifest.forget_unlisted()
-            for name in unused_parts:
-                (paths.parts / name).unlink(missing_ok=True)
+            summary = BatchSummary(
+                output=paths.chunks,
+                documents=counts["listed"],
+                processed=counts["processed"],
+                skipped=counts["skipped"],
+                quarantined=quarantined,
+                forgotten=forgotten,
+                chunks=chunks,
+                removed=removed,
+                bytes_read=counts["bytes_read"],
+                seconds=time.perf_counter() - started,
+                engine=config.engine,
+                workers=config.workers,
+                reset=reset,
+                files={"chunks": str(paths.chunks),
+                       **{name: str(paths.sidecar(suffix)) for name, suffix in _SIDECAR_NAMES.items()},
+                       "state": str(paths.state)},
+                run_id=commit.run_id,
+            )
+            commit.stage(paths.sidecar(".summary.json"), json.dumps(summary.to_dict(), indent=2).encode())
+            commit.commit()
+        except BaseException:
+            commit.abort()
+            raise
         finally:
             manifest.close()
-        summary = BatchSummary(
-            output=paths.chunks,
-            documents=counts["listed"],
-            processed=counts["processed"],
-            skipped=counts["skipped"],
-            quarantined=quarantined,
-            forgotten=forgotten,
-            chunks=chunks,
-            removed=removed,
-            bytes_read=counts["bytes_read"],
-            seconds=time.perf_counter() - started,
-            engine=config.engine,
-            workers=config.workers,
-            reset=reset,
-            files={
-                "chunks": str(paths.chunks),
-                "removed": str(paths.sidecar(".removed.jsonl")),
-                "quarantine": str(paths.sidecar(".quarantine.jsonl")),
-                "report_json": str(paths.sidecar(".report.json")),
-                "report_text": str(paths.sidecar(".report.txt")),
-                "report_html": str(paths.sidecar(".report.html")),
-                "summary": str(paths.sidecar(".summary.json")),
-                "state": str(paths.state),
-            },
-        )
-        write_atomically(paths.sidecar(".summary.json"), json.dumps(summary.to_dict(), indent=2).encode())
+        for name in unused_parts:
+            (paths.parts / name).unlink(missing_ok=True)
         if progress is not None:
             progress(Progress("done", counts["listed"], counts["processed"], counts["skipped"], quarantined,
                               counts["bytes_read"], store.total_bytes, chunks))
@@ -545,13 +724,8 @@ def _process(
 
     def to_do() -> Iterator[tuple[int, StoreRecord]]:
         manifest.begin()
-        for position, record in enumerate(store.records()):
+        for position, record in enumerate(with_unique_ids(store.records(), manifest.is_listed)):
             counts["bytes_read"] += record.size
-            if record.problem is None and manifest.is_listed(record.doc_id):
-                manifest.list_problem(position, record.doc_id, record.content_hash, "duplicate_id",
-                                      f"id {record.doc_id!r} appeared earlier in the store; ids must be unique")
-                counts["quarantined"] += 1
-                continue
             if record.problem is not None:
                 manifest.list_problem(position, record.doc_id, record.content_hash,
                                       record.problem.reason, record.problem.detail)
@@ -806,11 +980,11 @@ def _assemble(
     notes: list[str],
     counts: dict[str, int],
     progress: Callable[[Progress], None] | None,
-) -> tuple[int, int, int, Any]:
-    """Write the chunks, removals, quarantine list and report of the whole store, in store order."""
-    writer = ChunkWriter(paths.chunks, paths.output_format)
-    removed_path = paths.sidecar(".removed.jsonl")
-    removed_tmp = removed_path.with_name(f".{removed_path.name}.tmp-{os.getpid()}")
+    commit: _Commit,
+) -> tuple[int, int, int]:
+    """Stage the chunks, removals, quarantine list and report of the whole store, in store order, in ``commit``."""
+    writer = ChunkWriter(paths.chunks, paths.output_format, tmp=commit.temporary(paths.chunks))
+    removed_tmp = commit.temporary(paths.sidecar(".removed.jsonl"))
     reader = _PartReader(paths.parts)
     seen = _SeenChunks(paths.state / "seen.sqlite", config.min_dedup_chars) if config.store_dedup else None
     totals = _StoreReport(notes)
@@ -849,23 +1023,19 @@ def _assemble(
                 ensure_ascii=False,
             ).encode() + b"\n")
         report = totals.report()
-        # Sidecars first, the chunk file last: a finished chunk file means its sidecars are in place.
-        os.replace(removed_tmp, removed_path)
-        write_atomically(paths.sidecar(".quarantine.jsonl"), b"".join(quarantine_lines))
-        write_atomically(paths.sidecar(".report.json"), report.to_json().encode("utf-8"))
-        write_atomically(paths.sidecar(".report.txt"), report.to_text().encode("utf-8") + b"\n")
-        write_atomically(paths.sidecar(".report.html"), report.to_html().encode("utf-8"))
-        writer.commit()
-        fsync_directory(paths.chunks.parent)
+        commit.stage(paths.sidecar(".quarantine.jsonl"), b"".join(quarantine_lines))
+        commit.stage(paths.sidecar(".report.json"), report.to_json().encode("utf-8"))
+        commit.stage(paths.sidecar(".report.txt"), report.to_text().encode("utf-8") + b"\n")
+        commit.stage(paths.sidecar(".report.html"), report.to_html().encode("utf-8"))
+        writer.finish()
     except BaseException:
         writer.abort()
-        removed_tmp.unlink(missing_ok=True)
         raise
     finally:
         reader.close()
         if seen is not None:
             seen.close()
-    return chunk_count, removed_count, len(quarantine_lines), report
+    return chunk_count, removed_count, len(quarantine_lines)
 
 
 __all__ = ["prepare_store", "BatchConfig", "BatchSummary", "Progress", "process_batch", "OutputPaths"]

@@ -1,9 +1,11 @@
 """The ``chunkwise`` command: ``demo``, ``prepare`` (a file, folder or store), ``audit``, ``report`` and ``eval``.
 
 Exit codes: 0 every document prepared; 1 finished, but some documents were
-quarantined (listed in the run's quarantine file); 2 bad usage; 3 the input
-could not be read or nothing in it could be prepared; 4 an optional
-dependency is missing (pyarrow, dask); 130 interrupted (re-run to resume).
+quarantined (listed in the run's quarantine file); 2 bad usage (an option no
+document could satisfy, an output inside the store or of unknown format);
+3 the input could not be read or nothing in it could be prepared; 4 an
+optional dependency is missing (pyarrow, dask); 5 the output could not be
+written (read-only or full disk, a bad path); 130 interrupted (re-run to resume).
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ from importlib import resources
 from pathlib import Path
 
 from . import __version__
-from .errors import ChunkwiseError, MissingDependencyError
+from .errors import ChunkwiseError, ConfigError, MissingDependencyError, OutputError
 
 EXIT_OK = 0
 EXIT_PARTIAL = 1
 EXIT_USAGE = 2
 EXIT_INPUT = 3
 EXIT_DEPENDENCY = 4
+EXIT_OUTPUT = 5
 EXIT_INTERRUPTED = 130
 _SHOWN_PROBLEMS = 10
 
@@ -37,6 +40,12 @@ def _add_chunk_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=None, help="target LLM name, e.g. llama-3-8b")
     parser.add_argument("--strategy", default="structural", choices=["structural", "naive"])
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+def _add_follow_symlinks(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--follow-symlinks", action="store_true",
+                        help="in a folder store, read links that lead out of the store and descend into linked folders "
+                             "(default: such links are quarantined as outside_store)")
 
 
 def _prepare(paths: list[Path], args: argparse.Namespace):
@@ -143,6 +152,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         store_dedup=not args.no_store_dedup,
         id_column=args.id_column,
         text_column=args.text_column,
+        follow_symlinks=args.follow_symlinks,
     )
     show_progress = not args.quiet and sys.stderr.isatty()
     summary = prepare_store(
@@ -172,7 +182,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from .stores import open_store, store_documents
 
     skipped: list[str] = []
-    store = open_store(args.store, id_column=args.id_column, text_column=args.text_column)
+    store = open_store(args.store, id_column=args.id_column, text_column=args.text_column,
+                       follow_symlinks=args.follow_symlinks)
     documents = list(
         store_documents(store, lambda doc_id, problem: skipped.append(f"{doc_id}: {problem.reason} ({problem.detail})"))
     )
@@ -191,10 +202,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         top_k=args.top_k,
     )
     if args.html is not None:
-        args.html.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.html.with_name(args.html.name + ".tmp")
-        tmp.write_text(result.to_html(), encoding="utf-8")
-        tmp.replace(args.html)
+        _write_file(args.html, result.to_html().encode("utf-8"))
     if args.json:
         print(result.to_json())
     elif not args.quiet:
@@ -210,15 +218,20 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from .batch import OutputPaths
+    from .stores import os_error_reason
 
     paths = OutputPaths.for_output(args.result, None)
+    try:
+        paths.finish_interrupted_commit()  # a run killed while moving its files into place: finish the move
+    except OSError as err:
+        raise OutputError(f"cannot finish the interrupted commit of {paths.chunks} ({os_error_reason(err)})") from err
     report_json = paths.sidecar(".report.json")
     if not report_json.exists():
         print(f"chunkwise: error: no report next to {paths.chunks}; run chunkwise prepare STORE -o {args.result} first",
               file=sys.stderr)
         return EXIT_INPUT
     if args.html is not None:
-        args.html.write_bytes(paths.sidecar(".report.html").read_bytes())
+        _write_file(args.html, paths.sidecar(".report.html").read_bytes())
     if args.json:
         summary_path = paths.sidecar(".summary.json")
         summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else None
@@ -227,6 +240,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     elif args.html is None:
         print(paths.sidecar(".report.txt").read_text(encoding="utf-8"), end="")
     return EXIT_OK
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    """Write a file the user named (``--html``), creating its folder; OutputError, not a traceback, if it cannot be."""
+    from .stores import os_error_reason, write_atomically
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, data)
+    except OSError as err:
+        raise OutputError(f"cannot write {path} ({os_error_reason(err)}); pass a writable file path") from err
 
 
 def _load_chunker(spec: str):
@@ -304,14 +328,16 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="prepare the bundled sample corpus and show what it saved")
     _add_chunk_options(demo)
-    demo.set_defaults(handler=cmd_demo)
+    demo.set_defaults(handler=cmd_demo, bad_option_exit=EXIT_USAGE)
     prep = commands.add_parser(
         "prepare",
         help="prepare a file, a folder (txt/md/html) or a store (.jsonl/.parquet/.csv); resumable and incremental",
     )
     prep.add_argument("store", type=Path, help="a text/Markdown/HTML file, a folder of them, or a .jsonl/.parquet/.csv store")
-    prep.add_argument("-o", "--output", type=Path, required=True,
-                      help="chunk file (.jsonl or .parquet) or a folder for chunks.jsonl; sidecars and state go beside it")
+    # A str, not a Path: a trailing slash marks a folder whose name has a dot ("run.v2/").
+    prep.add_argument("-o", "--output", required=True,
+                      help="chunk file (.jsonl or .parquet) or a folder for chunks.jsonl (outside the store); "
+                           "sidecars and state go beside it")
     prep.add_argument("--engine", choices=["local", "dask"], default="local")
     prep.add_argument("--workers", type=int, default=1, help="worker processes (default 1: in this process)")
     prep.add_argument("--scheduler", default=None, help="Dask scheduler address (default: a LocalCluster of --workers)")
@@ -322,9 +348,10 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--id-column", default="id", help="id field of JSONL/Parquet/CSV stores (default id)")
     prep.add_argument("--text-column", default="text", help="text field of JSONL/Parquet/CSV stores (default text)")
     prep.add_argument("--no-store-dedup", action="store_true", help="keep chunks that repeat an earlier chunk of the store")
+    _add_follow_symlinks(prep)
     prep.add_argument("-q", "--quiet", action="store_true", help="no progress, no report, no quarantine list")
     _add_chunk_options(prep)
-    prep.set_defaults(handler=cmd_prepare)
+    prep.set_defaults(handler=cmd_prepare, bad_option_exit=EXIT_USAGE)
     aud = commands.add_parser("audit", help="measure a store's token efficiency and cost without changing it")
     aud.add_argument("store", type=Path, help="a text/Markdown/HTML file, a folder of them, or a .jsonl/.parquet/.csv store")
     aud.add_argument("--sample", type=int, default=None, help="measure N seeded random documents (with intervals)")
@@ -337,15 +364,16 @@ def build_parser() -> argparse.ArgumentParser:
     aud.add_argument("--top-k", type=int, default=None, help="retrieved units per query (default 5)")
     aud.add_argument("--id-column", default="id", help="id field of JSONL/Parquet/CSV stores (default id)")
     aud.add_argument("--text-column", default="text", help="text field of JSONL/Parquet/CSV stores (default text)")
+    _add_follow_symlinks(aud)
     aud.add_argument("--json", action="store_true", help="print the audit as JSON")
     aud.add_argument("--html", type=Path, default=None, help="also write the HTML audit to this file")
     aud.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
-    aud.set_defaults(handler=cmd_audit)
+    aud.set_defaults(handler=cmd_audit, bad_option_exit=EXIT_USAGE)
     rep = commands.add_parser("report", help="show the report of a prepared output (text, --json, or --html FILE)")
     rep.add_argument("result", type=Path, help="the -o of a chunkwise prepare run")
     rep.add_argument("--json", action="store_true", help="print the run summary and report as JSON")
     rep.add_argument("--html", type=Path, default=None, help="write the HTML report to this file")
-    rep.set_defaults(handler=cmd_report)
+    rep.set_defaults(handler=cmd_report, bad_option_exit=EXIT_USAGE)
     ev = commands.add_parser("eval", help="measure retrieval quality per token of chunkwise vs naive splitting on your labelled questions")
     ev.add_argument("store", type=Path, help="the documents: a file, a folder (txt/md/html) or a .jsonl/.parquet/.csv store")
     ev.add_argument("--questions", type=Path, required=True,
@@ -374,6 +402,13 @@ def main(argv: list[str] | None = None) -> int:
     except MissingDependencyError as err:
         print(f"chunkwise: error: {err}", file=sys.stderr)
         return EXIT_DEPENDENCY
+    except OutputError as err:
+        print(f"chunkwise: error: {err}", file=sys.stderr)
+        return EXIT_OUTPUT
+    except ConfigError as err:
+        print(f"chunkwise: error: {err}", file=sys.stderr)
+        # A bad option is a usage error; 'eval' has not moved over yet and still answers EXIT_INPUT.
+        return getattr(args, "bad_option_exit", EXIT_INPUT)
     except ChunkwiseError as err:
         print(f"chunkwise: error: {err}", file=sys.stderr)
         return EXIT_INPUT

@@ -105,9 +105,11 @@ def test_prepare_parquet_store_on_dask_via_cli(tmp_path, capsys):
 
 
 def test_scheduler_without_dask_engine_is_refused(tmp_path, capsys):
+    from chunkwise.cli import EXIT_USAGE
+
     store = _write_store(tmp_path / "s.jsonl", _docs(2))
     code = main(["prepare", str(store), "-o", str(tmp_path / "o.jsonl"), "--scheduler", "tcp://127.0.0.1:1"])
-    assert code == EXIT_INPUT and "engine='dask'" in capsys.readouterr().err
+    assert code == EXIT_USAGE and "engine='dask'" in capsys.readouterr().err
 
 
 def test_audit_command_on_bundled_sample(tmp_path, capsys):
