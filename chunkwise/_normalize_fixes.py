@@ -69,7 +69,6 @@ def patterns() -> dict[str, Any]:
 
     import regex
 
-    cjk = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\p{Bopomofo}\u3001-\u303f\uff5f-\uffef]"
     return {
         "triggers": re.compile(TRIGGERS),
         "surrogates": re.compile(f"[\ud800-\udbff][\udc00-\udfff]|[{SURROGATES}]"),
@@ -100,7 +99,6 @@ def patterns() -> dict[str, Any]:
         "spaces": re.compile(f"[{SPACES}]+"),
         "fullwidth": re.compile(f"[{FULLWIDTH}]+"),
         "fullwidth_punct": re.compile(r"[\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff5e]"),
-        "cjk": regex.compile(cjk),
         "form_candidates": {"NFC": re.compile("[^\x00-\u02ff]+"), "NFKC": re.compile("[^\x00-\x9f]+")},
         "unstable": {
             "NFC": regex.compile(r"[\P{ccc=0}\p{NFC_QC=N}\p{NFC_QC=M}]+"),
@@ -362,34 +360,20 @@ _FULLWIDTH_TABLE = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x
 
 
 def fix_fullwidth(text: str, counts: Counter) -> tuple[str, EditMap | None]:
-    """Fold fullwidth ASCII to ASCII; fullwidth punctuation in CJK text is correct and stays.
+    """Fold fullwidth letters, digits and symbols to ASCII; fullwidth punctuation stays.
 
-    Punctuation counts as CJK text when a CJK character appears within 32
-    characters of it in the same whitespace-delimited stretch ("Reddit，Twitter和").
-    Each mark is judged on its own, and the ideographic space delimits a stretch
-    as the space it folds to does, so a second pass decides the same way.
+    Fullwidth punctuation is correct typography in CJK text ("你好，世界"), and
+    whether a mark sits in CJK text can only be told from its neighbours: a chunk
+    holding the mark without them would then normalize differently from the whole
+    document. Judging each character by itself alone keeps
+    ``normalize(raw[c.start:c.end]).text == c.text`` for every chunk.
     """
     pats = patterns()
-    cjk = pats["cjk"]
     punct = pats["fullwidth_punct"]
-
-    def in_cjk_text(start: int, end: int) -> bool:
-        left = text[max(0, start - 32) : start]
-        left = left[max((i for i, c in enumerate(left) if c.isspace()), default=-1) + 1 :]
-        right = text[end : end + 32]
-        right = right[: next((i for i, c in enumerate(right) if c.isspace()), len(right))]
-        return bool(cjk.search(left) or cjk.search(right))
 
     def fix(match: Any) -> str:
         run = match.group()
-        base = match.start()
-        if punct.search(run):
-            folded = "".join(
-                c if punct.match(c) and in_cjk_text(base + i, base + i + 1) else c.translate(_FULLWIDTH_TABLE)
-                for i, c in enumerate(run)
-            )
-        else:
-            folded = run.translate(_FULLWIDTH_TABLE)
+        folded = "".join(c if punct.match(c) else c.translate(_FULLWIDTH_TABLE) for c in run)
         counts["fullwidth"] += sum(1 for a, b in zip(run, folded) if a != b)
         return folded
 
