@@ -14,17 +14,23 @@ whitespace-collapsed and lower-cased, equals an earlier chunk's is dropped and
 recorded with the kept copy. That pass is recomputed on every run, so it
 stays correct when documents change, appear or disappear.
 
-Layout for ``output = OUT/chunks.jsonl`` (or ``.parquet``)::
+Layout for ``output = OUT/chunks.jsonl`` (or ``.parquet``; every sidecar is
+named after the whole chunk file, so a JSONL and a Parquet output can share a
+folder)::
 
-    OUT/chunks.jsonl                the chunks, in store order (Chunk.to_dict per line)
-    OUT/chunks.removed.jsonl        store-wide duplicates: Removed.to_dict per line
-    OUT/chunks.quarantine.jsonl     {"position", "doc_id", "reason", "detail"} per line
-    OUT/chunks.report.json/.txt/.html  the Report over the whole store
-    OUT/chunks.summary.json         this run's counts (written last)
-    OUT/chunks.jsonl.state/         manifest.sqlite (see chunkwise.manifest) and parts/
+    OUT/chunks.jsonl                      the chunks, in store order (Chunk.to_dict per line)
+    OUT/chunks.jsonl.removed.jsonl        store-wide duplicates: Removed.to_dict per line
+    OUT/chunks.jsonl.quarantine.jsonl     {"position", "doc_id", "reason", "detail"} per line
+    OUT/chunks.jsonl.report.json/.txt/.html  the Report over the whole store
+    OUT/chunks.jsonl.summary.json         this run's counts and run_id
+    OUT/chunks.jsonl.state/               manifest.sqlite (see chunkwise.manifest), parts/, commit.json
 
-Every file is written to a temporary name, fsynced and renamed into place, so
-``kill -9`` at any moment leaves either the previous or the new version.
+Part files are written atomically before the manifest points to them. The
+visible files of a run are staged under temporary names and committed
+together: a journal (``commit.json``) naming them is written first, then each
+is renamed into place. ``kill -9`` before the journal leaves the previous
+run's files; after it, the next run (or ``chunkwise report``) finishes the
+renames, so no reader is shown one run's report beside another's chunks.
 """
 
 from __future__ import annotations
@@ -80,6 +86,7 @@ class BatchConfig:
     2 x workers) are out at a time, which bounds memory. ``engine="dask"``
     uses ``scheduler`` (an address or a ``distributed.Client``) or, when it
     is None, a LocalCluster of ``workers`` single-threaded processes.
+    ``follow_symlinks`` lets a folder store read links that lead out of it.
     """
 
     engine: Engine = "local"
@@ -254,6 +261,9 @@ class _InlineEngine:
         pass
 
 
+_PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
+
+
 def _die_with_parent(parent: int) -> None:
     """Worker initializer: end this process when the coordinating one dies, even by ``kill -9``.
 
@@ -281,9 +291,6 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="chunkwise-parent-watch", daemon=True).start()
-
-
-_PR_SET_PDEATHSIG = 1
 
 
 class _ProcessEngine:
@@ -601,8 +608,11 @@ def prepare_store(
     be picklable for process/Dask workers). ``options`` override ``config``
     fields (``workers=2``). Re-running skips documents whose content and
     configuration are unchanged; a run killed at any point resumes where
-    the committed batches end. Raises ``InputDataError`` when the store
-    cannot be read at all; bad documents are quarantined, not raised.
+    the committed batches end. Bad documents are quarantined, not raised.
+    Raises, before any work, ``ConfigError`` for a bad option (a cap no
+    character fits) or output (inside the store, not .jsonl/.parquet);
+    ``InputDataError`` when the store cannot be read at all; ``OutputError``
+    when the output cannot be written (the previous output stays as it was).
     """
     config = dataclasses.replace(config or BatchConfig(), **options) if options else (config or BatchConfig())
     if not isinstance(store, Store):
@@ -633,7 +643,7 @@ def _refuse_output_in_store(store: Store, paths: OutputPaths) -> None:
 
 
 def _output_failure(paths: OutputPaths, err: OSError | sqlite3.Error) -> str:
-    if isinstance(err, OSError) and err.errno == errno.ENOSPC or "full" in str(err):
+    if (isinstance(err, OSError) and err.errno == errno.ENOSPC) or "full" in str(err):  # sqlite: "disk is full"
         hint = "the disk is full; free some space"
     else:
         hint = "check that the folder is writable"

@@ -99,16 +99,17 @@ def file_metadata(path: Path) -> dict[str, str]:
     return metadata
 
 
-def iter_documents(path: str | Path) -> Iterator[Document]:
+def iter_documents(path: str | Path, *, follow_symlinks: bool = False) -> Iterator[Document]:
     """Documents from a file, a folder of text/Markdown/HTML files, or a JSONL/Parquet/CSV store.
 
     Files and folders are read exactly as ``chunkwise prepare`` reads them (the
-    same walk, ids and metadata); a document that cannot be read raises
+    same walk, ids and metadata; links out of a folder are read only with
+    ``follow_symlinks=True``); a document that cannot be read raises
     InputDataError, where ``prepare`` would quarantine it.
     """
     from .stores import open_store, store_documents  # stores builds on this module
 
-    return store_documents(open_store(path))
+    return store_documents(open_store(path, follow_symlinks=follow_symlinks))
 
 
 __all__ = ["iter_documents", "html_to_text", "file_metadata"]

@@ -82,6 +82,8 @@ def _record(doc_id: str, payload: bytes | str, payload_format: PayloadFormat, me
 
 def _problem(doc_id: str, reason: str, detail: str, size: int = 0) -> StoreRecord:
     # Problems are cheap to find again, so their hash only has to be stable for one run.
+    # Names read from disk may hold lone surrogates (bytes that are not UTF-8): escaped, they can be written.
+    doc_id, detail = escape_surrogates(doc_id), escape_surrogates(detail)
     return StoreRecord(doc_id, None, "text", size, _hash(doc_id, reason, "problem", {}), {}, Problem(reason, detail))
 
 
@@ -246,7 +248,8 @@ def _unreadable(doc_id: str, err: OSError) -> StoreRecord:
     if err.errno == errno.ELOOP:
         return _problem(doc_id, "symlink_loop", "a symbolic link that leads back to itself (a loop); remove or fix it")
     if err.errno == errno.ENOENT:
-        return _problem(doc_id, "unreadable", f"a symbolic link to nothing ({os_error_reason(err)}); fix or remove it")
+        return _problem(doc_id, "unreadable", f"gone, or a symbolic link to nothing ({os_error_reason(err)}); "
+                                              "fix or remove it")
     hint = "fix its permissions" if err.errno in (errno.EACCES, errno.EPERM) else "check the disk"
     return _problem(doc_id, "unreadable", f"{os_error_reason(err)}; {hint} or remove it from the store")
 
@@ -356,9 +359,8 @@ def escape_surrogates(text: str) -> str:
 
 
 def _bad_id(doc_id: str, detail: str) -> StoreRecord:
-    """A record for an id that cannot be written as UTF-8; ``detail`` has a ``{}`` for the escaped id."""
-    shown = escape_surrogates(doc_id)
-    return _problem(shown, "bad_id", detail.format(f"'{shown}'"))
+    """A record for an id that cannot be written as UTF-8; ``detail`` has a ``{}`` for the (escaped) id."""
+    return _problem(doc_id, "bad_id", detail.format(f"'{doc_id}'"))
 
 
 def _skip_rest_of_line(handle: BinaryIO) -> None:

@@ -23,7 +23,8 @@ import pytest
 
 from chunkwise.batch import OutputPaths, prepare_store
 from chunkwise.cli import EXIT_INPUT, EXIT_OK, EXIT_OUTPUT, EXIT_PARTIAL, EXIT_USAGE, main
-from chunkwise.errors import ConfigError, OutputError
+from chunkwise.errors import ConfigError, InputDataError, OutputError
+from chunkwise.readers import iter_documents
 
 OPTIONS = {"max_tokens": 96}
 
@@ -353,6 +354,9 @@ def test_follow_symlinks_reads_links_out_of_the_store_when_asked(tmp_path, capsy
     assert {r["doc_id"] for r in _rows(tmp_path / "out2" / "chunks.jsonl")} == {"doc0.md", "linked.md", "shelf/a.md"}
     summary = prepare_store(root, tmp_path / "out3", prepare_options=OPTIONS, follow_symlinks=True)
     assert summary.quarantined == 0 and summary.documents == 4
+    assert [d.id for d in iter_documents(root, follow_symlinks=True)] == ["doc0.md", "linked.md", "shelf/a.md", "shelf/b.md"]
+    with pytest.raises(InputDataError, match="outside_store"):
+        list(iter_documents(root))
 
 
 # ----------------------------------------------------------------------------- workers and commits
