@@ -437,13 +437,16 @@ class OutputPaths:
 
 
 def _roll_forward(folder: Path, files: list[list[str]]) -> None:
-    """Move each staged temporary file onto its final name, in order; a rename already done is skipped."""
+    """Move each staged temporary file onto its final name, in order; a rename already done is skipped.
+
+    A temporary that is gone without having been moved (removed by hand) is
+    skipped too: the next run writes every file again.
+    """
     for temporary, final in files:
         try:
             os.replace(folder / temporary, folder / final)
         except FileNotFoundError:
-            if not (folder / final).exists():
-                raise
+            pass
     fsync_directory(folder)
 
 
