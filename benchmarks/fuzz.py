@@ -1177,24 +1177,38 @@ def _batches(indices: list[int], size: int) -> Iterator[list[int]]:
         yield indices[first : first + size]
 
 
-def fuzz(plan: Plan, docs: int, start: int = 0, workers: int = 1, progress: bool = True) -> Tally:
-    """Run ``docs`` documents from index ``start``, then re-run a sample under another PYTHONHASHSEED."""
+def fuzz(plan: Plan, docs: int, start: int = 0, workers: int = 1, progress: bool = True,
+         minutes: float | None = None) -> Tally:
+    """Run ``docs`` documents from index ``start``, then re-run a sample under another PYTHONHASHSEED.
+
+    ``minutes`` stops handing out documents after that long (Ctrl-C too); the tally then
+    covers the documents that finished, and ``Tally.documents`` says how many.
+    """
     indices = list(range(start, start + docs))
     total = Tally()
     began = time.perf_counter()
+    deadline = began + minutes * 60 if minutes else math.inf
+    try:
+        if workers <= 1:
+            _init_worker(plan)
+            for batch in _batches(indices, 25):
+                total.merge(_work(batch))
+                _progress(progress, total, docs, began)
+                if time.perf_counter() > deadline:
+                    break
+        else:
+            with _pool(workers, "1", plan) as pool:
+                for part in pool.imap_unordered(_work, _batches(indices, 25)):
+                    total.merge(part)
+                    _progress(progress, total, docs, began)
+                    if time.perf_counter() > deadline:
+                        break  # leaving the block terminates the workers
+    except KeyboardInterrupt:
+        print("  interrupted: summarising the documents that finished", file=sys.stderr)
+    sample = sorted({int(k.split(":")[0]) for k in total.digests})
     if workers <= 1:
-        _init_worker(plan)
-        for batch in _batches(indices, 25):
-            total.merge(_work(batch))
-            _progress(progress, total, docs, began)
-        sample = sorted({int(k.split(":")[0]) for k in total.digests})
         again = run_documents(plan, sample, repeat_every=0, hash_every=1)
     else:
-        with _pool(workers, "1", plan) as pool:
-            for part in pool.imap_unordered(_work, _batches(indices, 25)):
-                total.merge(part)
-                _progress(progress, total, docs, began)
-        sample = sorted({int(k.split(":")[0]) for k in total.digests})
         again = Tally()
         with _pool(workers, "2", plan) as pool:
             for part in pool.imap_unordered(_rerun, _batches(sample, 5)):
@@ -1222,7 +1236,7 @@ def _progress(enabled: bool, tally: Tally, docs: int, began: float) -> None:
     if not enabled:
         return
     elapsed = time.perf_counter() - began
-    if tally.documents % 1000 < 25 or tally.documents == docs:
+    if tally.documents % 1000 < 25 or tally.documents == docs:  # batches are 25 documents
         print(f"  {tally.documents}/{docs} documents, {tally.documents / max(elapsed, 1e-9):.1f} docs/s, "
               f"{tally.total_violations} violations", file=sys.stderr, flush=True)
 
@@ -1388,6 +1402,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start", type=int, default=0, help="first document index")
     parser.add_argument("--paths", default=",".join(PATHS), help=f"comma-separated, from {','.join(PATHS)}")
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument("--minutes", type=float, help="stop handing out documents after this long; summarise what finished")
     parser.add_argument("--case-timeout", type=float, default=60.0, help="seconds before a case counts as a hang")
     parser.add_argument("--embedder", choices=sorted(EMBEDDERS), default="fast",
                         help="semantic/compress embedder: the fast profile's static table, or a random table (no model build)")
@@ -1418,7 +1433,7 @@ def main(argv: list[str] | None = None) -> int:
     print("versions: " + ", ".join(f"{k} {v}" for k, v in found.items()), file=sys.stderr)
     print(f"tokenizers: {', '.join(names)}; paths: {', '.join(f'{p} (1 in {every[p]})' for p in paths)}; "
           f"seed {args.seed}; documents {args.start}..{args.start + args.docs - 1}; workers {args.workers}", file=sys.stderr)
-    tally = fuzz(plan, args.docs, args.start, args.workers)
+    tally = fuzz(plan, args.docs, args.start, args.workers, minutes=args.minutes)
     result = summary(tally, paths) | {"seed": args.seed, "start": args.start, "every": every, "tokenizers": names,
                                       "versions": found}
     if args.json == "-":
