@@ -391,7 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="also compare this callable (text -> list of str, (start, end) or objects with start/end); repeatable")
     ev.add_argument("--json", action="store_true", help="print every figure as JSON")
     ev.add_argument("-q", "--quiet", action="store_true", help="no progress line")
-    ev.set_defaults(handler=cmd_eval)
+    ev.set_defaults(handler=cmd_eval, bad_option_exit=EXIT_USAGE)
     return parser
 
 

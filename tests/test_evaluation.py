@@ -364,5 +364,5 @@ def test_cli_eval_on_a_folder(tmp_path, capsys, minilm):
     bad.write_text("{not json\n", encoding="utf-8")
     assert main(["eval", str(folder), "--questions", str(bad), "-q"]) == 3
     assert "bad.jsonl:1" in capsys.readouterr().err
-    assert main(["eval", str(folder), "--questions", str(questions), "--chunker", "nowhere", "-q"]) == 3
+    assert main(["eval", str(folder), "--questions", str(questions), "--chunker", "nowhere", "-q"]) == 2  # usage
     assert "module:function" in capsys.readouterr().err
