@@ -239,7 +239,31 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(json.dumps({"summary": summary, "report": report}, ensure_ascii=False, indent=2))
     elif args.html is None:
         print(paths.sidecar(".report.txt").read_text(encoding="utf-8"), end="")
+    if args.measure:
+        _print_measured(json.loads(report_json.read_text(encoding="utf-8")))
     return EXIT_OK
+
+
+def _print_measured(report: dict) -> None:
+    """``report --measure``: the report's model built on this machine's GPU, at each side's request length."""
+    from .economics.measure import measure
+    from .errors import DeviceUnavailableError
+
+    economics = report.get("economics") or {}
+    model = economics.get("model")
+    if not model:
+        print("chunkwise: measured mode needs a report made with --model; nothing measured", file=sys.stderr)
+        return
+    for side in ("naive", "chunkwise"):
+        seq_len = ((economics.get(side) or {}).get("capacity") or {}).get("context_length")
+        if not seq_len:
+            continue
+        try:
+            result = measure(model, seq_len=int(seq_len))
+        except (DeviceUnavailableError, MissingDependencyError) as err:
+            print(f"chunkwise: measured mode skipped: {err}", file=sys.stderr)
+            return
+        print(f"\nmeasured, {side} request:\n{result.to_text()}")
 
 
 def _write_file(path: Path, data: bytes) -> None:
@@ -373,6 +397,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("result", type=Path, help="the -o of a chunkwise prepare run")
     rep.add_argument("--json", action="store_true", help="print the run summary and report as JSON")
     rep.add_argument("--html", type=Path, default=None, help="write the HTML report to this file")
+    rep.add_argument("--measure", action="store_true",
+                     help="build the report's model with random weights on this machine's CUDA GPU and print its "
+                          "measured memory next to the estimates (needs torch with CUDA and transformers)")
     rep.set_defaults(handler=cmd_report, bad_option_exit=EXIT_USAGE)
     ev = commands.add_parser("eval", help="measure retrieval quality per token of chunkwise vs naive splitting on your labelled questions")
     ev.add_argument("store", type=Path, help="the documents: a file, a folder (txt/md/html) or a .jsonl/.parquet/.csv store")

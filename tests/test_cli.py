@@ -132,3 +132,30 @@ def test_audit_command_json_on_jsonl_store(tmp_path, capsys):
     # The footer repeats in all six documents: boilerplate, kept once.
     assert data["removed_tokens"]["boilerplate"]["value"] > 0
     assert 0 < data["duplication_rate"]["value"] < 1 and data["duplication_rate"]["exact"] is True
+
+
+def test_report_measure_without_a_gpu_says_so_and_exits_cleanly(tmp_path, capsys, monkeypatch):
+    """Issue 14's measured mode: on a machine without CUDA the report prints and the skip is one line."""
+    import chunkwise
+    from chunkwise.cli import _print_measured
+    from chunkwise.economics import measure as measure_module
+    from chunkwise.errors import DeviceUnavailableError
+
+    store = _write_store(tmp_path / "s.jsonl", _docs(4))
+    out = tmp_path / "out"
+    assert main(["prepare", str(store), "-o", str(out), "-q"]) == 0
+    assert main(["report", str(out), "--measure"]) == 0  # a store report has no model section yet: says so
+    captured = capsys.readouterr()
+    assert "4 documents" in captured.out and "needs a report made with --model" in captured.err
+
+    asked = []
+
+    def no_gpu(model, *, seq_len, **_):
+        asked.append((model, seq_len))
+        raise DeviceUnavailableError("measure() needs a CUDA GPU")
+
+    monkeypatch.setattr(measure_module, "measure", no_gpu)
+    report = chunkwise.prepare(_docs(4), model="llama-3-8b", tokenizer="cl100k_base").report.to_dict()
+    _print_measured(report)
+    assert "measured mode skipped: measure() needs a CUDA GPU" in capsys.readouterr().err
+    assert asked == [("llama-3-8b", report["economics"]["naive"]["capacity"]["context_length"])]
