@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 import numpy as np
 import regex
@@ -71,24 +71,51 @@ class BM25:
     so a term present everywhere scores near zero instead of negative.
     """
 
-    def __init__(self, documents: Sequence[Sequence[str]], *, k1: float = 1.2, b: float = 0.75) -> None:
-        self.k1 = k1
-        self.b = b
-        self.count = len(documents)
-        self.lengths = np.array([len(d) for d in documents], dtype=np.float64)
-        mean = float(self.lengths.mean()) if self.count and self.lengths.sum() else 1.0
-        self._norm = k1 * (1.0 - b + b * self.lengths / mean)
+    def __init__(
+        self,
+        documents: Iterable[Sequence[str]],
+        *,
+        k1: float = 1.2,
+        b: float = 0.75,
+        vocabulary: Collection[str] | None = None,
+    ) -> None:
+        """``vocabulary``: the only terms that will be scored (a query's); postings are kept for them alone,
+        so memory follows the query, not the number of distinct words in the texts."""
+        lengths: list[int] = []
         # term -> (document indexes, term frequencies)
         postings: dict[str, tuple[list[int], list[int]]] = {}
         for index, document in enumerate(documents):
-            for term, frequency in Counter(document).items():
+            lengths.append(len(document))
+            wanted = document if vocabulary is None else [term for term in document if term in vocabulary]
+            for term, frequency in Counter(wanted).items():
                 rows, frequencies = postings.setdefault(term, ([], []))
                 rows.append(index)
                 frequencies.append(frequency)
-        self._postings = {
+        self._setup(np.array(lengths, dtype=np.float64), {
             term: (np.asarray(rows, dtype=np.int64), np.asarray(frequencies, dtype=np.float64))
             for term, (rows, frequencies) in postings.items()
-        }
+        }, k1, b)
+
+    def _setup(self, lengths: np.ndarray, postings: dict[str, tuple[np.ndarray, np.ndarray]], k1: float, b: float) -> None:
+        self.k1 = k1
+        self.b = b
+        self.count = len(lengths)
+        self.lengths = lengths
+        mean = float(self.lengths.mean()) if self.count and self.lengths.sum() else 1.0
+        self._norm = k1 * (1.0 - b + b * self.lengths / mean)
+        self._postings = postings
+
+    def grouped(self, owners: np.ndarray, count: int) -> BM25:
+        """BM25 over ``count`` documents, each the concatenation of the documents whose owner it is."""
+        grouped = BM25.__new__(BM25)
+        lengths = np.bincount(owners, weights=self.lengths, minlength=count)
+        postings = {}
+        for term, (rows, frequencies) in self._postings.items():
+            totals = np.bincount(owners[rows], weights=frequencies, minlength=count)
+            found = np.flatnonzero(totals)
+            postings[term] = (found.astype(np.int64), totals[found])
+        grouped._setup(lengths, postings, self.k1, self.b)
+        return grouped
 
     def idf(self, term: str) -> float:
         posting = self._postings.get(term)

@@ -19,9 +19,7 @@ of token ids with an overlap, as ``max_length``/stride splitters make them.
 
 from __future__ import annotations
 
-import unicodedata
-from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -33,7 +31,7 @@ from ._types import Chunk, Span, chunk_id
 from ._scores import gap_scores as semantic_gap_scores
 from ._types import Document
 from .errors import ConfigError, InputTypeError
-from .segment import Break, segment
+from .segment import Break, cluster_safe_cut, segment
 from .tokens import Tokenizer, content_budget, get_tokenizer
 
 if TYPE_CHECKING:
@@ -154,22 +152,6 @@ def _check_doc_id(doc_id: object) -> None:
 # ---------------------------------------------------------------- over-long units
 
 
-def _safe_cut(text: str, start: int, cut: int) -> int:
-    """Move a cut left so it does not separate a character from its combining marks or joiners.
-
-    A cut may fall right after a zero-width joiner (it stays with the character it
-    follows, as normalize keeps it), never before one: an emoji sequence longer than
-    the cap is then cut into pieces that each normalize to themselves.
-    """
-    while cut > start + 1 and cut < len(text):
-        char = text[cut]
-        if unicodedata.category(char)[0] == "M" or char in "\u200d\ufe0f\ufe0e":
-            cut -= 1
-        else:
-            break
-    return cut
-
-
 def _nicer_cut(text: str, start: int, cut: int, end: int) -> tuple[int, int]:
     """Prefer a clause end, then a space, in the last quarter of [start, cut); returns (cut, break)."""
     if cut >= end:
@@ -187,7 +169,7 @@ def _nicer_cut(text: str, start: int, cut: int, end: int) -> tuple[int, int]:
             break
     if space > start:
         return space, Break.WORD
-    return _safe_cut(text, start, cut), Break.PIECE
+    return cluster_safe_cut(text, start, cut), Break.PIECE
 
 
 def _check_fits(text: str, start: int, end: int, count: int, budget: int, tokenizer: Tokenizer) -> None:
@@ -245,7 +227,7 @@ def split_long_unit(text: str, span: Span, budget: int, tokenizer: Tokenizer) ->
             if tokens <= budget:
                 break
             # Counts are not additive at the seam; step back and try again.
-            shorter = _safe_cut(text, position, position + max(1, (cut - position) * 9 // 10))
+            shorter = cluster_safe_cut(text, position, position + max(1, (cut - position) * 9 // 10))
             if shorter >= cut:
                 _check_fits(text, piece_start, piece_end, tokens, budget, tokenizer)
             cut = shorter
@@ -274,11 +256,12 @@ def _estimated_counts(text: str, spans: Sequence[Span], tokenizer: Tokenizer) ->
     """
     if not tokenizer.has_offsets or not spans:
         return None
-    token_starts = np.asarray(tokenizer.token_starts(text), dtype=np.int64)
     unit_starts = np.fromiter((s.start for s in spans), dtype=np.int64, count=len(spans))
-    first_token = np.searchsorted(token_starts, unit_starts, side="left")
-    first_token[0] = 0
-    return np.diff(np.append(first_token, token_starts.size))
+    counts = np.zeros(len(spans), dtype=np.int64)
+    for token_starts in tokenizer.token_start_windows(text):  # window by window: memory stays bounded
+        owners = np.maximum(np.searchsorted(unit_starts, token_starts, side="right") - 1, 0)
+        counts += np.bincount(owners, minlength=len(spans))
+    return counts
 
 
 def _units(text: str, config: ChunkConfig, tokenizer: Tokenizer, budget: int) -> tuple[list[Span], list[int]]:
@@ -590,6 +573,43 @@ def chunk(
 # ---------------------------------------------------------------- naive baseline
 
 
+class _StreamedStarts:
+    """Token starts of a text read window by window, for a reader that moves forward: memory stays bounded."""
+
+    def __init__(self, windows: Iterator[np.ndarray], text_length: int) -> None:
+        self._windows = windows
+        self._buffer = np.zeros(0, dtype=np.int64)
+        self._base = 0  # token index of _buffer[0]
+        self._text_length = text_length
+
+    def _read_window(self) -> bool:
+        window = next(self._windows, None)
+        if window is None:
+            return False
+        self._buffer = np.concatenate((self._buffer, window))
+        return True
+
+    def get(self, index: int) -> int:
+        """Where token ``index`` starts; the text's length past the last token."""
+        while self._base + self._buffer.size <= index:
+            if not self._read_window():
+                return self._text_length
+        return int(self._buffer[index - self._base])
+
+    def index_of(self, offset: int) -> int:
+        """The first token starting at or after ``offset`` (bisect_left over every start)."""
+        while not self._buffer.size or self._buffer[-1] < offset:
+            if not self._read_window():
+                break
+        return self._base + int(np.searchsorted(self._buffer, offset, side="left"))
+
+    def forget_before(self, index: int) -> None:
+        drop = min(index - self._base, self._buffer.size)
+        if drop > self._buffer.size // 2:
+            self._buffer = self._buffer[drop:].copy()
+            self._base += drop
+
+
 def _naive(text: str, doc_id: str, tokenizer: Tokenizer, max_tokens: int, overlap: int) -> list[Chunk]:
     budget = content_budget(tokenizer, max_tokens)
     if overlap >= budget:
@@ -597,19 +617,17 @@ def _naive(text: str, doc_id: str, tokenizer: Tokenizer, max_tokens: int, overla
     if not text:
         return []
     spans: list[tuple[int, int, int]] = []
-    starts = tokenizer.token_starts(text) if tokenizer.has_offsets else None
-    if starts is not None:
+    if tokenizer.has_offsets:
+        starts = _StreamedStarts(tokenizer.token_start_windows(text), len(text))
         step = budget - overlap
-        total = len(starts)
-        start = starts[0] if total else len(text)
+        start = starts.get(0)
         first = 0
         while start < len(text):
-            last = min(total, first + budget)
-            end = starts[last] if last < total else len(text)
+            end = starts.get(first + budget)
             # Re-tokenizing a window can differ from its ids at the seams; hold the cap on the text.
             count = tokenizer.content_count(text[start:end])
             while count > budget and end > start + 1:
-                end = _safe_cut(text, start, end - max(1, (end - start) // 50))
+                end = cluster_safe_cut(text, start, end - max(1, (end - start) // 50))
                 count = tokenizer.content_count(text[start:end])
             _check_fits(text, start, end, count, budget, tokenizer)
             spans.append((start, end, count))
@@ -618,18 +636,19 @@ def _naive(text: str, doc_id: str, tokenizer: Tokenizer, max_tokens: int, overla
             # The next window starts ``step`` tokens on, but never after this one ended: a
             # window cut back to hold the cap must not leave text in no window.
             first += step
-            following = starts[first] if first < total else len(text)
+            following = starts.get(first)
             if following > end:
-                start, first = end, bisect_left(starts, end)
+                start, first = end, starts.index_of(end)
             else:
                 start = following
+            starts.forget_before(first)
     else:
         position = 0
         while position < len(text):
             cut = _fit_cut(text, position, len(text), budget, tokenizer)
             count = tokenizer.content_count(text[position:cut])
             while count > budget and cut > position + 1:
-                cut = _safe_cut(text, position, position + (cut - position) * 9 // 10)
+                cut = cluster_safe_cut(text, position, position + (cut - position) * 9 // 10)
                 count = tokenizer.content_count(text[position:cut])
             _check_fits(text, position, cut, count, budget, tokenizer)
             spans.append((position, cut, count))

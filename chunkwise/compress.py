@@ -23,6 +23,7 @@ import numpy as np
 from ._bm25 import BM25, terms
 from ._types import Chunk
 from .errors import ConfigError, InputDataError, InputTypeError
+from .segment import cluster_safe_cut, segment
 
 Fusion = Literal["sum", "rrf"]
 _RRF_K = 60.0
@@ -223,10 +224,7 @@ def _split_long(text: str, start: int, end: int, limit: int) -> list[tuple[int, 
     pieces = []
     while end - start > limit:
         cut = text.rfind(" ", start + limit // 2, start + limit)
-        cut = start + limit if cut <= start else cut
-        # never cut between a surrogate-free base character and its combining marks
-        while cut < end and cut > start + 1 and _is_mark(text[cut]):
-            cut -= 1
+        cut = cluster_safe_cut(text, start, start + limit) if cut <= start else cut
         pieces.append((start, cut))
         start = cut
         while start < end and text[start].isspace():
@@ -236,15 +234,7 @@ def _split_long(text: str, start: int, end: int, limit: int) -> list[tuple[int, 
     return pieces
 
 
-def _is_mark(char: str) -> bool:
-    import unicodedata
-
-    return unicodedata.category(char).startswith("M")
-
-
 def _sentences(text: str, limit: int) -> list[tuple[int, int]]:
-    from .segment import segment
-
     out: list[tuple[int, int]] = []
     for span in segment(text):
         if span.end - span.start > limit:
@@ -449,7 +439,8 @@ def compress(
     nonblank = [s for s in sources if s.text.strip()]
     if not nonblank:
         return Compressed("", 0, 0, empty_kept, False, budget_tokens)
-    tokens_before = tokenizer.count(config.separator.join(s.text for s in sources if s.text.strip()))
+    tokens_before = tokenizer.overhead + sum(tokenizer.estimate_content_count_batch(
+        [config.separator.join(s.text for s in sources if s.text.strip())]))
 
     groups = _stitch(nonblank)
     embedder = _resolve_embedder(embedder)
@@ -494,14 +485,11 @@ def compress(
     group_of = np.fromiter((g for g, _, _ in spans), dtype=np.int64, count=count)
 
     # Lexical relevance: BM25 of the query against sentences and against whole passages.
+    # Postings are kept for the query's terms only (a 1 MB passage has a million distinct bigrams).
     query_terms = terms(query)
-    sentence_terms = [terms(t) for t in texts]
-    sentence_bm25 = BM25(sentence_terms)
+    sentence_bm25 = BM25((terms(t) for t in texts), vocabulary=frozenset(query_terms))
     lexical = sentence_bm25.scores(query_terms)
-    group_terms: list[list[str]] = [[] for _ in groups]
-    for row, words in enumerate(sentence_terms):
-        group_terms[group_of[row]].extend(words)
-    group_lexical = BM25(group_terms).scores(query_terms)
+    group_lexical = sentence_bm25.grouped(group_of, len(groups)).scores(query_terms)
 
     # Embedding relevance: stored vectors where they match this embedder, the rest embedded now.
     sentence_vectors = None

@@ -33,7 +33,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import numpy as np
 
 from .errors import ChunkwiseWarning, ConfigError, InputDataError, InputTypeError, MissingDependencyError, ModelNotFoundError
-from .tokens import without_surrogates
+from .tokens import text_windows, without_surrogates
 
 Profile = Literal["fast", "balanced", "precise"]
 PROFILES: tuple[str, ...] = ("fast", "balanced", "precise")
@@ -43,6 +43,8 @@ DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 _INSTALL_HINT = 'pip install "chunkwise[embed]"'
 # Bump when the derivation of the static table changes, so stale tables are not reused.
 _STATIC_TABLE_VERSION = 2
+_STATIC_BATCH_CHARS = 1 << 15
+_STATIC_POOL_TOKENS = 512
 
 
 @runtime_checkable
@@ -369,20 +371,39 @@ class StaticEmbedder:
         return [len(e.ids) for e in self._tokenizer.encode_batch(_check_texts(texts), add_special_tokens=False)]
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        # Tokenized in batches of about _STATIC_BATCH_CHARS characters (a long text in pieces cut
+        # before a space, where the tokenizer splits anyway) and pooled _STATIC_POOL_TOKENS rows
+        # at a time, so memory is bounded by those, not by the input (one 1 MB passage).
         texts = _check_texts(texts)
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        encodings = self._tokenizer.encode_batch(texts, add_special_tokens=False)
-        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(texts))
-        ids = np.fromiter((i for e in encodings for i in e.ids), dtype=np.int64, count=int(lengths.sum()))
-        vocabulary = self.table.shape[0]
-        ids = ids[(ids >= 0) & (ids < vocabulary)] if ids.size and (ids.min() < 0 or ids.max() >= vocabulary) else ids
         sums = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        nonempty = lengths > 0
-        if ids.size:
-            starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))[nonempty]
-            sums[nonempty] = np.add.reduceat(self.table[ids], starts, axis=0)
+        rows: list[int] = []
+        pieces: list[str] = []
+        size = 0
+        for row, text in enumerate(texts):
+            for start, end in text_windows(text, _STATIC_BATCH_CHARS):
+                rows.append(row)
+                pieces.append(text if end - start == len(text) else text[start:end])
+                size += end - start
+                if size >= _STATIC_BATCH_CHARS:
+                    self._pool(rows, pieces, sums)
+                    rows, pieces, size = [], [], 0
+        if pieces:
+            self._pool(rows, pieces, sums)
         return normalize_rows(sums)
+
+    def _pool(self, rows: list[int], pieces: list[str], sums: np.ndarray) -> None:
+        """Add the token vectors of each piece to its row of ``sums``."""
+        encodings = self._tokenizer.encode_batch(pieces, add_special_tokens=False)
+        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(pieces))
+        ids = np.fromiter((i for e in encodings for i in e.ids), dtype=np.int64, count=int(lengths.sum()))
+        owners = np.repeat(np.asarray(rows, dtype=np.int64), lengths)
+        known = (ids >= 0) & (ids < self.table.shape[0])
+        if not known.all():
+            ids, owners = ids[known], owners[known]
+        for low in range(0, ids.size, _STATIC_POOL_TOKENS):
+            part = owners[low : low + _STATIC_POOL_TOKENS]
+            firsts = np.flatnonzero(np.r_[True, part[1:] != part[:-1]])
+            sums[part[firsts]] += np.add.reduceat(self.table[ids[low : low + _STATIC_POOL_TOKENS]], firsts, axis=0)
 
 
 def _plain_tokenizer(tokenizer: Any) -> Any:

@@ -382,7 +382,7 @@ def build_report(
         windows_per_document.append(len(windows))
         naive_per_document.append(sum(windows))
         naive_counts.extend(windows)
-    raw_per_document = counter.content_count_batch([d.text for d in documents])
+    raw_per_document = counter.estimate_content_count_batch([d.text for d in documents])
     raw_tokens = sum(raw_per_document)
     normalized_per_document = _recount(counter, [r.text for r in repaired], [d.text for d in documents], raw_per_document)
     normalized_tokens = sum(normalized_per_document) if normalized else raw_tokens
@@ -449,11 +449,11 @@ def _recount(
     counts = list(previous_counts)
     changed = [i for i, (text, before) in enumerate(zip(texts, previous)) if text != before]
     if pieces is None:
-        for i, count in zip(changed, counter.content_count_batch([texts[i] for i in changed])):
+        for i, count in zip(changed, counter.estimate_content_count_batch([texts[i] for i in changed])):
             counts[i] = count
         return counts
     flat = [piece for i in changed for piece in pieces[i]]
-    flat_counts = iter(counter.content_count_batch(flat))
+    flat_counts = iter(counter.estimate_content_count_batch(flat))
     for i in changed:
         counts[i] = sum(next(flat_counts) for _ in pieces[i])
     return counts

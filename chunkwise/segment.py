@@ -19,6 +19,7 @@ the compiled one builds its character tables from the constants here.
 
 from __future__ import annotations
 
+import unicodedata
 from bisect import bisect_left, bisect_right
 from enum import IntEnum
 
@@ -374,9 +375,36 @@ def _segment_python(text: str, markdown: bool) -> list[Span]:
     return spans
 
 
+# A cut steps left at most this many characters to keep a character with its marks:
+# a longer cluster (a letter under 1,000 stacked marks) is cut inside, so splitting
+# it costs the same per character as any other text.
+MAX_CLUSTER_STEPS = 32
+
+
+def cluster_safe_cut(text: str, start: int, cut: int) -> int:
+    """Move a cut in (start, len(text)) left so it does not separate a character from its marks or joiners.
+
+    A cut may fall right after a zero-width joiner (it stays with the character
+    it follows, as normalize keeps it), never before one: an emoji sequence
+    longer than the cap is then cut into pieces that each normalize to
+    themselves. The cut never moves to ``start`` or before; a cluster longer
+    than ``MAX_CLUSTER_STEPS`` is cut where asked.
+    """
+    floor = max(start + 1, cut - MAX_CLUSTER_STEPS)
+    position = cut
+    while position > start + 1 and position < len(text):
+        char = text[position]
+        if unicodedata.category(char)[0] != "M" and char not in "\u200d\ufe0f\ufe0e":
+            return position
+        if position == floor:
+            return cut  # a cluster too long to keep whole
+        position -= 1
+    return position
+
+
 def sentence_boundaries(text: str) -> list[int]:
     """Start offsets of every unit after the first: predicted sentence boundaries, for evaluation."""
     return [span.start for span in segment(text)[1:] if span.break_before >= Break.SENTENCE]
 
 
-__all__ = ["Break", "segment", "sentence_boundaries", "ABBREVIATIONS"]
+__all__ = ["Break", "segment", "sentence_boundaries", "cluster_safe_cut", "ABBREVIATIONS"]

@@ -17,12 +17,13 @@ import base64
 import functools
 import gzip
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import regex
 
 from .errors import ConfigError, InputTypeError, MissingDependencyError, TokenizerError, TokenizerNotFoundError
@@ -43,6 +44,7 @@ _CL100K_SPECIAL = {
 }
 
 _SURROGATES = regex.compile(r"[\ud800-\udfff]")
+_NONE: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -152,14 +154,69 @@ class Tokenizer:
     def count(self, text: str) -> int:
         return self.content_count(text) + self.overhead
 
+    def estimate_content_count_batch(self, texts: Sequence[str]) -> list[int]:
+        """Content tokens of whole documents for reports, counted window by window (``text_windows``).
+
+        Memory stays bounded by the window, not the document. Equal to
+        ``content_count_batch`` for a text within one window and, for byte-level
+        BPE, WordPiece and Metaspace tokenizers, for any text whose windows end
+        before a space; a long run without spaces may differ by a token per
+        window. A cap is always held with the exact counts.
+        """
+        counts = [0] * len(texts)
+        short = [index for index, text in enumerate(texts) if len(text) <= TOKEN_WINDOW_CHARS]
+        for index, count in zip(short, self.content_count_batch([texts[index] for index in short])):
+            counts[index] = count
+        for index, text in enumerate(texts):
+            if len(text) > TOKEN_WINDOW_CHARS:
+                counts[index] = sum(self.content_count(text[start:end]) for start, end in text_windows(text, TOKEN_WINDOW_CHARS))
+        return counts
+
     def token_starts(self, text: str) -> list[int] | None:
         """Character offset of each token's start in ``text`` (no special tokens), or None."""
         if self._token_starts is None:
             return None
-        return self._token_starts(without_surrogates(text))
+        return [int(start) for window in self.token_start_windows(text) for start in window.tolist()]
+
+    def token_start_windows(self, text: str) -> Iterator[np.ndarray]:
+        """Token starts of ``text`` as int64 arrays, one per window of about ``TOKEN_WINDOW_CHARS``.
+
+        A long text is tokenized window by window, so memory stays bounded by
+        the window, not the text. Windows end before a space that follows a
+        non-space where one is near: tokenizers split there anyway (byte-level
+        BPE, WordPiece and Metaspace alike), so the starts equal those of one
+        call. A run with no such seam is cut where the window ends, and its
+        starts may differ there by a token: use them as estimates; counts
+        that hold a cap come from ``count``.
+        """
+        if self._token_starts is None:
+            raise TokenizerError(f"tokenizer {self.name!r} cannot give token offsets")
+        text = without_surrogates(text)
+        for start, end in text_windows(text, TOKEN_WINDOW_CHARS):
+            yield np.asarray(self._token_starts(text[start:end]), dtype=np.int64) + start
 
     def __repr__(self) -> str:
         return f"Tokenizer({self.name!r}, special_tokens={self.special_tokens})"
+
+
+TOKEN_WINDOW_CHARS = 1 << 15
+_SEAM = regex.compile(r"(?r)\S(?=[ \t])")
+
+
+def text_windows(text: str, size: int) -> Iterator[tuple[int, int]]:
+    """Consecutive ``(start, end)`` windows of at most ``size`` characters covering ``text``.
+
+    Each window ends before a space or tab that follows a non-space, found in
+    its last quarter, else at ``size``.
+    """
+    start = 0
+    while len(text) - start > size:
+        seam = _SEAM.search(text, start + size - size // 4, start + size)
+        end = seam.end() if seam is not None else start + size
+        yield start, end
+        start = end
+    if start < len(text) or not text:
+        yield start, len(text)
 
 
 def without_surrogates(text: str) -> str:
@@ -171,15 +228,16 @@ def without_surrogates(text: str) -> str:
 
 
 def _from_tiktoken(encoding: Any, name: str | None = None) -> Tokenizer:
-    import numpy as np
-
     token_bytes: list[Any] = []  # per-id byte length, built on first use (about 0.1 s)
 
     def count_many(texts: list[str]) -> list[int]:
         # A plain loop: encode_ordinary_batch starts a new thread pool on every call,
-        # which cost more than it saved on the small batches chunking makes.
-        encode = encoding.encode_ordinary
-        return [len(encode(text)) for text in texts]
+        # which cost more than it saved on the small batches chunking makes. Ids as a
+        # NumPy buffer (4 bytes each), not a list of ints (36): a document is counted whole.
+        encode = getattr(encoding, "encode_to_numpy", None)
+        if encode is None:
+            return [len(encoding.encode_ordinary(text)) for text in texts]
+        return [len(encode(text, allowed_special=_NONE, disallowed_special=())) for text in texts]
 
     def lengths() -> Any:
         if not token_bytes:
@@ -192,19 +250,19 @@ def _from_tiktoken(encoding: Any, name: str | None = None) -> Tokenizer:
             token_bytes.append(table)
         return token_bytes[0]
 
-    def token_starts(text: str) -> list[int]:
+    def token_starts(text: str) -> np.ndarray:
         # Vectorised: byte offset of each token, mapped to the character holding that byte
         # (tiktoken's own decode_with_offsets loops in Python and dominated long inputs).
         ids = np.asarray(encoding.encode_ordinary(text), dtype=np.int64)
         if ids.size == 0:
-            return []
+            return np.zeros(0, dtype=np.int64)
         data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
         widths = lengths()[ids]
         byte_starts = np.cumsum(widths) - widths
         if int(widths.sum()) != data.size:
             raise TokenizerError("tiktoken round trip changed the text; cannot map token offsets")
         char_of_byte = np.cumsum((data & 0xC0) != 0x80) - 1
-        return char_of_byte[byte_starts].tolist()
+        return char_of_byte[byte_starts]
 
     return Tokenizer(name or encoding.name, count_many, token_starts=token_starts, backend=encoding)
 

@@ -1,0 +1,424 @@
+"""Time and peak memory per MB of every public function on pathological inputs, against plain prose.
+
+Each input class is generated deterministically (seeded) at ``--mb`` MB of
+UTF-8: real English prose (Chroma's dev corpora and Python's pydoc topics,
+else the bundled sample), a no-space Latin run, random CJK, Thai without
+spaces, combining-mark stacks (1,000 and 10 per letter), emoji ZWJ
+sequences, one giant Markdown table line, HTML-entity soup, tiny lines and
+tiny paragraphs, one repeated character, a base64 blob and random bytes read
+as latin-1. Each (function, class) runs in a fresh subprocess, so its peak
+RSS is its own: the worker warms up on a small input of the class (loading
+tokenizers and embedders), resets the kernel's high-water mark
+(``/proc/self/clear_refs``), makes the call and reports VmHWM minus the RSS
+before the call. The table gives seconds per MB, the ratio to prose's
+seconds per MB for the same function, and peak memory / input size; the
+requirement is both at most 10x (``--limit``).
+
+The streaming case runs one ``--big-mb`` file of prose (default 10; the
+finding was about 50) through ``prepare_store`` (the store path behind
+``chunkwise prepare FOLDER -o OUT``) and reports peak RSS / file size.
+
+    python benchmarks/bench_pathological.py [--mb 1] [--big-mb 10] [--json out.json]
+        [--functions chunk,prepare] [--classes prose,cjk] [--timeout 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import gc
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+SEED = 20261113
+CHROMA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "chroma-dev"
+SAMPLE_DIR = Path(__file__).resolve().parents[1] / "chunkwise" / "data" / "sample"
+QUERY = "What did the report say about revenue growth and the reasons for it?"
+MAX_TOKENS = 512
+BUDGET_TOKENS = 512
+MB = 1_000_000
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def _fill(target_bytes: int, piece: Callable[[random.Random], str]) -> str:
+    """Pieces from a seeded generator until the UTF-8 size reaches ``target_bytes``."""
+    rng = random.Random(SEED)
+    parts: list[str] = []
+    size = 0
+    while size < target_bytes:
+        text = piece(rng)
+        parts.append(text)
+        size += len(text.encode("utf-8"))
+    return "".join(parts)
+
+
+def _prose_source() -> str:
+    texts = []
+    if CHROMA_DIR.is_dir():
+        texts += [path.read_text(encoding="utf-8") for path in sorted(CHROMA_DIR.glob("*.md")) if path.name != "README.md"]
+    try:
+        from pydoc_data.topics import topics
+
+        texts += [topics[key] for key in sorted(topics)]
+    except ImportError:
+        pass
+    if not texts:
+        texts = [path.read_text(encoding="utf-8") for path in sorted(SAMPLE_DIR.iterdir()) if path.is_file()]
+    return "\n\n".join(texts)
+
+
+def prose(target_bytes: int) -> str:
+    """Real prose, repeated whole only when the sources fall short of the size."""
+    source = _prose_source()
+    data = source
+    while len(data.encode("utf-8")) < target_bytes:
+        data += "\n\n" + source
+    return data.encode("utf-8")[:target_bytes].decode("utf-8", "ignore")
+
+
+_THAI_CONSONANTS = [chr(c) for c in range(0x0E01, 0x0E2F)]
+_THAI_VOWELS = ["\u0e32", "\u0e34", "\u0e35", "\u0e38", "\u0e31", "\u0e33", ""]
+_THAI_TONES = ["\u0e48", "\u0e49", "", "", ""]
+_EMOJI = [
+    "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466",
+    "\U0001f3f3\ufe0f\u200d\U0001f308",
+    "\U0001f469\U0001f3fd\u200d\U0001f4bb",
+    "\U0001f9d1\u200d\U0001f91d\u200d\U0001f9d1",
+    "\U0001f44d\U0001f3ff",
+    "\u2764\ufe0f\u200d\U0001f525",
+]
+_ENTITIES = ["&amp;", "&lt;", "&gt;", "&quot;", "&nbsp;", "&#169;", "&#x1F600;", "&eacute;", "&mdash;", "&#8212;"]
+
+
+def _letters(rng: random.Random, count: int) -> str:
+    return "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(count))
+
+
+def _marks(per_letter: int) -> Callable[[random.Random], str]:
+    def piece(rng: random.Random) -> str:
+        return rng.choice("aeiouxyz") + "".join(chr(rng.randrange(0x0300, 0x0370)) for _ in range(per_letter))
+
+    return piece
+
+
+def _table_cell(rng: random.Random) -> str:
+    return f"| {_letters(rng, rng.randrange(3, 9))} {rng.randrange(10_000)} "
+
+
+INPUT_CLASSES: dict[str, Callable[[int], str]] = {
+    "prose": prose,
+    "nospace_latin": lambda size: _fill(size, lambda rng: _letters(rng, 1000)),
+    "cjk_random": lambda size: _fill(size, lambda rng: "".join(chr(rng.randrange(0x4E00, 0x9FA0)) for _ in range(1000))),
+    "thai_nospace": lambda size: _fill(
+        size, lambda rng: rng.choice(_THAI_CONSONANTS) + rng.choice(_THAI_VOWELS) + rng.choice(_THAI_TONES)
+    ),
+    "marks_1000": lambda size: _fill(size, _marks(1000)),
+    "marks_10": lambda size: _fill(size, _marks(10)),
+    "emoji_zwj": lambda size: _fill(size, lambda rng: rng.choice(_EMOJI)),
+    "markdown_table_line": lambda size: "|" + _fill(size, _table_cell) + "|",
+    "html_entities": lambda size: _fill(size, lambda rng: rng.choice(_ENTITIES) + (_letters(rng, 3) if rng.random() < 0.3 else "")),
+    "tiny_lines": lambda size: _fill(size, lambda rng: _letters(rng, 2) + "\n"),
+    "tiny_paragraphs": lambda size: _fill(size, lambda rng: _letters(rng, 2) + "\n\n"),
+    "single_char": lambda size: "a" * size,
+    "base64_blob": lambda size: _fill(size, lambda rng: base64.b64encode(rng.randbytes(3000)).decode("ascii")),
+    "latin1_bytes": lambda size: _fill(size, lambda rng: rng.randbytes(1000).decode("latin-1")),
+}
+
+
+# ---------------------------------------------------------------- functions
+
+
+def _chunk(text: str) -> Any:
+    import chunkwise
+
+    return chunkwise.chunk(text, max_tokens=MAX_TOKENS)
+
+
+def _naive_split(text: str) -> Any:
+    import chunkwise
+
+    return chunkwise.naive_split(text, max_tokens=MAX_TOKENS)
+
+
+def _prepare(text: str) -> Any:
+    import chunkwise
+
+    return chunkwise.prepare(text, max_tokens=MAX_TOKENS)
+
+
+def _compress(text: str) -> Any:
+    import chunkwise
+
+    return chunkwise.compress(QUERY, [text], budget_tokens=BUDGET_TOKENS, embedder="fast")
+
+
+def _semantic(text: str) -> Any:
+    import chunkwise
+
+    return chunkwise.chunk(text, max_tokens=MAX_TOKENS, strategy="semantic", profile="fast")
+
+
+def _normalize(text: str) -> Any:
+    import chunkwise
+
+    return chunkwise.normalize(text)
+
+
+FUNCTIONS: dict[str, Callable[[str], Any]] = {
+    "chunk": _chunk,
+    "naive_split": _naive_split,
+    "prepare": _prepare,
+    "compress": _compress,
+    "semantic_fast": _semantic,
+    "normalize": _normalize,
+}
+
+
+# ---------------------------------------------------------------- one measurement (in a child process)
+
+
+def _status_kib(field: str) -> int | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _reset_peak() -> bool:
+    """Reset the kernel's peak-RSS mark so VmHWM measures only what follows (Linux)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def _peak_kib() -> int:
+    peak = _status_kib("VmHWM")
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def measure(function: str, input_class: str, size_bytes: int) -> dict[str, Any]:
+    warnings.simplefilter("ignore")
+    call = FUNCTIONS[function]
+    make = INPUT_CLASSES[input_class]
+    call(make(4096))  # warm up: tokenizer, embedder, regexes
+    text = make(size_bytes)
+    input_bytes = len(text.encode("utf-8"))
+    gc.collect()
+    before = _status_kib("VmRSS") or _peak_kib()
+    exact = _reset_peak()
+    started = time.perf_counter()
+    result = call(text)
+    seconds = time.perf_counter() - started
+    peak = _peak_kib()
+    del result
+    return {
+        "function": function,
+        "class": input_class,
+        "input_bytes": input_bytes,
+        "seconds": seconds,
+        "peak_delta_bytes": max(0, peak - before) * 1024,
+        "peak_exact": exact,
+    }
+
+
+def measure_store(size_bytes: int) -> dict[str, Any]:
+    """One file of ``size_bytes`` of prose through prepare_store, in this process."""
+    warnings.simplefilter("ignore")
+    import chunkwise
+
+    with tempfile.TemporaryDirectory(prefix="bench-pathological-") as folder:
+        store = Path(folder) / "store"
+        store.mkdir()
+        warm = Path(folder) / "warm"
+        warm.mkdir()
+        (warm / "small.txt").write_text(prose(4096), encoding="utf-8")
+        chunkwise.prepare_store(warm, Path(folder) / "warm-out", prepare_options={"max_tokens": MAX_TOKENS})
+        path = store / "big.txt"
+        path.write_text(prose(size_bytes), encoding="utf-8")
+        input_bytes = path.stat().st_size
+        gc.collect()
+        before = _status_kib("VmRSS") or _peak_kib()
+        exact = _reset_peak()
+        started = time.perf_counter()
+        chunkwise.prepare_store(store, Path(folder) / "out", prepare_options={"max_tokens": MAX_TOKENS})
+        seconds = time.perf_counter() - started
+        peak = _peak_kib()
+    return {
+        "function": "prepare_store",
+        "class": "prose_file",
+        "input_bytes": input_bytes,
+        "seconds": seconds,
+        "peak_delta_bytes": max(0, peak - before) * 1024,
+        "peak_exact": exact,
+    }
+
+
+def run_child(arguments: list[str], timeout: float) -> dict[str, Any] | str:
+    command = [sys.executable, os.path.abspath(__file__), "--worker", *arguments]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return "timeout"
+    if done.returncode != 0:
+        return "error: " + (done.stderr.strip().splitlines() or ["?"])[-1][:200]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------- the table
+
+
+def versions() -> dict[str, str]:
+    import chunkwise
+    from bench_normalize import versions as library_versions  # this folder is on sys.path when run as a script
+
+    return {**library_versions(), "backend": chunkwise.backend()}
+
+
+def summarize(rows: list[dict[str, Any]], functions: list[str], limit: float, timeout: float) -> dict[str, Any]:
+    """Per function: seconds/MB, ratio to prose, memory / input; the worst class; PASS/FAIL."""
+    verdicts: dict[str, Any] = {}
+    for function in functions:
+        mine = [r for r in rows if r["function"] == function]
+        prose_row = next((r for r in mine if r["class"] == "prose" and "seconds" in r), None)
+        prose_rate = prose_row["seconds"] / (prose_row["input_bytes"] / MB) if prose_row else None
+        worst_time = worst_memory = None
+        for row in mine:
+            if "seconds" in row:
+                row["seconds_per_mb"] = row["seconds"] / (row["input_bytes"] / MB)
+                row["memory_ratio"] = row["peak_delta_bytes"] / row["input_bytes"]
+                row["time_ratio"] = row["seconds_per_mb"] / prose_rate if prose_rate else None
+            else:  # a timeout or an error counts as a failure at the timeout
+                row["seconds_per_mb"] = None
+                row["memory_ratio"] = None
+                row["time_ratio"] = (timeout / (row["input_bytes"] / MB)) / prose_rate if prose_rate else None
+            row["pass"] = (
+                "seconds" in row and (row["time_ratio"] or 0) <= limit and row["memory_ratio"] <= limit
+            )
+            if row["time_ratio"] is not None and (worst_time is None or row["time_ratio"] > worst_time["time_ratio"]):
+                worst_time = row
+            if row["memory_ratio"] is not None and (worst_memory is None or row["memory_ratio"] > worst_memory["memory_ratio"]):
+                worst_memory = row
+        verdicts[function] = {
+            "prose_seconds_per_mb": prose_rate,
+            "worst_time_class": worst_time["class"] if worst_time else None,
+            "worst_time_ratio": worst_time["time_ratio"] if worst_time else None,
+            "worst_memory_class": worst_memory["class"] if worst_memory else None,
+            "worst_memory_ratio": worst_memory["memory_ratio"] if worst_memory else None,
+            "pass": all(row["pass"] for row in mine),
+        }
+    return verdicts
+
+
+def print_table(rows: list[dict[str, Any]], functions: list[str], classes: list[str], verdicts: dict[str, Any],
+                limit: float) -> None:
+    def cell(row: dict[str, Any] | None) -> str:
+        if row is None:
+            return "-"
+        if "seconds" not in row:
+            return row.get("status", "?")[:18]
+        ratio = f"{row['time_ratio']:.1f}x" if row["time_ratio"] is not None else "?"
+        return f"{row['seconds_per_mb']:.2f}s {ratio} m{row['memory_ratio']:.1f}x"
+
+    print("\nseconds per MB, ratio to prose, peak memory / input (m)")
+    width = 24
+    print(f"{'class':<20}" + "".join(f"{f:>{width}}" for f in functions))
+    for input_class in classes:
+        line = f"{input_class:<20}"
+        for function in functions:
+            row = next((r for r in rows if r["function"] == function and r["class"] == input_class), None)
+            line += f"{cell(row):>{width}}"
+        print(line)
+    print()
+    for function in functions:
+        v = verdicts[function]
+        time_ratio = f"{v['worst_time_ratio']:.1f}x" if v["worst_time_ratio"] is not None else "?"
+        memory_ratio = f"{v['worst_memory_ratio']:.1f}x" if v["worst_memory_ratio"] is not None else "?"
+        print(f"{function:<14} worst time {v['worst_time_class']} {time_ratio}, worst memory "
+              f"{v['worst_memory_class']} {memory_ratio}: {'PASS' if v['pass'] else 'FAIL'} (limit {limit:g}x)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--mb", type=float, default=1.0, help="size of each input, in MB of UTF-8")
+    parser.add_argument("--big-mb", type=float, default=10.0, help="size of the streamed file (0 skips it)")
+    parser.add_argument("--functions", default=",".join(FUNCTIONS))
+    parser.add_argument("--classes", default=",".join(INPUT_CLASSES))
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per (function, class) run")
+    parser.add_argument("--limit", type=float, default=10.0, help="the largest ratio that passes")
+    parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        if args.worker[0] == "store":
+            print(json.dumps(measure_store(int(float(args.worker[1]) * MB))))
+        else:
+            print(json.dumps(measure(args.worker[0], args.worker[1], int(float(args.worker[2]) * MB))))
+        return
+
+    functions = [f for f in args.functions.split(",") if f]
+    classes = [c for c in args.classes.split(",") if c]
+    for name in functions:
+        if name not in FUNCTIONS:
+            raise SystemExit(f"unknown function {name!r}; known: {', '.join(FUNCTIONS)}")
+    for name in classes:
+        if name not in INPUT_CLASSES:
+            raise SystemExit(f"unknown class {name!r}; known: {', '.join(INPUT_CLASSES)}")
+    if "prose" not in classes:
+        classes.insert(0, "prose")
+    info = versions()
+    print("versions:", ", ".join(f"{k} {v}" for k, v in info.items()))
+    print(f"inputs {args.mb:g} MB each, max_tokens={MAX_TOKENS}, compress budget {BUDGET_TOKENS} (fast embedder), "
+          f"timeout {args.timeout:g} s, limit {args.limit:g}x")
+    rows: list[dict[str, Any]] = []
+    for function in functions:
+        for input_class in classes:
+            outcome = run_child([function, input_class, str(args.mb)], args.timeout)
+            if isinstance(outcome, str):
+                outcome = {"function": function, "class": input_class, "input_bytes": int(args.mb * MB), "status": outcome}
+            rows.append(outcome)
+            shown = f"{outcome['seconds']:.2f} s, peak +{outcome['peak_delta_bytes'] / MB:.0f} MB" if "seconds" in outcome else outcome["status"]
+            print(f"  {function:<14} {input_class:<20} {shown}", flush=True)
+    verdicts = summarize(rows, functions, args.limit, args.timeout)
+    print_table(rows, functions, classes, verdicts, args.limit)
+
+    streaming = None
+    if args.big_mb > 0:
+        outcome = run_child(["store", str(args.big_mb)], max(args.timeout, 60 * args.big_mb))
+        if isinstance(outcome, str):
+            streaming = {"status": outcome, "input_bytes": int(args.big_mb * MB)}
+            print(f"\nprepare_store, one {args.big_mb:g} MB file: {outcome}: FAIL")
+        else:
+            streaming = outcome
+            streaming["memory_ratio"] = outcome["peak_delta_bytes"] / outcome["input_bytes"]
+            streaming["seconds_per_mb"] = outcome["seconds"] / (outcome["input_bytes"] / MB)
+            streaming["pass"] = streaming["memory_ratio"] <= args.limit
+            print(f"\nprepare_store, one {outcome['input_bytes'] / MB:.0f} MB prose file: {outcome['seconds']:.1f} s "
+                  f"({streaming['seconds_per_mb']:.2f} s/MB), peak +{outcome['peak_delta_bytes'] / MB:.0f} MB = "
+                  f"{streaming['memory_ratio']:.1f}x the file: {'PASS' if streaming['pass'] else 'FAIL'}")
+    if args.json:
+        result = {"versions": info, "mb": args.mb, "big_mb": args.big_mb, "limit": args.limit, "timeout": args.timeout,
+                  "max_tokens": MAX_TOKENS, "budget_tokens": BUDGET_TOKENS, "rows": rows, "verdicts": verdicts,
+                  "streaming": streaming}
+        args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""Pathological inputs cost a bounded amount of work and memory per character (issue 13, item 5).
+
+Work is counted (characters handed to the tokenizer, pieces made, postings
+kept), not timed, so these tests cannot flake; benchmarks/bench_pathological.py
+measures the seconds and bytes.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from chunkwise import chunk, get_tokenizer, naive_split
+from chunkwise._bm25 import BM25, terms
+from chunkwise.compress import _split_long
+from chunkwise.segment import MAX_CLUSTER_STEPS, cluster_safe_cut
+from chunkwise.tokens import TOKEN_WINDOW_CHARS, Tokenizer, text_windows
+
+SAMPLE = Path(__file__).resolve().parents[1] / "chunkwise" / "data" / "sample"
+
+
+def _prose(min_chars: int) -> str:
+    texts = [path.read_text(encoding="utf-8") for path in sorted(SAMPLE.glob("*.md")) + sorted(SAMPLE.glob("*.txt"))]
+    text = "\n\n".join(texts)
+    while len(text) < min_chars:
+        text += "\n\n" + text
+    return text
+
+
+def _stacks(letters: int, marks_per_letter: int) -> str:
+    rng = random.Random(5)
+    return "".join(
+        rng.choice("aeiou") + "".join(chr(rng.randrange(0x0300, 0x0370)) for _ in range(marks_per_letter))
+        for _ in range(letters)
+    )
+
+
+def _counting_tokenizer() -> tuple[Tokenizer, dict[str, int]]:
+    """The default tokenizer, counting every character it is handed."""
+    base = get_tokenizer()
+    seen = {"chars": 0}
+
+    def count_many(texts: list[str]) -> list[int]:
+        seen["chars"] += sum(len(text) for text in texts)
+        return base.content_count_batch(texts)
+
+    def token_starts(text: str) -> list[int]:
+        seen["chars"] += len(text)
+        return base.token_starts(text)
+
+    return Tokenizer("counting", count_many, token_starts=token_starts), seen
+
+
+@pytest.mark.parametrize("marks_per_letter", [1000, 10])
+def test_combining_mark_stacks_are_tokenized_a_bounded_number_of_times(marks_per_letter):
+    # A letter under 1,000 marks used to be cut into one-character pieces, each found by
+    # tokenizing a window of hundreds of characters: ~300 characters tokenized per input character.
+    text = _stacks(60_000 // (marks_per_letter + 1), marks_per_letter)
+    tokenizer, seen = _counting_tokenizer()
+    chunks = chunk(text, max_tokens=128, tokenizer=tokenizer)
+    assert "".join(c.text for c in chunks) == text
+    assert all(c.token_count <= 128 for c in chunks)
+    assert seen["chars"] <= 12 * len(text)
+    assert len(chunks) <= 2 * get_tokenizer().count(text) // 128 + 2
+
+
+def test_cluster_safe_cut_keeps_short_clusters_and_cuts_long_ones():
+    text = "ab\u0301\u0302c"
+    assert cluster_safe_cut(text, 0, 3) == 1  # not between b and its marks
+    emoji = "x\U0001f469\u200d\U0001f4bby"
+    assert cluster_safe_cut(emoji, 0, 2) == 1  # not before a joiner
+    assert cluster_safe_cut(emoji, 0, 3) == 3  # after a joiner is allowed
+    long_stack = "a" + "\u0301" * (4 * MAX_CLUSTER_STEPS)
+    assert cluster_safe_cut(long_stack, 0, 3 * MAX_CLUSTER_STEPS) == 3 * MAX_CLUSTER_STEPS
+    assert cluster_safe_cut(long_stack, 0, MAX_CLUSTER_STEPS // 2) == 1
+
+
+def test_compress_splits_a_mark_stack_into_pieces_of_the_limit():
+    text = _stacks(30, 1000)
+    pieces = _split_long(text, 0, len(text), 600)
+    assert pieces[0][0] == 0 and pieces[-1][1] == len(text)
+    assert all(b == c for (_, b), (c, _) in zip(pieces, pieces[1:]))
+    assert len(pieces) <= len(text) // 300 + 1  # was one piece per character
+
+
+def test_text_windows_cover_the_text_and_end_before_a_space():
+    text = _prose(3 * TOKEN_WINDOW_CHARS)
+    windows = list(text_windows(text, TOKEN_WINDOW_CHARS))
+    assert windows[0][0] == 0 and windows[-1][1] == len(text)
+    assert all(end == start for (_, end), (start, _) in zip(windows, windows[1:]))
+    assert all(0 < end - start <= TOKEN_WINDOW_CHARS for start, end in windows)
+    assert all(text[end] in " \t" and not text[end - 1].isspace() for _, end in windows[:-1])
+    assert list(text_windows("", 8)) == [(0, 0)]
+    assert list(text_windows("x" * 20, 8)) == [(0, 8), (8, 16), (16, 20)]
+
+
+def test_windowed_token_starts_and_counts_equal_one_call_on_prose():
+    tokenizer = get_tokenizer()
+    text = _prose(3 * TOKEN_WINDOW_CHARS)
+    windowed = np.concatenate(list(tokenizer.token_start_windows(text)))
+    whole = np.asarray(tokenizer._token_starts(text))
+    np.testing.assert_array_equal(windowed, whole)
+    assert tokenizer.estimate_content_count_batch([text, "short"]) == tokenizer.content_count_batch([text, "short"])
+    run = "\u4e2d" * (3 * TOKEN_WINDOW_CHARS)  # no seam: close, not exact
+    assert abs(tokenizer.estimate_content_count_batch([run])[0] - tokenizer.content_count(run)) <= 4
+
+
+def test_naive_windows_over_a_long_text_follow_one_tokenization():
+    tokenizer = get_tokenizer()
+    text = _prose(3 * TOKEN_WINDOW_CHARS)
+    starts = tokenizer._token_starts(text)
+    windows = naive_split(text, max_tokens=256, overlap=56)
+    expected = [int(starts[k]) for k in range(0, len(starts), 200)]
+    assert [w.start for w in windows] == expected[: len(windows)]
+    assert windows[-1].end == len(text)
+
+
+def test_bm25_keeps_postings_for_the_query_only_and_groups_add_up():
+    sentences = [terms(s) for s in _prose(20_000).split(". ")]
+    query = terms("How long are backups kept after an account is deleted?")
+    full = BM25(sentences)
+    lean = BM25(iter(sentences), vocabulary=frozenset(query))
+    assert set(lean._postings) <= set(query) < set(full._postings) | set(query)
+    np.testing.assert_array_equal(lean.scores(query), full.scores(query))
+    owners = np.arange(len(sentences)) // 7
+    groups = [sum(sentences[i : i + 7], []) for i in range(0, len(sentences), 7)]
+    np.testing.assert_array_equal(lean.grouped(owners, len(groups)).scores(query), BM25(groups).scores(query))
+
+
+def test_static_embedder_pools_a_long_text_in_bounded_pieces():
+    tokenizers = pytest.importorskip("tokenizers")
+    from chunkwise.embed import StaticEmbedder
+    from support_tokenizers import minilm_tokenizer_path
+
+    tokenizer = tokenizers.Tokenizer.from_file(str(minilm_tokenizer_path()))
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    table = np.random.default_rng(3).standard_normal((tokenizer.get_vocab_size(with_added_tokens=True), 8)).astype(np.float32)
+    static = StaticEmbedder(table, tokenizer, model_id="random-table")
+    text = _prose(2 * TOKEN_WINDOW_CHARS + 100)
+    ids = tokenizer.encode(text, add_special_tokens=False).ids
+    expected = table[ids].astype(np.float64).sum(axis=0)
+    vectors = static.embed(["short text", text])
+    np.testing.assert_allclose(vectors[1], expected / np.linalg.norm(expected), atol=1e-4)
