@@ -637,6 +637,11 @@ def _naive(text: str, doc_id: str, tokenizer: Tokenizer, max_tokens: int, overla
             # window cut back to hold the cap must not leave text in no window.
             first += step
             following = starts.get(first)
+            if following <= start:
+                # Byte-level BPE can start several tokens inside one character (U+2028, an
+                # accented letter): a window must still start further on, or it repeats.
+                first = starts.index_of(start + 1)
+                following = starts.get(first)
             if following > end:
                 start, first = end, starts.index_of(end)
             else:

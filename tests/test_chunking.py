@@ -247,6 +247,16 @@ def test_naive_split_loses_no_text_where_windows_are_cut_back(overlap):
     assert starts == sorted(set(starts))  # every window starts after the previous one
 
 
+
+def test_naive_split_never_repeats_a_window_when_tokens_share_a_character():
+    """Fuzzer counterexample: overlap = cap - 1 steps one token, and U+2028 is several byte-level tokens."""
+    text = "\u2028a rnxpxgvfzttbKvhtymr " + "caf\u00e9 \u2028 " * 20
+    chunks = naive_split(text, max_tokens=15, overlap=14)
+    starts = [c.start for c in chunks]
+    assert starts == sorted(set(starts))
+    assert len({c.id for c in chunks}) == len(chunks)
+    assert chunks[-1].end == len(text.rstrip()) or chunks[-1].end == len(text)
+
 @pytest.mark.parametrize("split", [chunk, naive_split])
 def test_a_cap_no_single_character_meets_is_an_error_not_a_hang(split):
     def counter_with_overhead(text: str) -> int:
