@@ -23,9 +23,10 @@ every document exactly.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import math
 import re
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -241,6 +242,47 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> Spans:
 def normalize_unit(text: str) -> str:
     """The exact-match key of a unit: whitespace runs collapsed to one space, stripped, lower-cased."""
     return " ".join(text.split()).lower()
+
+
+_KEY_WINDOW_CHARS = 1 << 16
+
+
+def _normalized_windows(text: str) -> Iterator[str]:
+    """``normalize_unit(text)`` in consecutive pieces, so a whole document is never a list of its words."""
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + _KEY_WINDOW_CHARS)
+        while end < len(text) and end > start and not text[end].isspace():
+            end -= 1  # end the window at whitespace, so no word is split
+        if end == start:
+            end = min(len(text), start + _KEY_WINDOW_CHARS)  # one word longer than the window
+        piece = normalize_unit(text[start:end])
+        if piece:
+            # A space where whitespace separates this piece from the text before it (not in a word cut).
+            yield " " + piece if start and (text[start - 1].isspace() or text[start].isspace()) else piece
+        start = end
+
+
+def document_key(text: str) -> bytes | None:
+    """A digest of ``normalize_unit(text)`` (None when that is empty), with memory bounded for any length."""
+    digest = hashlib.blake2b(digest_size=16)
+    empty = True
+    for piece in _normalized_windows(text):
+        digest.update((piece.lstrip() if empty else piece).encode("utf-8", "surrogatepass"))
+        empty = False
+    return None if empty else digest.digest()
+
+
+def normalized_length_at_least(text: str, length: int) -> bool:
+    """Whether ``len(normalize_unit(text)) >= length``, reading only as much of ``text`` as that takes."""
+    if length <= 0:
+        return True
+    total = 0
+    for piece in _normalized_windows(text):
+        total += len(piece if total else piece.lstrip())
+        if total >= length:
+            return True
+    return False
 
 
 # ----------------------------------------------------------------------------- unit-level cores
@@ -771,7 +813,7 @@ def dedup(
         _whole_document_stage(
             documents,
             kept,
-            lambda texts: first_occurrences([None if t is None else normalize_unit(t) or None for t in texts]),
+            lambda texts: first_occurrences([None if t is None else document_key(t) for t in texts]),
             "exact",
             removed,
         )
@@ -786,7 +828,7 @@ def dedup(
     banding = _minhash.choose_banding(float(config.threshold), config.num_perm) if config.near_documents or config.near_paragraphs else None
 
     def near_keys(texts: Sequence[str | None]) -> list[str | None]:
-        return [t if t is not None and len(normalize_unit(t)) >= config.min_unit_chars else None for t in texts]
+        return [t if t is not None and normalized_length_at_least(t, config.min_unit_chars) else None for t in texts]
 
     if config.near_documents:
         _whole_document_stage(

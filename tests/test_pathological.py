@@ -145,3 +145,21 @@ def test_static_embedder_pools_a_long_text_in_bounded_pieces():
     expected = table[ids].astype(np.float64).sum(axis=0)
     vectors = static.embed(["short text", text])
     np.testing.assert_allclose(vectors[1], expected / np.linalg.norm(expected), atol=1e-4)
+
+
+@pytest.mark.parametrize("window", [1, 3, 16, 1 << 16])
+def test_document_keys_equal_the_unit_key_without_a_list_of_words(window, monkeypatch):
+    # A whole document's key used to be built from text.split(): ten times the document in memory.
+    import hashlib
+    import sys
+
+    dedup = sys.modules["chunkwise.dedup"]
+    monkeypatch.setattr(dedup, "_KEY_WINDOW_CHARS", window)
+    rng = random.Random(window)
+    for _ in range(500):
+        text = "".join(rng.choice(["a", "B", "  ", "\n", "\t", "xyz", " ", "\u00e9", "\x1c"]) for _ in range(rng.randrange(60)))
+        key = dedup.normalize_unit(text)
+        expected = hashlib.blake2b(key.encode("utf-8"), digest_size=16).digest() if key else None
+        assert dedup.document_key(text) == expected
+        for length in (0, 1, 5, 30):
+            assert dedup.normalized_length_at_least(text, length) == (len(key) >= length)
