@@ -447,7 +447,7 @@ def _embed_once(embedder: Embedder, texts: list[str]) -> np.ndarray:
     vectors = np.asarray(embedder.embed(list(unique)), dtype=np.float32)
     if vectors.shape[0] != len(unique):
         raise InputTypeError(f"the embedder returned {vectors.shape[0]} vectors for {len(unique)} texts")
-    return vectors[rows]
+    return vectors if len(unique) == len(texts) else vectors[rows]  # no repeats: no second copy
 
 
 def peaks_only(scores: np.ndarray, radius: int) -> np.ndarray:

@@ -247,6 +247,34 @@ def _sentences(text: str, limit: int) -> list[tuple[int, int]]:
 # ---------------------------------------------------------------- scoring
 
 
+class _RowVectors:
+    """Vectors of the sentences that have one (at most ``max_embedded_sentences`` embedded now, plus
+    stored ones), not a zero row for every other sentence of a huge passage."""
+
+    def __init__(self, count: int, rows: list[int], dimension: int) -> None:
+        self.rows = np.asarray(rows, dtype=np.int64)
+        self.vectors = np.zeros((len(rows), dimension), dtype=np.float32)
+        self.position = np.full(count, -1, dtype=np.int64)
+        self.position[self.rows] = np.arange(len(rows))
+
+    def put(self, rows: list[int], vectors: Any) -> None:
+        self.vectors[self.position[rows]] = vectors
+
+    def cosines(self, query_vector: np.ndarray) -> np.ndarray:
+        """Cosine of each sentence to the query; a sentence without a vector gets the lowest one found."""
+        found = self.vectors @ query_vector
+        cosine = np.full(self.position.size, float(found.min()) if found.size else 0.0, dtype=found.dtype)
+        cosine[self.rows] = found
+        return cosine
+
+    def similarities(self, row: int) -> np.ndarray:
+        """Cosine of every sentence to sentence ``row`` (0 where either has no vector)."""
+        similarity = np.zeros(self.position.size, dtype=np.float32)
+        if self.position[row] >= 0:
+            similarity[self.rows] = self.vectors @ self.vectors[self.position[row]]
+        return similarity
+
+
 def _minmax(values: np.ndarray) -> np.ndarray:
     if not values.size:
         return values
@@ -492,16 +520,12 @@ def compress(
     group_lexical = sentence_bm25.grouped(group_of, len(groups)).scores(query_terms)
 
     # Embedding relevance: stored vectors where they match this embedder, the rest embedded now.
-    sentence_vectors = None
+    sentence_vectors: _RowVectors | None = None
     cosine = None
     if embedder is not None:
         dimension = int(embedder.dimension)
-        sentence_vectors = np.zeros((count, dimension), dtype=np.float32)
-        missing = [row for row, v in enumerate(vectors_known) if v is None or v.shape != (dimension,)]
-        for row, vector in enumerate(vectors_known):
-            if vector is not None and vector.shape == (dimension,):
-                sentence_vectors[row] = vector
-        embedded = np.ones(count, dtype=bool)
+        known = {row: v for row, v in enumerate(vectors_known) if v is not None and v.shape == (dimension,)}
+        missing = [row for row in range(count) if row not in known]
         if len(missing) > config.max_embedded_sentences:
             # Too many to embed in one call (a huge passage): the lexically best and their neighbours.
             order = sorted(missing, key=lambda r: -lexical[r])
@@ -510,23 +534,23 @@ def compress(
                 wanted.update((row - 1, row, row + 1))
                 if len(wanted) >= config.max_embedded_sentences:
                     break
-            skipped = [row for row in missing if row not in wanted]
             missing = [row for row in missing if row in wanted]
-            embedded[skipped] = False
+        sentence_vectors = _RowVectors(count, sorted([*known, *missing]), dimension)
+        for row, vector in known.items():
+            sentence_vectors.put([row], vector)
         if query_vector is not None:
             query_vector = np.asarray(query_vector, dtype=np.float32).reshape(-1)
             if query_vector.shape != (dimension,):
                 raise InputDataError(f"query_vector must have shape ({dimension},), got {query_vector.shape}")
             if missing:
-                sentence_vectors[missing] = embedder.embed([texts[row] for row in missing])
+                sentence_vectors.put(missing, embedder.embed([texts[row] for row in missing]))
         else:
             query_and_missing = embedder.embed([query] + [texts[row] for row in missing])
             query_vector = np.asarray(query_and_missing[0], dtype=np.float32)
             if missing:
-                sentence_vectors[missing] = query_and_missing[1:]
-        cosine = sentence_vectors @ query_vector
-        if not embedded.all():
-            cosine[~embedded] = float(cosine[embedded].min()) if embedded.any() else 0.0
+                sentence_vectors.put(missing, query_and_missing[1:])
+            del query_and_missing
+        cosine = sentence_vectors.cosines(query_vector)
 
     relevance = _fuse(cosine, lexical, config)
     # Passage relevance: its BM25 and the cosine of the whole passage (the index's score for a hit).
@@ -587,7 +611,7 @@ def compress(
         available[row] = False
         remaining -= int(costs[row]) + separator_cost
         if sentence_vectors is not None:
-            similarity = sentence_vectors @ sentence_vectors[row]
+            similarity = sentence_vectors.similarities(row)
             redundancy = np.maximum(redundancy, similarity)
             available &= ~(similarity >= config.duplicate_cosine)
 

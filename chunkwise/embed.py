@@ -595,6 +595,8 @@ class CachedEmbedder:
             fresh = _check_vectors(np.asarray(self.inner.embed(unique), dtype=np.float32), self.model_id)
             self.misses += len(unique)
             self.cache.put(self.model_id, unique, fresh)
+            if len(unique) == len(texts):  # nothing cached, no repeats: the rows are already in order
+                return fresh
             position = {text: row for row, text in enumerate(unique)}
             vectors[missing] = fresh[[position[texts[index]] for index in missing]]
         return vectors

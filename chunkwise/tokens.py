@@ -158,10 +158,11 @@ class Tokenizer:
         """Content tokens of whole documents for reports, counted window by window (``text_windows``).
 
         Memory stays bounded by the window, not the document. Equal to
-        ``content_count_batch`` for a text within one window and, for byte-level
-        BPE, WordPiece and Metaspace tokenizers, for any text whose windows end
-        before a space; a long run without spaces may differ by a token per
-        window. A cap is always held with the exact counts.
+        ``content_count_batch`` for a text within one window and, for tokenizers
+        that split before a space (cl100k, Llama 3, WordPiece), for any text whose
+        windows end before one; a long run without spaces, or a tokenizer that
+        prepends a marker to every input, may differ by a token per window. A
+        cap is always held with the exact counts.
         """
         counts = [0] * len(texts)
         short = [index for index, text in enumerate(texts) if len(text) <= TOKEN_WINDOW_CHARS]
@@ -176,7 +177,7 @@ class Tokenizer:
         """Character offset of each token's start in ``text`` (no special tokens), or None."""
         if self._token_starts is None:
             return None
-        return [int(start) for window in self.token_start_windows(text) for start in window.tolist()]
+        return [start for window in self.token_start_windows(text) for start in window.tolist()]
 
     def token_start_windows(self, text: str) -> Iterator[np.ndarray]:
         """Token starts of ``text`` as int64 arrays, one per window of about ``TOKEN_WINDOW_CHARS``.
