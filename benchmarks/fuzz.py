@@ -56,6 +56,7 @@ import sys
 import time
 import traceback
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -884,6 +885,11 @@ def _cut_in_cluster(chunks: list[Any], position: int) -> bool:
     return any(c.text and (unicodedata.category(c.text[0]).startswith("M") or c.text[0] in "\u200d\ufe0f") for c in following)
 
 
+def _shares_a_stretch(c: Any, pieces: list[tuple[int, int, str]]) -> bool:
+    """Whether chunk ``c``'s raw span overlaps another chunk's or removed piece's: both came from one repaired stretch."""
+    return sum(1 for start, end, _ in pieces if start < c.end and c.start < end) > 1
+
+
 def _run_prepare(case: Case, spec: TokenizerSpec, outcome: Outcome) -> Any:
     from chunkwise import normalize
 
@@ -901,26 +907,30 @@ def _run_prepare(case: Case, spec: TokenizerSpec, outcome: Outcome) -> Any:
             continue
         _check_chunks(outcome, raw, chunks, spec, p["max_tokens"], p["special_tokens"], raw_offsets=False)
         repaired = normalize(raw).text if p["normalize"] else raw
+        removed = [r for r in result.removed if r.doc_id == doc_id]
+        pieces = sorted([(c.start, c.end, c.text) for c in chunks] + [(r.start, r.end, r.text) for r in removed],
+                        key=lambda piece: piece[:2])
         for position, c in enumerate(chunks):
             if not (0 <= c.start <= c.end <= len(raw)):
                 outcome.fail("offsets", "raw span out of bounds", f"{doc_id} chunk {position}: ({c.start}, {c.end}) of {len(raw)}")
                 continue
             produced = normalize(raw[c.start : c.end]).text if p["normalize"] else raw[c.start : c.end]
+            if produced != c.text and p["normalize"] and c.text in produced and _shares_a_stretch(c, pieces):
+                continue  # README: cuts the cap forces inside a stretch repaired as a whole carry its raw span
             if produced != c.text:
                 kind = "normalize(raw[start:end]).text != chunk.text" if p["normalize"] else "raw[start:end] != chunk.text"
                 if _cut_in_cluster(chunks, position):
                     kind += " (a cut inside a run of combining marks)"
                 outcome.fail("offsets", kind, f"{doc_id} chunk {position}: {_short(produced)} != {_short(c.text)}")
-        removed = [r for r in result.removed if r.doc_id == doc_id]
         for r in removed:
             if not (0 <= r.start <= r.end <= len(raw)) or r.kept_doc_id not in raws or not (
                 0 <= r.kept_start <= r.kept_end <= len(raws[r.kept_doc_id])
             ):
                 outcome.fail("lost", "removed entry points outside a document", repr(r)[:200])
-        pieces = sorted([(c.start, c.end, c.text) for c in chunks] + [(r.start, r.end, r.text) for r in removed],
-                        key=lambda piece: piece[:2])
         kept = "".join(_non_space(text) for _, _, text in pieces)
-        if kept != _non_space(repaired):
+        overlapping = any(a[1] > b[0] for a, b in zip(pieces, pieces[1:]))
+        if kept != _non_space(repaired) and not (overlapping and Counter(kept) == Counter(_non_space(repaired))):
+            # (pieces cut from one repaired stretch share its raw span, so their order by span is a tie)
             expected = _non_space(repaired)
             first = next((i for i, (a, b) in enumerate(zip(kept, expected)) if a != b), min(len(kept), len(expected)))
             outcome.fail("lost", "chunks + removed differ from the repaired text",

@@ -140,8 +140,13 @@ def substitute(text: str, pattern: Any, fix: Fix, one_to_one: bool = False) -> t
     return result, (EditMap.from_edits(in_start, in_end, out_len) if in_start else None)
 
 
-def apply_edits(text: str, edits: list[tuple[int, int, str]]) -> tuple[str, EditMap | None]:
-    """Apply sorted, non-overlapping (start, end, replacement) edits, trimming each to its change."""
+def apply_edits(text: str, edits: list[tuple[int, int, str]], trim: bool = True) -> tuple[str, EditMap | None]:
+    """Apply sorted, non-overlapping (start, end, replacement) edits, trimming each to its change.
+
+    ``trim=False`` keeps each edit whole, for a repair whose unchanged ends are not
+    one-to-one (canonical ordering sorts marks across the whole run): offsets
+    inside it then map to its ends.
+    """
     if not edits:
         return text, None
     pieces: list[str] = []
@@ -153,7 +158,7 @@ def apply_edits(text: str, edits: list[tuple[int, int, str]]) -> tuple[str, Edit
         old = text[start:end]
         # Trim the common prefix and suffix so the map stays as fine as the change itself.
         prefix = 0
-        limit = min(len(old), len(new))
+        limit = min(len(old), len(new)) if trim else 0
         while prefix < limit and old[prefix] == new[prefix]:
             prefix += 1
         suffix = 0
@@ -417,7 +422,8 @@ def apply_form(text: str, form: str, protect: bool, counts: Counter) -> tuple[st
             if normalized != segment:
                 counts["form"] += 1
                 edits.append((start, run.end(), normalized))
-    return apply_edits(text, edits)
+    # Whole: canonical ordering moves marks within the run, so no slice of it maps one to one.
+    return apply_edits(text, edits, trim=False)
 
 
 def _normalize_keeping(segment: str, form: str, protected: Any) -> str:

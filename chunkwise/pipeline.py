@@ -81,6 +81,17 @@ def _to_raw(normalized: Normalized | None, starts: Sequence[int], ends: Sequence
     return raw_starts.tolist(), raw_ends.tolist()
 
 
+def _without_outer_space(raw: str, start: int, end: int, text: str) -> tuple[int, int]:
+    """A raw span widened to a whole repaired stretch can begin with a space the chunk does not hold: drop it."""
+    if text and not text[0].isspace():
+        while start < end and raw[start].isspace():
+            start += 1
+    if text and not text[-1].isspace():
+        while end > start and raw[end - 1].isspace():
+            end -= 1
+    return start, end
+
+
 def _map_removed(removed: list[Removed], normalized: dict[str, Normalized | None]) -> list[Removed]:
     """Removed spans (and their kept copies) in raw offsets."""
     mapped = []
@@ -210,6 +221,7 @@ def prepare(
                 ends.append(piece_start + c.end)
         raw_starts, raw_ends = _to_raw(normalized[document.id], starts, ends)
         for index, (c, raw_start, raw_end) in enumerate(zip(pieces_chunks, raw_starts, raw_ends)):
+            raw_start, raw_end = _without_outer_space(document.text, raw_start, raw_end, c.text)
             chunks.append(
                 Chunk(c.text, raw_start, raw_end, c.token_count, document.id, index,
                       chunk_id(document.id, raw_start, raw_end, c.text), document.metadata)

@@ -14,10 +14,7 @@ SLICE_DOCUMENTS = 100
 
 # Violation kinds found by the fuzzer and reported, not fixed yet. Each has a strict xfail below:
 # once the library fixes one, its xfail passes, the run fails, and the entry must go.
-KNOWN_VIOLATIONS = {
-    # a cap-forced cut inside a combining-mark run that NFC reorders: chunks share one raw span
-    "prepare | offsets | normalize(raw[start:end]).text != chunk.text (a cut inside a run of combining marks)",
-}
+KNOWN_VIOLATIONS: set[str] = set()
 
 
 @pytest.fixture(scope="module")
