@@ -746,26 +746,20 @@ def _whole_document_stage(
     _cut(kept, cuts)
 
 
-def _exact_keys(documents: Sequence[Document], units: Sequence[_Unit], min_chars: int) -> list[str | None]:
-    """``normalize_unit`` of every unit, computed from one lower-cased copy per document (the hot path)."""
-    keys: list[str | None] = []
-    lowered_doc = -1
-    lowered = ""
+def _exact_keys(documents: Sequence[Document], units: Sequence[_Unit], min_chars: int) -> list[bytes | None]:
+    """A digest of ``normalize_unit`` of every unit.
+
+    Digests, not the keys themselves: every unit's key held a second copy of the
+    corpus. Each unit is lower-cased alone: ``str.lower()`` of a whole document
+    allocates 12 bytes per character while it works.
+    """
+    keys: list[bytes | None] = []
     for unit in units:
-        if unit.doc != lowered_doc:
-            lowered_doc = unit.doc
-            text = documents[unit.doc].text
-            lowered = text.lower()
-            if len(lowered) != len(text):  # a character lower-cases to several: slice first
-                lowered = ""
-        if lowered:
-            key = lowered[unit.start : unit.end]
-        else:
-            key = documents[unit.doc].text[unit.start : unit.end].lower()
+        key = documents[unit.doc].text[unit.start : unit.end].lower()
         # Every whitespace character but " " is non-printable, so this finds all runs to collapse.
         if "  " in key or not key.isprintable():
             key = " ".join(key.split())
-        keys.append(key if len(key) >= min_chars else None)
+        keys.append(hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16).digest() if len(key) >= min_chars else None)
     return keys
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chunkwise import chunk, get_tokenizer, naive_split
+from chunkwise import Document, chunk, get_tokenizer, naive_split
 from chunkwise._bm25 import BM25, terms
 from chunkwise.compress import _split_long
 from chunkwise.segment import MAX_CLUSTER_STEPS, cluster_safe_cut
@@ -177,3 +177,15 @@ def test_compress_holds_vectors_only_for_sentences_that_have_one():
     similarity = vectors.similarities(10)
     assert similarity[3] == np.float32(0.6) and similarity[10] == 1.0 and not similarity[[0, 500]].any()
     assert not vectors.similarities(0).any()
+
+
+def test_exact_unit_keys_are_digests_of_the_normalized_unit():
+    # Keys held a lower-cased copy of every unit (and str.lower() of the whole document, 12 bytes a character).
+    import sys
+
+    dedup = sys.modules["chunkwise.dedup"]
+    text = "Hello  World\nhello world\nHELLO\tWORLD!\nx"
+    units = dedup._units([Document("d", text)], [[(0, len(text))]], dedup.line_spans)
+    keys = dedup._exact_keys([Document("d", text)], units, min_chars=3)
+    assert keys[0] == keys[1] != keys[2] and keys[3] is None
+    assert all(len(key) == 16 for key in keys[:3])
