@@ -143,9 +143,9 @@ def substitute(text: str, pattern: Any, fix: Fix, one_to_one: bool = False) -> t
 def apply_edits(text: str, edits: list[tuple[int, int, str]], trim: bool = True) -> tuple[str, EditMap | None]:
     """Apply sorted, non-overlapping (start, end, replacement) edits, trimming each to its change.
 
-    ``trim=False`` keeps each edit whole, for a repair whose unchanged ends are not
-    one-to-one (canonical ordering sorts marks across the whole run): offsets
-    inside it then map to its ends.
+    ``trim=False`` keeps each edit whole, for a repair decided over a stretch as a
+    whole (a mojibake segment, a run of marks canonical ordering sorts), whose
+    unchanged ends need not be one-to-one: offsets inside it map to its ends.
     """
     if not edits:
         return text, None
@@ -224,7 +224,9 @@ def fix_mojibake(text: str, counts: Counter, leads: str) -> tuple[str, EditMap |
         if repaired != segment:
             counts["mojibake"] += 1
             edits.append((start, segment_end, repaired))
-    return apply_edits(text, edits)
+    # Whole: ftfy judges a segment as a whole, and its repair need not keep the segment's
+    # unchanged ends in place, so a slice of it may be repaired otherwise or not at all.
+    return apply_edits(text, edits, trim=False)
 
 
 def _mojibake_hints(text: str, leads: str) -> list[tuple[int, int]]:
