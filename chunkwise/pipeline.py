@@ -81,14 +81,27 @@ def _to_raw(normalized: Normalized | None, starts: Sequence[int], ends: Sequence
     return raw_starts.tolist(), raw_ends.tolist()
 
 
-def _without_outer_space(raw: str, start: int, end: int, text: str) -> tuple[int, int]:
-    """A raw span widened to a whole repaired stretch can begin with a space the chunk does not hold: drop it."""
-    if text and not text[0].isspace():
-        while start < end and raw[start].isspace():
-            start += 1
-    if text and not text[-1].isspace():
-        while end > start and raw[end - 1].isspace():
-            end -= 1
+def _without_outer_space(raw: str, start: int, end: int, text: str, normalized: Normalized | None) -> tuple[int, int]:
+    """A raw span widened to a whole repaired stretch can begin with a space the chunk does not hold: drop it.
+
+    Only where the span without it normalizes to the same text less outer whitespace:
+    a whitespace character can also be part of a repair (NEL is the second byte of the
+    mojibake "Ñ\x85" for "х").
+    """
+    if normalized is None or not text:
+        return start, end
+    new_start, new_end = start, end
+    if not text[0].isspace():
+        while new_start < new_end and raw[new_start].isspace():
+            new_start += 1
+    if not text[-1].isspace():
+        while new_end > new_start and raw[new_end - 1].isspace():
+            new_end -= 1
+    if (new_start, new_end) == (start, end):
+        return start, end
+    config = normalized.config
+    if run_normalize(raw[new_start:new_end], config).text.strip() == run_normalize(raw[start:end], config).text.strip():
+        return new_start, new_end
     return start, end
 
 
@@ -221,7 +234,7 @@ def prepare(
                 ends.append(piece_start + c.end)
         raw_starts, raw_ends = _to_raw(normalized[document.id], starts, ends)
         for index, (c, raw_start, raw_end) in enumerate(zip(pieces_chunks, raw_starts, raw_ends)):
-            raw_start, raw_end = _without_outer_space(document.text, raw_start, raw_end, c.text)
+            raw_start, raw_end = _without_outer_space(document.text, raw_start, raw_end, c.text, normalized[document.id])
             chunks.append(
                 Chunk(c.text, raw_start, raw_end, c.token_count, document.id, index,
                       chunk_id(document.id, raw_start, raw_end, c.text), document.metadata)
