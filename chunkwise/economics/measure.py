@@ -108,9 +108,6 @@ class MemoryMeasurement:
     versions: dict[str, str]
     method: tuple[str, ...]
 
-    def figure(self, what: str) -> Measured:
-        return next(f for f in self.figures if f.what == what)
-
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
         out["figures"] = [f.to_dict() for f in self.figures]

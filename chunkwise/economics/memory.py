@@ -299,12 +299,12 @@ class TransientMemory:
         return {**dataclasses.asdict(self), "assumptions": list(self.assumptions), "gib": self.gib}
 
 
-def _eager_bytes_per_score(spec: ModelSpec, width: float) -> tuple[float, str]:
-    """Bytes live per attention score at the peak of an eager softmax, and why."""
+def _eager_bytes_per_score(spec: ModelSpec, dtype: str, width: float) -> tuple[float, str]:
+    """Bytes live per attention score at the peak of an eager softmax in ``dtype``, and why."""
     if spec.kind != "decoder":
         # BERT-style: softmax in the model's dtype; input and output are live together.
         return 2 * width, f"scores + softmax output in the model dtype = 2 x {width:g}"
-    if width == 2 and spec.dtype.lower() in ("bfloat16", "bf16"):
+    if width == 2 and dtype.lower() in ("bfloat16", "bf16"):
         # softmax(x, dtype=float32) on a bf16 tensor first casts x to fp32 (PyTorch upcasts
         # only fp16 inside the kernel), then writes an fp32 output: 2 + 4 + 4 bytes.
         return 10, "bf16 scores + their fp32 copy + fp32 softmax output = 2 + 4 + 4"
@@ -332,7 +332,7 @@ def attention_scores_memory(model: Any, *, batch_size: int, seq_len: int, implem
     width = dtype_bytes(dtype)
     layers_note = "layers run one after another, so one layer's buffer is live at a time"
     if implementation == "eager":
-        per_score, why = _eager_bytes_per_score(dataclasses.replace(spec, dtype=dtype), width)
+        per_score, why = _eager_bytes_per_score(spec, dtype, width)
         scores = batch_size * spec.heads * seq_len * seq_len
         mask = math.ceil(batch_size * seq_len * seq_len * width)
         total = math.ceil(scores * per_score) + mask
