@@ -354,13 +354,20 @@ def _runs(text: str, units: Sequence[Span], tokens: Sequence[int], scores: np.nd
 
 def _with_overlap(text: str, units: Sequence[Span], tokens: Sequence[int], runs: list[Run],
                   overlap: int, budget: int, tokenizer: Tokenizer) -> list[Run]:
-    """Prefix each chunk with whole units from before it, up to ``overlap`` tokens, within the cap."""
+    """Prefix each chunk with whole units from before it, up to ``overlap`` tokens, within the cap.
+
+    A chunk never reaches back past the start of the one before it: unit counts are
+    estimates, and a tokenizer whose counts do not add up (BERT's drops a form feed
+    and reads the words beside it as one unknown word) can fit more units than the
+    overlap asked for.
+    """
     extended = [runs[0]]
-    for start, end, count, a, b in runs[1:]:
+    for (previous_start, *_), (start, end, count, a, b) in zip(runs, runs[1:]):
         first = a
         carried = 0
         if start == units[a].start:  # pieces of a split unit take no overlap
-            while first - 1 >= 0 and carried + tokens[first - 1] <= overlap and count + carried + tokens[first - 1] <= budget:
+            while (first - 1 >= 0 and units[first - 1].start >= previous_start and carried + tokens[first - 1] <= overlap
+                   and count + carried + tokens[first - 1] <= budget):
                 first -= 1
                 carried += tokens[first]
         while first < a:

@@ -79,6 +79,15 @@ def test_overlap_repeats_whole_units_within_cap():
     assert overlapping > 0
 
 
+def test_overlap_reaches_back_into_the_previous_chunk_only():
+    # 'aa' and 'bbbbbb' both fit the overlap, but the third chunk may repeat only the
+    # second: reaching past it put chunks out of order where a tokenizer's counts do
+    # not add up (fuzzer, MiniLM on emoji beside a form feed).
+    text = "aa\n\nbbbbbb\n\ncccccc"
+    chunks = chunk(text, max_tokens=20, overlap=10, min_tokens=1, tokenizer=len)
+    assert [(c.start, c.end) for c in chunks] == [(0, 2), (0, 10), (4, 18)]
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     words=st.lists(
