@@ -223,6 +223,10 @@ def fix_mojibake(text: str, counts: Counter, leads: str) -> tuple[str, EditMap |
                 repaired = repaired_visible
         if repaired != segment:
             counts["mojibake"] += 1
+        # A segment ftfy left alone is kept as one edit too (to itself): a slice of it
+        # can read as mojibake where the whole did not ("ÙŠØŸ" of "†ØØ±ÙŽÙŠØŸ"), so a
+        # chunk cut inside it carries the whole segment's raw span, as for a repair.
+        if len(segment) > 1:
             edits.append((start, segment_end, repaired))
     # Whole: ftfy judges a segment as a whole, and its repair need not keep the segment's
     # unchanged ends in place, so a slice of it may be repaired otherwise or not at all.

@@ -198,7 +198,10 @@ def prepare(
     fixes: dict[str, int] = {}
     for document in documents:
         result = run_normalize(document.text, normalize_config) if normalize_config is not None else None
-        normalized[document.id] = result if result is not None and result.changed else None
+        # An unchanged text can still have stretches judged as a whole (a segment ftfy left
+        # alone), whose inside offsets map to their ends.
+        keeps_offsets = result is None or not (result.changed or result.alignment.maps)
+        normalized[document.id] = None if keeps_offsets else result
         if result is not None:
             for category, count in result.fixes.items():
                 fixes[category] = fixes.get(category, 0) + count

@@ -146,6 +146,20 @@ def test_spans_of_repaired_stretches_keep_what_the_repair_read(raw):
         assert c.text in produced and produced.strip() == produced
     assert "".join(c.text for c in result.chunks).replace(" ", "") == normalize(raw).text.replace(" ", "")
 
+@pytest.mark.parametrize("max_tokens", range(8, 20))
+def test_a_slice_of_a_segment_left_alone_is_not_repaired_alone(max_tokens):
+    """Fuzzer counterexample (1:16240): ftfy leaves this segment alone as a whole, but its slice "ÙŠØŸ"
+    reads as the mojibake of "ي؟"; a chunk cut inside the segment carries the segment's raw span."""
+    from chunkwise import normalize
+
+    raw = "\u2020\xd8\xd8\xb1\xd9\u017d\xd9\u0160\xd8\u0178"
+    assert normalize(raw).text == raw
+    result = prepare({"id": "d", "text": raw}, max_tokens=max_tokens, report_config=False)
+    assert "".join(c.text for c in result.chunks) == raw
+    for c in result.chunks:
+        assert c.text in normalize(raw[c.start : c.end]).text, (c.start, c.end)
+
+
 def test_nothing_lost_with_dedup_and_normalization():
     from chunkwise import normalize
 
