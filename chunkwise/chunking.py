@@ -131,7 +131,11 @@ class ChunkConfig:
 
     @property
     def effective_naive_overlap(self) -> int:
-        """The baseline's overlap: 20% of the window unless set, as common splitters default to."""
+        """The baseline's overlap: ``max_tokens // 5`` unless set.
+
+        A choice, not a shared default: LlamaIndex's SentenceSplitter overlaps 200 of 1024 tokens
+        (19.5%), LangChain's TextSplitter 200 of 4000 characters (5%), Haystack's DocumentSplitter 0.
+        """
         return self.max_tokens // 5 if self.naive_overlap is None else self.naive_overlap
 
 
@@ -683,8 +687,9 @@ def naive_split(
 ) -> list[Chunk]:
     """The baseline: fixed windows of ``max_tokens`` token ids, each starting ``max_tokens - overlap`` after the last.
 
-    ``overlap`` defaults to 20% of ``max_tokens`` (LangChain's and LlamaIndex's
-    defaults are 200 of 1000 and 200 of 1024). Windows ignore structure; their
+    ``overlap`` defaults to ``max_tokens // 5``, near LlamaIndex's SentenceSplitter default
+    (200 of 1024 tokens); LangChain's TextSplitter defaults to 200 of 4000 characters (5%),
+    Haystack's DocumentSplitter to none. Windows ignore structure; their
     text is the exact raw span of their tokens, so offsets hold here too.
     """
     _check_text(text)
