@@ -79,13 +79,9 @@ def _quantized_similarities(vectors: np.ndarray, doc_offsets: np.ndarray, window
     return similarities
 
 
-def gap_scores_python(
-    vectors: np.ndarray, doc_offsets: np.ndarray, window: int, weight: int, clip_z_percent: int
-) -> np.ndarray:
-    """NumPy twin of ``chunkwise._cscores.gap_scores``."""
-    vectors, doc_offsets = _check(vectors, doc_offsets)
-    similarities = _quantized_similarities(vectors, doc_offsets, window)
-    scores = np.zeros(vectors.shape[0], dtype=np.int64)
+def scores_from_similarities_python(similarities: np.ndarray, doc_offsets: np.ndarray, weight: int, clip_z_percent: int) -> np.ndarray:
+    """NumPy twin of ``chunkwise._cscores.scores_from_similarities``."""
+    scores = np.zeros(similarities.shape[0], dtype=np.int64)
     for begin, end in zip(doc_offsets[:-1].tolist(), doc_offsets[1:].tolist()):
         gaps = end - begin - 1
         if gaps < 1:
@@ -101,6 +97,59 @@ def gap_scores_python(
         shifted = np.clip(smooth - center + limit, 0, 2 * limit)
         scores[begin + 1 : end] = weight * shifted // limit - weight
     return scores
+
+
+def gap_scores_python(
+    vectors: np.ndarray, doc_offsets: np.ndarray, window: int, weight: int, clip_z_percent: int
+) -> np.ndarray:
+    """NumPy twin of ``chunkwise._cscores.gap_scores``."""
+    vectors, doc_offsets = _check(vectors, doc_offsets)
+    similarities = _quantized_similarities(vectors, doc_offsets, window)
+    return scores_from_similarities_python(similarities, doc_offsets, weight, clip_z_percent)
+
+
+def _module(implementation: str | None):  # type: ignore[no-untyped-def]
+    """The compiled module, or None for the NumPy twins."""
+    if implementation == "python":
+        return None
+    module = compiled("_cscores")
+    if implementation == "cython" and module is None:
+        raise ImportError("chunkwise._cscores is not built (or CHUNKWISE_PURE_PYTHON is set)")
+    if implementation not in (None, "cython"):
+        raise ConfigError(f"implementation must be 'cython', 'python' or None, got {implementation!r}")
+    return module
+
+
+def gap_similarities(vectors: np.ndarray, doc_offsets: np.ndarray, *, window: int = 3,
+                     implementation: str | None = None) -> np.ndarray:
+    """The first half of ``gap_scores``: int64 rounded cosine (times SIM_SCALE) per gap, 0 at document starts.
+
+    Each gap's value reads only the ``window`` units either side of it, so a long
+    batch can be computed a block at a time (with ``window`` units of context on
+    each side) and give the same values.
+    """
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        raise ConfigError(f"window must be an int >= 1, got {window!r}")
+    vectors, doc_offsets = _check(vectors, doc_offsets)
+    module = _module(implementation)
+    if module is None:
+        return _quantized_similarities(vectors, doc_offsets, window)
+    return module.gap_similarities(vectors, doc_offsets, int(window))
+
+
+def scores_from_similarities(similarities: np.ndarray, doc_offsets: np.ndarray, *, weight: int,
+                             clip_z_percent: int = 250, implementation: str | None = None) -> np.ndarray:
+    """The second half of ``gap_scores``: each document's gaps scored against its own level."""
+    if weight < 0 or clip_z_percent < 1:
+        raise ConfigError("weight must be >= 0 and clip_z_percent >= 1")
+    similarities = np.ascontiguousarray(similarities, dtype=np.int64)
+    doc_offsets = np.ascontiguousarray(doc_offsets, dtype=np.int64)
+    if doc_offsets.ndim != 1 or doc_offsets.size < 1 or doc_offsets[0] != 0 or doc_offsets[-1] != similarities.shape[0]:
+        raise ValueError("doc_offsets must start at 0 and end at the number of similarities")
+    module = _module(implementation)
+    if module is None:
+        return scores_from_similarities_python(similarities, doc_offsets, int(weight), int(clip_z_percent))
+    return module.scores_from_similarities(similarities, doc_offsets, int(weight), int(clip_z_percent))
 
 
 def gap_scores(
@@ -127,18 +176,8 @@ def gap_scores(
         raise ConfigError("weight must be >= 0 and clip_z_percent >= 1")
     vectors, doc_offsets = _check(vectors, doc_offsets)
     args = (vectors, doc_offsets, int(window), int(weight), int(clip_z_percent))
-    if implementation == "python":
-        return gap_scores_python(*args)
-    module = compiled("_cscores")
-    if implementation == "cython":
-        if module is None:
-            raise ImportError("chunkwise._cscores is not built (or CHUNKWISE_PURE_PYTHON is set)")
-        return module.gap_scores(*args)
-    if implementation is not None:
-        raise ConfigError(f"implementation must be 'cython', 'python' or None, got {implementation!r}")
-    if module is None:
-        return gap_scores_python(*args)
-    return module.gap_scores(*args)
+    module = _module(implementation)
+    return gap_scores_python(*args) if module is None else module.gap_scores(*args)
 
 
-__all__ = ["gap_scores", "gap_scores_python", "SIM_SCALE"]
+__all__ = ["gap_scores", "gap_scores_python", "gap_similarities", "scores_from_similarities", "SIM_SCALE"]

@@ -28,7 +28,8 @@ import regex
 
 from ._boundaries import SCORE_SCALE, select_starts
 from ._types import Chunk, Span, chunk_id
-from ._scores import gap_scores as semantic_gap_scores
+from ._scores import gap_similarities as semantic_gap_similarities
+from ._scores import scores_from_similarities as semantic_scores_from_similarities
 from ._types import Document
 from .errors import ConfigError, InputTypeError
 from .segment import Break, cluster_safe_cut, segment
@@ -492,18 +493,43 @@ def _no_veto(structural: np.ndarray, semantic: np.ndarray, config: ChunkConfig) 
     return np.where(earns_alone, np.maximum(semantic, 0), semantic)
 
 
+# Units embedded per call of the semantic strategy. Only a block's vectors (and
+# ``semantic_window`` units of context each side) are held at once: a batch of
+# 250,000 one-line paragraphs no longer holds 250,000 x 384 floats (540x its text).
+_SEMANTIC_BLOCK_UNITS = 2048
+
+
 def semantic_scores(units_by_doc: Sequence[Sequence[Span]], texts: Sequence[str], config: ChunkConfig,
-                    embedder: Embedder) -> list[np.ndarray]:
-    """Fixed-point semantic gap scores for each document's units (embedding all units in one call)."""
-    unit_texts = [text[u.start : u.end] for units, text in zip(units_by_doc, texts) for u in units]
+                    embedder: Embedder, *, block: int = _SEMANTIC_BLOCK_UNITS) -> list[np.ndarray]:
+    """Fixed-point semantic gap scores for each document's units.
+
+    The units of the whole batch are embedded ``block`` at a time, each block
+    with the ``semantic_window`` units either side that its gaps read, so the
+    similarities are those of embedding everything at once; each document is
+    then scored against its own level.
+    """
+    window = config.semantic_window
     offsets = np.zeros(len(units_by_doc) + 1, dtype=np.int64)
     np.cumsum([len(units) for units in units_by_doc], out=offsets[1:])
-    vectors = _embed_once(embedder, unit_texts)
-    scores = semantic_gap_scores(
-        vectors,
-        offsets,
-        window=config.semantic_window,
-        weight=round(config.semantic_weight * SCORE_SCALE),
+    total = int(offsets[-1])
+    similarities = np.zeros(total, dtype=np.int64)
+    for first in range(0, total, block):
+        last = min(total, first + block)
+        low, high = max(0, first - window), min(total, last + window - 1)
+        # The documents the block and its context touch, clipped to it.
+        doc_low = int(np.searchsorted(offsets, low, side="right")) - 1
+        doc_high = int(np.searchsorted(offsets, high, side="left"))
+        texts_here: list[str] = []
+        for doc in range(doc_low, doc_high):
+            units, text = units_by_doc[doc], texts[doc]
+            begin, end = max(low, int(offsets[doc])) - int(offsets[doc]), min(high, int(offsets[doc + 1])) - int(offsets[doc])
+            texts_here.extend(text[u.start : u.end] for u in units[begin:end])
+        local = np.clip(offsets[doc_low : doc_high + 1], low, high) - low
+        vectors = _embed_once(embedder, texts_here)
+        found = semantic_gap_similarities(vectors, local, window=window)
+        similarities[first:last] = found[first - low : last - low]
+    scores = semantic_scores_from_similarities(
+        similarities, offsets, weight=round(config.semantic_weight * SCORE_SCALE),
         clip_z_percent=max(1, round(config.semantic_clip_z * 100)),
     )
     by_doc = []

@@ -113,24 +113,22 @@ cdef void _score_doc(
         scores[g] = weight * shifted // limit - weight
 
 
-def gap_scores(
+def gap_similarities(
     const float[:, ::1] vectors not None,
     const int64_t[::1] doc_offsets not None,
     Py_ssize_t window,
-    int64_t weight,
-    int64_t clip_z_percent,
 ):
-    """Semantic score per unit (see chunkwise._scores.gap_scores for the contract)."""
+    """Rounded cosine (times SIM_SCALE) between the windows around each gap; 0 at document starts."""
     cdef Py_ssize_t count = vectors.shape[0]
     cdef Py_ssize_t dimension = vectors.shape[1]
     cdef Py_ssize_t doc_count = doc_offsets.shape[0] - 1
     if doc_count < 0 or doc_offsets[0] != 0 or doc_offsets[doc_count] != count:
         raise ValueError("doc_offsets must start at 0 and end at the number of vectors")
-    if window < 1 or clip_z_percent < 1 or weight < 0:
-        raise ValueError("window >= 1, clip_z_percent >= 1 and weight >= 0 are required")
-    scores_array = np.zeros(count, dtype=np.int64)
+    if window < 1:
+        raise ValueError("window >= 1 is required")
+    similarities_array = np.zeros(count, dtype=np.int64)
     if count == 0:
-        return scores_array
+        return similarities_array
     # Where each unit's document begins and ends, so the gap loop is flat.
     offsets = np.asarray(doc_offsets)
     lengths = np.diff(offsets)
@@ -139,11 +137,9 @@ def gap_scores(
     doc_of = np.repeat(np.arange(doc_count, dtype=np.int64), lengths)
     cdef const int64_t[::1] begins = np.ascontiguousarray(offsets[doc_of])
     cdef const int64_t[::1] ends = np.ascontiguousarray(offsets[doc_of + 1])
-    similarities_array = np.zeros(count, dtype=np.int64)
     cdef int64_t[::1] similarities = similarities_array
-    cdef int64_t[::1] scores = scores_array
     cdef double* scratch
-    cdef Py_ssize_t k, doc, begin, end, thread
+    cdef Py_ssize_t k, thread
     cdef int threads = 1
     cdef bint serial = count * window * dimension < PARALLEL_MIN_WORK or not CW_HAVE_OPENMP
     if not serial:
@@ -168,6 +164,27 @@ def gap_scores(
                     )
     finally:
         free(scratch)
+    return similarities_array
+
+
+def scores_from_similarities(
+    const int64_t[::1] similarities not None,
+    const int64_t[::1] doc_offsets not None,
+    int64_t weight,
+    int64_t clip_z_percent,
+):
+    """Each document's gaps smoothed and scored against its own level (integer arithmetic only)."""
+    cdef Py_ssize_t count = similarities.shape[0]
+    cdef Py_ssize_t doc_count = doc_offsets.shape[0] - 1
+    cdef Py_ssize_t doc, begin, end
+    if doc_count < 0 or doc_offsets[0] != 0 or doc_offsets[doc_count] != count:
+        raise ValueError("doc_offsets must start at 0 and end at the number of similarities")
+    if clip_z_percent < 1 or weight < 0:
+        raise ValueError("clip_z_percent >= 1 and weight >= 0 are required")
+    scores_array = np.zeros(count, dtype=np.int64)
+    if count == 0:
+        return scores_array
+    cdef int64_t[::1] scores = scores_array
     cdef int64_t* smooth = <int64_t*> malloc((count + 1) * sizeof(int64_t))
     if smooth == NULL:
         raise MemoryError()
@@ -179,3 +196,16 @@ def gap_scores(
                 _score_doc(&similarities[begin + 1], end - begin - 1, weight, clip_z_percent, smooth, &scores[begin + 1])
     free(smooth)
     return scores_array
+
+
+def gap_scores(
+    const float[:, ::1] vectors not None,
+    const int64_t[::1] doc_offsets not None,
+    Py_ssize_t window,
+    int64_t weight,
+    int64_t clip_z_percent,
+):
+    """Semantic score per unit (see chunkwise._scores.gap_scores for the contract)."""
+    if window < 1 or clip_z_percent < 1 or weight < 0:
+        raise ValueError("window >= 1, clip_z_percent >= 1 and weight >= 0 are required")
+    return scores_from_similarities(gap_similarities(vectors, doc_offsets, window), doc_offsets, weight, clip_z_percent)

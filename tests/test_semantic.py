@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from chunkwise import Document, get_tokenizer
 from chunkwise._boundaries import SCORE_SCALE
 from chunkwise._scores import gap_scores
-from chunkwise.chunking import ChunkConfig, chunk, chunk_documents
+from chunkwise.chunking import _SEMANTIC_BLOCK_UNITS, ChunkConfig, chunk, chunk_documents, peaks_only, semantic_scores
+from chunkwise.segment import segment
 from chunkwise.embed import normalize_rows
 from chunkwise.errors import ConfigError, InputDataError, ModelNotFoundError
 
@@ -204,7 +205,34 @@ def test_fifty_thousand_one_word_sentences():
     embedder = TopicEmbedder()
     chunks = chunk(text, max_tokens=100, strategy="semantic", embedder=embedder)
     _check(text, chunks, 100)
-    assert len(embedder.calls) == 1 and len(embedder.calls[0]) == 5  # distinct texts only
+    # One call per block of units, each embedding its distinct texts only.
+    assert len(embedder.calls) == -(-50_000 // _SEMANTIC_BLOCK_UNITS)
+    assert all(len(call) == 5 for call in embedder.calls)
+
+
+@pytest.mark.parametrize("block", [1, 2, 5, 7, 64])
+def test_scores_a_block_at_a_time_equal_scores_of_the_whole_batch(block):
+    """Issue 13, item 5: the semantic strategy embeds a block of units at a time (memory), with the
+    window's context either side, so blocks that cut through documents change no score."""
+    first, _ = topic_text(5)
+    second, _ = topic_text(3, topics=("chess", "river", "bread"))
+    texts = [first, "One. Two.", second]
+    config = ChunkConfig(max_tokens=64, strategy="semantic")
+    units_by_doc = [segment(t) for t in texts]
+    whole = semantic_scores(units_by_doc, texts, config, TopicEmbedder(), block=10_000)
+    blocked_embedder = TopicEmbedder()
+    blocked = semantic_scores(units_by_doc, texts, config, blocked_embedder, block=block)
+    assert all(np.array_equal(a, b) for a, b in zip(whole, blocked))
+    units = sum(len(u) for u in units_by_doc)
+    assert len(blocked_embedder.calls) == -(-units // block)
+    # The whole batch at once, as gap_scores computes it, is what both give before peaks and headings.
+    vectors = TopicEmbedder().embed([t[u.start : u.end] for t, us in zip(texts, units_by_doc) for u in us])
+    offsets = np.cumsum([0] + [len(u) for u in units_by_doc])
+    reference = gap_scores(vectors, offsets, window=config.semantic_window, weight=round(config.semantic_weight * SCORE_SCALE),
+                           clip_z_percent=round(config.semantic_clip_z * 100))
+    for index, part in enumerate(whole):
+        expected = peaks_only(reference[offsets[index] : offsets[index + 1]], config.semantic_window - 1)
+        assert np.array_equal(part, expected)
 
 
 def test_repeated_identical_sentences():
