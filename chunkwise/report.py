@@ -12,7 +12,15 @@ Schema (``schema_version`` "2"; "1" had every key below except those marked 2):
 * ``naive`` / ``prepared``: ``chunks``, ``tokens``, ``max_chunk_tokens``, ``padded_tokens``
   (chunks x max_tokens), ``mean_chunk_tokens``, ``sequence_efficiency`` (tokens / padded_tokens)
 * ``stages``: tokens after each stage, ``raw`` -> ``normalized`` -> ``deduplicated`` -> ``chunked``
-* ``waterfall`` (2): ``[{"stage", "tokens"}]`` from ``naive`` (windows with overlap) to ``chunked``
+* ``waterfall`` (2): ``[{"stage", "tokens"}]`` from ``naive`` (windows with overlap) to ``chunked``,
+  one step per entry of ``savings``: ``naive`` -> ``without_overlap`` -> ``after_repair`` ->
+  ``after_dedup`` -> ``chunked`` (each step's drop is that part's tokens)
+* ``savings`` (2): ``tokens_saved`` decomposed, ``[{"part", "tokens", "fraction_of_naive", "formula"}]``
+  for ``overlap`` (naive windows minus the same windows without overlap), ``repair``
+  (raw - normalized), ``dedup`` (normalized - deduplicated) and ``chunking`` (the rest); the
+  parts sum to ``tokens_saved``
+* ``baseline`` (2): the naive settings and where each comes from; ``naive_no_overlap_tokens`` (2):
+  tokens in the same windows without overlap
 * ``naive_overlap_tokens`` (2): tokens the naive windows repeat, sum over documents of
   (windows - 1) x overlap; ``prepared_overlap_tokens`` (2): the same for chunkwise's own overlap
 * ``fixes`` (Unicode repairs by category), ``removed_tokens`` (dedup by reason),
@@ -21,7 +29,8 @@ Schema (``schema_version`` "2"; "1" had every key below except those marked 2):
 * ``economics`` (2, null when off): ``assumptions`` (the ReportConfig), ``model``, ``gpu``,
   ``embedder``, ``price`` (with ``as_of`` and ``source``), ``prices_as_of``, ``gpu_prices_as_of``,
   ``gpu_hour``, ``kv_cache_per_token`` (bytes and formula), ``naive`` and ``chunkwise``
-  scenarios (``retrieved_context_tokens`` = top_k x mean chunk tokens,
+  scenarios (``retrieved_context_tokens`` = top_k x mean chunk tokens, compared at equal top_k
+  and at an equal budget in ``context_comparison``,
   ``compressed_context_tokens`` (null until compression exists), ``prompt_tokens``,
   ``request_tokens``, ``padding`` static/dynamic/bucketed, ``embed_memory`` eager/SDPA
   attention and activations, ``kv_cache_per_request``, ``capacity``, ``throughput``,
@@ -33,6 +42,7 @@ Schema (``schema_version`` "2"; "1" had every key below except those marked 2):
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -101,6 +111,16 @@ class RemovedExample:
         return asdict(self)
 
 
+#: Where the naive baseline's default overlap comes from (checked against the installed packages'
+#: signatures: langchain-text-splitters 1.1, llama-index-core 0.14, haystack-ai 2.x).
+OVERLAP_SOURCE = (
+    "max_tokens // 5, chunkwise's default choice: close to LlamaIndex's SentenceSplitter default (200 of 1024 tokens, "
+    "19.5%); LangChain's TextSplitter defaults to 200 of 4000 characters (5%) and Haystack's DocumentSplitter to none; "
+    "set naive_overlap= to match your splitter"
+)
+WINDOW_SOURCE = "max_tokens, the cap chunkwise's chunks are held to: both sides are compared at the same cap"
+SAVING_PARTS = ("overlap", "repair", "dedup", "chunking")
+
 #: How many documents and removals the report shows by name.
 TOP_DOCUMENTS = 10
 REMOVED_EXAMPLES = 6
@@ -129,6 +149,10 @@ class Report:
     economics: Economics | None = None
     top_documents: tuple[DocumentRow, ...] = ()
     removed_examples: tuple[RemovedExample, ...] = ()
+    naive_no_overlap_tokens: int | None = None
+    naive_overlap_set: bool = False
+    # Every naive window's tokens, for a store's economics (summed documents lose the distribution); not in to_dict.
+    naive_window_tokens: tuple[int, ...] = ()
 
     @property
     def stages(self) -> dict[str, int]:
@@ -141,10 +165,48 @@ class Report:
         stages["chunked"] = self.prepared.tokens
         return stages
 
+    def savings(self) -> list[dict[str, Any]]:
+        """``tokens_saved`` in parts that add up to it: overlap, repair, dedup, and chunking (the rest).
+
+        Overlap is the naive windows against the same windows without overlap, so the
+        baseline's own repetition is never counted as chunkwise's work.
+        """
+        naive = self.naive.tokens
+        without_overlap = self.naive_no_overlap_tokens if self.naive_no_overlap_tokens is not None else self.raw_tokens
+        normalized = self.normalized_tokens if self.normalized_tokens is not None else self.raw_tokens
+        deduplicated = self.deduplicated_tokens if self.deduplicated_tokens is not None else normalized
+        overlap = naive - without_overlap
+        repair = self.raw_tokens - normalized
+        dedup = normalized - deduplicated
+        chunking = self.tokens_saved - overlap - repair - dedup
+        formulas = {
+            "overlap": f"naive windows with {self.naive_overlap}-token overlap - the same windows without overlap = "
+                       f"{naive:,} - {without_overlap:,}",
+            "repair": f"raw - normalized = {self.raw_tokens:,} - {normalized:,}",
+            "dedup": f"normalized - deduplicated = {normalized:,} - {deduplicated:,}",
+            "chunking": f"the rest: tokens_saved - overlap - repair - dedup = {self.tokens_saved:,} - {overlap:,} - "
+                        f"{repair:,} - {dedup:,} (where chunkwise's cuts fall against fixed windows, and its own overlap)",
+        }
+        parts = zip(SAVING_PARTS, (overlap, repair, dedup, chunking))
+        return [{"part": name, "tokens": tokens, "fraction_of_naive": tokens / naive if naive else 0.0,
+                 "formula": formulas[name]} for name, tokens in parts]
+
     @property
     def waterfall(self) -> list[tuple[str, int]]:
-        """Naive windows first, then each stage: where the tokens went."""
-        return [("naive", self.naive.tokens), *self.stages.items()]
+        """Naive windows first, then one step per part of ``savings``: each step drops that part's tokens."""
+        steps = [("naive", self.naive.tokens)]
+        for name, part in zip(("without_overlap", "after_repair", "after_dedup", "chunked"), self.savings()):
+            steps.append((name, steps[-1][1] - part["tokens"]))
+        return steps
+
+    def baseline(self) -> dict[str, Any]:
+        """The naive settings, each with where it comes from."""
+        overlap_source = (f"set by the caller (naive_overlap={self.naive_overlap})" if self.naive_overlap_set
+                          else OVERLAP_SOURCE)
+        return {"strategy": "fixed windows of token ids, no regard for structure (chunkwise.naive_split)",
+                "window_tokens": self.max_tokens, "window_source": WINDOW_SOURCE,
+                "overlap_tokens": self.naive_overlap, "overlap_source": overlap_source,
+                "overlap_fraction": self.naive_overlap / self.max_tokens if self.max_tokens else 0.0}
 
     def headline(self) -> dict[str, Any]:
         """The few numbers to lead with."""
@@ -158,6 +220,7 @@ class Report:
             out.update(
                 retrieved_tokens_per_query={"naive": econ.naive.retrieved_context_tokens,
                                             "chunkwise": econ.prepared.retrieved_context_tokens},
+                context_basis=econ.context_comparison()["basis"],
                 kv_cache_bytes_saved_at_concurrency=naive_kv - prepared_kv,
                 concurrency=econ.concurrency,
                 max_concurrent_requests={"naive": econ.naive.max_concurrent_requests,
@@ -194,6 +257,9 @@ class Report:
             "tokens_saved_fraction": round(self.tokens_saved_fraction, 4),
             "notes": list(self.notes),
             "waterfall": [{"stage": name, "tokens": tokens} for name, tokens in self.waterfall],
+            "savings": [dict(part, fraction_of_naive=round(part["fraction_of_naive"], 4)) for part in self.savings()],
+            "baseline": self.baseline(),
+            "naive_no_overlap_tokens": self.naive_no_overlap_tokens,
             "naive_overlap_tokens": self.naive_overlap_tokens,
             "prepared_overlap_tokens": self.prepared_overlap_tokens,
             "headline": self.headline(),
@@ -212,13 +278,11 @@ class Report:
             ("tokens in chunks", self.naive.tokens, self.prepared.tokens),
             ("mean tokens / chunk", f"{self.naive.mean_chunk_tokens:.1f}", f"{self.prepared.mean_chunk_tokens:.1f}"),
             ("largest chunk (tokens)", self.naive.max_chunk_tokens, self.prepared.max_chunk_tokens),
-            (f"padded to {self.max_tokens}", self.naive.padded_tokens, self.prepared.padded_tokens),
-            ("sequence efficiency", f"{self.naive.sequence_efficiency:.1%}", f"{self.prepared.sequence_efficiency:.1%}"),
         ]
         width = max(len(r[0]) for r in rows)
         lines = [
             f"{self.documents} documents, {self.raw_chars:,} characters, {self.raw_tokens:,} tokens ({self.tokenizer})",
-            f"naive: {self.max_tokens}-token windows, {self.naive_overlap}-token overlap",
+            *_baseline_text(self.baseline()),
             "",
             f"{'':<{width}}  {'naive':>12}  {'chunkwise':>12}",
         ]
@@ -232,9 +296,8 @@ class Report:
             lines.append("unicode repairs: " + ", ".join(f"{name} {count:,}" for name, count in self.fixes.items()))
         for reason, tokens in sorted(self.removed_tokens.items()):
             lines.append(f"removed ({reason}): {tokens:,} tokens")
-        lines.append(f"tokens saved: {self.tokens_saved:,} ({self.tokens_saved_fraction:.1%} of naive)")
-        if self.naive_overlap_tokens:
-            lines.append(f"naive overlap: {self.naive_overlap_tokens:,} tokens repeated across windows")
+        lines.append("")
+        lines.extend(_savings_text(self))
         if self.economics is not None:
             lines.append("")
             lines.extend(_economics_text(self.economics))
@@ -259,6 +322,28 @@ def split_stats(token_counts: list[int], max_tokens: int) -> SplitStats:
     )
 
 
+def _baseline_text(baseline: dict[str, Any]) -> list[str]:
+    return [
+        f"naive baseline: {baseline['window_tokens']}-token windows ({baseline['window_source']})",
+        f"  with {baseline['overlap_tokens']}-token overlap ({baseline['overlap_source']})",
+    ]
+
+
+def _savings_text(report: Report) -> list[str]:
+    """The saving against naive in its parts, each with its formula; the parts sum to the total."""
+    lines = [f"tokens saved against naive: {report.tokens_saved:,} ({report.tokens_saved_fraction:.1%} of "
+             f"{report.naive.tokens:,}), in parts:"]
+    parts = report.savings()
+    for part in parts:
+        lines.append(f"  {part['part']:<9} {part['tokens']:>10,}  {part['fraction_of_naive']:>6.1%}  {part['formula']}")
+    without_overlap = report.naive.tokens - parts[0]["tokens"]
+    rest = report.tokens_saved - parts[0]["tokens"]
+    if without_overlap:
+        lines.append(f"against the same windows without overlap ({without_overlap:,} tokens), chunkwise saves {rest:,} "
+                     f"({rest / without_overlap:.1%})")
+    return lines
+
+
 def _gib(value: float) -> str:
     return f"{value / 2**30:,.2f} GiB"
 
@@ -273,65 +358,159 @@ def _usd(value: float | None) -> str:
     return f"${value:.6f}"
 
 
-def _economics_text(econ: Economics) -> list[str]:
-    """The serving and money table of ``to_text``."""
-    config = econ.config
-    naive, prepared = econ.naive, econ.prepared
-    naive_kv, prepared_kv = econ.kv_bytes_at_concurrency
+@dataclass(frozen=True)
+class ComparisonRow:
+    """One naive-against-chunkwise figure, how to read it, and what it assumes.
 
-    def hosted(s: Any, attr: str) -> Any:
-        return getattr(s.self_hosted, attr) if s.self_hosted is not None else None
+    ``better`` is "lower", "higher" or None (no side wins: a count, or a figure that is
+    not a saving by itself); ``basis`` says for whom the better side is better and what
+    the figure assumes, so a renderer never marks a win without it.
+    """
 
-    rows: list[tuple[str, Any, Any]] = []
-    if naive.padding is not None and prepared.padding is not None:
-        length = naive.padding.static.max_length
-        for name in ("static", "dynamic", "bucketed"):
-            rows.append((f"embed efficiency, {name}", f"{getattr(naive.padding, name).efficiency:.1%}",
-                         f"{getattr(prepared.padding, name).efficiency:.1%}"))
-        rows.append((f"embed slots, bucketed (max {length})", naive.padding.bucketed.padded_tokens,
-                     prepared.padding.bucketed.padded_tokens))
-    rows += [
-        (f"retrieved tokens / query (k={config.top_k})", f"{naive.retrieved_context_tokens:,.0f}",
-         f"{prepared.retrieved_context_tokens:,.0f}"),
-        ("tokens / request (prompt+output)", naive.request_tokens, prepared.request_tokens),
-        ("KV cache / request", _gib(naive.kv_cache.bytes), _gib(prepared.kv_cache.bytes)),
-        (f"concurrent requests / {econ.gpu}", naive.max_concurrent_requests, prepared.max_concurrent_requests),
-        (f"KV cache at {econ.concurrency} requests", _gib(naive_kv), _gib(prepared_kv)),
-        (f"$ / query ({econ.price.name})", _usd(naive.api_cost.usd_per_query), _usd(prepared.api_cost.usd_per_query)),
-        (f"$ / year at {config.queries_per_day:,.0f} q/day", _usd(naive.api_cost.usd_per_year),
-         _usd(prepared.api_cost.usd_per_year)),
-        ("self-hosted $ / query", _usd(hosted(naive, "usd_per_query")), _usd(hosted(prepared, "usd_per_query"))),
-        ("self-hosted $ / year", _usd(hosted(naive, "usd_per_year")), _usd(hosted(prepared, "usd_per_year"))),
+    label: str
+    naive: float | None
+    chunkwise: float | None
+    unit: str  # "int", "float", "gib", "usd"
+    better: str | None
+    basis: str
+
+    def winner(self) -> str | None:
+        if self.better is None or self.naive is None or self.chunkwise is None or self.naive == self.chunkwise:
+            return None
+        chunkwise_lower = self.chunkwise < self.naive
+        return "chunkwise" if chunkwise_lower == (self.better == "lower") else "naive"
+
+    def formatted(self, value: float | None) -> str:
+        if value is None:
+            return "n/a"
+        if self.unit == "gib":
+            return _gib(value)
+        if self.unit == "usd":
+            return _usd(value)
+        if self.unit == "float":
+            return f"{value:,.1f}"
+        return f"{round(value):,}"
+
+
+PADDING_LABELS = {
+    "bucketed": "length-sorted batches (sentence-transformers' encode)",
+    "dynamic": "batches in document order, each padded to its longest",
+    "static": "every chunk padded to max_length (fixed-shape runtimes)",
+}
+
+
+def padding_rows(econ: Economics) -> list[ComparisonRow]:
+    """Embedding slots (real tokens plus padding) under each way of batching, the one a user most likely runs first."""
+    naive, prepared = econ.naive.padding, econ.prepared.padding
+    if naive is None or prepared is None:
+        return []
+    who = "lower is less embedding compute for the indexing job"
+    return [ComparisonRow(f"embedding slots, {PADDING_LABELS[name]}", getattr(naive, name).padded_tokens,
+                          getattr(prepared, name).padded_tokens, "int", "lower",
+                          f"{who}; batch {econ.config.embed_batch_size}, max_length {getattr(naive, name).max_length}")
+            for name in ("bucketed", "dynamic", "static")]
+
+
+def padding_explanation(econ: Economics) -> str:
+    """One sentence on why the two sides pad differently, with the numbers of the rows."""
+    naive, prepared = econ.naive.padding, econ.prepared.padding
+    if naive is None or prepared is None:
+        return ""
+    sorted_ratio = prepared.bucketed.padded_tokens / naive.bucketed.padded_tokens if naive.bucketed.padded_tokens else 0.0
+    static_ratio = prepared.static.padded_tokens / naive.static.padded_tokens if naive.static.padded_tokens else 0.0
+    return (f"An encoder computes on every slot of a padded batch. Naive windows are nearly all {naive.static.max_length} "
+            f"tokens, so padding wastes little on them ({naive.static.efficiency:.0%} of slots are real even when every "
+            f"window is padded to max_length); chunkwise's chunks vary in length, so its cost depends on the batching: "
+            f"{sorted_ratio:.2f}x the naive slots with length-sorted batches, as sentence-transformers runs them, and "
+            f"{static_ratio:.2f}x when every chunk is padded to max_length.")
+
+
+def serving_rows(econ: Economics) -> list[ComparisonRow]:
+    """Context, memory and money per request, each with what it assumes; compared at equal top_k."""
+    config, naive, prepared = econ.config, econ.naive, econ.prepared
+    context = econ.context_comparison()
+    equal_k = f"lower is better for serving at equal top-{config.top_k}, if recall holds (not measured)"
+    price = econ.price
+    price_basis = (f"{price.name} ${price.input_usd_per_million:g} in / ${price.output_usd_per_million:g} out per million "
+                   f"tokens, as of {econ.prices_as_of}")
+    capacity_basis = (f"{econ.gpu} at gpu_memory_utilization {config.gpu_memory_utilization:g}, minus weights and a "
+                      f"{prepared.capacity.reserve_bytes / 2**30:.2f} GiB runtime reserve; one GPU, full blocks per request")
+    max_num_seqs = getattr(prepared.capacity, "max_num_seqs", None)  # the engine's cap, where the economics has it
+    if max_num_seqs:
+        capacity_basis += f"; at most max_num_seqs={max_num_seqs} sequences at once (vLLM)"
+    rows = [
+        ComparisonRow(f"retrieved context tokens per query (top-{config.top_k})", naive.retrieved_context_tokens,
+                      prepared.retrieved_context_tokens, "int", None,
+                      f"top_k x mean chunk tokens; not a saving by itself: smaller chunks make a smaller top-{config.top_k}"),
+        ComparisonRow(f"chunks within an equal budget of {context['equal_budget']['budget_tokens']:,.0f} tokens",
+                      context["equal_budget"]["naive_chunks"], context["equal_budget"]["chunkwise_chunks"], "float", None,
+                      "the naive top-k context as the budget; which side retrieves the evidence within it is not measured"),
     ]
     if econ.compression is not None and econ.compressed_request is not None:
-        measured = econ.compression
-        after = econ.compressed_request
+        rows.append(ComparisonRow(f"context after compress() to {econ.compression.budget_tokens} tokens", None,
+                                  econ.compression.mean_compressed_tokens, "int", None,
+                                  f"measured on {econ.compression.queries} sample queries over chunkwise's chunks"))
+    rows += [
+        ComparisonRow("tokens per request (prompt + output)", naive.request_tokens, prepared.request_tokens, "int", "lower",
+                      f"{equal_k}; + {config.prompt_tokens} prompt and {config.output_tokens} output tokens"),
+        ComparisonRow("KV cache per request", naive.kv_cache.bytes, prepared.kv_cache.bytes, "gib", "lower",
+                      f"{equal_k}; {econ.kv_per_token.kv_dtype} KV, {econ.kv_per_token.bytes_per_token:,} bytes per token, "
+                      f"{prepared.kv_cache.block_size}-token blocks"),
+        ComparisonRow(f"concurrent requests per {econ.gpu}", naive.max_concurrent_requests,
+                      prepared.max_concurrent_requests, "int", "higher",
+                      f"{equal_k.replace('lower', 'higher', 1)}; {capacity_basis}"),
+        ComparisonRow(f"KV cache at {econ.concurrency:,} requests", econ.kv_bytes_at_concurrency[0],
+                      econ.kv_bytes_at_concurrency[1], "gib", "lower",
+                      f"{equal_k}; {econ.concurrency:,} = " + ("given by the caller" if config.concurrent_requests
+                                                              else "the most naive requests that fit")),
+        ComparisonRow(f"$ per query, {price.name}", naive.api_cost.usd_per_query, prepared.api_cost.usd_per_query, "usd",
+                      "lower", f"{equal_k}; {price_basis}"),
+        ComparisonRow(f"$ per year, {price.name}", naive.api_cost.usd_per_year, prepared.api_cost.usd_per_year, "usd",
+                      "lower", f"{equal_k}; {config.queries_per_day:,.0f} queries a day x 365"),
+    ]
+    if naive.self_hosted is not None and prepared.self_hosted is not None:
+        hosted = prepared.self_hosted
+        throughput = "; ".join(prepared.throughput.assumptions) if prepared.throughput is not None else ""
+        hour = (f"GPU-hour ${econ.gpu_hour.usd_per_gpu_hour:.4g} ({econ.gpu_hour.basis}, as of {econ.gpu_hour.as_of})"
+                if econ.gpu_hour is not None else "GPU-hour price given by the caller")
+        basis = "; ".join(part for part in (equal_k, hour, throughput, *hosted.assumptions) if part)
         rows += [
-            (f"compressed to {measured.budget_tokens} tokens ({measured.queries} queries)", "-",
-             f"{measured.mean_compressed_tokens:,.0f}"),
-            ("  tokens / request, compressed", "-", after["request_tokens"]),
-            ("  KV cache / request, compressed", "-", _gib(after["kv_cache_per_request"]["bytes"])),
-            ("  $ / year, compressed", "-", _usd(after["api_cost"]["usd_per_year"])),
+            ComparisonRow("self-hosted $ per query", naive.self_hosted.usd_per_query, hosted.usd_per_query, "usd", "lower",
+                          basis),
+            ComparisonRow("self-hosted $ per year", naive.self_hosted.usd_per_year, hosted.usd_per_year, "usd", "lower",
+                          f"{equal_k}; the assumptions of the row above"),
         ]
-    width = max(len(r[0]) for r in rows)
+    return rows
+
+
+def _economics_text(econ: Economics) -> list[str]:
+    """The embedding, serving and money section of ``to_text``: each figure followed by what it assumes."""
+    config = econ.config
     lines = [
         f"serving {econ.model} ({econ.kv_per_token.kv_dtype} KV, {econ.kv_per_token.bytes_per_token:,} bytes/token) "
         f"on {econ.gpu} at gpu_memory_utilization {config.gpu_memory_utilization:g}; embedder {econ.embedder}, "
         f"batch {config.embed_batch_size}",
-        f"API price {econ.price.name}: ${econ.price.input_usd_per_million:g} in / ${econ.price.output_usd_per_million:g} out "
-        f"per million tokens, as of {econ.prices_as_of}"
-        + (f"; GPU-hour ${econ.gpu_hour.usd_per_gpu_hour:.4g} ({econ.gpu_hour.basis}, as of {econ.gpu_hour.as_of})"
-           if econ.gpu_hour is not None else ""),
-        "",
-        f"{'':<{width}}  {'naive':>12}  {'chunkwise':>12}",
     ]
-    for label, left, right in rows:
-        left_text = f"{left:,}" if isinstance(left, int) else str(left)
-        right_text = f"{right:,}" if isinstance(right, int) else str(right)
-        lines.append(f"{label:<{width}}  {left_text:>12}  {right_text:>12}")
-    lines.append("")
-    lines.append(f"saved per year at API prices: {_usd(econ.usd_saved_per_year)}; KV cache freed at {econ.concurrency} "
-                 f"requests: {_gib(naive_kv - prepared_kv)}")
+    padding = padding_rows(econ)
+    serving = serving_rows(econ)
+    width = max(len(row.label) for row in padding + serving)
+
+    def table(rows: list[ComparisonRow]) -> list[str]:
+        out = [f"{'':<{width}}  {'naive':>12}  {'chunkwise':>12}"]
+        for row in rows:
+            out.append(f"{row.label:<{width}}  {row.formatted(row.naive):>12}  {row.formatted(row.chunkwise):>12}")
+            out.append(f"    {row.basis}")
+        return out
+
+    if padding:
+        lines += ["", "embedding: padded slots (real tokens + padding) by how the chunks are batched", *table(padding),
+                  padding_explanation(econ)]
+    context = econ.context_comparison()
+    lines += ["", f"serving, compared at equal top-{config.top_k} chunks per query (equal budget: second row)",
+              *table(serving), context["note"]]
+    naive_kv, prepared_kv = econ.kv_bytes_at_concurrency
+    lines.append(f"if recall holds: saved per year at API prices {_usd(econ.usd_saved_per_year)}; KV cache freed at "
+                 f"{econ.concurrency} requests {_gib(naive_kv - prepared_kv)}")
     return lines
 
 
@@ -374,14 +553,19 @@ def build_report(
         max_tokens=config.max_tokens, strategy="naive", naive_overlap=config.naive_overlap,
         special_tokens=config.special_tokens,
     )
+    # The same windows without overlap: what the baseline's overlap alone costs.
+    no_overlap_config = dataclasses.replace(naive_config, naive_overlap=0)
     naive_counts: list[int] = []
     windows_per_document: list[int] = []
     naive_per_document: list[int] = []
+    no_overlap_tokens = 0
     for document in documents:
         windows = [c.token_count for c in chunk_document(document.text, document.id, counter, naive_config)]
         windows_per_document.append(len(windows))
         naive_per_document.append(sum(windows))
         naive_counts.extend(windows)
+        no_overlap_tokens += (sum(c.token_count for c in chunk_document(document.text, document.id, counter, no_overlap_config))
+                              if naive_config.effective_naive_overlap else sum(windows))
     raw_per_document = counter.estimate_content_count_batch([d.text for d in documents])
     raw_tokens = sum(raw_per_document)
     normalized_per_document = _recount(counter, [r.text for r in repaired], [d.text for d in documents], raw_per_document)
@@ -434,6 +618,9 @@ def build_report(
         economics=econ,
         top_documents=tuple(rows[:TOP_DOCUMENTS]),
         removed_examples=tuple(examples),
+        naive_no_overlap_tokens=no_overlap_tokens,
+        naive_overlap_set=config.naive_overlap is not None,
+        naive_window_tokens=tuple(naive_counts),
     )
 
 
@@ -464,4 +651,4 @@ def _excerpt(text: str) -> str:
     return flat if len(flat) <= EXCERPT_CHARS else flat[: EXCERPT_CHARS - 1] + "\u2026"
 
 
-__all__ = ["Report", "SplitStats", "DocumentRow", "RemovedExample", "split_stats", "build_report", "ReportConfig", "SCHEMA_VERSION"]
+__all__ = ["Report", "SplitStats", "ComparisonRow", "padding_rows", "padding_explanation", "serving_rows", "DocumentRow", "RemovedExample", "split_stats", "build_report", "ReportConfig", "SCHEMA_VERSION"]

@@ -428,6 +428,30 @@ class Economics:
     def usd_saved_per_year(self) -> float:
         return self.naive.api_cost.usd_per_year - self.prepared.api_cost.usd_per_year
 
+    def context_comparison(self) -> dict[str, Any]:
+        """Context per query at equal top_k (what the serving figures assume) and at an equal budget.
+
+        Smaller chunks make a smaller top-k context: that is a saving only if the evidence is
+        still retrieved, which this report does not measure. At an equal budget (the naive
+        top-k context) both sides send the same tokens and chunkwise fits more chunks.
+        """
+        top_k = self.config.top_k
+        budget = self.naive.retrieved_context_tokens
+        mean = self.prepared.mean_chunk_tokens
+        return {
+            "basis": "equal_top_k",
+            "top_k": top_k,
+            "naive_tokens": self.naive.retrieved_context_tokens,
+            "chunkwise_tokens": self.prepared.retrieved_context_tokens,
+            "recall": "not measured",
+            "equal_budget": {"budget_tokens": budget, "naive_chunks": float(top_k),
+                             "chunkwise_chunks": budget / mean if mean else 0.0,
+                             "formula": "chunkwise_chunks = budget_tokens / chunkwise mean_chunk_tokens"},
+            "note": (f"serving figures compare top-{top_k} chunks on both sides: fewer context tokens are a saving only "
+                     "if chunkwise's top chunks hold the evidence as often as the naive windows do, which this report "
+                     "does not measure (chunkwise eval measures recall at a context budget on labelled questions)"),
+        }
+
     def metrics(self) -> dict[str, Any]:
         """The numbers teams track, naive against chunkwise."""
         def side(s: Scenario) -> dict[str, Any]:
@@ -466,10 +490,12 @@ class Economics:
             "kv_cache_bytes_at_concurrency": {"naive": naive_kv, "chunkwise": prepared_kv, "saved": naive_kv - prepared_kv,
                                               "formula": "concurrency x kv_cache_bytes_per_request"},
             "concurrency_curve": [{"context_tokens": c, "max_concurrent_requests": n} for c, n in self.concurrency_curve],
-            "concurrency_curve_formula": "floor(num_blocks / ceil(context_tokens / block_size))",
+            "concurrency_curve_formula": "min(floor(num_blocks / ceil(context_tokens / block_size)), max_num_seqs)"
+            if getattr(self.naive.capacity, "max_num_seqs", None) else "floor(num_blocks / ceil(context_tokens / block_size))",
             "usd_saved_per_year": self.usd_saved_per_year,
             "metrics": self.metrics(),
             "compression": self._compression_dict(),
+            "context_comparison": self.context_comparison(),
             "notes": list(self.notes),
         }
 
@@ -493,7 +519,8 @@ def economics(naive_tokens: Sequence[int], prepared_tokens: Sequence[int], resol
     cap = naive.capacity
     limit = resolved.model.max_context or 8192
     contexts = sorted({2**p for p in range(8, 20) if 2**p <= limit} | {naive.request_tokens, prepared.request_tokens})
-    curve = tuple((c, cap.num_blocks // -(-c // cap.block_size)) for c in contexts)
+    seqs_cap = getattr(cap, "max_num_seqs", None)  # the engine's limit on running sequences, where modelled
+    curve = tuple((c, min(cap.num_blocks // -(-c // cap.block_size), seqs_cap or cap.num_blocks)) for c in contexts)
     gpu_hour = None
     if config.usd_per_gpu_hour is not None:
         gpu_hour = gpu_hour_cost(float(config.usd_per_gpu_hour))
@@ -510,7 +537,8 @@ def economics(naive_tokens: Sequence[int], prepared_tokens: Sequence[int], resol
             "(counted in the LLM tokenizer's tokens) and would be embedded from their head only"
         )
     notes.append("embedding padding uses the LLM tokenizer's counts per chunk, not the embedder's own word pieces")
-    notes.append("both sides retrieve the same top_k chunks per query; retrieval quality is not measured here")
+    notes.append(f"both sides retrieve top-{config.top_k} chunks per query; retrieval quality (recall of the evidence) is "
+                 "not measured here, so the per-request figures are savings only if recall holds")
     if compression is None:
         notes.append(COMPRESSION_NOTE)
     return Economics(config, resolved.model.name, resolved.gpu.name, resolved.embedder.name, resolved.price,

@@ -13,7 +13,14 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .report import _gib, _usd  # one formatting of money and memory for every renderer
+from .report import (  # one formatting of money and memory, one set of rows, for every renderer
+    ComparisonRow,
+    _gib,
+    _usd,
+    padding_explanation,
+    padding_rows,
+    serving_rows,
+)
 
 if TYPE_CHECKING:
     from .report import Report
@@ -54,6 +61,8 @@ th,td{padding:6px 10px;border-bottom:1px solid #e4e7eb;text-align:right;vertical
 th:first-child,td:first-child{text-align:left}
 thead th{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:#616e7c;font-weight:600}
 td.better{color:#0b6e4f;font-weight:600}
+table.cmp td:first-child{width:30%}
+table.cmp td:last-child,table.cmp th:last-child{text-align:left;width:44%;color:#52606d;font-size:12.5px}
 .note{color:#616e7c;font-size:13px;margin:8px 0 0}
 ul.notes{margin:6px 0 0;padding-left:18px;color:#3e4c59;font-size:13px}
 details{margin-top:8px}
@@ -257,9 +266,10 @@ def _legend(items: Sequence[tuple[str, str]]) -> str:
     return '<div class="legend">' + "".join(f'<span style="--c:{color}">{_e(label)}</span>' for label, color in items) + "</div>"
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], *, better: Sequence[int | None] = ()) -> str:
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], *, better: Sequence[int | None] = (),
+           klass: str = "") -> str:
     """A table; ``better[i]`` marks which column (1 or 2) of row i is the better one."""
-    out = ["<table><thead><tr>", *(f"<th>{_e(h)}</th>" for h in header), "</tr></thead><tbody>"]
+    out = [f'<table class="{klass}"><thead><tr>' if klass else "<table><thead><tr>", *(f"<th>{_e(h)}</th>" for h in header), "</tr></thead><tbody>"]
     for index, row in enumerate(rows):
         mark = better[index] if index < len(better) else None
         cells = []
@@ -271,12 +281,12 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], *, better: Sequ
     return "".join(out)
 
 
-def _lower_better(naive: float, prepared: float) -> int | None:
-    return 2 if prepared < naive else (1 if naive < prepared else None)
-
-
-def _higher_better(naive: float, prepared: float) -> int | None:
-    return 2 if prepared > naive else (1 if naive > prepared else None)
+def _comparison_table(rows: Sequence[ComparisonRow]) -> str:
+    """Naive against chunkwise; the better cell is coloured only where the row says for whom it is better."""
+    marks = [{"naive": 1, "chunkwise": 2}.get(row.winner() or "") if row.basis else None for row in rows]
+    return _table(["", "naive", "chunkwise", "better for, and what it assumes"],
+                  [(row.label, row.formatted(row.naive) if row.naive is not None else "\u2014",
+                    row.formatted(row.chunkwise), row.basis) for row in rows], better=marks, klass="cmp")
 
 
 def _formulas(items: Sequence[str]) -> str:
@@ -292,82 +302,75 @@ def render_report(report: Report, *, title: str = "chunkwise token-economics rep
                 f"with {report.naive_overlap}-token overlap \u00b7 chunkwise cap {report.max_tokens} tokens")
     body.append(f'<p class="sub">{_e(subtitle)}</p>')
 
-    # Headline cards.
-    cards = [("Tokens to index", _pct(report.tokens_saved_fraction) + " fewer",
-              f"{report.naive.tokens:,} naive \u2192 {report.prepared.tokens:,} chunkwise")]
+    # Headline cards: every figure says what it is measured against.
+    savings = report.savings()
+    overlap = savings[0]["tokens"]
+    without_overlap = report.naive.tokens - overlap
+    rest = report.tokens_saved - overlap
+    cards = [
+        ("Tokens to index", _pct(report.tokens_saved_fraction) + " fewer",
+         f"{report.naive.tokens:,} naive \u2192 {report.prepared.tokens:,} chunkwise; {_int(overlap)} of the "
+         f"{_int(report.tokens_saved)} are the naive overlap"),
+        ("Without the baseline's overlap", (_pct(rest / without_overlap) if without_overlap else "0.0%") + " fewer",
+         f"{without_overlap:,} in the same windows with no overlap \u2192 {report.prepared.tokens:,} chunkwise "
+         "(repair + dedup + chunking)"),
+    ]
     if econ is not None:
+        context = econ.context_comparison()
         naive_kv, prepared_kv = econ.kv_bytes_at_concurrency
-        retrieved_cut = 1 - econ.prepared.retrieved_context_tokens / econ.naive.retrieved_context_tokens \
-            if econ.naive.retrieved_context_tokens else 0.0
         cards += [
-            ("Context per query", _pct(retrieved_cut) + " fewer",
-             f"top-{econ.config.top_k}: {econ.naive.retrieved_context_tokens:,.0f} \u2192 "
-             f"{econ.prepared.retrieved_context_tokens:,.0f} tokens"),
-            ("KV cache freed", _gib(naive_kv - prepared_kv),
-             f"at {econ.concurrency:,} requests on {econ.gpu}; {econ.naive.max_concurrent_requests:,} \u2192 "
-             f"{econ.prepared.max_concurrent_requests:,} max concurrent"),
-            ("Saved per year", _usd(econ.usd_saved_per_year),
-             f"{econ.price.name} at {econ.config.queries_per_day:,.0f} queries/day (prices as of {econ.prices_as_of})"),
+            ("Context per query", f"{context['equal_budget']['budget_tokens']:,.0f} tokens",
+             f"at an equal budget: naive top-{econ.config.top_k} windows or about "
+             f"{context['equal_budget']['chunkwise_chunks']:.1f} chunkwise chunks; recall not measured"),
+            ("Saved per year, if recall holds", _usd(econ.usd_saved_per_year),
+             f"at equal top-{econ.config.top_k} ({econ.naive.retrieved_context_tokens:,.0f} \u2192 "
+             f"{econ.prepared.retrieved_context_tokens:,.0f} context tokens): {econ.price.name}, "
+             f"{econ.config.queries_per_day:,.0f} queries/day, prices as of {econ.prices_as_of}; KV cache freed "
+             f"{_gib(naive_kv - prepared_kv)} at {econ.concurrency:,} requests"),
         ]
     body.append('<div class="cards">' + "".join(
         f'<div class="card"><div class="k">{_e(k)}</div><div class="v">{_e(v)}</div><div class="d">{_e(d)}</div></div>'
         for k, v, d in cards) + "</div>")
 
-    # Waterfall.
-    stage_labels = {"raw": ("raw text", "no overlap"), "normalized": ("normalized", "Unicode repaired"),
-                    "deduplicated": ("deduplicated", "overlap & copies out"), "chunked": ("chunked", "chunkwise output")}
-    steps = [("naive", "windows, overlap", report.naive.tokens)] + [
-        (*stage_labels.get(name, (name, "")), tokens) for name, tokens in report.stages.items()]
+    # Waterfall: one step per part of the saving, its label the part's own number.
+    baseline = report.baseline()
+    sublabels = {"naive": f"{report.max_tokens} / {report.naive_overlap} overlap", "without_overlap": "same windows, 0 overlap",
+                 "after_repair": "Unicode repaired", "after_dedup": "copies out", "chunked": "chunkwise output"}
+    names = {"naive": "naive", "without_overlap": "no overlap", "after_repair": "repaired", "after_dedup": "deduplicated",
+             "chunked": "chunked"}
+    steps = [(names[name], sublabels[name], tokens) for name, tokens in report.waterfall]
     body.append("<section><h2>Where the tokens go: naive windows to chunkwise chunks</h2>")
     body.append(waterfall_svg(steps))
     body.append(_legend([("naive windows", PALETTE["naive"]), ("tokens after the step", PALETTE["chunkwise"]),
                          ("removed by the step", PALETTE["removed"])]))
+    body.append(_table(["part of the saving", "tokens", "% of naive", "how it is counted"], klass="cmp", rows=[
+        (part["part"], _int(part["tokens"]), _pct(part["fraction_of_naive"]), part["formula"]) for part in savings
+    ] + [("total", _int(report.tokens_saved), _pct(report.tokens_saved_fraction), "naive tokens - chunkwise tokens")]))
     removed = ", ".join(f"{reason} {tokens:,}" for reason, tokens in sorted(report.removed_tokens.items())) or "none"
     fixes = ", ".join(f"{name} {count:,}" for name, count in report.fixes.items()) or "none"
-    body.append(f'<p class="note">{_e(f"Naive overlap repeats {report.naive_overlap_tokens or 0:,} tokens. Removed by dedup (tokens): {removed}. Unicode repairs (count): {fixes}.")}</p>')
+    body.append(f'<p class="note">{_e(f"Dedup removed (tokens, by reason): {removed}. Unicode repairs (count): {fixes}.")}</p>')
+    body.append(f'<p class="note">{_e("Baseline window: " + str(baseline["window_tokens"]) + " tokens, " + baseline["window_source"] + ". Baseline overlap: " + str(baseline["overlap_tokens"]) + " tokens, " + baseline["overlap_source"] + ".")}</p>')
     body.append("</section>")
 
-    # Comparison table.
-    rows: list[tuple[str, str, str]] = []
-    better: list[int | None] = []
-
-    def add(label: str, naive: float, prepared: float, fmt: Any, rule: Any) -> None:
-        rows.append((label, fmt(naive), fmt(prepared)))
-        better.append(rule(naive, prepared))
-
-    add("chunks", report.naive.chunks, report.prepared.chunks, _int, lambda a, b: None)
-    add("tokens in chunks", report.naive.tokens, report.prepared.tokens, _int, _lower_better)
-    add("mean tokens per chunk", report.naive.mean_chunk_tokens, report.prepared.mean_chunk_tokens,
-        lambda v: f"{v:,.1f}", lambda a, b: None)
-    if econ is not None:
-        n, p = econ.naive, econ.prepared
-        if n.padding is not None and p.padding is not None:
-            for name in ("static", "dynamic", "bucketed"):
-                add(f"embedding efficiency, {name} padding", getattr(n.padding, name).efficiency,
-                    getattr(p.padding, name).efficiency, _pct, _higher_better)
-            add(f"embedding slots, bucketed, batch {econ.config.embed_batch_size}", n.padding.bucketed.padded_tokens,
-                p.padding.bucketed.padded_tokens, _int, _lower_better)
-        add(f"retrieved context tokens per query (top-{econ.config.top_k})", n.retrieved_context_tokens,
-            p.retrieved_context_tokens, _int, _lower_better)
-        if econ.compression is not None:
-            rows.append((f"\u2026 after compression to {econ.compression.budget_tokens} tokens "
-                         f"({econ.compression.queries} sample queries)", "\u2014",
-                         _int(econ.compression.mean_compressed_tokens)))
-        else:
-            rows.append(("\u2026 after compression", "pass queries=", "pass queries="))
-        better.append(None)
-        add("tokens per request (prompt + output)", n.request_tokens, p.request_tokens, _int, _lower_better)
-        add("KV cache per request", n.kv_cache.bytes, p.kv_cache.bytes, _gib, _lower_better)
-        add(f"concurrent requests per {econ.gpu}", n.max_concurrent_requests, p.max_concurrent_requests, _int, _higher_better)
-        add(f"$ per query, {econ.price.name}", n.api_cost.usd_per_query, p.api_cost.usd_per_query, _usd, _lower_better)
-        add(f"$ per year, {econ.price.name}", n.api_cost.usd_per_year, p.api_cost.usd_per_year, _usd, _lower_better)
-        if n.self_hosted is not None and p.self_hosted is not None:
-            add("$ per query, self-hosted", n.self_hosted.usd_per_query, p.self_hosted.usd_per_query, _usd, _lower_better)
-            add("$ per year, self-hosted", n.self_hosted.usd_per_year, p.self_hosted.usd_per_year, _usd, _lower_better)
-            add("$ per million input tokens, self-hosted", n.self_hosted.usd_per_million_input,
-                p.self_hosted.usd_per_million_input, _usd, _lower_better)
+    # Comparison tables: a coloured cell always has its reader in the last column.
+    token_rows = [
+        ComparisonRow("chunks", report.naive.chunks, report.prepared.chunks, "int", None, "a count, not a cost"),
+        ComparisonRow("tokens in chunks", report.naive.tokens, report.prepared.tokens, "int", "lower",
+                      "lower is fewer tokens to embed and store (the parts above)"),
+        ComparisonRow("mean tokens per chunk", report.naive.mean_chunk_tokens, report.prepared.mean_chunk_tokens, "float",
+                      None, "a shape, not a cost"),
+    ]
     body.append("<section><h2>Naive splitting against chunkwise</h2>")
-    body.append(_table(["", "naive", "chunkwise"], rows, better=better))
+    body.append(_comparison_table(token_rows))
+    if econ is not None:
+        padding = padding_rows(econ)
+        if padding:
+            body.append("<h2 style=\"margin-top:18px\">Embedding: padded slots by how the chunks are batched</h2>")
+            body.append(_comparison_table(padding))
+            body.append(f'<p class="note">{_e(padding_explanation(econ))}</p>')
+        body.append(f"<h2 style=\"margin-top:18px\">Serving: compared at equal top-{_e(econ.config.top_k)} chunks per query</h2>")
+        body.append(_comparison_table(serving_rows(econ)))
+        body.append(f'<p class="note">{_e(econ.context_comparison()["note"])}</p>')
     body.append("</section>")
 
     if econ is not None:
@@ -397,15 +400,21 @@ def render_report(report: Report, *, title: str = "chunkwise token-economics rep
                  ("chunkwise", econ.prepared.request_tokens, econ.prepared.max_concurrent_requests, PALETTE["chunkwise"])]
         body.append('<div class="two"><section><h2>Concurrent requests per GPU</h2>')
         body.append(concurrency_svg(econ.concurrency_curve, marks))
-        body.append(f'<p class="note">{_e(f"floor(KV blocks / blocks per request); {cap.num_blocks:,} blocks of {cap.block_size} tokens fit on the {econ.gpu}.")}</p></section>')
+        seqs = getattr(cap, "max_num_seqs", None)
+        limit = f", at most max_num_seqs={seqs} (the engine's limit on sequences at once)" if seqs else ""
+        body.append(f'<p class="note">{_e(f"floor(KV blocks / blocks per request){limit}; {cap.num_blocks:,} blocks of {cap.block_size} tokens fit on the {econ.gpu}.")}</p></section>')
         if econ.naive.padding is not None and econ.prepared.padding is not None:
-            groups = [(name, getattr(econ.naive.padding, name).efficiency, getattr(econ.prepared.padding, name).efficiency)
-                      for name in ("static", "dynamic", "bucketed")]
+            short = {"static": "padded to max", "dynamic": "document order", "bucketed": "length-sorted"}
+            groups = [(short[name], getattr(econ.naive.padding, name).efficiency,
+                       getattr(econ.prepared.padding, name).efficiency) for name in ("static", "dynamic", "bucketed")]
             max_length = econ.naive.padding.static.max_length
-            body.append("<section><h2>Sequence efficiency when embedding</h2>")
+            body.append("<section><h2>Share of embedding slots that are real tokens</h2>")
             body.append(efficiency_svg(groups))
             body.append(_legend([("naive", PALETTE["naive"]), ("chunkwise", PALETTE["chunkwise"])]))
-            body.append(f'<p class="note">{_e(f"Batch {econ.config.embed_batch_size}, max_length {max_length}; static pads every chunk to max_length, dynamic to the longest in its batch, bucketed sorts by length first.")}</p></section>')
+            efficiency_note = (f"Batch {econ.config.embed_batch_size}, max_length {max_length}. A higher share is not "
+                               "fewer slots: the two sides embed different chunks, so compare the slot counts in the "
+                               "table above. ")
+            body.append(f'<p class="note">{_e(efficiency_note + padding_explanation(econ))}</p></section>')
         body.append("</div>")
 
         embed = econ.prepared.embed_memory
@@ -418,7 +427,7 @@ def render_report(report: Report, *, title: str = "chunkwise token-economics rep
         body.append("</section>")
 
     if report.top_documents:
-        body.append("<section><h2>Documents with the largest savings</h2>")
+        body.append("<section><h2>Documents with the largest savings against naive windows (their overlap included)</h2>")
         body.append(_table(["document", "raw tokens", "naive tokens", "chunks", "chunk tokens"], [
             (row.doc_id, f"{row.raw_tokens:,}", f"{row.naive_tokens:,}", f"{row.chunks:,}", f"{row.chunk_tokens:,}")
             for row in report.top_documents]))
@@ -436,9 +445,17 @@ def render_report(report: Report, *, title: str = "chunkwise token-economics rep
     # Assumptions, sources and formulas.
     body.append("<section><h2>Assumptions, sources and formulas</h2>")
     notes = list(report.notes) + (list(econ.notes) if econ is not None else [])
-    if econ is not None:
+    facts = [
+        f"Tokens counted with {report.tokenizer}; naive baseline {baseline['strategy']}: "
+        f"{baseline['window_tokens']}-token windows ({baseline['window_source']}), {baseline['overlap_tokens']}-token "
+        f"overlap ({baseline['overlap_source']}).",
+    ]
+    if econ is None:
+        facts.append("Memory and cost figures are off for this report (report_config=False); "
+                     "prepare() and chunkwise prepare compute them by default.")
+    else:
         price = econ.price
-        facts = [
+        facts += [
             f"Serving model {econ.model}; KV cache {econ.kv_per_token.bytes_per_token:,} bytes per token ({econ.kv_per_token.kv_dtype}).",
             f"GPU {econ.gpu}, gpu_memory_utilization {econ.config.gpu_memory_utilization:g}; {econ.naive.capacity.assumptions[0]}.",
             f"API price {price.name} ({price.provider or 'user'}): ${price.input_usd_per_million:g} input, "
@@ -449,7 +466,7 @@ def render_report(report: Report, *, title: str = "chunkwise token-economics rep
         if econ.gpu_hour is not None:
             facts.append(f"GPU-hour ${econ.gpu_hour.usd_per_gpu_hour:.4g}: {econ.gpu_hour.basis}, as of {econ.gpu_hour.as_of}; "
                          f"source {econ.gpu_hour.source}.")
-        body.append('<ul class="notes">' + "".join(f"<li>{_e(fact)}</li>" for fact in facts) + "</ul>")
+    body.append('<ul class="notes">' + "".join(f"<li>{_e(fact)}</li>" for fact in facts) + "</ul>")
     if notes:
         body.append('<ul class="notes">' + "".join(f"<li>{_e(note)}</li>" for note in notes) + "</ul>")
     if econ is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -60,7 +61,9 @@ def test_economics_equal_the_economics_functions(result):
         assert side.kv_cache.bytes == math.ceil(side.request_tokens / 16) * 16 * 131072
         cap = capacity("llama-3-8b", "a100-80gb", gpu_memory_utilization=0.9, context_length=side.request_tokens)
         assert side.capacity == cap
-        assert side.max_concurrent_requests == cap.num_blocks // math.ceil(side.request_tokens / 16)
+        by_memory = cap.num_blocks // math.ceil(side.request_tokens / 16)
+        # The engine admits at most max_num_seqs sequences, where the capacity model states one.
+        assert side.max_concurrent_requests == min(by_memory, getattr(cap, "max_num_seqs", None) or by_memory)
         volume = Volume(queries_per_day=10_000, input_tokens_per_query=side.prompt_tokens, output_tokens_per_query=200)
         assert side.api_cost == api_cost("gpt-4o-mini", volume)
         price = catalog.price("gpt-4o-mini")
@@ -101,9 +104,15 @@ def test_naive_overlap_tokens_are_windows_minus_one_times_overlap():
     # 20-token overlap, 80-token step: windows = 1 + ceil((1000 - 100) / 80) = 13
     assert report.naive.chunks == 13
     assert report.naive_overlap_tokens == 12 * 20
-    assert report.waterfall[0] == ("naive", report.naive.tokens)
-    assert [name for name, _ in report.waterfall] == ["naive", "raw", "normalized", "deduplicated", "chunked"]
     assert report.stages["raw"] == report.stages["normalized"] == report.stages["deduplicated"] == 1000
+    # Without overlap the same 100-token windows hold the 1,000 tokens once: 10 windows, 1,000 tokens.
+    assert report.naive_no_overlap_tokens == 1000
+    assert report.naive.tokens == 12 * 100 + 40 == 1240  # 12 full windows, the 13th starts at 960
+    parts = {part["part"]: part["tokens"] for part in report.savings()}
+    assert parts["overlap"] == 240 and parts["repair"] == 0 and parts["dedup"] == 0
+    assert parts["chunking"] == 1000 - report.prepared.tokens
+    assert report.waterfall == [("naive", 1240), ("without_overlap", 1000), ("after_repair", 1000),
+                                ("after_dedup", 1000), ("chunked", report.prepared.tokens)]
 
 
 def test_schema_is_versioned_and_keeps_v1_keys(result):
@@ -126,8 +135,8 @@ def test_schema_is_versioned_and_keeps_v1_keys(result):
 
 def test_text_report_shows_the_economics(result):
     text = result.report.to_text()
-    for needle in ("KV cache / request", "concurrent requests / a100-80gb", "$ / year at 10,000 q/day", "131,072 bytes/token",
-                   "as of 2025-01-15", "tokens saved"):
+    for needle in ("KV cache per request", "concurrent requests per a100-80gb", "10,000 queries a day x 365",
+                   "131,072 bytes/token", "as of 2025-01-15", "tokens saved against naive"):
         assert needle in text
 
 
@@ -250,7 +259,7 @@ def test_compression_is_measured_with_sample_queries():
     assert econ["chunkwise"]["compressed_context_tokens"] == measured["mean_compressed_tokens"]
     request = measured["chunkwise_request"]
     assert request["request_tokens"] == math.ceil(measured["mean_compressed_tokens"]) + 100 + 200
-    assert "compressed to 64 tokens" in result.report.to_text()
+    assert "context after compress() to 64 tokens" in result.report.to_text()
 
 
 def test_queries_must_be_strings():
@@ -259,3 +268,102 @@ def test_queries_must_be_strings():
 
     with pytest.raises(InputTypeError, match="queries"):
         prepare("text", queries="just one string")
+
+
+def _hand_report(**changes):
+    """A report with round numbers, built directly: the decomposition is checked against arithmetic done by hand."""
+    from chunkwise.report import Report
+
+    fields = dict(tokenizer="t", max_tokens=100, naive_overlap=20, documents=2, raw_chars=4000, raw_tokens=820,
+                  naive=split_stats([100] * 10, 100), prepared=split_stats([230, 230, 230], 100),
+                  normalized_tokens=790, deduplicated_tokens=700, naive_no_overlap_tokens=800)
+    return Report(**(fields | changes))
+
+
+def test_savings_decompose_the_total_by_hand():
+    report = _hand_report()
+    # naive 1,000 -> chunked 690: 310 saved. Overlap 1,000 - 800 = 200; repair 820 - 790 = 30;
+    # dedup 790 - 700 = 90; chunking is the rest, 310 - 200 - 30 - 90 = -10 (chunkwise spent 10 more).
+    parts = [(part["part"], part["tokens"]) for part in report.savings()]
+    assert parts == [("overlap", 200), ("repair", 30), ("dedup", 90), ("chunking", -10)]
+    assert report.tokens_saved == 310
+    assert [round(part["fraction_of_naive"], 4) for part in report.savings()] == [0.2, 0.03, 0.09, -0.01]
+    assert report.waterfall == [("naive", 1000), ("without_overlap", 800), ("after_repair", 770),
+                                ("after_dedup", 680), ("chunked", 690)]
+    data = report.to_dict()
+    assert [part["tokens"] for part in data["savings"]] == [200, 30, 90, -10]
+    text = report.to_text()
+    assert "tokens saved against naive: 310 (31.0% of 1,000), in parts:" in text
+    assert "  overlap          200   20.0%" in text and "  chunking         -10   -1.0%" in text
+    assert "against the same windows without overlap (800 tokens), chunkwise saves 110 (13.8%)" in text
+
+
+def test_baseline_states_where_each_setting_comes_from():
+    default = _hand_report().baseline()
+    assert default["window_tokens"] == 100 and default["overlap_tokens"] == 20 and default["overlap_fraction"] == 0.2
+    for needle in ("200 of 4000 characters", "200 of 1024 tokens", "chunkwise's default choice"):
+        assert needle in default["overlap_source"]
+    assert "same cap" in default["window_source"]
+    chosen = _hand_report(naive_overlap_set=True).baseline()
+    assert chosen["overlap_source"] == "set by the caller (naive_overlap=20)"
+    assert prepare(TEXT, max_tokens=64, naive_overlap=7, report_config=False).report.naive_overlap_set
+    assert not prepare(TEXT, max_tokens=64, report_config=False).report.naive_overlap_set
+
+
+def test_overlap_part_is_the_naive_windows_against_the_same_windows_without_overlap():
+    from chunkwise import get_tokenizer, naive_split
+
+    docs = [{"id": "a", "text": "Caf\u00c3\u00a9 menus list prices.\u200b " * 60 + "\n\n" + PARAGRAPH * 3},
+            {"id": "b", "text": PARAGRAPH * 3 + "Tail text only b has, to keep it apart.\n"}]
+    report = prepare(docs, max_tokens=64).report
+    tok = get_tokenizer(None)
+    with_overlap = sum(c.token_count for d in docs for c in naive_split(d["text"], max_tokens=64))
+    without = sum(c.token_count for d in docs for c in naive_split(d["text"], max_tokens=64, overlap=0))
+    raw = sum(tok.count_batch([d["text"] for d in docs]))
+    parts = {part["part"]: part["tokens"] for part in report.savings()}
+    assert report.naive.tokens == with_overlap and report.naive_no_overlap_tokens == without
+    assert parts["overlap"] == with_overlap - without > 0
+    assert parts["repair"] == raw - report.normalized_tokens > 0  # mojibake and an invisible repaired
+    assert parts["dedup"] == sum(report.removed_tokens.values()) > 0  # b's paragraphs repeat a's
+    assert sum(parts.values()) == report.tokens_saved
+
+
+PARAGRAPH = "Replicas copy each block to three racks, and reads go to the nearest healthy copy.\n\n"
+
+
+def test_context_is_compared_at_equal_top_k_and_at_an_equal_budget():
+    report = prepare("word" + " word" * 299, max_tokens=100, naive_overlap=0, normalize=False, dedup=False, top_k=2,
+                     report_config=ReportConfig(prompt_tokens=0, output_tokens=10)).report
+    context = report.economics.context_comparison()
+    mean = report.prepared.tokens / report.prepared.chunks
+    assert context["basis"] == "equal_top_k" and context["recall"] == "not measured"
+    assert context["naive_tokens"] == 200  # 2 windows of 100
+    assert context["equal_budget"]["budget_tokens"] == 200
+    assert context["equal_budget"]["chunkwise_chunks"] == pytest.approx(200 / mean)
+    assert report.to_dict()["economics"]["context_comparison"]["equal_budget"]["naive_chunks"] == 2
+    assert report.headline()["context_basis"] == "equal_top_k"
+    assert "not a saving by itself" in report.to_text()
+
+
+def test_padding_rows_count_slots_under_each_batching():
+    from chunkwise.report import padding_explanation, padding_rows
+
+    # 4 naive windows of 100 tokens; chunkwise chunks of 10, 100, 10, 100, 10 tokens; batch 2, max_length 100.
+    lengths = [10, 100, 10, 100, 10]
+    report = prepare("x", max_tokens=100, report_config=ReportConfig(embed_batch_size=2)).report
+    econ = report.economics
+    from chunkwise.report_economics import resolve, scenario
+
+    resolved = resolve(ReportConfig(embed_batch_size=2))
+    econ = dataclasses.replace(econ, naive=scenario("naive", [100] * 4, resolved, max_tokens=100),
+                               prepared=scenario("chunkwise", lengths, resolved, max_tokens=100))
+    rows = {row.label.split(", ", 1)[1]: row for row in padding_rows(econ)}
+    static = rows["every chunk padded to max_length (fixed-shape runtimes)"]
+    assert (static.naive, static.chunkwise) == (400, 500)  # 4 x 100 and 5 x 100
+    ordered = rows["batches in document order, each padded to its longest"]
+    assert (ordered.naive, ordered.chunkwise) == (400, 2 * 100 + 2 * 100 + 10)  # [10,100] [10,100] [10]
+    sorted_rows = rows["length-sorted batches (sentence-transformers' encode)"]
+    assert (sorted_rows.naive, sorted_rows.chunkwise) == (400, 10 + 2 * 10 + 2 * 100)  # [10] [10,10] [100,100]
+    assert all(row.better == "lower" and "embedding compute" in row.basis for row in rows.values())
+    sentence = padding_explanation(econ)
+    assert "0.57x the naive slots with length-sorted batches" in sentence and "1.25x when every chunk" in sentence

@@ -100,3 +100,48 @@ def test_renders_in_headless_chromium(page, tmp_path):
                    check=True, capture_output=True, timeout=120)
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 50_000  # a blank page compresses to a few kB
+
+
+def _rows(page: str) -> list[str]:
+    return re.findall(r"<tr>(.*?)</tr>", page, flags=re.S)
+
+
+def test_no_placeholder_and_every_coloured_cell_says_for_whom(page):
+    # No table cell stands in for a figure: the compressed context is a row only when measured.
+    cells = [cell for row in _rows(page) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)]
+    assert not [cell for cell in cells if "pass queries=" in cell or "after compression" in cell]
+    coloured = [row for row in _rows(page) if 'class="better"' in row]
+    assert len(coloured) >= 5
+    for row in coloured:
+        basis = re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)[-1]
+        assert "better for" in basis or "lower is" in basis or "higher is" in basis, row
+    # The padding comparison is in slots, not a bare efficiency in green.
+    assert "embedding efficiency" not in page and "length-sorted batches (sentence-transformers&#x27; encode)" in page
+
+
+def test_waterfall_labels_and_the_savings_table_are_the_same_numbers():
+    report = prepare(DOCS, max_tokens=64).report
+    page = report.to_html()
+    waterfall = re.findall(r"<svg[^>]*aria-label=\"Token waterfall\".*?</svg>", page, flags=re.S)[0]
+    labels = re.findall("\u2212([0-9,]+)<", waterfall)
+    drops = [part["tokens"] for part in report.savings() if part["tokens"] > 0]
+    assert labels == [f"{tokens:,}" for tokens in drops]
+    for part in report.savings():
+        assert f"<tr><td>{part['part']}</td><td>{part['tokens']:,}</td>" in page
+    assert "200 of 4000 characters" in page and "LangChain" in page  # the baseline's overlap, with its source
+
+
+def test_cards_compare_context_at_an_equal_budget():
+    report = prepare(DOCS, max_tokens=64).report
+    page = report.to_html()
+    econ = report.economics
+    budget = econ.naive.retrieved_context_tokens
+    assert f"{budget:,.0f} tokens" in page and "at an equal budget" in page and "recall not measured" in page
+    assert "Saved per year, if recall holds" in page
+    assert "Context per query</div><div class=\"v\">" in page and "% fewer</div><div class=\"d\">at an equal" not in page
+
+
+def test_assumptions_are_stated_without_economics():
+    page = prepare(DOCS, max_tokens=64, report_config=False).report.to_html()
+    section = page.split("Assumptions, sources and formulas</h2>", 1)[1].split("</section>", 1)[0]
+    assert "<li>" in section and "64-token windows" in section and "report_config=False" in section
