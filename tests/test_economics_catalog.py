@@ -94,9 +94,11 @@ def test_catalog_reads_nothing_until_asked():
 
 
 def test_gpu_memory_is_runtime_reported_bytes(catalog):
+    # vLLM's start-up log on an A100-SXM4-40GB prints total_gpu_memory 39.50 GiB (vLLM issue 12330);
+    # 39.39 GiB (42,298,834,944 bytes) is not the SXM card's figure.
     a100 = catalog.gpu("NVIDIA A100-SXM4-40GB")
-    assert a100.memory_bytes == 42_298_834_944 and a100.memory_bytes_exact
-    assert round(a100.memory_gib, 2) == 39.39
+    assert a100.memory_bytes == 79 * 2**29 == 42_412_802_048 and not a100.memory_bytes_exact
+    assert round(a100.memory_gib, 2) == 39.50 and "12330" in a100.memory_basis
     for name in catalog.gpu_names():
         gpu = catalog.gpu(name)
         nominal = gpu.memory_nominal_gb * 2**30
@@ -105,6 +107,46 @@ def test_gpu_memory_is_runtime_reported_bytes(catalog):
         assert gpu.memory_basis and gpu.spec_source.startswith("https://")
         for offer in gpu.cloud:
             assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", offer.as_of) and offer.source.startswith("https://")
+
+
+def test_h100_alias_is_the_sxm_card_and_pcie_and_l40s_are_their_own(catalog):
+    sxm = catalog.gpu("h100")
+    assert sxm.name == "h100-80gb" and "SXM5" in sxm.notes
+    pcie = catalog.gpu("NVIDIA H100 PCIe")
+    # datasheets: PCIe 2.0 TB/s and 1,513 sparse = 756 dense TFLOPS; SXM 3.35 TB/s and 989.4 dense
+    assert (pcie.name, pcie.memory_bandwidth_gb_s, pcie.bf16_dense_tflops, pcie.power_watts) == ("h100-pcie", 2000, 756.0, 350)
+    assert pcie.memory_bandwidth_gb_s < sxm.memory_bandwidth_gb_s and pcie.bf16_dense_tflops < sxm.bf16_dense_tflops
+    l40s = catalog.gpu("l40s")
+    # 48 GB GDDR6 at 864 GB/s, 733 sparse = 362.05 dense bf16 TFLOPS; PyTorch reports 44.42 GiB
+    assert (l40s.memory_nominal_gb, l40s.memory_bandwidth_gb_s, l40s.bf16_dense_tflops) == (48, 864, 362.05)
+    assert l40s.memory_bytes == round(44.42 * 2**30) and l40s.cloud == ()
+
+
+def test_phi3_mini_sliding_window_is_the_configs_2047(catalog):
+    # microsoft/Phi-3-mini-4k-instruct config.json: "sliding_window": 2047
+    assert catalog.model("phi-3-mini").sliding_window == 2047
+    config = {**HF_CONFIGS["phi-3-mini"], "sliding_window": 2047}
+    assert ModelSpec.from_hf_config(config).sliding_window == 2047
+
+
+def test_deepseek_v3_weights_default_to_the_fp8_checkpoint(catalog):
+    assert catalog.model("deepseek-v3").weight_format == "fp8-block128"
+    assert catalog.model("llama-3-8b").weight_format is None
+    # deepseek-ai/DeepSeek-V3 config.json carries this quantization_config
+    fp8 = {"quant_method": "fp8", "fmt": "e4m3", "weight_block_size": [128, 128], "activation_scheme": "dynamic"}
+    spec = ModelSpec.from_hf_config({**HF_CONFIGS["deepseek-v3"], "quantization_config": fp8})
+    assert spec.weight_format == "fp8-block128" and spec.dtype == "bfloat16"
+
+
+def test_deepseek_price_on_the_snapshot_date_was_the_launch_discount(catalog):
+    # DeepSeek-V3 launched 2024-12-26 at $0.14 in (cache miss) / $0.28 out until 2025-02-08 16:00 UTC,
+    # then $0.27 / $1.10. The snapshot is dated 2025-01-15: inside the discount.
+    assert catalog.prices_as_of == "2025-01-15"
+    standard = catalog.price("deepseek-chat")
+    assert (standard.input_usd_per_million, standard.output_usd_per_million, standard.as_of) == (0.27, 1.1, "2025-02-08")
+    launch = catalog.price("deepseek-v3-launch-discount")
+    assert (launch.input_usd_per_million, launch.output_usd_per_million, launch.as_of) == (0.14, 0.28, "2025-01-15")
+    assert standard.as_of > catalog.prices_as_of
 
 
 def test_cloud_offer_divides_instance_price_by_gpus(catalog):

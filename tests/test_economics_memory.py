@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from chunkwise.economics import (
     Catalog,
+    GPUSpec,
+    ModelSpec,
     Quantization,
     Reserve,
     activation_memory,
@@ -30,7 +32,7 @@ from chunkwise.economics import (
 from chunkwise.errors import CatalogError, ConfigError, InputDataError
 
 GIB = 2**30
-A100_40GB_BYTES = 42_298_834_944
+A100_40GB_BYTES = 42_412_802_048  # 39.50 GiB, as vLLM logs it on an A100-SXM4-40GB
 LLAMA3_8B_PARAMS = 8_030_261_248
 
 
@@ -56,27 +58,84 @@ def test_llama3_8b_bf16_weights_are_14_96_gib(catalog):
     assert round(weights.gib, 2) == 14.96
 
 
-def test_capacity_with_the_reserve_the_log_implies_gives_5691_blocks(catalog):
+def test_implied_reserve_of_a_logged_block_count(catalog):
+    # vLLM issue 12330 (A100-SXM4-40GB, 39.50 GiB, utilization 0.9): 5,691 blocks after 14.96 GiB of weights
     reserve = implied_reserve_bytes("llama-3-8b", "a100-40gb", num_blocks=5691, catalog=catalog)
     assert reserve == math.floor(A100_40GB_BYTES * 0.9) - 16_060_522_496 - 11_934_892_032
+    assert round(reserve / GIB, 3) == 9.477  # 35.55 - 14.96 - 11.12 = 9.47 GiB when each term is rounded first
     cap = capacity("llama-3-8b", "a100-40gb", reserve=Reserve(fixed_bytes=reserve), context_length=8192, catalog=catalog)
-    assert (cap.num_blocks, cap.kv_tokens, round(cap.kv_cache_gib, 2), round(cap.weights_gib, 2)) == (
-        5691, 91_056, 11.12, 14.96)
+    assert (cap.num_blocks, cap.kv_tokens, round(cap.kv_cache_gib, 2)) == (5691, 91_056, 11.12)
     # vLLM prints "maximum concurrency for 8192 tokens per request: 11.12x"; whole requests: 11
     assert cap.max_concurrent_requests == 5691 // 512 == 11
 
 
-def test_capacity_with_the_default_reserve_is_hand_computable(catalog):
+def test_default_capacity_is_hand_computable(catalog):
     cap = capacity("llama-3-8b", "a100-40gb", context_length=8192, catalog=catalog)
-    budget = math.floor(A100_40GB_BYTES * 0.9)
-    activations = 8192 * 2 * (4 * 4096 + 3 * 14336) + 256 * 128_256 * 4
-    reserve = GIB + activations
+    budget = math.floor(A100_40GB_BYTES * 0.9)                        # 38,171,521,843
+    activations = 8192 * 2 * (4 * 4096 + 3 * 14336) + 256 * 128_256 * 4  # profile pass: 8,192 tokens, 256 sequences
+    reserve = GIB + activations                                          # 2,178,154,496 = 2.03 GiB
     blocks = (budget - 16_060_522_496 - reserve) // (16 * 131_072)
     assert (cap.budget_bytes, cap.reserve_bytes, cap.num_blocks) == (budget, reserve, blocks)
-    assert blocks == 9455 and cap.max_concurrent_requests == 18 and cap.fits
+    assert blocks == 9504 and cap.max_concurrent_requests == 9504 // 512 == 18 and cap.fits
+    assert cap.concurrency_limited_by == "memory" and cap.max_concurrent_by_memory == 18
     payload = cap.to_dict()
     assert json.loads(json.dumps(payload)) == payload
     assert any("num_blocks" in line and str(blocks) in line for line in payload["formulas"])
+
+
+def test_vllm_issue_12330_log_against_the_stated_range(catalog):
+    # Stated settings: meta-llama/Meta-Llama-3-8B in bf16 on one A100-SXM4-40GB (total_gpu_memory 39.50 GiB),
+    # gpu_memory_utilization 0.9. Logged: "# GPU blocks: 5691".
+    cap = capacity("llama-3-8b", "a100-40gb", gpu_memory_utilization=0.9, context_length=8192, catalog=catalog)
+    # The point estimate (2.03 GiB reserve) says 9,504 blocks: 1.67x the log. That is the limit the
+    # report states; the high end of the range (9.48 GiB) gives
+    # (38,171,521,843 - 16,060,522,496 - round(9.48 x 2**30)) // 2,097,152 = 5,689 blocks.
+    assert cap.num_blocks == 9504 and round(cap.num_blocks / 5691, 2) == 1.67
+    assert cap.reserve_high_bytes == round(9.48 * GIB) and cap.num_blocks_low == 5689
+    assert cap.num_blocks_low <= 5691 <= cap.num_blocks
+    assert cap.max_concurrent_requests_low == 5689 // 512 == 11
+    assert "9,504 blocks here, 5,689 with a 9.48 GiB reserve" in cap.reserve_note
+    assert "concurrent requests 11 to 18" in cap.reserve_note
+
+
+def test_vllm_pr_10511_log_h100(catalog):
+    # Stated settings (vllm serve meta-llama/Meta-Llama-3-8B, one GPU): total_gpu_memory 79.22 GiB,
+    # gpu_memory_utilization 0.90. Logged: can use 71.29 GiB; weights 14.96 GiB; non_torch_memory 1.79 GiB;
+    # PyTorch activation peak 1.26 GiB; available_kv_cache_memory 53.29 GiB.
+    card = GPUSpec(name="H100 80GB as logged", memory_bytes=round(79.22 * GIB), memory_bytes_exact=False,
+                   memory_basis="total_gpu_memory 79.22 GiB in the log", memory_nominal_gb=80,
+                   memory_bandwidth_gb_s=3350)
+    cap = capacity("llama-3-8b", card, gpu_memory_utilization=0.9, catalog=catalog)
+    assert cap.budget_bytes / GIB == pytest.approx(71.29, abs=0.01)   # 79.22 x 0.9 = 71.298
+    assert round(cap.weights_gib, 2) == 14.96
+    # our profile-pass estimate, 973,078,528 + 131,334,144 bytes = 1.03 GiB, is 18% under the logged 1.26 GiB
+    activation = cap.reserve_bytes - GIB
+    assert activation == 1_104_412_672 and round(activation / (1.26 * GIB), 2) == 0.82
+    # predicted KV cache: 71.298 - 14.957 - 2.029 = 54.31 GiB, 1.9% over the logged 53.29 GiB
+    assert round(cap.kv_cache_available_bytes / GIB, 2) == 54.31
+    assert cap.kv_cache_available_bytes / (53.29 * GIB) == pytest.approx(1.019, abs=0.001)
+    assert cap.reserve_bytes < 3.05 * GIB < cap.reserve_high_bytes
+
+
+def test_concurrency_is_capped_at_vllm_max_num_seqs(catalog):
+    # A100-80GB (79.25 GiB): floor(85,094,039,552 x 0.9) - 16,060,522,496 - 2,178,154,496 = 58,345,958,604 bytes
+    # = 27,821 blocks of 2 MiB. The demo's requests: naive 2,609 tokens (164 blocks), chunkwise 982 (62 blocks).
+    naive = capacity("llama-3-8b", "a100-80gb", context_length=2609, catalog=catalog)
+    prepared = capacity("llama-3-8b", "a100-80gb", context_length=982, catalog=catalog)
+    assert naive.num_blocks == prepared.num_blocks == 27_821
+    assert (naive.max_concurrent_by_memory, naive.max_concurrent_requests, naive.concurrency_limited_by) == (
+        27_821 // 164, 169, "memory")
+    # memory holds 27,821 // 62 = 448 of the shorter requests, but vLLM schedules at most max_num_seqs = 256
+    assert (prepared.max_concurrent_by_memory, prepared.max_concurrent_requests, prepared.concurrency_limited_by) == (
+        448, 256, "max_num_seqs")
+    assert round(prepared.max_concurrent_requests / naive.max_concurrent_requests, 2) == 1.51  # not 448 / 169 = 2.65
+    assert "memory holds 448; the engine admits max_num_seqs=256" in prepared.reserve_note
+    # vLLM's V1 default on big non-A100 cards is 1024; its profiling pass then holds 1,024 rows of fp32 logits:
+    # reserve GIB + 973,078,528 + 1,024 x 128,256 x 4 = 2,572,156,928, so 27,633 blocks and 27,633 // 62 = 445
+    wider = capacity("llama-3-8b", "a100-80gb", context_length=982, max_num_seqs=1024, catalog=catalog)
+    assert (wider.reserve_bytes, wider.num_blocks, wider.max_concurrent_requests) == (2_572_156_928, 27_633, 445)
+    with pytest.raises(ConfigError, match="max_num_seqs"):
+        capacity("llama-3-8b", "a100-80gb", max_num_seqs=0, catalog=catalog)
 
 
 def test_capacity_of_a_model_that_does_not_fit(catalog):
@@ -141,14 +200,36 @@ def test_paging_wastes_less_than_one_block_per_request(lengths, block_size):
 def test_moe_weights_use_total_and_compute_uses_active(catalog):
     mixtral = catalog.model("mixtral-8x7b")
     assert weights_memory(mixtral).bytes == 46_702_792_704 * 2
-    assert forward_flops_per_token(mixtral) == 2 * 12_879_925_248
+    # compute: active parameters less the input embedding table (a lookup), 32,000 x 4,096
+    assert forward_flops_per_token(mixtral) == 2 * (12_879_925_248 - 32_000 * 4096)
     dense_same_size = forward_flops_per_token("llama-3-8b", catalog=catalog)
-    assert forward_flops_per_token(mixtral) > dense_same_size  # 12.9B active > 8.0B
+    assert forward_flops_per_token(mixtral) > dense_same_size  # 12.7B active matmul params > 7.5B
 
 
-def test_forward_flops_add_attention_over_context(catalog):
-    extra = forward_flops_per_token("llama-3-8b", context_tokens=1000, catalog=catalog) - 2 * LLAMA3_8B_PARAMS
+def test_forward_flops_exclude_the_embedding_table(catalog):
+    # Llama-3-8B: 8,030,261,248 params of which 128,256 x 4,096 = 525,336,576 are the input embedding
+    # table (its lm_head is a separate matrix and stays): 2 x 7,504,924,672 FLOPs per token.
+    assert forward_flops_per_token("llama-3-8b", catalog=catalog) == 2 * 7_504_924_672 == 15_009_849_344
+    extra = forward_flops_per_token("llama-3-8b", context_tokens=1000, catalog=catalog) - 15_009_849_344
     assert extra == 4 * 32 * 1000 * 32 * 128
+    # tied embeddings: the one matrix is also the output head, so every parameter multiplies
+    tied = ModelSpec(name="tied", kind="decoder", params_total=1000, params_active=1000, layers=1, hidden=4,
+                     heads=1, kv_heads=1, head_dim=4, vocab=10, attention="mha", tie_word_embeddings=True)
+    assert forward_flops_per_token(tied) == 2000
+    # an encoder has no output head: its word table is only looked up
+    assert forward_flops_per_token("all-minilm-l6-v2", catalog=catalog) == 2 * (22_713_216 - 30_522 * 384)
+
+
+def test_deepseek_v3_weights_are_the_fp8_checkpoint(catalog):
+    weights = weights_memory("deepseek-v3", catalog=catalog)
+    embeddings = 2 * 129_280 * 7168                    # embed_tokens + lm_head stay bf16: 1,853,358,080
+    quantized = 671_026_419_200 - embeddings            # 669,173,061,120 fp8 weights
+    # 1 byte each plus one fp32 scale per 128 x 128 block: 669,173,061,120 x 4 / 16,384 = 163,372,329.375
+    assert weights.weight_format.name == "fp8-block128"
+    assert weights.bytes == 669_173_061_120 + 163_372_330 + embeddings * 2 == 673_043_149_610
+    assert round(weights.bytes / 1e9) == 673           # the official checkpoint, ~671 GB of fp8 plus bf16 tables
+    assert weights_memory("deepseek-v3", "bfloat16", catalog=catalog).bytes == 671_026_419_200 * 2
+    assert (weights.params_quantized, weights.params_16bit) == (quantized, embeddings)
 
 
 def test_int4_with_group_scales_hand_computed(catalog):
@@ -212,6 +293,21 @@ def test_eager_prefill_estimate_matches_the_h100_measurements(catalog, key):
     one_matrix = kv_cache_bytes_per_token(model, catalog=catalog) * seq_len + activation_memory(
         model, num_tokens=seq_len, catalog=catalog).bytes + 32 * seq_len * seq_len * 2
     assert one_matrix < 0.5 * estimate.bytes
+
+
+def test_the_4_gb_rule_of_thumb_for_2048_tokens_of_a_7b_model_is_wrong():
+    # An MHA 7B (Llama-2-7B's shape) in bf16, one 2,048-token sequence, memory above the weights:
+    mha_7b = ModelSpec.from_hf_config({"num_hidden_layers": 32, "hidden_size": 4096, "num_attention_heads": 32,
+                                       "num_key_value_heads": 32, "intermediate_size": 11008, "vocab_size": 32000},
+                                      name="mha-7b")
+    kv = 2048 * 2 * 32 * 32 * 128 * 2                                  # 1,073,741,824: the KV cache
+    mlp_phase = 2048 * 2 * (4 * 4096 + 3 * 11008) + 32000 * 4          # 202,503,168
+    sdpa = prefill_memory(mha_7b, seq_len=2048, implementation="sdpa")
+    assert sdpa.bytes == kv + mlp_phase == 1_276_244_992               # 1.28 GB
+    attention_phase = 2048 * 2 * (4 * 4096 + 2 * 4096) + 32 * 2048**2 * 10 + 2048**2 * 2
+    eager = prefill_memory(mha_7b, seq_len=2048, implementation="eager")
+    assert eager.bytes == kv + attention_phase == 2_524_971_008        # 2.52 GB
+    assert eager.bytes < 0.65 * 4e9 and sdpa.bytes < 0.33 * 4e9
 
 
 def test_prefill_hand_case(catalog):

@@ -61,6 +61,9 @@ class ModelSpec:
     ``params_total`` is what sits in memory; ``params_active`` is what one token
     passes through (equal for dense models, smaller for mixture-of-experts).
     ``params_basis`` says whether they are published counts or estimated from a config.
+    ``dtype`` is the compute (and default KV-cache) dtype; ``weight_format``, when set, is how
+    the published checkpoint stores the weights (DeepSeek-V3: ``fp8-block128``) and is the
+    default of :func:`~chunkwise.economics.weights_memory`.
     """
 
     name: str
@@ -77,6 +80,7 @@ class ModelSpec:
     intermediate: int | None = None
     max_context: int | None = None
     dtype: str = "bfloat16"
+    weight_format: str | None = None
     tie_word_embeddings: bool = False
     kv_lora_rank: int | None = None
     qk_rope_head_dim: int | None = None
@@ -193,6 +197,11 @@ class ModelSpec:
             params_active = params_total if params_active is None else params_active
             basis = "given by caller"
         dtype = _DTYPE_ALIASES.get(str(cfg.get("torch_dtype") or cfg.get("dtype") or "bfloat16"), "bfloat16")
+        quant = cfg.get("quantization_config")
+        weight_format = None
+        if isinstance(quant, Mapping) and quant.get("quant_method") == "fp8":
+            # DeepSeek-V3 style: fp8 weights with one scale per 128 x 128 block
+            weight_format = "fp8-block128" if list(quant.get("weight_block_size") or ()) == [128, 128] else "fp8"
         return cls(
             name=name or str(cfg.get("_name_or_path") or model_type or "custom"),
             kind=kind,
@@ -208,6 +217,7 @@ class ModelSpec:
             intermediate=int(cfg["intermediate_size"]) if cfg.get("intermediate_size") else None,
             max_context=int(cfg["max_position_embeddings"]) if cfg.get("max_position_embeddings") else None,
             dtype=dtype,
+            weight_format=weight_format,
             tie_word_embeddings=bool(cfg.get("tie_word_embeddings", False)),
             kv_lora_rank=int(cfg["kv_lora_rank"]) if is_mla else None,
             qk_rope_head_dim=int(cfg["qk_rope_head_dim"]) if is_mla else None,

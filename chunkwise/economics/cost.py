@@ -270,8 +270,149 @@ def gpu_hour_cost(gpu: str | GPUSpec | OnPremGPU | float, *, provider: str | Non
 
 
 @dataclass(frozen=True)
+class DecodeStep:
+    """Seconds one decode step takes: reading the weights once, plus each running sequence's KV cache.
+
+    ``seconds(batch) = fixed_seconds + batch x per_sequence_seconds`` (decode is memory-bound);
+    a request alone decodes ``1 / seconds(1)`` tokens a second, a batch ``batch / seconds(batch)``.
+    Build it with :func:`decode_step` (the GPU's bandwidth) or from two measured speeds.
+    """
+
+    fixed_seconds: float
+    per_sequence_seconds: float
+    basis: str = "given by caller"
+
+    def __post_init__(self) -> None:
+        _number("fixed_seconds", self.fixed_seconds)
+        _number("per_sequence_seconds", self.per_sequence_seconds, allow_zero=True)
+
+    def seconds(self, batch: float) -> float:
+        return self.fixed_seconds + batch * self.per_sequence_seconds
+
+    def tokens_per_second(self, batch: float) -> float:
+        """Aggregate decode tokens a second with ``batch`` sequences running."""
+        return batch / self.seconds(batch)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "single_request_tokens_per_second": self.tokens_per_second(1)}
+
+
+def decode_step(model: Any, gpu: str | GPUSpec, *, context_tokens: float, mbu: float = 0.6,
+                weight_format: str | None = None, kv_dtype: str | None = None,
+                catalog: Catalog | None = None) -> DecodeStep:
+    """A memory-bound decode step of ``model`` on ``gpu`` at ``mbu`` of its peak bandwidth.
+
+    ``fixed_seconds = weights / (bandwidth x mbu)``; ``per_sequence_seconds = kv_bytes_per_token x
+    context_tokens / (bandwidth x mbu)``, with ``context_tokens`` the mean cached context of a
+    running request (prompt + output / 2). An estimate from datasheet bandwidth, not a measurement.
+    """
+    from .memory import kv_cache_bytes_per_token, weights_memory
+
+    catalog = catalog or Catalog()
+    spec = catalog.resolve_model(model)
+    device = catalog.resolve_gpu(gpu)
+    _number("context_tokens", context_tokens, allow_zero=True)
+    if _number("mbu", mbu) > 1:
+        raise ConfigError(f"mbu={mbu!r} is a fraction of peak bandwidth and must be in (0, 1]")
+    bandwidth = device.memory_bandwidth_gb_s * 1e9 * mbu
+    weights = weights_memory(spec, weight_format).bytes
+    per_token = kv_cache_bytes_per_token(spec, kv_dtype)
+    basis = (f"memory-bound decode of {spec.name} on {device.name}: fixed = weights / (bandwidth x mbu) = {weights} / "
+             f"({device.memory_bandwidth_gb_s:g}e9 x {mbu:g}); per sequence = kv_bytes_per_token x context / (bandwidth x mbu) "
+             f"= {per_token} x {context_tokens:g} / ({device.memory_bandwidth_gb_s:g}e9 x {mbu:g})")
+    return DecodeStep(weights / bandwidth, per_token * context_tokens / bandwidth, basis)
+
+
+@dataclass(frozen=True)
+class ServingLoad:
+    """Requests in flight on each GPU by Little's law, and how busy that keeps it.
+
+    A fluid model of one GPU running continuous batching: prefill takes ``prefill_fraction``
+    (arrival rate x prefill seconds) of its time; decode steps fill the rest, each advancing
+    every decoding request by a token. By Little's law the requests decoding at once are
+    ``decoding = arrival rate x output_tokens x step(batch) / (1 - prefill_fraction)``, with the
+    batch ``max(1, decoding)`` (solved together), and ``in_flight = prefill_fraction + decoding``;
+    ``latency_seconds = in_flight / arrival rate``. No queueing delay or bursts are modelled.
+    ``keeps_up`` is False when ``gpus`` were given and cannot serve the rate within
+    ``concurrency_cap`` (memory and the engine's ``max_num_seqs``): they then run full.
+    """
+
+    queries_per_second: float
+    gpus: int
+    in_flight_per_gpu: float
+    batch: float
+    latency_seconds: float
+    gpu_seconds_per_query: float
+    busy_fraction: float
+    prefill_fraction: float
+    concurrency_cap: int
+    keeps_up: bool
+    formula: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _decoding(rate: float, prefill_s: float, output: float, step: DecodeStep, cap: int) -> float | None:
+    """Requests decoding at once on one GPU at ``rate`` requests/s; None when it cannot keep up."""
+    prefill_fraction = rate * prefill_s
+    if prefill_fraction >= 1:
+        return None
+    tokens_per_step_time = rate * output / (1 - prefill_fraction)
+    alone = tokens_per_step_time * step.seconds(1)
+    if alone <= 1:
+        return alone  # requests seldom overlap: each decodes in a batch of one
+    # decoding = a x (fixed + decoding x per_sequence), solved for decoding
+    headroom = 1 - tokens_per_step_time * step.per_sequence_seconds
+    decoding = tokens_per_step_time * step.fixed_seconds / headroom if headroom > 0 else None
+    return decoding if decoding is not None and decoding <= cap else None
+
+
+def serving_load(queries_per_day: float, *, input_tokens: float, output_tokens: float,
+                 prefill_tokens_per_second: float, step: DecodeStep, concurrency_cap: int,
+                 gpus: int | None = None) -> ServingLoad:
+    """The load ``queries_per_day`` puts on ``gpus`` GPUs (default: the fewest that keep up)."""
+    rate = _number("queries_per_day", queries_per_day) / 86_400
+    prefill_s = _number("input_tokens", input_tokens, allow_zero=True) / _number(
+        "prefill_tokens_per_second", prefill_tokens_per_second)
+    output = _number("output_tokens", output_tokens, allow_zero=True)
+    if isinstance(concurrency_cap, bool) or not isinstance(concurrency_cap, int) or concurrency_cap <= 0:
+        raise ConfigError(f"concurrency_cap={concurrency_cap!r} must be a positive integer")
+    full_seconds = prefill_s + output * step.seconds(concurrency_cap) / concurrency_cap
+    count = gpus or max(1, math.ceil(rate * full_seconds))
+    decoding = _decoding(rate / count, prefill_s, output, step, concurrency_cap)
+    while decoding is None and gpus is None:
+        count += 1
+        decoding = _decoding(rate / count, prefill_s, output, step, concurrency_cap)
+    per_gpu = rate / count
+    prefill_fraction = min(1.0, per_gpu * prefill_s)
+    keeps_up = decoding is not None
+    if decoding is None:
+        decoding = float(concurrency_cap)  # the given GPUs run full and a queue grows
+    batch = max(1.0, decoding)
+    per_query = prefill_s + output * step.seconds(batch) / batch
+    busy = min(1.0, per_gpu * per_query)
+    in_flight = prefill_fraction + decoding
+    latency = in_flight / per_gpu
+    formula = (f"per GPU {per_gpu:.6g} requests/s; prefill_fraction = rate x prefill_s = {per_gpu:.6g} x {prefill_s:.6g} = "
+               f"{prefill_fraction:.6g}; decoding = rate x output x step(batch) / (1 - prefill_fraction) = {decoding:.6g} "
+               f"(batch {batch:.6g}, step {step.seconds(batch):.6g} s); in_flight = {in_flight:.6g}; latency = in_flight / "
+               f"rate = {latency:.6g} s; busy = rate x (prefill_s + output x step / batch) = {busy:.6g}")
+    return ServingLoad(rate, count, in_flight, batch, latency, per_query, busy, prefill_fraction, concurrency_cap,
+                       keeps_up, formula)
+
+
+@dataclass(frozen=True)
 class SelfHostedCost:
-    """Serving a volume on your own GPUs at a throughput you measured."""
+    """Serving a volume on your own GPUs: kept on all year, and the floor of a fully used GPU.
+
+    ``usd_per_query``/``usd_per_month``/``usd_per_year`` are what ``gpus`` GPUs kept on around
+    the clock cost (``always_on_*``); ``fully_used_*`` is the same traffic if every GPU-second
+    were spent at full batch (the old figure, reachable only with traffic to fill the GPU);
+    ``busy_usd_per_query`` pays only the GPU-seconds a query holds at the batch its traffic
+    forms. ``load`` holds the in-flight requests (Little's law) when a ``decode_step`` is given;
+    ``load_note`` is the assumption to print next to the figures.
+    """
 
     gpu_hour: GPUHourCost
     volume: Volume
@@ -287,50 +428,124 @@ class SelfHostedCost:
     always_on_usd_per_month: float | None
     formulas: tuple[str, ...]
     assumptions: tuple[str, ...]
+    gpus: int = 1
+    busy_fraction: float = 1.0
+    fully_used_gpu_hours_per_month: float = 0.0
+    fully_used_usd_per_query: float | None = None
+    fully_used_usd_per_month: float = 0.0
+    fully_used_usd_per_year: float = 0.0
+    busy_usd_per_query: float | None = None
+    always_on_usd_per_year: float = 0.0
+    load: ServingLoad | None = None
+    load_note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
         out["gpu_hour"] = self.gpu_hour.to_dict()
         out["volume"] = self.volume.to_dict()
+        out["load"] = self.load.to_dict() if self.load is not None else None
         out["formulas"] = list(self.formulas)
         out["assumptions"] = list(self.assumptions)
         return out
 
 
-def self_hosted_cost(gpu: str | GPUSpec | OnPremGPU | float, volume: Volume, *, prefill_tokens_per_second: float,
-                     decode_tokens_per_second: float, always_on_gpus: int | None = None, provider: str | None = None,
-                     catalog: Catalog | None = None) -> SelfHostedCost:
-    """Cost of processing ``volume`` at a measured aggregate throughput per GPU (chunkwise does not model speed).
+def _full_decode_speed(decode_tokens_per_second: float | None, step: DecodeStep | None, cap: int | None) -> float:
+    if (decode_tokens_per_second is None) == (step is None):
+        raise ConfigError("give decode_tokens_per_second (aggregate, at full batch) or decode_step, not both or neither")
+    if step is None:
+        return _number("decode_tokens_per_second", decode_tokens_per_second)
+    return step.tokens_per_second(cap)
 
-    GPU-hours = input_tokens / prefill_tps / 3600 + output_tokens / decode_tps / 3600, paid per busy
-    hour; ``always_on_gpus`` adds the cost of keeping that many GPUs rented all month instead.
+
+def self_hosted_cost(gpu: str | GPUSpec | OnPremGPU | float, volume: Volume, *, prefill_tokens_per_second: float,
+                     decode_tokens_per_second: float | None = None, decode_step: DecodeStep | None = None,
+                     max_concurrent_requests: int | None = None, always_on_gpus: int | None = None,
+                     provider: str | None = None, catalog: Catalog | None = None) -> SelfHostedCost:
+    """Cost of serving ``volume`` on GPUs kept on all year, and at full use, with the load it assumes.
+
+    Give the decode speed as ``decode_tokens_per_second`` (aggregate per GPU at full batch, as
+    measured) or as a ``decode_step`` (its speed at any batch): only the latter, with a
+    per-query volume, yields requests in flight (Little's law), the busy fraction and
+    ``busy_usd_per_query``. ``max_concurrent_requests`` caps the batch (default
+    :data:`~chunkwise.economics.memory.VLLM_MAX_NUM_SEQS`). Always-on GPUs: ``always_on_gpus``,
+    else the fewest that keep up.
     """
+    from .memory import VLLM_MAX_NUM_SEQS
+
     hour = gpu_hour_cost(gpu, provider=provider, catalog=catalog)
     prefill = _number("prefill_tokens_per_second", prefill_tokens_per_second)
-    decode = _number("decode_tokens_per_second", decode_tokens_per_second)
     if not isinstance(volume, Volume):
         raise ConfigError(f"volume must be a Volume, got {type(volume).__name__}")
-    per_million_in = hour.usd_per_gpu_hour / (prefill * 3600) * 1e6
-    per_million_out = hour.usd_per_gpu_hour / (decode * 3600) * 1e6
-    hours = volume.monthly_input_tokens / prefill / 3600 + volume.monthly_output_tokens / decode / 3600
-    monthly = hours * hour.usd_per_gpu_hour
-    per_query = None
+    cap = VLLM_MAX_NUM_SEQS if max_concurrent_requests is None else max_concurrent_requests
+    if isinstance(cap, bool) or not isinstance(cap, int) or cap <= 0:
+        raise ConfigError(f"max_concurrent_requests={cap!r} must be a positive integer")
+    if always_on_gpus is not None and (isinstance(always_on_gpus, bool) or not isinstance(always_on_gpus, int)
+                                       or always_on_gpus <= 0):
+        raise ConfigError(f"always_on_gpus={always_on_gpus!r} must be a positive integer")
+    decode = _full_decode_speed(decode_tokens_per_second, decode_step, cap)
+    price = hour.usd_per_gpu_hour
+    per_million_in = price / (prefill * 3600) * 1e6
+    per_million_out = price / (decode * 3600) * 1e6
+    full_hours = volume.monthly_input_tokens / prefill / 3600 + volume.monthly_output_tokens / decode / 3600
+    full_monthly = full_hours * price
+    full_per_query = None
     if volume.per_query:
-        per_query = (volume.input_tokens_per_query * per_million_in + volume.output_tokens_per_query * per_million_out) / 1e6
-    always_on = None
-    if always_on_gpus is not None:
-        if isinstance(always_on_gpus, bool) or not isinstance(always_on_gpus, int) or always_on_gpus <= 0:
-            raise ConfigError(f"always_on_gpus={always_on_gpus!r} must be a positive integer")
-        always_on = always_on_gpus * HOURS_PER_MONTH * hour.usd_per_gpu_hour
+        full_per_query = (volume.input_tokens_per_query * per_million_in + volume.output_tokens_per_query * per_million_out) / 1e6
+    load = None
+    if decode_step is not None and volume.per_query:
+        load = serving_load(volume.queries_per_day, input_tokens=volume.input_tokens_per_query,
+                            output_tokens=volume.output_tokens_per_query, prefill_tokens_per_second=prefill,
+                            step=decode_step, concurrency_cap=cap, gpus=always_on_gpus)
+        gpus = load.gpus
+        busy = load.busy_fraction
+    else:
+        gpus = always_on_gpus or max(1, math.ceil(full_hours / HOURS_PER_MONTH))
+        busy = min(1.0, full_hours / (gpus * HOURS_PER_MONTH))
+    always_monthly = gpus * HOURS_PER_MONTH * price
+    per_query = always_monthly / volume.queries_per_month if volume.per_query else None
+    busy_per_query = load.gpu_seconds_per_query * price / 3600 if load is not None else None
     formulas = (
         f"gpu_hour: {hour.formula}",
-        f"usd_per_million_input = usd_per_gpu_hour / (prefill_tps x 3600) x 1e6 = {per_million_in:.6g}",
-        f"usd_per_million_output = usd_per_gpu_hour / (decode_tps x 3600) x 1e6 = {per_million_out:.6g}",
-        f"gpu_hours_per_month = {volume.monthly_input_tokens:g} / {prefill:g} / 3600 + "
-        f"{volume.monthly_output_tokens:g} / {decode:g} / 3600 = {hours:.6g}",
-        f"usd_per_month = gpu_hours_per_month x usd_per_gpu_hour = {monthly:.6g}",
+        f"always_on_usd_per_month = gpus x {HOURS_PER_MONTH:g} h x usd_per_gpu_hour = {gpus} x {HOURS_PER_MONTH:g} x "
+        f"{price:.6g} = {always_monthly:.6g}",
+        *((f"usd_per_query = always_on_usd_per_month / queries_per_month = {always_monthly:.6g} / "
+           f"{volume.queries_per_month:.6g} = {per_query:.6g}",) if per_query is not None else ()),
+        *((f"load: {load.formula}",
+           f"busy_usd_per_query = gpu_seconds_per_query x usd_per_gpu_hour / 3600 = {load.gpu_seconds_per_query:.6g} x "
+           f"{price:.6g} / 3600 = {busy_per_query:.6g}") if load is not None else ()),
+        f"usd_per_million_input (fully used) = usd_per_gpu_hour / (prefill_tps x 3600) x 1e6 = {per_million_in:.6g}",
+        f"usd_per_million_output (fully used) = usd_per_gpu_hour / (decode_tps x 3600) x 1e6 = {per_million_out:.6g}",
+        f"fully_used_gpu_hours_per_month = {volume.monthly_input_tokens:g} / {prefill:g} / 3600 + "
+        f"{volume.monthly_output_tokens:g} / {decode:g} / 3600 = {full_hours:.6g}",
+        f"fully_used_usd_per_month = fully_used_gpu_hours_per_month x usd_per_gpu_hour = {full_monthly:.6g}",
     )
-    assumptions = (CALENDAR, "throughputs are aggregate tokens/s per GPU at your batch size, as measured by you",
-                   "only busy GPU-hours are paid unless always_on_gpus is given")
-    return SelfHostedCost(hour, volume, prefill, decode, hours, per_million_in, per_million_out, per_query, monthly,
-                          monthly * 12, always_on_gpus, always_on, formulas, assumptions)
+    full_batch = f"at {cap} in flight" if decode_step is not None else f"at {decode:.4g} decode tokens/s"
+    note = _load_note(gpus, busy, load, full_per_query, full_batch, always_on_gpus is not None)
+    assumptions = (
+        CALENDAR, note,
+        "decode speed: " + (decode_step.basis if decode_step is not None
+                            else f"{decode:g} tokens/s aggregate per GPU at full batch, as given"),
+        "fully used = every GPU-second at full batch; reachable only when other traffic fills the GPU",
+        "GPUs kept on all year are paid whether busy or idle; autoscaling, cold starts and spot prices are not modelled",
+    )
+    return SelfHostedCost(hour, volume, prefill, decode, gpus * HOURS_PER_MONTH, per_million_in, per_million_out,
+                          per_query, always_monthly, always_monthly * 12, always_on_gpus, always_monthly,
+                          formulas, assumptions, gpus, busy, full_hours, full_per_query, full_monthly, full_monthly * 12,
+                          busy_per_query, always_monthly * 12, load, note)
+
+
+def _load_note(gpus: int, busy: float, load: ServingLoad | None, full_per_query: float | None, full_batch: str,
+               given: bool) -> str:
+    """The load behind the always-on figures, in one line for a report."""
+    which = "given" if given else "the fewest that keep up"
+    note = f"always on: {gpus} GPU{'s' if gpus != 1 else ''} ({which}), busy {busy:.1%} of the time"
+    if load is not None:
+        note += (f"; {load.in_flight_per_gpu:.3g} requests in flight per GPU (Little's law: "
+                 f"{load.queries_per_second / load.gpus:.3g} requests/s x {load.latency_seconds:.3g} s)")
+        if not load.keeps_up:
+            note += "; these GPUs cannot keep up: they run full and requests queue"
+    else:
+        note += " at full batch (requests in flight not computed: pass decode_step= for them)"
+    if full_per_query is not None:
+        note += f"; fully used {full_batch}: ${full_per_query:.6f} per query"
+    return note

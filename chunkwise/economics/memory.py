@@ -30,6 +30,11 @@ DTYPE_BYTES: Mapping[str, float] = {
 VLLM_BLOCK_SIZE = 16
 #: vLLM's default fraction of device memory the engine may use.
 VLLM_GPU_MEMORY_UTILIZATION = 0.9
+#: vLLM's default cap on sequences running at once (``max_num_seqs``): 256 in
+#: ``EngineArgs.get_batch_defaults`` (vllm/engine/arg_utils.py) for A100s and cards under 70 GiB,
+#: and in the V0 engine for every card; the V1 engine raises it to 1024 on larger cards that are
+#: not A100s (H100, H200, MI300X). Pass ``max_num_seqs=`` to :func:`capacity` for another engine.
+VLLM_MAX_NUM_SEQS = 256
 
 AttentionImpl = Literal["eager", "sdpa", "flash"]
 
@@ -92,6 +97,10 @@ QUANTIZATIONS: Mapping[str, Quantization] = {
     "bfloat16": Quantization("bfloat16", 16),
     "float16": Quantization("float16", 16),
     "fp8": Quantization("fp8", 8),
+    # DeepSeek-V3's published checkpoint: fp8 linear weights with one fp32 scale per
+    # 128 x 128 block; embedding and output head stay bf16.
+    "fp8-block128": Quantization("fp8-block128", 8, group_size=128 * 128, scale_bytes=4,
+                                 keep_embeddings_16bit=True),
     "int8": Quantization("int8", 8),
     # GPTQ/AWQ-style 4-bit: groups of 128 weights share an fp16 scale and a 4-bit zero point;
     # embeddings and lm_head stay 16-bit as those toolkits leave them.
@@ -141,9 +150,9 @@ class WeightsMemory:
 
 def weights_memory(model: Any, weight_format: str | Quantization | None = None, *,
                    catalog: Catalog | None = None) -> WeightsMemory:
-    """Memory of the weights in the given format (default: the model's own dtype)."""
+    """Memory of the weights in the given format (default: the checkpoint's ``weight_format``, else its dtype)."""
     spec = _resolve_model(model, catalog)
-    fmt = quantization(weight_format or spec.dtype)
+    fmt = quantization(weight_format or spec.weight_format or spec.dtype)
     params_16bit = 0
     if fmt.keep_embeddings_16bit:
         params_16bit = spec.vocab * spec.hidden * (1 if spec.tie_word_embeddings else 2)
@@ -157,7 +166,7 @@ def weights_memory(model: Any, weight_format: str | Quantization | None = None, 
     ]
     if fmt.group_size:
         assumptions.append(
-            f"{fmt.name}: {fmt.bits} bits per weight plus ({fmt.scale_bytes} B scale + {fmt.zero_point_bytes} B zero point)"
+            f"{fmt.name}: {fmt.bits:g} bits per weight plus ({fmt.scale_bytes} B scale + {fmt.zero_point_bytes} B zero point)"
             f" per group of {fmt.group_size} = {fmt.bytes_per_param:.6f} B/param"
         )
     if params_16bit:
@@ -165,7 +174,7 @@ def weights_memory(model: Any, weight_format: str | Quantization | None = None, 
             f"embedding/output-head matrices ({params_16bit} params = vocab x hidden x "
             f"{1 if spec.tie_word_embeddings or spec.kind == 'encoder' else 2}) stay 16-bit; norms are counted as quantized"
         )
-    if fmt.bits in (8,):
+    if fmt.bits == 8 and not fmt.group_size:
         assumptions.append("per-channel/per-tensor scales of 8-bit formats are ignored (a few kB)")
     formula = (
         "ceil(params_quantized * bytes_per_param + params_16bit * 2)"
@@ -422,34 +431,77 @@ def prefill_memory(model: Any, *, seq_len: int, batch_size: int = 1, implementat
 
 # --------------------------------------------------------------------------- capacity
 @dataclass(frozen=True)
-class Reserve:
-    """Memory set aside before the KV cache: runtime overhead plus the activation peak.
+class ReserveLog:
+    """A published vLLM start-up log: its stated settings and the reserve it shows.
 
-    vLLM measures this by profiling a dummy forward pass of ``max_num_batched_tokens``
-    tokens (``max_num_seqs`` sequences); here it is estimated with :func:`activation_memory`
-    plus a fixed ``runtime_overhead_bytes`` for the CUDA context, cuBLAS/NCCL workspaces and
-    allocator slack. Give ``fixed_bytes`` to replace the estimate with a measured number.
+    The reserve is what vLLM keeps out of the KV cache besides the weights:
+    ``total x gpu_memory_utilization - weights - kv_cache``.
     """
 
-    runtime_overhead_bytes: int = GIB
-    max_num_batched_tokens: int = 8192
-    max_num_seqs: int = 256
-    fixed_bytes: int | None = None
-
-    def __post_init__(self) -> None:
-        _positive_int("runtime_overhead_bytes", self.runtime_overhead_bytes, allow_zero=True)
-        _positive_int("max_num_batched_tokens", self.max_num_batched_tokens)
-        _positive_int("max_num_seqs", self.max_num_seqs)
-        if self.fixed_bytes is not None:
-            _positive_int("fixed_bytes", self.fixed_bytes, allow_zero=True)
+    source: str
+    model: str
+    gpu: str
+    total_gpu_memory_gib: float
+    gpu_memory_utilization: float
+    reserve_gib: float
+    detail: str
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
+#: Published vLLM logs of Llama-3-8B in bf16 on one GPU at the default utilization 0.9; the
+#: reserve each shows bounds the assumption of :class:`Reserve` (tests hold both logs).
+VLLM_RESERVE_LOGS: tuple[ReserveLog, ...] = (
+    ReserveLog("https://github.com/vllm-project/vllm/pull/10511", "llama-3-8b", "H100 80GB", 79.22, 0.9, 3.05,
+               "non_torch_memory 1.79 GiB + PyTorch activation peak 1.26 GiB; available_kv_cache_memory 53.29 GiB"),
+    ReserveLog("https://github.com/vllm-project/vllm/issues/12330", "llama-3-8b", "A100-SXM4-40GB", 39.50, 0.9, 9.48,
+               "# GPU blocks: 5691 (11.12 GiB of KV cache) after 14.96 GiB of weights; the reserve is implied: "
+               "35.55 - 14.96 - 11.12 GiB (9.477 GiB before rounding)"),
+)
+#: The largest reserve in :data:`VLLM_RESERVE_LOGS`: the top of the range every capacity states.
+VLLM_RESERVE_HIGH_BYTES = round(max(log.reserve_gib for log in VLLM_RESERVE_LOGS) * GIB)
+
+
+@dataclass(frozen=True)
+class Reserve:
+    """Memory kept out of the KV cache besides the weights: an assumption, stated with a range.
+
+    vLLM measures it at start-up by profiling a dummy forward pass of ``max_num_batched_tokens``
+    tokens. Here it is estimated as :func:`activation_memory` of that pass plus
+    ``runtime_overhead_bytes`` (CUDA context, cuBLAS workspaces, allocator slack). Published
+    logs for Llama-3-8B show more: 3.05 GiB (vLLM PR 10511) and 9.48 GiB (vLLM issue 12330)
+    against this estimate's 2.03 GiB, so every :class:`Capacity` also gives the blocks at
+    ``high_bytes`` (default :data:`VLLM_RESERVE_HIGH_BYTES`). Give ``fixed_bytes`` to use a
+    reserve read from your own log instead of the estimate.
+    """
+
+    runtime_overhead_bytes: int = GIB
+    max_num_batched_tokens: int = 8192
+    fixed_bytes: int | None = None
+    high_bytes: int = VLLM_RESERVE_HIGH_BYTES
+
+    def __post_init__(self) -> None:
+        _positive_int("runtime_overhead_bytes", self.runtime_overhead_bytes, allow_zero=True)
+        _positive_int("max_num_batched_tokens", self.max_num_batched_tokens)
+        if self.fixed_bytes is not None:
+            _positive_int("fixed_bytes", self.fixed_bytes, allow_zero=True)
+        _positive_int("high_bytes", self.high_bytes, allow_zero=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "published_logs": [log.to_dict() for log in VLLM_RESERVE_LOGS]}
+
+
 @dataclass(frozen=True)
 class Capacity:
-    """How many KV-cache blocks, tokens and concurrent requests fit on one GPU after the weights."""
+    """How many KV-cache blocks, tokens and concurrent requests fit on one GPU after the weights.
+
+    ``max_concurrent_requests`` is the smaller of what memory holds at ``context_length``
+    (``max_concurrent_by_memory``) and the engine's ``max_num_seqs``;
+    ``concurrency_limited_by`` says which. ``num_blocks_low`` and
+    ``max_concurrent_requests_low`` are the same figures at the high end of the reserve's
+    range; ``reserve_note`` is the one line a report prints beside them.
+    """
 
     model: str
     gpu: str
@@ -473,6 +525,13 @@ class Capacity:
     fits: bool
     formulas: tuple[str, ...]
     assumptions: tuple[str, ...]
+    max_num_seqs: int = VLLM_MAX_NUM_SEQS
+    max_concurrent_by_memory: int | None = None
+    concurrency_limited_by: str | None = None
+    reserve_high_bytes: int = 0
+    num_blocks_low: int = 0
+    max_concurrent_requests_low: int | None = None
+    reserve_note: str = ""
 
     @property
     def kv_cache_gib(self) -> float:
@@ -487,19 +546,42 @@ class Capacity:
         out["formulas"] = list(self.formulas)
         out["assumptions"] = list(self.assumptions)
         out.update(kv_cache_gib=self.kv_cache_gib, weights_gib=self.weights_gib,
-                   reserve_gib=self.reserve_bytes / GIB, gpu_memory_gib=self.gpu_memory_bytes / GIB)
+                   reserve_gib=self.reserve_bytes / GIB, reserve_high_gib=self.reserve_high_bytes / GIB,
+                   gpu_memory_gib=self.gpu_memory_bytes / GIB)
         return out
+
+
+def _reserve_bytes(spec: ModelSpec, reserve: Reserve, max_num_seqs: int) -> tuple[int, str]:
+    """The reserve :func:`capacity` assumes, and how it was obtained."""
+    if reserve.fixed_bytes is not None:
+        return reserve.fixed_bytes, f"fixed_bytes={reserve.fixed_bytes} given by caller"
+    # vLLM's profiling pass spreads max_num_batched_tokens over up to max_num_seqs sequences.
+    act = activation_memory(spec, num_tokens=reserve.max_num_batched_tokens,
+                            num_sequences=min(max_num_seqs, reserve.max_num_batched_tokens), dtype=spec.dtype)
+    return (reserve.runtime_overhead_bytes + act.bytes,
+            f"runtime_overhead_bytes={reserve.runtime_overhead_bytes} + activation peak ({act.formula})")
+
+
+def _concurrency(num_blocks: int, blocks_per_request: int | None, max_num_seqs: int) -> tuple[int | None, int | None]:
+    """(held by memory, admitted by the engine) for requests of ``blocks_per_request`` blocks."""
+    if not blocks_per_request:
+        return None, None
+    by_memory = num_blocks // blocks_per_request
+    return by_memory, min(by_memory, max_num_seqs)
 
 
 def capacity(model: Any, gpu: str | GPUSpec, *, gpu_memory_utilization: float = VLLM_GPU_MEMORY_UTILIZATION,
              weight_format: str | Quantization | None = None, kv_dtype: str | None = None,
              block_size: int = VLLM_BLOCK_SIZE, context_length: int | None = None,
-             reserve: Reserve | None = None, catalog: Catalog | None = None) -> Capacity:
+             reserve: Reserve | None = None, max_num_seqs: int = VLLM_MAX_NUM_SEQS,
+             catalog: Catalog | None = None) -> Capacity:
     """KV-cache capacity of one GPU serving ``model``, following vLLM's accounting.
 
     ``budget = floor(gpu_memory_bytes x gpu_memory_utilization)``;
     ``kv_available = budget - weights - reserve``; ``num_blocks = floor(kv_available / bytes_per_block)``;
-    concurrent requests at ``context_length`` = ``floor(num_blocks / ceil(context_length / block_size))``.
+    concurrent requests at ``context_length`` = ``min(floor(num_blocks / ceil(context_length / block_size)),
+    max_num_seqs)``: the engine schedules at most ``max_num_seqs`` sequences however many fit
+    (:data:`VLLM_MAX_NUM_SEQS`). The reserve is an assumption with a range (:class:`Reserve`).
     A model that does not fit returns ``fits=False`` with zero blocks rather than raising.
     """
     catalog = catalog or Catalog()
@@ -509,6 +591,7 @@ def capacity(model: Any, gpu: str | GPUSpec, *, gpu_memory_utilization: float = 
             or not (0 < gpu_memory_utilization <= 1):
         raise ConfigError(f"gpu_memory_utilization={gpu_memory_utilization!r} must be in (0, 1]")
     _positive_int("block_size", block_size)
+    _positive_int("max_num_seqs", max_num_seqs)
     if context_length is not None:
         _positive_int("context_length", context_length)
     if spec.kind == "encoder":
@@ -517,20 +600,16 @@ def capacity(model: Any, gpu: str | GPUSpec, *, gpu_memory_utilization: float = 
     weights = weights_memory(spec, weight_format)
     per_token = kv_cache_breakdown(spec, kv_dtype)
     budget = math.floor(device.memory_bytes * gpu_memory_utilization)
-    if reserve.fixed_bytes is not None:
-        reserve_bytes = reserve.fixed_bytes
-        reserve_basis = f"fixed_bytes={reserve.fixed_bytes} given by caller"
-    else:
-        act = activation_memory(spec, num_tokens=reserve.max_num_batched_tokens, num_sequences=reserve.max_num_seqs,
-                                dtype=spec.dtype)
-        reserve_bytes = reserve.runtime_overhead_bytes + act.bytes
-        reserve_basis = (f"runtime_overhead_bytes={reserve.runtime_overhead_bytes} + activation peak "
-                         f"({act.formula})")
+    reserve_bytes, reserve_basis = _reserve_bytes(spec, reserve, max_num_seqs)
+    reserve_high = max(reserve_bytes, reserve.high_bytes)
     available = budget - weights.bytes - reserve_bytes
     bytes_per_block = per_token.bytes_per_token * block_size
     num_blocks = max(0, available // bytes_per_block)
+    num_blocks_low = max(0, (budget - weights.bytes - reserve_high) // bytes_per_block)
     blocks_per_request = -(-context_length // block_size) if context_length else None
-    concurrent = num_blocks // blocks_per_request if blocks_per_request else None
+    by_memory, concurrent = _concurrency(num_blocks, blocks_per_request, max_num_seqs)
+    concurrent_low = _concurrency(num_blocks_low, blocks_per_request, max_num_seqs)[1]
+    limited_by = None if by_memory is None else ("max_num_seqs" if by_memory > max_num_seqs else "memory")
     formulas = (
         f"budget = floor(gpu_memory_bytes x utilization) = floor({device.memory_bytes} x {gpu_memory_utilization}) = {budget}",
         f"weights = {weights.formula}",
@@ -538,20 +617,35 @@ def capacity(model: Any, gpu: str | GPUSpec, *, gpu_memory_utilization: float = 
         f"kv_bytes_per_token = {per_token.formula}",
         f"num_blocks = floor(kv_available / (block_size x kv_bytes_per_token)) = floor({available} / {bytes_per_block}) = {num_blocks}",
         f"kv_cache_bytes = num_blocks x bytes_per_block = {num_blocks * bytes_per_block}",
-    ) + ((f"max_concurrent_requests = floor(num_blocks / ceil(context_length / block_size)) = "
-          f"floor({num_blocks} / {blocks_per_request}) = {concurrent}",) if blocks_per_request else ())
+        f"num_blocks_low = floor((budget - weights - reserve_high) / bytes_per_block) = floor(({budget} - {weights.bytes} - "
+        f"{reserve_high}) / {bytes_per_block}) = {num_blocks_low}",
+    ) + ((f"max_concurrent_requests = min(floor(num_blocks / ceil(context_length / block_size)), max_num_seqs) = "
+          f"min(floor({num_blocks} / {blocks_per_request}), {max_num_seqs}) = min({by_memory}, {max_num_seqs}) = {concurrent}",)
+         if blocks_per_request else ())
+    logged = sorted(log.reserve_gib for log in VLLM_RESERVE_LOGS)
+    note = (f"KV cache assumes a {reserve_bytes / GIB:.2f} GiB reserve besides the weights; published vLLM logs of "
+            f"Llama-3-8B show {logged[0]:.2f} to {logged[-1]:.2f} GiB (PR 10511, issue 12330): {num_blocks:,} blocks "
+            f"here, {num_blocks_low:,} with a {reserve_high / GIB:.2f} GiB reserve")
+    if concurrent is not None:
+        note += "; concurrent requests " + (f"{concurrent:,}" if concurrent_low == concurrent
+                                            else f"{concurrent_low:,} to {concurrent:,}")
+        if limited_by == "max_num_seqs":
+            note += f" (memory holds {by_memory:,}; the engine admits max_num_seqs={max_num_seqs})"
     assumptions = (
         f"GPU memory: {device.memory_basis}",
         "one GPU, no tensor parallelism; every request reserves full blocks for its whole context (no prefix sharing)",
         f"reserve: {reserve_basis}",
-        "vLLM profiles the reserve on the real GPU; logs from real runs can differ from this estimate "
-        "(pass Reserve(fixed_bytes=...) to use a measured value)",
+        f"reserve range: {reserve_bytes / GIB:.2f} to {reserve_high / GIB:.2f} GiB; vLLM profiles it on the real GPU and "
+        "published logs differ from the estimate (pass Reserve(fixed_bytes=...) with the reserve your log shows)",
+        f"the engine runs at most max_num_seqs={max_num_seqs} sequences at once (vLLM's default 256 on A100s and "
+        "cards under 70 GiB; 1024 in the V1 engine on larger cards)",
     )
     return Capacity(spec.name, device.name, device.memory_bytes, device.memory_bytes_exact, gpu_memory_utilization,
                     budget, weights.bytes, reserve_bytes, reserve_basis, available, per_token.bytes_per_token,
                     block_size, bytes_per_block, num_blocks, num_blocks * block_size, num_blocks * bytes_per_block,
                     context_length, blocks_per_request, concurrent, available >= bytes_per_block,
-                    formulas, assumptions)
+                    formulas, assumptions, max_num_seqs, by_memory, limited_by, reserve_high, num_blocks_low,
+                    concurrent_low, note)
 
 
 def implied_reserve_bytes(model: Any, gpu: str | GPUSpec, *, num_blocks: int,
@@ -572,11 +666,17 @@ def implied_reserve_bytes(model: Any, gpu: str | GPUSpec, *, num_blocks: int,
 
 # --------------------------------------------------------------------------- compute
 def forward_flops_per_token(model: Any, *, context_tokens: int = 0, catalog: Catalog | None = None) -> int:
-    """Forward FLOPs for one token: ``2 x params_active + 4 x layers x context x heads x head_dim``.
+    """Forward FLOPs for one token: ``2 x (params_active - embedding table) + 4 x layers x context x heads x head_dim``.
 
-    Mixture-of-experts models compute with active parameters only; the second term is the
-    QK^T and attention-times-V products against ``context_tokens`` cached tokens.
+    The input embedding is a table lookup, not a matrix product, so its ``vocab x hidden``
+    parameters cost no FLOPs (a decoder with tied embeddings still multiplies by that matrix
+    in its output head, so nothing is taken off; an encoder's position tables are left in). Mixture-of-experts models compute with
+    active parameters only; the second term is the QK^T and attention-times-V products
+    against ``context_tokens`` cached tokens. The output head is counted for every token
+    (vLLM computes it only for the last prompt token, so prefill costs a little less).
     """
     spec = _resolve_model(model, catalog)
     _positive_int("context_tokens", context_tokens, allow_zero=True)
-    return 2 * spec.params_active + 4 * spec.layers * context_tokens * spec.heads * spec.head_dim
+    # An encoder has no output head: its word table is only looked up, tied or not.
+    lookup = spec.vocab * spec.hidden if spec.kind == "encoder" or not spec.tie_word_embeddings else 0
+    return 2 * (spec.params_active - lookup) + 4 * spec.layers * context_tokens * spec.heads * spec.head_dim
