@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, overload
+
+import numpy as np
 
 from .errors import InputDataError, InputTypeError
 
@@ -47,6 +50,87 @@ class Span(NamedTuple):
     end: int
     kind: SpanKind = "sentence"
     break_before: int = 0
+
+
+SPAN_KINDS: tuple[SpanKind, ...] = ("sentence", "paragraph", "list_item", "code", "heading", "line", "table", "piece")
+"""Kind codes of a ``SpanTable`` (the compiled segmenter writes the first seven)."""
+
+
+class SpanTable(Sequence[Span]):
+    """Spans as rows of one int array, ``[start, end, kind code, break]``: a sequence of ``Span``.
+
+    The chunker's units live here rather than in a list of ``Span``: a text of tiny
+    units (one-line paragraphs) made one tuple and two ints per unit, ~130 bytes,
+    33x the text; a row is 32 bytes. Indexing makes the ``Span`` on demand.
+    """
+
+    __slots__ = ("rows",)
+
+    def __init__(self, rows: np.ndarray) -> None:
+        self.rows = rows
+
+    @classmethod
+    def from_spans(cls, spans: Iterable[Span]) -> SpanTable:
+        codes = {kind: code for code, kind in enumerate(SPAN_KINDS)}
+        flat = [value for s in spans for value in (s.start, s.end, codes[s.kind], int(s.break_before))]
+        return cls(np.array(flat, dtype=np.int64).reshape(-1, 4))
+
+    @property
+    def starts(self) -> np.ndarray:
+        return self.rows[:, 0]
+
+    @property
+    def ends(self) -> np.ndarray:
+        return self.rows[:, 1]
+
+    @property
+    def kinds(self) -> np.ndarray:
+        return self.rows[:, 2]
+
+    @property
+    def breaks(self) -> np.ndarray:
+        return self.rows[:, 3]
+
+    def __len__(self) -> int:
+        return int(self.rows.shape[0])
+
+    @overload
+    def __getitem__(self, index: int) -> Span: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> SpanTable: ...
+
+    def __getitem__(self, index: int | slice) -> Span | SpanTable:
+        if isinstance(index, slice):
+            return SpanTable(self.rows[index])
+        start, end, kind, strength = self.rows[index].tolist()
+        return Span(start, end, SPAN_KINDS[kind], _break_members()[strength])
+
+    def __iter__(self) -> Iterator[Span]:
+        breaks = _break_members()
+        for block in range(0, len(self), 4096):  # a block of rows at a time: no list of every span
+            for start, end, kind, strength in self.rows[block : block + 4096].tolist():
+                yield Span(start, end, SPAN_KINDS[kind], breaks[strength])
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, SpanTable):
+            return np.array_equal(self.rows, other.rows)
+        if isinstance(other, Sequence):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"SpanTable({len(self)} spans)"
+
+
+@functools.cache
+def _break_members() -> tuple[int, ...]:
+    """``Break`` members by strength (the enum lives with the segmenter, which imports this module)."""
+    from .segment import Break
+
+    return tuple(sorted(Break))
 
 
 def chunk_id(doc_id: str, start: int, end: int, text: str) -> str:

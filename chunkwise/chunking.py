@@ -27,12 +27,12 @@ import numpy as np
 import regex
 
 from ._boundaries import SCORE_SCALE, select_starts
-from ._types import Chunk, Span, chunk_id
+from ._types import SPAN_KINDS, Chunk, Span, SpanTable, chunk_id
 from ._scores import gap_similarities as semantic_gap_similarities
 from ._scores import scores_from_similarities as semantic_scores_from_similarities
 from ._types import Document
 from .errors import ConfigError, InputTypeError
-from .segment import Break, cluster_safe_cut, segment
+from .segment import Break, cluster_safe_cut, segment_table
 from .tokens import Tokenizer, content_budget, get_tokenizer
 
 if TYPE_CHECKING:
@@ -251,7 +251,7 @@ def split_long_unit(text: str, span: Span, budget: int, tokenizer: Tokenizer) ->
 # ---------------------------------------------------------------- structural chunking
 
 
-def _estimated_counts(text: str, spans: Sequence[Span], tokenizer: Tokenizer) -> np.ndarray | None:
+def _estimated_counts(text: str, spans: SpanTable, tokenizer: Tokenizer) -> np.ndarray | None:
     """Tokens per unit from one tokenization of the whole text, or None without offsets.
 
     Unit k is credited with the tokens that start in [start_k, start_k+1); the
@@ -259,55 +259,75 @@ def _estimated_counts(text: str, spans: Sequence[Span], tokenizer: Tokenizer) ->
     real count by about a token at each end. Only the DP sees estimates:
     every chunk is counted exactly afterwards.
     """
-    if not tokenizer.has_offsets or not spans:
+    if not tokenizer.has_offsets or not len(spans):
         return None
-    unit_starts = np.fromiter((s.start for s in spans), dtype=np.int64, count=len(spans))
+    unit_starts = np.ascontiguousarray(spans.starts)
     counts = np.zeros(len(spans), dtype=np.int64)
     for token_starts in tokenizer.token_start_windows(text):  # window by window: memory stays bounded
+        if not len(token_starts):
+            continue
         owners = np.maximum(np.searchsorted(unit_starts, token_starts, side="right") - 1, 0)
-        counts += np.bincount(owners, minlength=len(spans))
+        low = int(owners[0])  # token starts rise, so a window's owners are one stretch of units
+        counts[low : int(owners[-1]) + 1] += np.bincount(owners - low)
     return counts
 
 
-def _units(text: str, config: ChunkConfig, tokenizer: Tokenizer, budget: int) -> tuple[list[Span], list[int]]:
-    spans = segment(text, markdown=config.markdown)
+def _units(text: str, config: ChunkConfig, tokenizer: Tokenizer, budget: int) -> tuple[SpanTable, np.ndarray]:
+    """The document's units, each within the budget (over-long ones split), and their token counts."""
+    spans = segment_table(text, markdown=config.markdown)
     char_limit = budget * _MAX_CHARS_PER_TOKEN
     estimates = _estimated_counts(text, spans, tokenizer)
+    lengths = spans.ends - spans.starts
     # Count exactly only what may not fit: large units (or all, without offsets).
-    exact_needed = [
-        span
-        for index, span in enumerate(spans)
-        if span.end - span.start <= char_limit and (estimates is None or estimates[index] >= budget // 2)
-    ]
-    exact = dict(zip((s.start for s in exact_needed), tokenizer.content_count_batch([text[s.start : s.end] for s in exact_needed])))
-    units: list[Span] = []
-    tokens: list[int] = []
-    for index, span in enumerate(spans):
-        if span.end - span.start > char_limit:
-            count = budget + 1
-        elif span.start in exact:
-            count = exact[span.start]
-        else:
-            count = int(estimates[index])  # type: ignore[index]
-        if count <= budget:
-            units.append(span)
-            tokens.append(max(count, 1))
-        else:
-            for piece, piece_tokens in split_long_unit(text, span, budget, tokenizer):
-                units.append(piece)
-                tokens.append(piece_tokens)
-    return units, tokens
+    needs_exact = lengths <= char_limit
+    if estimates is not None:
+        needs_exact &= estimates >= budget // 2
+    counts = np.full(len(spans), budget + 1, dtype=np.int64) if estimates is None else estimates
+    exact_rows = np.flatnonzero(needs_exact)
+    for block in range(0, exact_rows.size, 4096):  # texts of a block of units at a time
+        rows = exact_rows[block : block + 4096]
+        texts = [text[start:end] for start, end in spans.rows[rows, :2].tolist()]
+        counts[rows] = tokenizer.content_count_batch(texts)
+    counts[lengths > char_limit] = budget + 1
+    over = np.flatnonzero(counts > budget)
+    tokens = np.maximum(counts, 1)
+    if not over.size:
+        return spans, tokens
+    # Split the over-long units; the rest keep their rows.
+    row_blocks: list[np.ndarray] = []
+    token_blocks: list[np.ndarray] = []
+    kind_codes = {kind: code for code, kind in enumerate(SPAN_KINDS)}
+    previous = 0
+    for row in over.tolist():
+        row_blocks.append(spans.rows[previous:row])
+        token_blocks.append(tokens[previous:row])
+        pieces = split_long_unit(text, spans[row], budget, tokenizer)
+        row_blocks.append(np.array([(p.start, p.end, kind_codes[p.kind], int(p.break_before)) for p, _ in pieces],
+                                   dtype=spans.rows.dtype).reshape(-1, 4))
+        token_blocks.append(np.array([count for _, count in pieces], dtype=np.int64))
+        previous = row + 1
+    row_blocks.append(spans.rows[previous:])
+    token_blocks.append(tokens[previous:])
+    return SpanTable(np.concatenate(row_blocks)), np.concatenate(token_blocks)
 
 
-def _gap_scores(units: Sequence[Span], config: ChunkConfig) -> np.ndarray:
-    scores = np.zeros(len(units), dtype=np.int64)
+_HEADING = SPAN_KINDS.index("heading")
+
+
+def _after_heading(units: SpanTable) -> np.ndarray:
+    """For each unit, whether the unit before it is a heading (False for the first)."""
+    after = np.zeros(len(units), dtype=bool)
+    after[1:] = units.kinds[:-1] == _HEADING
+    return after
+
+
+def _gap_scores(units: SpanTable, config: ChunkConfig) -> np.ndarray:
     table = config.break_scores
-    for index in range(1, len(units)):
-        if units[index - 1].kind == "heading":
-            value = AFTER_HEADING_SCORE
-        else:
-            value = table.get(units[index].break_before, 0.0)
-        scores[index] = round(value * SCORE_SCALE)
+    by_break = np.array([round(table.get(strength, 0.0) * SCORE_SCALE) for strength in range(len(Break))], dtype=np.int64)
+    scores = by_break[units.breaks]
+    scores[_after_heading(units)] = round(AFTER_HEADING_SCORE * SCORE_SCALE)
+    if len(units):
+        scores[0] = 0
     return scores
 
 
@@ -412,7 +432,7 @@ def _may_earn_a_cut(text: str, start: int, end: int, config: ChunkConfig) -> boo
     return max(table.values(), default=0.0) > config.cut_penalty and _LINE_BREAKS.search(text, start, end) is not None
 
 
-_Plan = tuple[list[Span], list[int], np.ndarray]
+_Plan = tuple[SpanTable, np.ndarray, np.ndarray]
 """A document ready for the DP: its units, their token counts and structural gap scores."""
 
 
@@ -499,7 +519,7 @@ def _no_veto(structural: np.ndarray, semantic: np.ndarray, config: ChunkConfig) 
 _SEMANTIC_BLOCK_UNITS = 2048
 
 
-def semantic_scores(units_by_doc: Sequence[Sequence[Span]], texts: Sequence[str], config: ChunkConfig,
+def semantic_scores(units_by_doc: Sequence[SpanTable], texts: Sequence[str], config: ChunkConfig,
                     embedder: Embedder, *, block: int = _SEMANTIC_BLOCK_UNITS) -> list[np.ndarray]:
     """Fixed-point semantic gap scores for each document's units.
 
@@ -535,10 +555,7 @@ def semantic_scores(units_by_doc: Sequence[Sequence[Span]], texts: Sequence[str]
     by_doc = []
     for index, units in enumerate(units_by_doc):
         part = peaks_only(scores[offsets[index] : offsets[index + 1]], config.semantic_window - 1)
-        # A heading stays with what it introduces, whatever the vectors say.
-        for position in range(1, len(units)):
-            if units[position - 1].kind == "heading":
-                part[position] = 0
+        part[_after_heading(units)] = 0  # a heading stays with what it introduces, whatever the vectors say
         by_doc.append(part)
     return by_doc
 

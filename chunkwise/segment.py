@@ -26,7 +26,7 @@ from enum import IntEnum
 import regex
 
 from ._backend import compiled
-from ._types import Span
+from ._types import Span, SpanTable
 from .errors import ConfigError
 
 
@@ -305,6 +305,19 @@ def segment(text: str, *, markdown: bool = True, implementation: str | None = No
     if module is None:
         return _segment_python(text, markdown)
     return module.segment(text, markdown)
+
+
+def segment_table(text: str, *, markdown: bool = True) -> SpanTable:
+    """``segment(text)`` as a ``SpanTable``: what the chunker uses, with no object per unit.
+
+    The compiled twin writes the rows directly; the Python twin converts its list.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"segment() needs a str, got {type(text).__name__}")
+    module = compiled("_csegment")
+    if module is None:
+        return SpanTable.from_spans(_segment_python(text, markdown))
+    return SpanTable(module.segment_rows(text, markdown))
 
 
 def _segment_python(text: str, markdown: bool) -> list[Span]:

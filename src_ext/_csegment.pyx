@@ -12,6 +12,9 @@ line of the twin; keep them in step.
 from cpython.object cimport PyObject
 from libc.stdint cimport uint16_t, uint64_t
 from libc.stdlib cimport free, realloc
+from cython.view cimport array as cvarray
+
+import numpy as np
 
 from chunkwise._types import Span
 from chunkwise.segment import (
@@ -73,6 +76,8 @@ cdef enum:
     B_SECTION = 7
 
 _KIND_NAMES = ("sentence", "paragraph", "list_item", "code", "heading", "line", "table")
+# The buffer-protocol letter of Py_ssize_t (long on LP64 systems, long long on Windows).
+_SSIZE_FORMAT = "l" if sizeof(Py_ssize_t) == sizeof(long) else "q"
 _BREAKS = tuple(sorted(Break))
 
 # Character classes, one bit each, for the Basic Multilingual Plane.
@@ -790,11 +795,8 @@ cdef int _run(State* st, bint markdown) except -1 nogil:
     return 0
 
 
-def segment(text, bint markdown=True):
-    """Compiled twin of ``chunkwise.segment._segment_python``: the same list of Spans."""
-    cdef State st
-    cdef Py_ssize_t k
-    cdef Py_ssize_t* data
+cdef int _segment_into(State* st, text, bint markdown) except -1:
+    """Run the segmenter over ``text``; the spans are left in ``st.spans`` (4 values each)."""
     if not isinstance(text, str):
         raise TypeError(f"segment() needs a str, got {type(text).__name__}")
     cw_ready(text)
@@ -802,6 +804,13 @@ def segment(text, bint markdown=True):
     st.kind = cw_kind(text)
     st.data = cw_data(text)
     st.n = cw_length(text)
+    with nogil:
+        _run(st, markdown)
+    return 0
+
+
+cdef State _empty_state():
+    cdef State st
     st.thai = False
     st.cuts = Vec(NULL, 0, 0)
     st.spans = Vec(NULL, 0, 0)
@@ -813,9 +822,26 @@ def segment(text, bint markdown=True):
     st.paragraph_open = False
     st.paragraph_break = 0
     st.paragraph_kind = K_PARAGRAPH
+    return st
+
+
+cdef void _free_state(State* st) noexcept:
+    free(st.cuts.data)
+    free(st.spans.data)
+    free(st.lines.data)
+    free(st.forced.data)
+    free(st.merged.data)
+    free(st.thai_cuts.data)
+    free(st.all_cuts.data)
+
+
+def segment(text, bint markdown=True):
+    """Compiled twin of ``chunkwise.segment._segment_python``: the same list of Spans."""
+    cdef State st = _empty_state()
+    cdef Py_ssize_t k
+    cdef Py_ssize_t* data
     try:
-        with nogil:
-            _run(&st, markdown)
+        _segment_into(&st, text, markdown)
         kinds = _KIND_NAMES
         breaks = _BREAKS
         new_span = tuple.__new__
@@ -826,10 +852,31 @@ def segment(text, bint markdown=True):
             result.append(new_span(span_type, (data[k], data[k + 1], kinds[data[k + 2]], breaks[data[k + 3]])))
         return result
     finally:
-        free(st.cuts.data)
-        free(st.spans.data)
-        free(st.lines.data)
-        free(st.forced.data)
-        free(st.merged.data)
-        free(st.thai_cuts.data)
-        free(st.all_cuts.data)
+        _free_state(&st)
+
+
+def segment_rows(text, bint markdown=True):
+    """The spans of ``segment`` as an (n, 4) array of [start, end, kind code, break]: no object per span.
+
+    The kind code indexes ``_KIND_NAMES``. The C buffer the spans were written to
+    becomes the array's memory (no copy), so a text of tiny units costs 32 bytes a unit.
+    """
+    cdef State st = _empty_state()
+    cdef Py_ssize_t rows
+    cdef cvarray view
+    cdef Py_ssize_t* shrunk
+    try:
+        _segment_into(&st, text, markdown)
+        rows = st.spans.size // 4
+        if rows == 0:
+            return np.zeros((0, 4), dtype=np.intp)
+        shrunk = <Py_ssize_t*>realloc(st.spans.data, st.spans.size * sizeof(Py_ssize_t))
+        if shrunk != NULL:
+            st.spans.data = shrunk
+        view = cvarray(shape=(rows, 4), itemsize=sizeof(Py_ssize_t), format=_SSIZE_FORMAT, mode="c", allocate_buffer=False)
+        view.data = <char*>st.spans.data
+        view.callback_free_data = free
+        st.spans.data = NULL  # the array owns it now
+        return np.asarray(view)
+    finally:
+        _free_state(&st)

@@ -11,7 +11,7 @@ from chunkwise import Document, get_tokenizer
 from chunkwise._boundaries import SCORE_SCALE
 from chunkwise._scores import gap_scores
 from chunkwise.chunking import _SEMANTIC_BLOCK_UNITS, ChunkConfig, chunk, chunk_documents, peaks_only, semantic_scores
-from chunkwise.segment import segment
+from chunkwise.segment import segment_table
 from chunkwise.embed import normalize_rows
 from chunkwise.errors import ConfigError, InputDataError, ModelNotFoundError
 
@@ -218,7 +218,7 @@ def test_scores_a_block_at_a_time_equal_scores_of_the_whole_batch(block):
     second, _ = topic_text(3, topics=("chess", "river", "bread"))
     texts = [first, "One. Two.", second]
     config = ChunkConfig(max_tokens=64, strategy="semantic")
-    units_by_doc = [segment(t) for t in texts]
+    units_by_doc = [segment_table(t) for t in texts]
     whole = semantic_scores(units_by_doc, texts, config, TopicEmbedder(), block=10_000)
     blocked_embedder = TopicEmbedder()
     blocked = semantic_scores(units_by_doc, texts, config, blocked_embedder, block=block)
