@@ -98,11 +98,11 @@ def test_vllm_issue_12330_log_against_the_stated_range(catalog):
     assert "concurrent requests 11 to 18" in cap.reserve_note
 
 
-def test_vllm_pr_10511_log_h100(catalog):
+def test_vllm_pr_10511_log_80gb_gpu(catalog):
     # Stated settings (vllm serve meta-llama/Meta-Llama-3-8B, one GPU): total_gpu_memory 79.22 GiB,
     # gpu_memory_utilization 0.90. Logged: can use 71.29 GiB; weights 14.96 GiB; non_torch_memory 1.79 GiB;
     # PyTorch activation peak 1.26 GiB; available_kv_cache_memory 53.29 GiB.
-    card = GPUSpec(name="H100 80GB as logged", memory_bytes=round(79.22 * GIB), memory_bytes_exact=False,
+    card = GPUSpec(name="80 GB GPU as logged", memory_bytes=round(79.22 * GIB), memory_bytes_exact=False,
                    memory_basis="total_gpu_memory 79.22 GiB in the log", memory_nominal_gb=80,
                    memory_bandwidth_gb_s=3350)
     cap = capacity("llama-3-8b", card, gpu_memory_utilization=0.9, catalog=catalog)

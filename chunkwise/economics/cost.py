@@ -1,5 +1,8 @@
 """Dollars: hosted-API token prices, GPU hours (cloud or amortized on-prem), per query/month/year.
 
+Self-hosted serving is costed under a stated load: GPUs kept on all year (the headline), busy
+GPU-seconds at the batch the traffic forms (Little's law), and the floor of a fully used GPU.
+
 Calendar used throughout: a year is 365 days (8,760 hours), a month is a twelfth of it
 (30.4167 days, 730 hours). Prices come from the dated snapshot in the catalog or from the
 caller; nothing is fetched.
@@ -15,6 +18,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from .catalog import Catalog, GPUSpec, TokenPrice
+from .memory import VLLM_MAX_NUM_SEQS, kv_cache_bytes_per_token, weights_memory
 
 DAYS_PER_YEAR = 365
 HOURS_PER_YEAR = DAYS_PER_YEAR * 24
@@ -29,6 +33,12 @@ def _number(name: str, value: Any, *, positive: bool = True, allow_zero: bool = 
     if value < 0 or (value == 0 and positive and not allow_zero):
         raise ConfigError(f"{name}={value!r} must be {'positive' if not allow_zero else 'zero or more'}")
     return float(value)
+
+
+def _count(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"{name}={value!r} must be a positive integer")
+    return value
 
 
 @dataclass(frozen=True)
@@ -306,8 +316,6 @@ def decode_step(model: Any, gpu: str | GPUSpec, *, context_tokens: float, mbu: f
     context_tokens / (bandwidth x mbu)``, with ``context_tokens`` the mean cached context of a
     running request (prompt + output / 2). An estimate from datasheet bandwidth, not a measurement.
     """
-    from .memory import kv_cache_bytes_per_token, weights_memory
-
     catalog = catalog or Catalog()
     spec = catalog.resolve_model(model)
     device = catalog.resolve_gpu(gpu)
@@ -376,8 +384,7 @@ def serving_load(queries_per_day: float, *, input_tokens: float, output_tokens: 
     prefill_s = _number("input_tokens", input_tokens, allow_zero=True) / _number(
         "prefill_tokens_per_second", prefill_tokens_per_second)
     output = _number("output_tokens", output_tokens, allow_zero=True)
-    if isinstance(concurrency_cap, bool) or not isinstance(concurrency_cap, int) or concurrency_cap <= 0:
-        raise ConfigError(f"concurrency_cap={concurrency_cap!r} must be a positive integer")
+    _count("concurrency_cap", concurrency_cap)
     full_seconds = prefill_s + output * step.seconds(concurrency_cap) / concurrency_cap
     count = gpus or max(1, math.ceil(rate * full_seconds))
     decoding = _decoding(rate / count, prefill_s, output, step, concurrency_cap)
@@ -449,12 +456,24 @@ class SelfHostedCost:
         return out
 
 
-def _full_decode_speed(decode_tokens_per_second: float | None, step: DecodeStep | None, cap: int | None) -> float:
+def _full_decode_speed(decode_tokens_per_second: float | None, step: DecodeStep | None, cap: int) -> float:
     if (decode_tokens_per_second is None) == (step is None):
         raise ConfigError("give decode_tokens_per_second (aggregate, at full batch) or decode_step, not both or neither")
     if step is None:
         return _number("decode_tokens_per_second", decode_tokens_per_second)
     return step.tokens_per_second(cap)
+
+
+def _fully_used_formulas(volume: Volume, prefill: float, decode: float, full_hours: float, price: float) -> tuple[str, ...]:
+    return (
+        f"usd_per_million_input (fully used) = usd_per_gpu_hour / (prefill_tps x 3600) x 1e6 = "
+        f"{price / (prefill * 3600) * 1e6:.6g}",
+        f"usd_per_million_output (fully used) = usd_per_gpu_hour / (decode_tps x 3600) x 1e6 = "
+        f"{price / (decode * 3600) * 1e6:.6g}",
+        f"fully_used_gpu_hours_per_month = {volume.monthly_input_tokens:g} / {prefill:g} / 3600 + "
+        f"{volume.monthly_output_tokens:g} / {decode:g} / 3600 = {full_hours:.6g}",
+        f"fully_used_usd_per_month = fully_used_gpu_hours_per_month x usd_per_gpu_hour = {full_hours * price:.6g}",
+    )
 
 
 def self_hosted_cost(gpu: str | GPUSpec | OnPremGPU | float, volume: Volume, *, prefill_tokens_per_second: float,
@@ -468,56 +487,44 @@ def self_hosted_cost(gpu: str | GPUSpec | OnPremGPU | float, volume: Volume, *, 
     per-query volume, yields requests in flight (Little's law), the busy fraction and
     ``busy_usd_per_query``. ``max_concurrent_requests`` caps the batch (default
     :data:`~chunkwise.economics.memory.VLLM_MAX_NUM_SEQS`). Always-on GPUs: ``always_on_gpus``,
-    else the fewest that keep up.
+    else the fewest that keep up; ``gpu_hours_per_month`` is what they are paid for.
     """
-    from .memory import VLLM_MAX_NUM_SEQS
-
     hour = gpu_hour_cost(gpu, provider=provider, catalog=catalog)
     prefill = _number("prefill_tokens_per_second", prefill_tokens_per_second)
     if not isinstance(volume, Volume):
         raise ConfigError(f"volume must be a Volume, got {type(volume).__name__}")
-    cap = VLLM_MAX_NUM_SEQS if max_concurrent_requests is None else max_concurrent_requests
-    if isinstance(cap, bool) or not isinstance(cap, int) or cap <= 0:
-        raise ConfigError(f"max_concurrent_requests={cap!r} must be a positive integer")
-    if always_on_gpus is not None and (isinstance(always_on_gpus, bool) or not isinstance(always_on_gpus, int)
-                                       or always_on_gpus <= 0):
-        raise ConfigError(f"always_on_gpus={always_on_gpus!r} must be a positive integer")
+    cap = _count("max_concurrent_requests", VLLM_MAX_NUM_SEQS if max_concurrent_requests is None
+                 else max_concurrent_requests)
+    if always_on_gpus is not None:
+        _count("always_on_gpus", always_on_gpus)
     decode = _full_decode_speed(decode_tokens_per_second, decode_step, cap)
     price = hour.usd_per_gpu_hour
-    per_million_in = price / (prefill * 3600) * 1e6
-    per_million_out = price / (decode * 3600) * 1e6
     full_hours = volume.monthly_input_tokens / prefill / 3600 + volume.monthly_output_tokens / decode / 3600
-    full_monthly = full_hours * price
     full_per_query = None
     if volume.per_query:
-        full_per_query = (volume.input_tokens_per_query * per_million_in + volume.output_tokens_per_query * per_million_out) / 1e6
+        full_per_query = (volume.input_tokens_per_query / prefill + volume.output_tokens_per_query / decode) / 3600 * price
     load = None
     if decode_step is not None and volume.per_query:
         load = serving_load(volume.queries_per_day, input_tokens=volume.input_tokens_per_query,
                             output_tokens=volume.output_tokens_per_query, prefill_tokens_per_second=prefill,
                             step=decode_step, concurrency_cap=cap, gpus=always_on_gpus)
-        gpus = load.gpus
-        busy = load.busy_fraction
+        gpus, busy = load.gpus, load.busy_fraction
     else:
         gpus = always_on_gpus or max(1, math.ceil(full_hours / HOURS_PER_MONTH))
         busy = min(1.0, full_hours / (gpus * HOURS_PER_MONTH))
-    always_monthly = gpus * HOURS_PER_MONTH * price
-    per_query = always_monthly / volume.queries_per_month if volume.per_query else None
+    monthly = gpus * HOURS_PER_MONTH * price
+    per_query = monthly / volume.queries_per_month if volume.per_query else None
     busy_per_query = load.gpu_seconds_per_query * price / 3600 if load is not None else None
     formulas = (
         f"gpu_hour: {hour.formula}",
-        f"always_on_usd_per_month = gpus x {HOURS_PER_MONTH:g} h x usd_per_gpu_hour = {gpus} x {HOURS_PER_MONTH:g} x "
-        f"{price:.6g} = {always_monthly:.6g}",
-        *((f"usd_per_query = always_on_usd_per_month / queries_per_month = {always_monthly:.6g} / "
-           f"{volume.queries_per_month:.6g} = {per_query:.6g}",) if per_query is not None else ()),
+        f"usd_per_month = gpus x {HOURS_PER_MONTH:g} h x usd_per_gpu_hour = {gpus} x {HOURS_PER_MONTH:g} x "
+        f"{price:.6g} = {monthly:.6g} (kept on)",
+        *((f"usd_per_query = usd_per_month / queries_per_month = {monthly:.6g} / {volume.queries_per_month:.6g} = "
+           f"{per_query:.6g}",) if per_query is not None else ()),
         *((f"load: {load.formula}",
            f"busy_usd_per_query = gpu_seconds_per_query x usd_per_gpu_hour / 3600 = {load.gpu_seconds_per_query:.6g} x "
            f"{price:.6g} / 3600 = {busy_per_query:.6g}") if load is not None else ()),
-        f"usd_per_million_input (fully used) = usd_per_gpu_hour / (prefill_tps x 3600) x 1e6 = {per_million_in:.6g}",
-        f"usd_per_million_output (fully used) = usd_per_gpu_hour / (decode_tps x 3600) x 1e6 = {per_million_out:.6g}",
-        f"fully_used_gpu_hours_per_month = {volume.monthly_input_tokens:g} / {prefill:g} / 3600 + "
-        f"{volume.monthly_output_tokens:g} / {decode:g} / 3600 = {full_hours:.6g}",
-        f"fully_used_usd_per_month = fully_used_gpu_hours_per_month x usd_per_gpu_hour = {full_monthly:.6g}",
+        *_fully_used_formulas(volume, prefill, decode, full_hours, price),
     )
     full_batch = f"at {cap} in flight" if decode_step is not None else f"at {decode:.4g} decode tokens/s"
     note = _load_note(gpus, busy, load, full_per_query, full_batch, always_on_gpus is not None)
@@ -528,10 +535,10 @@ def self_hosted_cost(gpu: str | GPUSpec | OnPremGPU | float, volume: Volume, *, 
         "fully used = every GPU-second at full batch; reachable only when other traffic fills the GPU",
         "GPUs kept on all year are paid whether busy or idle; autoscaling, cold starts and spot prices are not modelled",
     )
-    return SelfHostedCost(hour, volume, prefill, decode, gpus * HOURS_PER_MONTH, per_million_in, per_million_out,
-                          per_query, always_monthly, always_monthly * 12, always_on_gpus, always_monthly,
-                          formulas, assumptions, gpus, busy, full_hours, full_per_query, full_monthly, full_monthly * 12,
-                          busy_per_query, always_monthly * 12, load, note)
+    return SelfHostedCost(hour, volume, prefill, decode, gpus * HOURS_PER_MONTH, price / (prefill * 3600) * 1e6,
+                          price / (decode * 3600) * 1e6, per_query, monthly, monthly * 12, always_on_gpus, monthly,
+                          formulas, assumptions, gpus, busy, full_hours, full_per_query, full_hours * price,
+                          full_hours * price * 12, busy_per_query, monthly * 12, load, note)
 
 
 def _load_note(gpus: int, busy: float, load: ServingLoad | None, full_per_query: float | None, full_batch: str,

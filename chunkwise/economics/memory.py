@@ -453,7 +453,7 @@ class ReserveLog:
 #: Published vLLM logs of Llama-3-8B in bf16 on one GPU at the default utilization 0.9; the
 #: reserve each shows bounds the assumption of :class:`Reserve` (tests hold both logs).
 VLLM_RESERVE_LOGS: tuple[ReserveLog, ...] = (
-    ReserveLog("https://github.com/vllm-project/vllm/pull/10511", "llama-3-8b", "H100 80GB", 79.22, 0.9, 3.05,
+    ReserveLog("https://github.com/vllm-project/vllm/pull/10511", "llama-3-8b", "80 GB GPU", 79.22, 0.9, 3.05,
                "non_torch_memory 1.79 GiB + PyTorch activation peak 1.26 GiB; available_kv_cache_memory 53.29 GiB"),
     ReserveLog("https://github.com/vllm-project/vllm/issues/12330", "llama-3-8b", "A100-SXM4-40GB", 39.50, 0.9, 9.48,
                "# GPU blocks: 5691 (11.12 GiB of KV cache) after 14.96 GiB of weights; the reserve is implied: "
