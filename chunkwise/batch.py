@@ -69,9 +69,10 @@ from .stores import (
 )
 
 Engine = Literal["local", "dask"]
-PART_FORMAT_VERSION = "1"
+# 2: a document's report carries its naive window lengths and its windows without overlap.
+PART_FORMAT_VERSION = "2"
 # Report fields that describe the configuration, not the documents: equal in every piece.
-_REPORT_SETTINGS = frozenset({"tokenizer", "max_tokens", "naive_overlap"})
+_REPORT_SETTINGS = frozenset({"tokenizer", "max_tokens", "naive_overlap", "naive_overlap_set"})
 # Report fields that cannot be summed over documents; recomputed or left out for a store.
 _REPORT_RECOMPUTED = frozenset({"prepared", "economics", "documents", "top_documents", "removed_examples"})
 _OPEN_PARTS = 32
@@ -526,19 +527,20 @@ def _fingerprint(prepare_options: dict[str, Any], tokenizer_name: str) -> str:
     return hashlib.blake2b(described.encode(), digest_size=16).hexdigest()
 
 
-def _resolve_options(prepare_options: dict[str, Any]) -> tuple[dict[str, Any], str, list[str]]:
-    """Options for the workers, the tokenizer's name, and report notes (a model fallback warns once, here)."""
-    from .pipeline import resolve_tokenizer
+def _resolve_options(prepare_options: dict[str, Any]) -> tuple[dict[str, Any], str, list[str], Any]:
+    """Options for the workers, the tokenizer's name, report notes (a model fallback warns once, here), and the
+    report's resolved economics assumptions (None when ``report_config=False``), checked before any work.
+    """
+    from .pipeline import _report_options, resolve_tokenizer
+    from .report_economics import resolve
 
     options = dict(prepare_options)
     if "dedup" in options:
         raise ConfigError("dedup= is not a per-document option in batch mode; use BatchConfig(store_dedup=...)")
-    refused = sorted(set(options) & set(_ECONOMICS_OPTIONS))
-    if refused:
-        raise ConfigError(
-            f"{refused}: the economics section is not computed for stores yet; "
-            "run prepare() on a sample for memory and cost figures"
-        )
+    # The economics are of the whole store's chunk lengths: computed once, at assembly, never per document.
+    economics_options = {name: options.pop(name) for name in _ECONOMICS_OPTIONS if name in options}
+    report_config = _report_options(economics_options.pop("report_config", None), options.get("model"), **economics_options)
+    resolved = resolve(report_config, model_hint=options.get("model")) if report_config.economics else None
     if "docs" in options:
         raise ConfigError("prepare_options take prepare()'s keyword options (max_tokens=..., tokenizer=...), not docs")
     config = options.get("config")
@@ -548,7 +550,7 @@ def _resolve_options(prepare_options: dict[str, Any]) -> tuple[dict[str, Any], s
         options["model"] = None
         options["tokenizer"] = None
     _check_options(options, counter)
-    return options, counter.name, notes
+    return options, counter.name, notes, resolved
 
 
 def _check_options(options: dict[str, Any], counter: Any) -> None:
@@ -623,10 +625,10 @@ def prepare_store(
                            max_document_bytes=config.max_document_bytes, follow_symlinks=config.follow_symlinks)
     paths = OutputPaths.for_output(output, config.output_format)
     _refuse_output_in_store(store, paths)
-    worker_options, tokenizer_name, notes = _resolve_options(prepare_options or {})
+    worker_options, tokenizer_name, notes, economics = _resolve_options(prepare_options or {})
     fingerprint = _fingerprint(worker_options, tokenizer_name)
     try:
-        return _run(store, paths, config, worker_options, fingerprint, notes, progress)
+        return _run(store, paths, config, worker_options, fingerprint, notes, progress, economics)
     except ChunkwiseError:
         raise
     # The store's own read errors are InputDataError or quarantine entries by now: what is left is the output's.
@@ -663,6 +665,7 @@ def _run(
     fingerprint: str,
     notes: list[str],
     progress: Callable[[Progress], None] | None,
+    economics: Any = None,
 ) -> BatchSummary:
     started = time.perf_counter()
     paths.chunks.parent.mkdir(parents=True, exist_ok=True)
@@ -679,7 +682,7 @@ def _run(
             counts = _process(store, manifest, paths, config, worker_options, fingerprint, progress)
             if manifest.unfinished():
                 raise ChunkwiseError("some documents have no result after every batch finished; re-run to retry them")
-            chunks, removed, quarantined = _assemble(manifest, paths, config, notes, counts, progress, commit)
+            chunks, removed, quarantined = _assemble(manifest, paths, config, notes, counts, progress, commit, economics)
             forgotten, unused_parts = manifest.forget_unlisted()
             summary = BatchSummary(
                 output=paths.chunks,
@@ -872,17 +875,23 @@ class _SeenChunks:
 
 
 _SUMMED = ("raw_chars", "raw_tokens", "normalized_tokens", "deduplicated_tokens", "naive_overlap_tokens",
-           "prepared_overlap_tokens")
+           "prepared_overlap_tokens", "naive_no_overlap_tokens")
 _SUMMED_BY_KEY = ("removed_tokens", "fixes")
-# Report options whose figures depend on the whole corpus's distribution, not on sums over documents.
+# Report options whose figures depend on the whole corpus's distribution: applied once, when the store is assembled.
 _ECONOMICS_OPTIONS = ("gpu", "queries_per_day", "top_k", "price", "report_config")
 
 
 class _StoreReport:
     """The store's report figures, added up document by document in store order."""
 
-    def __init__(self, notes: list[str]) -> None:
+    def __init__(self, notes: list[str], economics: Any = None) -> None:
+        from array import array
+
         self.settings: dict[str, Any] = {}
+        # Every naive window's and kept chunk's tokens (4 bytes each) for the economics' distributions.
+        self.economics = economics
+        self.naive_lengths = array("I")
+        self.chunk_lengths = array("I")
         self.sums: dict[str, int | None] = {}
         self.by_key: dict[str, dict[str, int]] = {name: {} for name in _SUMMED_BY_KEY}
         self.naive = [0, 0, 0, 0]  # chunks, tokens, largest, padded
@@ -915,6 +924,9 @@ class _StoreReport:
         self.naive[1] += naive["tokens"]
         self.naive[2] = max(self.naive[2], naive["max_chunk_tokens"])
         self.naive[3] += naive["padded_tokens"]
+        if self.economics is not None:
+            self.naive_lengths.extend(piece.get("naive_window_tokens") or ())
+            self.chunk_lengths.extend(chunk["token_count"] for chunk in kept_chunks)
         chunk_tokens = 0
         for chunk in kept_chunks:
             chunk_tokens += chunk["token_count"]
@@ -948,8 +960,15 @@ class _StoreReport:
 
         max_tokens = self.settings.get("max_tokens") or 0
         notes = self.notes + [note for note in self._pending_notes if note not in self.notes]
+        from .report_economics import economics
+
         rows = [DocumentRow(*row) for _, _, row in sorted(self.rows, reverse=True)]
         examples = [RemovedExample(*example) for _, _, example in sorted(self.examples, reverse=True)]
+        econ = None
+        if self.economics is not None and self.naive_lengths and self.chunk_lengths:
+            econ = economics(self.naive_lengths, self.chunk_lengths, self.economics, max_tokens=max_tokens)
+        elif self.economics is not None:
+            notes.append("no economics section: the store produced no chunks")
         return Report(
             tokenizer=self.settings.get("tokenizer") or "",
             max_tokens=max_tokens,
@@ -968,6 +987,9 @@ class _StoreReport:
             prepared_overlap_tokens=self.sums.get("prepared_overlap_tokens"),
             top_documents=tuple(rows),
             removed_examples=tuple(examples),
+            economics=econ,
+            naive_no_overlap_tokens=self.sums.get("naive_no_overlap_tokens"),
+            naive_overlap_set=bool(self.settings.get("naive_overlap_set")),
         )
 
 
@@ -994,13 +1016,14 @@ def _assemble(
     counts: dict[str, int],
     progress: Callable[[Progress], None] | None,
     commit: _Commit,
+    economics: Any = None,
 ) -> tuple[int, int, int]:
     """Stage the chunks, removals, quarantine list and report of the whole store, in store order, in ``commit``."""
     writer = ChunkWriter(paths.chunks, paths.output_format, tmp=commit.temporary(paths.chunks))
     removed_tmp = commit.temporary(paths.sidecar(".removed.jsonl"))
     reader = _PartReader(paths.parts)
     seen = _SeenChunks(paths.state / "seen.sqlite", config.min_dedup_chars) if config.store_dedup else None
-    totals = _StoreReport(notes)
+    totals = _StoreReport(notes, economics)
     chunk_count = removed_count = 0
     try:
         with removed_tmp.open("wb") as removed_out:

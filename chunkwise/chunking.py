@@ -519,6 +519,29 @@ def _no_veto(structural: np.ndarray, semantic: np.ndarray, config: ChunkConfig) 
 _SEMANTIC_BLOCK_UNITS = 2048
 
 
+def _embed_block(embedder: Embedder, texts: list[str], known: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Vectors for one block's texts, reusing ``known`` ones; returns them and the texts this block repeated.
+
+    Texts that repeat within a block (log lines, table rows, "Yes.") likely repeat in
+    the next: carrying their vectors over spares the embedder (and its cache) a call
+    per block for them. Only repeats are carried, so memory stays that of a block.
+    """
+    missing = [text for text in dict.fromkeys(texts) if text not in known]
+    fresh = _embed_once(embedder, missing) if missing else None
+    rows = {text: index for index, text in enumerate(missing)}
+    dimension = fresh.shape[1] if fresh is not None else next(iter(known.values())).shape[0]
+    vectors = np.empty((len(texts), dimension), dtype=np.float32)
+    first_row: dict[str, int] = {}
+    carried: dict[str, np.ndarray] = {}
+    for index, text in enumerate(texts):
+        vectors[index] = known[text] if text in known else fresh[rows[text]]  # type: ignore[index]
+        if text not in first_row:
+            first_row[text] = index
+        elif text not in carried:
+            carried[text] = vectors[index]
+    return vectors, {text: vector.copy() for text, vector in carried.items()}
+
+
 def semantic_scores(units_by_doc: Sequence[SpanTable], texts: Sequence[str], config: ChunkConfig,
                     embedder: Embedder, *, block: int = _SEMANTIC_BLOCK_UNITS) -> list[np.ndarray]:
     """Fixed-point semantic gap scores for each document's units.
@@ -533,6 +556,7 @@ def semantic_scores(units_by_doc: Sequence[SpanTable], texts: Sequence[str], con
     np.cumsum([len(units) for units in units_by_doc], out=offsets[1:])
     total = int(offsets[-1])
     similarities = np.zeros(total, dtype=np.int64)
+    repeated: dict[str, np.ndarray] = {}
     for first in range(0, total, block):
         last = min(total, first + block)
         low, high = max(0, first - window), min(total, last + window - 1)
@@ -545,7 +569,7 @@ def semantic_scores(units_by_doc: Sequence[SpanTable], texts: Sequence[str], con
             begin, end = max(low, int(offsets[doc])) - int(offsets[doc]), min(high, int(offsets[doc + 1])) - int(offsets[doc])
             texts_here.extend(text[u.start : u.end] for u in units[begin:end])
         local = np.clip(offsets[doc_low : doc_high + 1], low, high) - low
-        vectors = _embed_once(embedder, texts_here)
+        vectors, repeated = _embed_block(embedder, texts_here, repeated)
         found = semantic_gap_similarities(vectors, local, window=window)
         similarities[first:last] = found[first - low : last - low]
     scores = semantic_scores_from_similarities(

@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from . import __version__
-from .errors import ChunkwiseError, ConfigError, MissingDependencyError, OutputError
+from .errors import CatalogError, ChunkwiseError, ConfigError, MissingDependencyError, OutputError
 
 EXIT_OK = 0
 EXIT_PARTIAL = 1
@@ -37,9 +37,23 @@ def _add_chunk_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-tokens", type=int, default=512, help="hard cap per chunk (default 512)")
     parser.add_argument("--min-tokens", type=int, default=None, help="soft floor per chunk (default max/4)")
     parser.add_argument("--tokenizer", default=None, help="catalog name or path to tokenizer.json (default cl100k_base)")
-    parser.add_argument("--model", default=None, help="target LLM name, e.g. llama-3-8b")
+    parser.add_argument("--model", default=None,
+                        help="target LLM, e.g. llama-3-8b: its tokenizer counts the tokens and the report serves it "
+                             "(default llama-3-8b for memory and cost figures)")
     parser.add_argument("--strategy", default="structural", choices=["structural", "naive"])
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+def _add_report_options(parser: argparse.ArgumentParser) -> None:
+    """The assumptions of the report's memory and cost section (``--model`` is the serving LLM too)."""
+    parser.add_argument("--gpu", default=None, help="GPU for memory and capacity figures (default a100-80gb)")
+    parser.add_argument("--price", default=None, help="API price from the catalog for cost figures (default gpt-4o-mini)")
+    parser.add_argument("--queries-per-day", type=float, default=None, help="volume for cost figures (default 10,000)")
+    parser.add_argument("--top-k", type=int, default=None, help="retrieved chunks per query (default 5)")
+
+
+def _report_options(args: argparse.Namespace) -> dict:
+    return {"gpu": args.gpu, "price": args.price, "queries_per_day": args.queries_per_day, "top_k": args.top_k}
 
 
 def _add_follow_symlinks(parser: argparse.ArgumentParser) -> None:
@@ -60,6 +74,7 @@ def _prepare(paths: list[Path], args: argparse.Namespace):
         min_tokens=args.min_tokens,
         tokenizer=args.tokenizer,
         strategy=args.strategy,
+        **_report_options(args),
     )
 
 
@@ -121,13 +136,14 @@ class _ProgressBar:
 
 
 def _prepare_options(args: argparse.Namespace) -> dict:
-    return {
+    options = {
         "model": args.model,
         "max_tokens": args.max_tokens,
         "min_tokens": args.min_tokens,
         "tokenizer": args.tokenizer,
         "strategy": args.strategy,
     }
+    return options | {name: value for name, value in _report_options(args).items() if value is not None}
 
 
 def _show_quarantine(path: Path, limit: int = _SHOWN_PROBLEMS) -> None:
@@ -197,9 +213,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         sample=args.sample,
         seed=args.seed,
         max_tokens=args.max_tokens,
-        gpu=args.gpu,
-        queries_per_day=args.queries_per_day,
-        top_k=args.top_k,
+        **_report_options(args),
     )
     if args.html is not None:
         _write_file(args.html, result.to_html().encode("utf-8"))
@@ -252,7 +266,9 @@ def _print_measured(report: dict) -> None:
     economics = report.get("economics") or {}
     model = economics.get("model")
     if not model:
-        print("chunkwise: measured mode needs a report made with --model; nothing measured", file=sys.stderr)
+        print("chunkwise: measured mode needs a report with a memory and cost section (this one was made with "
+              "report_config=False or by a chunkwise before 0.1's store economics); run chunkwise prepare again; "
+              "nothing measured", file=sys.stderr)
         return
     for side in ("naive", "chunkwise"):
         seq_len = ((economics.get(side) or {}).get("capacity") or {}).get("context_length")
@@ -352,6 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="prepare the bundled sample corpus and show what it saved")
     _add_chunk_options(demo)
+    _add_report_options(demo)
     demo.set_defaults(handler=cmd_demo, bad_option_exit=EXIT_USAGE)
     prep = commands.add_parser(
         "prepare",
@@ -375,6 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_follow_symlinks(prep)
     prep.add_argument("-q", "--quiet", action="store_true", help="no progress, no report, no quarantine list")
     _add_chunk_options(prep)
+    _add_report_options(prep)
     prep.set_defaults(handler=cmd_prepare, bad_option_exit=EXIT_USAGE)
     aud = commands.add_parser("audit", help="measure a store's token efficiency and cost without changing it")
     aud.add_argument("store", type=Path, help="a text/Markdown/HTML file, a folder of them, or a .jsonl/.parquet/.csv store")
@@ -383,9 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     aud.add_argument("--max-tokens", type=int, default=512, help="window size of the naive baseline (default 512)")
     aud.add_argument("--tokenizer", default=None, help="catalog name or path to tokenizer.json (default cl100k_base)")
     aud.add_argument("--model", default=None, help="serving LLM for the memory and cost figures (default llama-3-8b)")
-    aud.add_argument("--gpu", default=None, help="GPU for capacity figures (default a100-80gb)")
-    aud.add_argument("--queries-per-day", type=float, default=None, help="volume for cost figures (default 10,000)")
-    aud.add_argument("--top-k", type=int, default=None, help="retrieved units per query (default 5)")
+    _add_report_options(aud)
     aud.add_argument("--id-column", default="id", help="id field of JSONL/Parquet/CSV stores (default id)")
     aud.add_argument("--text-column", default="text", help="text field of JSONL/Parquet/CSV stores (default text)")
     _add_follow_symlinks(aud)
@@ -432,7 +448,7 @@ def main(argv: list[str] | None = None) -> int:
     except OutputError as err:
         print(f"chunkwise: error: {err}", file=sys.stderr)
         return EXIT_OUTPUT
-    except ConfigError as err:
+    except (ConfigError, CatalogError) as err:  # an unknown --gpu, --model or --price is a bad option too
         print(f"chunkwise: error: {err}", file=sys.stderr)
         # A bad option is a usage error; 'eval' has not moved over yet and still answers EXIT_INPUT.
         return getattr(args, "bad_option_exit", EXIT_INPUT)

@@ -141,13 +141,6 @@ def test_report_measure_without_a_gpu_says_so_and_exits_cleanly(tmp_path, capsys
     from chunkwise.economics import measure as measure_module
     from chunkwise.errors import DeviceUnavailableError
 
-    store = _write_store(tmp_path / "s.jsonl", _docs(4))
-    out = tmp_path / "out"
-    assert main(["prepare", str(store), "-o", str(out), "-q"]) == 0
-    assert main(["report", str(out), "--measure"]) == 0  # a store report has no model section yet: says so
-    captured = capsys.readouterr()
-    assert "4 documents" in captured.out and "needs a report made with --model" in captured.err
-
     asked = []
 
     def no_gpu(model, *, seq_len, **_):
@@ -155,7 +148,58 @@ def test_report_measure_without_a_gpu_says_so_and_exits_cleanly(tmp_path, capsys
         raise DeviceUnavailableError("measure() needs a CUDA GPU")
 
     monkeypatch.setattr(measure_module, "measure", no_gpu)
+    store = _write_store(tmp_path / "s.jsonl", _docs(4))
+    out = tmp_path / "out"
+    assert main(["prepare", str(store), "-o", str(out), "-q", "--model", "qwen2.5-7b", "--tokenizer", "cl100k_base"]) == 0
+    assert main(["report", str(out), "--measure"]) == 0  # a store report now carries its serving model
+    captured = capsys.readouterr()
+    assert "4 documents" in captured.out and "measured mode skipped: measure() needs a CUDA GPU" in captured.err
+    stored = json.loads((out / "chunks.jsonl.report.json").read_text(encoding="utf-8"))
+    assert asked == [("qwen2.5-7b", stored["economics"]["naive"]["capacity"]["context_length"])]
+    asked.clear()
     report = chunkwise.prepare(_docs(4), model="llama-3-8b", tokenizer="cl100k_base").report.to_dict()
     _print_measured(report)
     assert "measured mode skipped: measure() needs a CUDA GPU" in capsys.readouterr().err
     assert asked == [("llama-3-8b", report["economics"]["naive"]["capacity"]["context_length"])]
+
+
+def test_store_report_has_the_full_economics_under_the_given_assumptions(tmp_path, capsys):
+    """chunkwise prepare STORE takes the report options and writes cost and memory sections (issue 14)."""
+    text = "word" + " word" * 299  # 300 tokens: 100-token windows start at 0, 80, 160, 240 -> 100, 100, 100, 60
+    store = _write_store(tmp_path / "s.jsonl", [{"id": "a", "text": text}, {"id": "b", "text": text}])
+    out = tmp_path / "out"
+    assert main(["prepare", str(store), "-o", str(out), "-q", "--max-tokens", "100", "--gpu", "h100-80gb",
+                 "--price", "claude-3.5-haiku", "--queries-per-day", "2000", "--top-k", "3"]) == 0
+    report = json.loads((out / "chunks.jsonl.report.json").read_text(encoding="utf-8"))
+    econ = report["economics"]
+    assert econ["gpu"] == "h100-80gb" and econ["price"]["name"] == "claude-3.5-haiku" and econ["model"] == "llama-3-8b"
+    assert econ["assumptions"]["queries_per_day"] == 2000 and econ["assumptions"]["top_k"] == 3
+    # 8 naive windows of 720 tokens: 90 on average, 3 retrieved.
+    assert econ["naive"]["chunks"] == 8 and econ["naive"]["retrieved_context_tokens"] == 270
+    kept = [json.loads(line)["token_count"] for line in (out / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert econ["chunkwise"]["chunks"] == len(kept) and econ["chunkwise"]["chunk_tokens"] == sum(kept)
+    # Every chunk of "word word ..." repeats another: the store keeps one of each text and removes the rest as exact.
+    assert sum(kept) == report["prepared"]["tokens"] and sum(kept) + report["removed_tokens"]["exact"] == 2 * 300
+    parts = {part["part"]: part["tokens"] for part in report["savings"]}
+    assert parts["overlap"] == 2 * (360 - 300) and sum(parts.values()) == report["tokens_saved"]
+    page = (out / "chunks.jsonl.report.html").read_text(encoding="utf-8")
+    assert "GPU memory by component" in page and "Assumptions, sources and formulas" in page
+    assert "claude-3.5-haiku" in page and "2,000 queries/day" in page
+    printed = (out / "chunks.jsonl.report.txt").read_text(encoding="utf-8")
+    assert "serving llama-3-8b" in printed and "KV cache per request" in printed
+
+
+def test_store_report_options_are_checked_before_any_work(tmp_path, capsys):
+    from chunkwise.cli import EXIT_USAGE
+
+    store = _write_store(tmp_path / "s.jsonl", _docs(2))
+    out = tmp_path / "out"
+    assert main(["prepare", str(store), "-o", str(out), "--gpu", "a100-80"]) == EXIT_USAGE
+    assert "a100-80gb" in capsys.readouterr().err and not (out / "chunks.jsonl").exists()
+
+
+def test_demo_takes_the_report_options(capsys):
+    assert main(["demo", "--gpu", "h100-80gb", "--price", "claude-3.5-haiku", "--queries-per-day", "500"]) == 0
+    out = capsys.readouterr().out
+    assert "on h100-80gb" in out and "claude-3.5-haiku" in out and "500 queries a day x 365" in out
+    assert "tokens saved against naive" in out and "  overlap " in out

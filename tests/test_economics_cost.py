@@ -226,3 +226,16 @@ def test_heavy_traffic_batches_and_adds_gpus():
     # prefill alone needs more than one GPU-second a second: 2 GPUs at least
     assert serving_load(86_400, input_tokens=1500, output_tokens=0, prefill_tokens_per_second=1000, step=step,
                         concurrency_cap=8).gpus == 2
+
+
+def test_an_owned_gpu_kept_on_pays_its_purchase_always_and_energy_while_busy():
+    owned = OnPremGPU(purchase_usd=30_000, years=3, power_watts=700, usd_per_kwh=0.10, utilization=0.5)
+    volume = Volume(queries_per_day=1000, input_tokens_per_query=2000, output_tokens_per_query=200)
+    result = self_hosted_cost(owned, volume, prefill_tokens_per_second=10_000, decode_tokens_per_second=1_000)
+    # busy: (2,000 / 10,000 + 200 / 1,000) s x 1,000 queries / 86,400 s = 0.46296% of the time
+    busy = 0.4 * 1000 / 86_400
+    assert result.busy_fraction == pytest.approx(busy)
+    # kept on: $30,000 / 26,280 h = $1.14155 an hour always, plus $0.07 an hour of energy while busy
+    assert result.usd_per_year == pytest.approx((30_000 / 26_280 + 0.07 * busy) * 8760)
+    # fully used keeps the OnPremGPU's own busy-hour price ((capex + 0.07 x 0.5) / 0.5 an hour)
+    assert result.fully_used_usd_per_query == pytest.approx(0.4 / 3600 * (30_000 / 26_280 + 0.035) / 0.5)

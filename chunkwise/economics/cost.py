@@ -476,6 +476,15 @@ def _fully_used_formulas(volume: Volume, prefill: float, decode: float, full_hou
     )
 
 
+def _kept_on_hour(gpu: Any, busy_hour_price: float, busy: float) -> float:
+    """$ per wall-clock hour of a GPU kept on: a rented one costs its hourly price busy or idle; an
+    owned one its amortized purchase plus energy while busy (OnPremGPU's own ``utilization`` is
+    replaced by the load's busy fraction)."""
+    if isinstance(gpu, OnPremGPU):
+        return gpu.capex_usd_per_hour + gpu.energy_usd_per_busy_hour * busy
+    return busy_hour_price
+
+
 def self_hosted_cost(gpu: str | GPUSpec | OnPremGPU | float, volume: Volume, *, prefill_tokens_per_second: float,
                      decode_tokens_per_second: float | None = None, decode_step: DecodeStep | None = None,
                      max_concurrent_requests: int | None = None, always_on_gpus: int | None = None,
@@ -512,13 +521,16 @@ def self_hosted_cost(gpu: str | GPUSpec | OnPremGPU | float, volume: Volume, *, 
     else:
         gpus = always_on_gpus or max(1, math.ceil(full_hours / HOURS_PER_MONTH))
         busy = min(1.0, full_hours / (gpus * HOURS_PER_MONTH))
-    monthly = gpus * HOURS_PER_MONTH * price
+    kept_on = _kept_on_hour(gpu, price, busy)
+    monthly = gpus * HOURS_PER_MONTH * kept_on
     per_query = monthly / volume.queries_per_month if volume.per_query else None
     busy_per_query = load.gpu_seconds_per_query * price / 3600 if load is not None else None
     formulas = (
         f"gpu_hour: {hour.formula}",
-        f"usd_per_month = gpus x {HOURS_PER_MONTH:g} h x usd_per_gpu_hour = {gpus} x {HOURS_PER_MONTH:g} x "
-        f"{price:.6g} = {monthly:.6g} (kept on)",
+        *((f"kept-on hour of an owned GPU = capex/h + energy per busy hour x busy = {gpu.capex_usd_per_hour:.6g} + "
+           f"{gpu.energy_usd_per_busy_hour:.6g} x {busy:.6g} = {kept_on:.6g}",) if isinstance(gpu, OnPremGPU) else ()),
+        f"usd_per_month = gpus x {HOURS_PER_MONTH:g} h x kept-on usd_per_gpu_hour = {gpus} x {HOURS_PER_MONTH:g} x "
+        f"{kept_on:.6g} = {monthly:.6g}",
         *((f"usd_per_query = usd_per_month / queries_per_month = {monthly:.6g} / {volume.queries_per_month:.6g} = "
            f"{per_query:.6g}",) if per_query is not None else ()),
         *((f"load: {load.formula}",
