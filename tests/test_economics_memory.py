@@ -36,6 +36,12 @@ A100_40GB_BYTES = 42_412_802_048  # 39.50 GiB, as vLLM logs it on an A100-SXM4-4
 LLAMA3_8B_PARAMS = 8_030_261_248
 
 
+#: The GPU of vLLM PR 10511's log, as the log states it: total_gpu_memory 79.22 GiB.
+PR_10511_CARD = GPUSpec(name="80 GB GPU as logged", memory_bytes=round(79.22 * GIB), memory_bytes_exact=False,
+                        memory_basis="total_gpu_memory 79.22 GiB in the log", memory_nominal_gb=80,
+                        memory_bandwidth_gb_s=3350)
+
+
 @pytest.fixture(scope="module")
 def catalog() -> Catalog:
     return Catalog()
@@ -63,10 +69,15 @@ def test_implied_reserve_of_a_logged_block_count(catalog):
     reserve = implied_reserve_bytes("llama-3-8b", "a100-40gb", num_blocks=5691, catalog=catalog)
     assert reserve == math.floor(A100_40GB_BYTES * 0.9) - 16_060_522_496 - 11_934_892_032
     assert round(reserve / GIB, 3) == 9.477  # 35.55 - 14.96 - 11.12 = 9.47 GiB when each term is rounded first
-    cap = capacity("llama-3-8b", "a100-40gb", reserve=Reserve(fixed_bytes=reserve), context_length=8192, catalog=catalog)
-    assert (cap.num_blocks, cap.kv_tokens, round(cap.kv_cache_gib, 2)) == (5691, 91_056, 11.12)
-    # vLLM prints "maximum concurrency for 8192 tokens per request: 11.12x"; whole requests: 11
-    assert cap.max_concurrent_requests == 5691 // 512 == 11
+
+
+def test_a_reserve_read_from_a_log_gives_that_logs_kv_cache(catalog):
+    # vLLM PR 10511 prints the reserve's parts itself: non_torch_memory 1.79 GiB + activation peak 1.26 GiB.
+    # With that reserve the accounting budget - weights - reserve gives the logged 53.29 GiB of KV cache:
+    # 79.22 x 0.9 - 14.957 - 3.05 = 53.29 GiB.
+    cap = capacity("llama-3-8b", PR_10511_CARD, reserve=Reserve(fixed_bytes=round(3.05 * GIB)), catalog=catalog)
+    assert cap.kv_cache_available_bytes / GIB == pytest.approx(53.29, abs=0.01)
+    assert cap.reserve_basis.startswith("fixed_bytes=") and cap.reserve_high_bytes == round(9.48 * GIB)
 
 
 def test_default_capacity_is_hand_computable(catalog):
@@ -102,10 +113,7 @@ def test_vllm_pr_10511_log_80gb_gpu(catalog):
     # Stated settings (vllm serve meta-llama/Meta-Llama-3-8B, one GPU): total_gpu_memory 79.22 GiB,
     # gpu_memory_utilization 0.90. Logged: can use 71.29 GiB; weights 14.96 GiB; non_torch_memory 1.79 GiB;
     # PyTorch activation peak 1.26 GiB; available_kv_cache_memory 53.29 GiB.
-    card = GPUSpec(name="80 GB GPU as logged", memory_bytes=round(79.22 * GIB), memory_bytes_exact=False,
-                   memory_basis="total_gpu_memory 79.22 GiB in the log", memory_nominal_gb=80,
-                   memory_bandwidth_gb_s=3350)
-    cap = capacity("llama-3-8b", card, gpu_memory_utilization=0.9, catalog=catalog)
+    cap = capacity("llama-3-8b", PR_10511_CARD, gpu_memory_utilization=0.9, catalog=catalog)
     assert cap.budget_bytes / GIB == pytest.approx(71.29, abs=0.01)   # 79.22 x 0.9 = 71.298
     assert round(cap.weights_gib, 2) == 14.96
     # our profile-pass estimate, 973,078,528 + 131,334,144 bytes = 1.03 GiB, is 18% under the logged 1.26 GiB
