@@ -14,7 +14,7 @@ the budget, separators included.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
@@ -23,7 +23,7 @@ import numpy as np
 from ._bm25 import BM25, terms
 from ._types import Chunk
 from .errors import ConfigError, InputDataError, InputTypeError
-from .segment import cluster_safe_cut, segment
+from .segment import cluster_safe_cut, segment_table
 
 Fusion = Literal["sum", "rrf"]
 _RRF_K = 60.0
@@ -234,14 +234,14 @@ def _split_long(text: str, start: int, end: int, limit: int) -> list[tuple[int, 
     return pieces
 
 
-def _sentences(text: str, limit: int) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    for span in segment(text):
-        if span.end - span.start > limit:
-            out.extend(_split_long(text, span.start, span.end, limit))
-        else:
-            out.append((span.start, span.end))
-    return out
+def _sentences(text: str, limit: int) -> Iterator[tuple[int, int]]:
+    table = segment_table(text)  # rows, not a Span per sentence: a passage of tiny lines stays small
+    for block in range(0, len(table), 4096):
+        for start, end in table.rows[block : block + 4096, :2].tolist():
+            if end - start > limit:
+                yield from _split_long(text, start, end, limit)
+            else:
+                yield start, end
 
 
 # ---------------------------------------------------------------- scoring
@@ -478,6 +478,8 @@ def compress(
     texts: list[str] = []
     spans: list[tuple[int, int, int]] = []  # (group, start, end) into group.text
     vectors_known: list[np.ndarray | None] = []
+    seen: set[str] = set()
+    duplicates = 0
     for group_index, group in enumerate(groups):
         stored: dict[tuple[int, int], np.ndarray] = {}
         for member in group.members:
@@ -486,29 +488,25 @@ def compress(
                 for (a, b), vector in zip(member.spans.tolist(), member.vectors):
                     stored[(a + shift, b + shift)] = vector
         if len(group.members) == 1 and group.members[0].spans is not None:
-            sentence_spans = [(int(a), int(b)) for a, b in group.members[0].spans.tolist()]
+            sentence_spans: Iterable[tuple[int, int]] = [(int(a), int(b)) for a, b in group.members[0].spans.tolist()]
         else:
             sentence_spans = _sentences(group.text, config.max_sentence_chars)
         for start, end in sentence_spans:
-            if not group.text[start:end].strip():
+            text = group.text[start:end]
+            if not text.strip():
                 continue
-            texts.append(group.text[start:end])
+            # Exact repeats (after whitespace and case folding) are kept once: the first in
+            # passage order. Dropped as they come, so a passage of repeated lines never
+            # holds a record per line.
+            key = " ".join(text.lower().split())
+            if key in seen:
+                duplicates += 1
+                continue
+            seen.add(key)
+            texts.append(text)
             spans.append((group_index, start, end))
             vectors_known.append(stored.get((start, end)))
-
-    # Exact repeats (after whitespace and case folding) are kept once: the first in passage order.
-    seen: set[str] = set()
-    keep_rows = []
-    for row, text in enumerate(texts):
-        key = " ".join(text.lower().split())
-        if key in seen:
-            continue
-        seen.add(key)
-        keep_rows.append(row)
-    duplicates = len(texts) - len(keep_rows)
-    texts = [texts[r] for r in keep_rows]
-    spans = [spans[r] for r in keep_rows]
-    vectors_known = [vectors_known[r] for r in keep_rows]
+    del seen
     count = len(texts)
     group_of = np.fromiter((g for g, _, _ in spans), dtype=np.int64, count=count)
 
