@@ -1,7 +1,10 @@
 """audit(): how token-efficient a document store is, measured without changing it.
 
-For every measured document: tokens, Unicode damage (what ``normalize`` would fix), what
-``dedup`` would remove and why, and the tokens naive windows would spend on it. A store
+For every measured document: tokens, Unicode damage (what ``normalize`` would fix; whitespace
+and line endings are counted apart as formatting, not damage), what ``chunkwise prepare STORE``
+would remove (chunks that repeat an earlier chunk exactly, the only dedup a store run does),
+what ``dedup`` in ``prepare()`` would remove and why, and the tokens naive windows would spend
+on it. A store
 too large to tokenize whole is measured on a seeded random ``sample`` of documents and
 scaled up with a ratio estimator whose auxiliary variable is a cheap token *prediction*
 from character counts per script (:class:`TokenEstimator`, calibrated on the sample, its
@@ -48,6 +51,13 @@ PRIOR_TOKENS_PER_CHAR: Mapping[str, float] = {
 }
 #: A class needs this many calibration characters before its coefficient is fitted.
 MIN_CLASS_CHARS = 200
+
+#: normalize() categories that change layout, not broken text: counted, never as damage. Inner
+#: whitespace runs are aligned code or tables as often as they are mistakes.
+FORMATTING_CATEGORIES = frozenset({"whitespace", "line_endings"})
+
+#: Chunks shorter than this (normalized) are never store duplicates, as ``BatchConfig.min_dedup_chars``.
+STORE_DEDUP_MIN_CHARS = 24
 
 
 def script_counts(texts: Sequence[str]) -> np.ndarray:
@@ -210,6 +220,13 @@ class AuditReport:
     estimator: TokenEstimator | None
     economics: Mapping[str, Any] | None = None
     notes: tuple[str, ...] = field(default=())
+    # What ``chunkwise prepare STORE`` removes: chunks repeating an earlier chunk exactly (the in-memory
+    # figures above also remove overlap, near duplicates and boilerplate, which a store run does not).
+    store_removed_tokens: Estimate | None = None
+    store_deduplicated_tokens: Estimate | None = None
+    store_tokens_saved_fraction: Estimate | None = None
+    store_tokens_saved_vs_naive_fraction: Estimate | None = None
+    formatting_fixes: Mapping[str, Estimate] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         def est(value: Any) -> Any:
@@ -220,7 +237,7 @@ class AuditReport:
             value = getattr(self, f.name)
             if isinstance(value, Estimate):
                 out[f.name] = value.to_dict()
-            elif isinstance(value, Mapping) and f.name in ("removed_tokens", "unicode_damage"):
+            elif isinstance(value, Mapping) and f.name in ("removed_tokens", "unicode_damage", "formatting_fixes"):
                 out[f.name] = {k: est(v) for k, v in value.items()}
             elif f.name == "estimator":
                 out[f.name] = value.to_dict() if value is not None else None
@@ -271,18 +288,29 @@ class AuditReport:
             ("tokens", str(self.tokens)),
             ("tokens predicted from characters", f"{self.predicted_tokens:,.0f}"),
             ("after normalize", str(self.normalized_tokens)),
-            ("after dedup", str(self.deduplicated_tokens)),
-            (f"in naive {self.max_tokens}-token windows", str(self.naive_tokens)),
-            ("duplication rate (of normalized tokens)", _pct(self.duplication_rate)),
-            ("overlap rate (stitched window overlap)", _pct(self.overlap_rate)),
-            ("documents with Unicode damage", _pct(self.damaged_documents_fraction)),
-            ("tokens saved by normalize + dedup", _pct(self.tokens_saved_fraction)),
-            ("tokens saved vs naive windows", _pct(self.tokens_saved_vs_naive_fraction)),
+        ]
+        if self.store_deduplicated_tokens is not None:
+            rows += [
+                (f"{STORE_RUN}: removed (exact duplicate chunks)", str(self.store_removed_tokens)),
+                (f"{STORE_RUN}: after dedup", str(self.store_deduplicated_tokens)),
+                (f"{STORE_RUN}: tokens saved (normalize + dedup)", _pct(self.store_tokens_saved_fraction)),
+                (f"{STORE_RUN}: tokens saved vs naive windows", _pct(self.store_tokens_saved_vs_naive_fraction)),
+            ]
+        rows += [
+            (f"{IN_MEMORY}: after dedup", str(self.deduplicated_tokens)),
+            (f"{IN_MEMORY}: duplication rate (of normalized tokens)", _pct(self.duplication_rate)),
+            (f"{IN_MEMORY}: overlap rate (stitched window overlap)", _pct(self.overlap_rate)),
+            (f"{IN_MEMORY}: tokens saved (normalize + dedup)", _pct(self.tokens_saved_fraction)),
+            (f"{IN_MEMORY}: tokens saved vs naive windows", _pct(self.tokens_saved_vs_naive_fraction)),
         ]
         for reason, value in self.removed_tokens.items():
-            rows.append((f"removed tokens ({reason})", str(value)))
+            rows.append((f"{IN_MEMORY}: removed tokens ({reason})", str(value)))
+        rows += [(f"in naive {self.max_tokens}-token windows", str(self.naive_tokens)),
+                 ("documents with Unicode damage", _pct(self.damaged_documents_fraction))]
         for category, value in self.unicode_damage.items():
             rows.append((f"damage: {category} (count)", str(value)))
+        for category, value in self.formatting_fixes.items():
+            rows.append((f"formatting, not damage: {category} (count)", str(value)))
         per_doc = self.tokens_per_document
         rows.append(("tokens per document (mean / median / p95 / max)",
                      f"{per_doc['mean']:,.0f} / {per_doc['median']:,.0f} / {per_doc['p95']:,.0f} / {per_doc['max']:,.0f}"))
@@ -316,6 +344,8 @@ class AuditReport:
 
 
 AUDIT_SCHEMA_VERSION = "1"
+STORE_RUN = "store run (chunkwise prepare STORE)"
+IN_MEMORY = "prepare() in memory"
 
 
 def _pct(estimate: Estimate) -> str:
@@ -372,6 +402,33 @@ def _naive_tokens(tokens: np.ndarray, budget: int, overlap: int) -> np.ndarray:
     step = budget - overlap
     windows = np.where(tokens > budget, 1 + np.ceil(np.maximum(tokens - budget, 0) / step), np.where(tokens > 0, 1, 0))
     return tokens + np.maximum(windows - 1, 0) * overlap
+
+
+def _store_duplicate_tokens(documents: Sequence[Document], counter: Any, config: Any) -> np.ndarray:
+    """Tokens per document in chunks that repeat an earlier chunk, in store order: what a store run removes.
+
+    A store run prepares each document alone (no dedup inside ``prepare``) and then drops every
+    chunk whose text, whitespace-folded and lower-cased, it has seen before (at least
+    :data:`STORE_DEDUP_MIN_CHARS` characters); the same chunker and key, here on the measured documents.
+    """
+    import hashlib
+
+    from .chunking import chunk_documents
+    from .dedup import normalize_unit
+
+    seen: set[bytes] = set()
+    removed = np.zeros(len(documents))
+    for row, chunks in enumerate(chunk_documents(list(documents), counter, config)):
+        for piece in chunks:
+            key = normalize_unit(piece.text)
+            if len(key) < STORE_DEDUP_MIN_CHARS:
+                continue
+            digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+            if digest in seen:
+                removed[row] += piece.token_count
+            else:
+                seen.add(digest)
+    return removed
 
 
 def audit(
@@ -462,6 +519,9 @@ def audit(
         kept = np.asarray(counter.content_count_batch([d.text for d in deduped.documents]), dtype=float)
     else:
         kept = normalized.copy()
+    store_removed = _store_duplicate_tokens(repaired, counter, chunk_config) if dedup_config is not None \
+        else np.zeros(len(measured))
+    store_kept = normalized - store_removed
     budget = content_budget(counter, max_tokens)
     naive = _naive_tokens(raw, budget, chunk_config.effective_naive_overlap)
 
@@ -477,8 +537,11 @@ def audit(
                       confidence=confidence, resamples=resamples, seed=seed)
 
     categories = sorted({name for fixes in fixes_per_doc for name in fixes})
-    damage = {name: np.asarray([fixes.get(name, 0) for fixes in fixes_per_doc], dtype=float) for name in categories}
-    damaged = np.asarray([1.0 if fixes else 0.0 for fixes in fixes_per_doc])
+    counted = {name: np.asarray([fixes.get(name, 0) for fixes in fixes_per_doc], dtype=float) for name in categories}
+    damage = {name: values for name, values in counted.items() if name not in FORMATTING_CATEGORIES}
+    formatting = {name: values for name, values in counted.items() if name in FORMATTING_CATEGORIES}
+    damaged = np.asarray([1.0 if any(name not in FORMATTING_CATEGORIES for name in fixes) else 0.0
+                          for fixes in fixes_per_doc])
     duplicate_tokens = sum(removed[r] for r in ("exact", "near", "boilerplate"))
     per_doc = {
         "mean": float(raw.mean()), "median": float(np.median(raw)), "p95": float(np.percentile(raw, 95)), "max": float(raw.max()),
@@ -490,13 +553,17 @@ def audit(
         )
         notes.append("totals are ratio estimates: measured / predicted on the sample x predicted for the whole store; "
                      f"{confidence:.0%} bootstrap percentile intervals ({resamples} resamples) with finite-population correction")
+    notes.append(f"{STORE_RUN} removes only chunks that repeat an earlier chunk exactly (predicted here by chunking "
+                 f"the measured documents); {IN_MEMORY} also stitches overlap and removes near duplicates and "
+                 "boilerplate: its figures are labelled so")
+    notes.append("whitespace and line-ending fixes are formatting (aligned code, tables), counted but not as damage")
     notes.append(f"naive window tokens per document = T + (windows - 1) x {chunk_config.effective_naive_overlap}, "
                  f"windows = 1 + ceil((T - {budget}) / {budget - chunk_config.effective_naive_overlap}) (formula, not re-tokenized)")
 
     econ = None
     if resolved is not None:
         stored_lengths = [int(n) for n in raw]
-        cleaned_lengths = [int(n) for n in kept if n > 0]
+        cleaned_lengths = [int(n) for n in store_kept if n > 0]  # as a store run leaves them
         as_stored = scenario("as stored", stored_lengths, resolved, max_tokens=max_tokens)
         cleaned = scenario("cleaned", cleaned_lengths or [0], resolved, max_tokens=max_tokens)
         econ = {"model": resolved.model.name, "gpu": resolved.gpu.name, "price": resolved.price.name,
@@ -533,6 +600,11 @@ def audit(
         estimator=estimator,
         economics=econ,
         notes=tuple(notes),
+        store_removed_tokens=boot.total(store_removed),
+        store_deduplicated_tokens=boot.total(store_kept),
+        store_tokens_saved_fraction=boot.ratio(raw - store_kept, raw),
+        store_tokens_saved_vs_naive_fraction=boot.ratio(naive - store_kept, naive),
+        formatting_fixes={name: boot.total(values) for name, values in formatting.items()},
     )
 
 

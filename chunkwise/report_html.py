@@ -502,32 +502,46 @@ def render_audit(audit: Any, *, title: str = "chunkwise store audit") -> str:
            else f"all {audit.documents:,} documents measured")
     subtitle = f"{how} \u00b7 {audit.chars:,} characters \u00b7 tokenizer {audit.tokenizer}"
     body = [f"<h1>{_e(title)}</h1>", f'<p class="sub">{_e(subtitle)}</p>']
+    store_run = audit.store_deduplicated_tokens is not None
+    saved = audit.store_tokens_saved_fraction if store_run else audit.tokens_saved_fraction
+    saved_vs_naive = audit.store_tokens_saved_vs_naive_fraction if store_run else audit.tokens_saved_vs_naive_fraction
     cards = [
         ("Tokens in the store", _int(audit.tokens.value), "measured" if audit.tokens.exact else
          _int(audit.tokens.low) + " \u2013 " + _int(audit.tokens.high)),
-        ("Saved by repair + dedup", _pct(audit.tokens_saved_fraction.value),
-         f"{_pct(audit.tokens_saved_vs_naive_fraction.value)} against naive {audit.max_tokens}-token windows"),
-        ("Duplicated tokens", _pct(audit.duplication_rate.value), f"overlap {_pct(audit.overlap_rate.value)} of tokens"),
-        ("Documents with damage", _pct(audit.damaged_documents_fraction.value), "broken Unicode, invisibles, spacing"),
+        ("Saved by chunkwise prepare STORE", _pct(saved.value),
+         f"repair + exact duplicate chunks; {_pct(saved_vs_naive.value)} against naive {audit.max_tokens}-token windows"),
+        ("prepare() in memory would save", _pct(audit.tokens_saved_fraction.value),
+         f"it also removes overlap, near duplicates and boilerplate ({_pct(audit.duplication_rate.value)} of tokens "
+         "duplicated); a store run does not"),
+        ("Documents with damage", _pct(audit.damaged_documents_fraction.value),
+         "broken Unicode, invisibles, exotic spaces; whitespace and line endings are formatting, not damage"),
     ]
     body.append('<div class="cards">' + "".join(
         f'<div class="card"><div class="k">{_e(k)}</div><div class="v">{_e(v)}</div><div class="d">{_e(d)}</div></div>'
         for k, v, d in cards) + "</div>")
     steps = [("naive", "windows, overlap", round(audit.naive_tokens.value)), ("as stored", "raw text", round(audit.tokens.value)),
              ("normalized", "Unicode repaired", round(audit.normalized_tokens.value)),
-             ("deduplicated", "copies out", round(audit.deduplicated_tokens.value))]
+             ("deduplicated", "store run: exact chunk copies out" if store_run else "copies out",
+              round((audit.store_deduplicated_tokens if store_run else audit.deduplicated_tokens).value))]
     body.append("<section><h2>Where the tokens go</h2>" + waterfall_svg(steps))
     body.append(_legend([("naive windows", PALETTE["naive"]), ("tokens after the step", PALETTE["chunkwise"]),
                          ("removed by the step", PALETTE["removed"])]) + "</section>")
     rows = [("tokens", _estimate_text(audit.tokens)),
             ("tokens predicted from characters alone", _int(audit.predicted_tokens)),
-            ("after normalize", _estimate_text(audit.normalized_tokens)),
-            ("after dedup", _estimate_text(audit.deduplicated_tokens)),
-            (f"in naive {audit.max_tokens}-token windows ({audit.naive_overlap} overlap)", _estimate_text(audit.naive_tokens)),
-            ("duplication rate", _estimate_text(audit.duplication_rate, percent=True)),
-            ("overlap rate", _estimate_text(audit.overlap_rate, percent=True))]
-    rows += [(f"removed tokens: {reason}", _estimate_text(value)) for reason, value in audit.removed_tokens.items()]
+            ("after normalize", _estimate_text(audit.normalized_tokens))]
+    if store_run:
+        rows += [("store run (chunkwise prepare STORE): removed, exact duplicate chunks",
+                  _estimate_text(audit.store_removed_tokens)),
+                 ("store run (chunkwise prepare STORE): after dedup", _estimate_text(audit.store_deduplicated_tokens))]
+    rows += [("prepare() in memory: after dedup", _estimate_text(audit.deduplicated_tokens)),
+             ("prepare() in memory: duplication rate", _estimate_text(audit.duplication_rate, percent=True)),
+             ("prepare() in memory: overlap rate", _estimate_text(audit.overlap_rate, percent=True))]
+    rows += [(f"prepare() in memory: removed tokens, {reason}", _estimate_text(value))
+             for reason, value in audit.removed_tokens.items()]
+    rows.append((f"in naive {audit.max_tokens}-token windows ({audit.naive_overlap} overlap)", _estimate_text(audit.naive_tokens)))
     rows += [(f"Unicode damage: {name} (count)", _estimate_text(value)) for name, value in audit.unicode_damage.items()]
+    rows += [(f"formatting, not damage: {name} (count)", _estimate_text(value))
+             for name, value in audit.formatting_fixes.items()]
     per_doc = audit.tokens_per_document
     rows.append(("tokens per document: mean / median / p95 / max",
                  f"{per_doc['mean']:,.0f} / {per_doc['median']:,.0f} / {per_doc['p95']:,.0f} / {per_doc['max']:,.0f}"))
@@ -555,7 +569,7 @@ def render_audit(audit: Any, *, title: str = "chunkwise store audit") -> str:
                   _usd(c.api_cost.usd_per_year))]
         if a.padding is not None and c.padding is not None:
             trows.append(("sequence efficiency, bucketed", _pct(a.padding.bucketed.efficiency), _pct(c.padding.bucketed.efficiency)))
-        body.append(_table(["", "as stored", "cleaned"], trows) + "</section>")
+        body.append(_table(["", "as stored", "cleaned as a store run leaves it"], trows) + "</section>")
     if audit.notes:
         body.append('<section><h2>Notes</h2><ul class="notes">' + "".join(f"<li>{_e(n)}</li>" for n in audit.notes)
                     + "</ul></section>")

@@ -35,7 +35,10 @@ def test_exact_audit_matches_the_stages_and_changes_nothing():
     for r in repaired:
         for name, count in r.fixes.items():
             fixes[name] = fixes.get(name, 0) + count
-    assert {k: v.value for k, v in result.unicode_damage.items()} == fixes
+    # CRLF line endings (and whitespace runs) are formatting, counted apart; the rest is damage.
+    assert {k: v.value for k, v in result.unicode_damage.items()} == {
+        k: v for k, v in fixes.items() if k not in ("line_endings", "whitespace")}
+    assert {k: v.value for k, v in result.formatting_fixes.items()} == {"line_endings": 3}
     assert result.damaged_documents_fraction.value == pytest.approx(1 / 3)
     deduped = dedup([{"id": d["id"], "text": r.text} for d, r in zip(DOCS, repaired)], tokenizer=tok)
     expected = {reason: s.tokens for reason, s in deduped.summary.items() if s.units}
@@ -159,3 +162,47 @@ def test_bad_input(kwargs, error, match):
 def test_empty_store_is_an_error():
     with pytest.raises(InputDataError, match="no documents"):
         audit([])
+
+
+CODE = """def area(width, height):
+    total = width * height      # aligned comment
+    half = total / 2            # another one
+    return total
+
+
+"""
+
+
+def test_whitespace_in_code_is_formatting_not_damage():
+    result = audit([{"id": "code.py", "text": CODE * 5}, {"id": "prose", "text": PARAGRAPH}], max_tokens=64,
+                   economics=False)
+    assert result.damaged_documents_fraction.value == 0.0 and not result.unicode_damage
+    # Two aligned comments and one run of blank lines per copy: normalize still collapses them.
+    assert result.formatting_fixes["whitespace"].value == 5 * 3
+    assert "formatting, not damage: whitespace (count)" in result.to_text()
+
+
+def test_store_figures_predict_what_a_store_run_removes(tmp_path):
+    """A store run removes chunks repeating an earlier chunk exactly, nothing near; the audit says the same."""
+    from chunkwise import chunk
+    from chunkwise.batch import prepare_store
+
+    original = "# Rack guide\n\n" + "".join(f"Rack {i} holds replicas of block group {i}; reads prefer it.\n\n"
+                                            for i in range(12))
+    near = original.replace("Rack 3 holds", "Rack 3 keeps")  # one word apart: a near duplicate
+    docs = [{"id": "a", "text": original}, {"id": "b", "text": original}, {"id": "c", "text": near}]
+    result = audit(docs, max_tokens=64, economics=False)
+    a_chunks = chunk(original, max_tokens=64)
+    near_chunks = chunk(near, max_tokens=64)
+    repeated_in_c = sum(c.token_count for c in near_chunks if c.text in {x.text for x in a_chunks})
+    # b's chunks all repeat a's; c's repeat a's except the chunk holding the changed word.
+    assert result.store_removed_tokens.value == sum(c.token_count for c in a_chunks) + repeated_in_c
+    assert "near" in result.removed_tokens  # prepare() in memory would also drop c as a near duplicate
+    store = tmp_path / "s.jsonl"
+    store.write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
+    prepare_store(store, tmp_path / "out.jsonl", prepare_options={"max_tokens": 64})
+    removed = [json.loads(line) for line in (tmp_path / "out.jsonl.removed.jsonl").read_text().splitlines()]
+    assert {entry["reason"] for entry in removed} == {"exact"}
+    assert sum(entry["token_count"] for entry in removed) == result.store_removed_tokens.value
+    assert result.store_deduplicated_tokens.value == result.normalized_tokens.value - result.store_removed_tokens.value
+    assert "store run (chunkwise prepare STORE): removed (exact duplicate chunks)" in result.to_text()
