@@ -405,10 +405,15 @@ def padding_rows(econ: Economics) -> list[ComparisonRow]:
     if naive is None or prepared is None:
         return []
     who = "lower is less embedding compute for the indexing job"
-    return [ComparisonRow(f"embedding slots, {PADDING_LABELS[name]}", getattr(naive, name).padded_tokens,
+    rows = [ComparisonRow(f"embedding slots, {PADDING_LABELS[name]}", getattr(naive, name).padded_tokens,
                           getattr(prepared, name).padded_tokens, "int", "lower",
                           f"{who}; batch {econ.config.embed_batch_size}, max_length {getattr(naive, name).max_length}")
             for name in ("bucketed", "dynamic", "static")]
+    rows.append(ComparisonRow(f"tokens past max_length {naive.static.max_length}, never embedded",
+                              naive.static.truncated_tokens, prepared.static.truncated_tokens, "int", "lower",
+                              f"lower is better for retrieval: {econ.embedder} does not see this text (counted in "
+                              "the LLM tokenizer's tokens)"))
+    return rows
 
 
 def padding_explanation(econ: Economics) -> str:
@@ -418,11 +423,16 @@ def padding_explanation(econ: Economics) -> str:
         return ""
     sorted_ratio = prepared.bucketed.padded_tokens / naive.bucketed.padded_tokens if naive.bucketed.padded_tokens else 0.0
     static_ratio = prepared.static.padded_tokens / naive.static.padded_tokens if naive.static.padded_tokens else 0.0
-    return (f"An encoder computes on every slot of a padded batch. Naive windows are nearly all {naive.static.max_length} "
-            f"tokens, so padding wastes little on them ({naive.static.efficiency:.0%} of slots are real even when every "
-            f"window is padded to max_length); chunkwise's chunks vary in length, so its cost depends on the batching: "
+    cut = ""
+    if naive.static.truncated_tokens or prepared.static.truncated_tokens:
+        cut = (f" Rows are cut at max_length {naive.static.max_length} (the embedder reads no more): "
+               f"{naive.static.truncated_tokens:,} naive and {prepared.static.truncated_tokens:,} chunkwise tokens are "
+               "never embedded.")
+    return (f"An encoder computes on every slot of a padded batch. Naive windows nearly all fill max_length, so padding "
+            f"wastes little on them ({naive.static.efficiency:.0%} of slots are real even when every window is padded "
+            f"to max_length); chunkwise's chunks vary in length, so its cost depends on the batching: "
             f"{sorted_ratio:.2f}x the naive slots with length-sorted batches, as sentence-transformers runs them, and "
-            f"{static_ratio:.2f}x when every chunk is padded to max_length.")
+            f"{static_ratio:.2f}x when every chunk is padded to max_length.{cut}")
 
 
 def serving_rows(econ: Economics) -> list[ComparisonRow]:

@@ -45,7 +45,8 @@ class ReportConfig:
     dict); ``None`` means :data:`DEFAULT_SERVING_MODEL`. Each query sends ``top_k``
     retrieved chunks plus ``prompt_tokens`` (system prompt and question) and gets
     ``output_tokens`` back. ``price`` is a catalog price name, a ``TokenPrice`` or a
-    mapping with an explicit ``unit``. Self-hosted throughput is estimated from the GPU's
+    mapping with an explicit ``unit``. Embedding rows are padded and cut at ``embed_max_length``
+    (default: the smaller of the chunk cap and the embedder's context). Self-hosted throughput is estimated from the GPU's
     peak FLOPs and bandwidth at ``prefill_mfu``/``decode_mbu`` unless measured
     throughputs are given. ``economics=False`` leaves the section out.
     """
@@ -354,7 +355,8 @@ def scenario(label: str, chunk_tokens: Sequence[int], resolved: Resolved, *, max
     request = prompt + config.output_tokens
     if request <= 0:
         raise ConfigError("a request of zero tokens: give prompt_tokens or output_tokens, or non-empty documents")
-    max_length = config.embed_max_length or max_tokens
+    # The embedder reads at most its own context (all-MiniLM-L6-v2: 256): rows are cut there, not at max_tokens.
+    max_length = config.embed_max_length or min(max_tokens, resolved.embedder.max_context or max_tokens)
     padding = compare_padding(lengths, batch_size=config.embed_batch_size, max_length=max_length) if lengths else None
     embed_rows = min(config.embed_batch_size, max(1, len(lengths)))
     embed_memory = {

@@ -357,7 +357,7 @@ def test_padding_rows_count_slots_under_each_batching():
     resolved = resolve(ReportConfig(embed_batch_size=2))
     econ = dataclasses.replace(econ, naive=scenario("naive", [100] * 4, resolved, max_tokens=100),
                                prepared=scenario("chunkwise", lengths, resolved, max_tokens=100))
-    rows = {row.label.split(", ", 1)[1]: row for row in padding_rows(econ)}
+    rows = {row.label.split(", ", 1)[1]: row for row in padding_rows(econ) if row.label.startswith("embedding slots")}
     static = rows["every chunk padded to max_length (fixed-shape runtimes)"]
     assert (static.naive, static.chunkwise) == (400, 500)  # 4 x 100 and 5 x 100
     ordered = rows["batches in document order, each padded to its longest"]
@@ -367,3 +367,19 @@ def test_padding_rows_count_slots_under_each_batching():
     assert all(row.better == "lower" and "embedding compute" in row.basis for row in rows.values())
     sentence = padding_explanation(econ)
     assert "0.57x the naive slots with length-sorted batches" in sentence and "1.25x when every chunk" in sentence
+
+
+def test_embedding_rows_are_cut_at_the_embedders_context():
+    """all-MiniLM-L6-v2 reads 256 tokens: 512-token chunks are padded and cut at 256, not 512 (issue 14, item 5)."""
+    from chunkwise.report import padding_rows
+
+    report = prepare("word" + " word" * 999, max_tokens=512, naive_overlap=0, normalize=False, dedup=False).report
+    econ = report.economics
+    # Naive: windows of 512 and 488 tokens, each cut to 256 -> 512 real slots, 256 + 232 tokens never embedded.
+    assert econ.naive.padding.static.max_length == 256
+    assert econ.naive.padding.static.padded_tokens == 2 * 256 and econ.naive.padding.static.truncated_tokens == 488
+    cut = [row for row in padding_rows(econ) if row.label.startswith("tokens past max_length 256")][0]
+    assert cut.naive == 488 and cut.better == "lower" and "does not see this text" in cut.basis
+    wider = prepare("word" + " word" * 999, max_tokens=512, naive_overlap=0, normalize=False, dedup=False,
+                    report_config=ReportConfig(embed_max_length=512)).report.economics
+    assert wider.naive.padding.static.max_length == 512 and wider.naive.padding.static.truncated_tokens == 0
