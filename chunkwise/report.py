@@ -353,9 +353,9 @@ def _usd(value: float | None) -> str:
         return "n/a"
     if abs(value) >= 100:
         return f"${value:,.0f}"
-    if abs(value) >= 0.01:
+    if abs(value) >= 1:
         return f"${value:,.2f}"
-    return f"${value:.6f}"
+    return f"${value:.3g}"  # three significant digits: $0.0043 and $0.0123 must not both read $0.01
 
 
 @dataclass(frozen=True)

@@ -383,3 +383,10 @@ def test_embedding_rows_are_cut_at_the_embedders_context():
     wider = prepare("word" + " word" * 999, max_tokens=512, naive_overlap=0, normalize=False, dedup=False,
                     report_config=ReportConfig(embed_max_length=512)).report.economics
     assert wider.naive.padding.static.max_length == 512 and wider.naive.padding.static.truncated_tokens == 0
+
+
+def test_money_keeps_three_significant_digits_below_a_dollar():
+    from chunkwise.report import _usd
+
+    assert [_usd(v) for v in (0.0043, 0.0123, 0.000481, 5.5, 891.2, None)] == [
+        "$0.0043", "$0.0123", "$0.000481", "$5.50", "$891", "n/a"]
