@@ -445,9 +445,7 @@ def serving_rows(econ: Economics) -> list[ComparisonRow]:
                    f"tokens, as of {econ.prices_as_of}")
     capacity_basis = (f"{econ.gpu} at gpu_memory_utilization {config.gpu_memory_utilization:g}, minus weights and a "
                       f"{prepared.capacity.reserve_bytes / 2**30:.2f} GiB runtime reserve; one GPU, full blocks per request")
-    max_num_seqs = getattr(prepared.capacity, "max_num_seqs", None)  # the engine's cap, where the economics has it
-    if max_num_seqs:
-        capacity_basis += f"; at most max_num_seqs={max_num_seqs} sequences at once (vLLM)"
+    capacity_basis += _capacity_limits(naive.capacity, prepared.capacity)
     rows = [
         ComparisonRow(f"retrieved context tokens per query (top-{config.top_k})", naive.retrieved_context_tokens,
                       prepared.retrieved_context_tokens, "int", None,
@@ -491,6 +489,22 @@ def serving_rows(econ: Economics) -> list[ComparisonRow]:
                           f"{equal_k}; the assumptions of the row above"),
         ]
     return rows
+
+
+def _capacity_limits(naive: Any, prepared: Any) -> str:
+    """The engine's sequence cap and the reserve's range, where the capacity model states them."""
+    out = ""
+    max_num_seqs = getattr(prepared, "max_num_seqs", None)
+    if max_num_seqs:
+        out += f"; at most max_num_seqs={max_num_seqs} sequences at once (vLLM)"
+        held = [(label, getattr(cap, "max_concurrent_by_memory", None)) for label, cap in (("naive", naive), ("chunkwise", prepared))]
+        if any(by_memory and by_memory > max_num_seqs for _, by_memory in held):
+            out += "; memory alone holds " + ", ".join(f"{by_memory:,} {label}" for label, by_memory in held if by_memory)
+    low = [getattr(cap, "max_concurrent_requests_low", None) for cap in (naive, prepared)]
+    if all(value is not None for value in low) and getattr(prepared, "reserve_high_bytes", 0):
+        out += (f"; with the high reserve estimate ({prepared.reserve_high_bytes / 2**30:.2f} GiB): {low[0]:,} naive, "
+                f"{low[1]:,} chunkwise")
+    return out
 
 
 def _economics_text(econ: Economics) -> list[str]:

@@ -390,3 +390,18 @@ def test_money_keeps_three_significant_digits_below_a_dollar():
 
     assert [_usd(v) for v in (0.0043, 0.0123, 0.000481, 5.5, 891.2, None)] == [
         "$0.0043", "$0.0123", "$0.000481", "$5.50", "$891", "n/a"]
+
+
+def test_capacity_basis_states_the_engine_cap_and_the_reserve_range():
+    from types import SimpleNamespace
+
+    from chunkwise.report import _capacity_limits
+
+    naive = SimpleNamespace(max_num_seqs=256, max_concurrent_by_memory=169, max_concurrent_requests_low=146,
+                            reserve_high_bytes=int(9.5 * 2**30))
+    prepared = SimpleNamespace(max_num_seqs=256, max_concurrent_by_memory=448, max_concurrent_requests_low=256,
+                               reserve_high_bytes=int(9.5 * 2**30))
+    assert _capacity_limits(naive, prepared) == (
+        "; at most max_num_seqs=256 sequences at once (vLLM); memory alone holds 169 naive, 448 chunkwise; "
+        "with the high reserve estimate (9.50 GiB): 146 naive, 256 chunkwise")
+    assert _capacity_limits(SimpleNamespace(), SimpleNamespace()) == ""  # a capacity model without these fields
