@@ -42,7 +42,11 @@ Spans = list[tuple[int, int]]
 _LINE = re.compile(r"\S(?:[^\n]*\S)?")
 # A paragraph: non-blank lines separated by single newlines; a blank (or
 # whitespace-only) line ends it.
-_PARAGRAPH = re.compile(r"\S(?:[^\n]*\S)?(?:[^\S\n]*\n[^\S\n]*\S(?:[^\n]*\S)?)*")
+# What ends one: a newline, then a line of whitespace only. paragraph_spans cuts at
+# these rather than matching a paragraph as one regex of repeated lines, whose
+# repeated group keeps backtracking state for every line (200 MB for a 1 MB
+# paragraph of two-letter lines).
+_PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
 # End of a sentence: terminal punctuation (plus closing quotes/brackets)
 # followed by whitespace, or a CJK full stop.
 _SENTENCE_END = re.compile(r"[.!?]+[\"'\u201d\u2019)\]]*(?=\s)|[\u3002\uff01\uff1f]+[\u300d\u300f\u201d\u2019\uff09]*")
@@ -219,8 +223,23 @@ def line_spans(text: str, start: int = 0, end: int | None = None) -> Spans:
 
 
 def paragraph_spans(text: str, start: int = 0, end: int | None = None) -> Spans:
-    """Stripped paragraphs (separated by blank lines) of ``text[start:end]`` as absolute spans."""
-    return [m.span() for m in _PARAGRAPH.finditer(text, start, len(text) if end is None else end)]
+    """Stripped paragraphs (separated by blank lines) of ``text[start:end]`` as absolute spans.
+
+    A paragraph is a run of lines holding non-space characters; a line of whitespace
+    only ends it.
+    """
+    end = len(text) if end is None else end
+    spans: Spans = []
+    cursor = start
+    for found in _PARAGRAPH_BREAK.finditer(text, start, end):
+        piece = _strip(text, cursor, found.start())
+        if piece[1] > piece[0]:
+            spans.append(piece)
+        cursor = found.end()
+    piece = _strip(text, cursor, end)
+    if piece[1] > piece[0]:
+        spans.append(piece)
+    return spans
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> Spans:

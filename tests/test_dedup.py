@@ -393,3 +393,23 @@ def test_one_fifty_megabyte_document():
     text = _big_document(50_000_000)
     result = dedup([text])
     assert sum(e - s for s, e in result.documents[0].kept) + sum(e.end - e.start for e in result.removed) == len(text)
+
+
+# The paragraph a single regex matched before paragraph_spans cut at blank lines instead.
+_PARAGRAPH_AS_ONE_REGEX = re.compile(r"\S(?:[^\n]*\S)?(?:[^\S\n]*\n[^\S\n]*\S(?:[^\n]*\S)?)*")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pieces=st.lists(st.sampled_from(["ab", "c d", " ", "\t", "\n", "\r\n", "\n \n", "\u2028", "\x0c", "\u00a0", "é."]), max_size=40),
+    bounds=st.tuples(st.integers(0, 80), st.integers(0, 80)),
+)
+def test_paragraph_spans_are_the_regex_paragraphs(pieces, bounds):
+    """Issue 13, item 5: paragraphs are cut at blank lines, not matched by a regex of repeated lines
+    (whose backtracking state took 200 MB on a 1 MB paragraph of two-letter lines); same spans."""
+    from chunkwise.dedup import paragraph_spans
+
+    text = "".join(pieces)
+    start, end = min(bounds[0], len(text)), min(max(bounds), len(text))
+    expected = [m.span() for m in _PARAGRAPH_AS_ONE_REGEX.finditer(text, start, end)]
+    assert paragraph_spans(text, start, end) == expected
