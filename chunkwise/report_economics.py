@@ -341,6 +341,7 @@ def scenario(label: str, chunk_tokens: Sequence[int], resolved: Resolved, *, max
         attention_scores_memory,
         capacity,
         compare_padding,
+        decode_step,
         paged_kv_cache,
         self_hosted_cost,
     )
@@ -380,9 +381,17 @@ def scenario(label: str, chunk_tokens: Sequence[int], resolved: Resolved, *, max
     if cap.fits and (cap.max_concurrent_requests or 0) > 0:
         throughput = _throughput(resolved, cap, prompt, config.output_tokens)
         gpu_basis = config.usd_per_gpu_hour if config.usd_per_gpu_hour is not None else resolved.gpu
+        if config.decode_tokens_per_second:
+            speed: dict[str, Any] = {"decode_tokens_per_second": throughput.decode_tokens_per_second}
+        else:
+            # The decode speed at any batch, so the cost follows the load (Little's law: at
+            # 10,000 queries a day fewer than one request is in flight, not a full batch).
+            speed = {"decode_step": decode_step(resolved.model, resolved.gpu, context_tokens=prompt + config.output_tokens / 2,
+                                                mbu=config.decode_mbu, kv_dtype=config.kv_dtype, catalog=catalog),
+                     "max_concurrent_requests": cap.max_concurrent_requests}
         try:
             hosted = self_hosted_cost(gpu_basis, volume, prefill_tokens_per_second=throughput.prefill_tokens_per_second,
-                                      decode_tokens_per_second=throughput.decode_tokens_per_second, catalog=catalog)
+                                      catalog=catalog, **speed)
         except ConfigError:
             hosted = None  # no cloud price for this GPU in the snapshot; the caller's note says so
     formulas = (

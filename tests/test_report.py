@@ -405,3 +405,35 @@ def test_capacity_basis_states_the_engine_cap_and_the_reserve_range():
         "; at most max_num_seqs=256 sequences at once (vLLM); memory alone holds 169 naive, 448 chunkwise; "
         "with the high reserve estimate (9.50 GiB): 146 naive, 256 chunkwise")
     assert _capacity_limits(SimpleNamespace(), SimpleNamespace()) == ""  # a capacity model without these fields
+
+
+def test_self_hosted_cost_in_the_report_follows_the_load():
+    """Issue 14, item 1: the report's self-hosted figure is the GPU kept on at the query volume, with
+    Little's law's requests in flight, not a GPU decoding a full batch all day."""
+    from chunkwise.economics import serving_load
+
+    low = prepare(DOCS, max_tokens=128, report_config=ReportConfig(queries_per_day=10_000)).report.economics
+    hosted = low.prepared.self_hosted
+    assert hosted.load is not None and hosted.load.queries_per_second == pytest.approx(10_000 / 86_400)
+    # Fewer than one request in flight: the one GPU is mostly idle, and a query pays for the idle time.
+    assert hosted.load.in_flight_per_gpu < 1 and hosted.gpus == 1 and hosted.busy_fraction < 0.5
+    assert hosted.usd_per_query == pytest.approx(hosted.usd_per_month / (10_000 * 365 / 12))
+    assert hosted.usd_per_query > 10 * hosted.fully_used_usd_per_query
+    assert any("requests in flight" in line for line in hosted.assumptions)
+    # The same load, recomputed from the stated inputs.
+    load = hosted.load
+    again = serving_load(10_000, input_tokens=low.prepared.prompt_tokens, output_tokens=low.config.output_tokens,
+                         prefill_tokens_per_second=hosted.prefill_tokens_per_second,
+                         step=_decode_step_of(low), concurrency_cap=load.concurrency_cap)
+    assert again.in_flight_per_gpu == pytest.approx(load.in_flight_per_gpu)
+    # Ten times the queries on the same always-on GPU: a query costs less.
+    high = prepare(DOCS, max_tokens=128, report_config=ReportConfig(queries_per_day=100_000)).report.economics
+    assert high.prepared.self_hosted.usd_per_query < hosted.usd_per_query
+
+
+def _decode_step_of(econ):
+    from chunkwise.economics import decode_step
+
+    prepared = econ.prepared
+    return decode_step(econ.model, econ.gpu, context_tokens=prepared.prompt_tokens + econ.config.output_tokens / 2,
+                       mbu=econ.config.decode_mbu, kv_dtype=econ.config.kv_dtype)
