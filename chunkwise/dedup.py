@@ -365,22 +365,27 @@ def near_duplicates(
     matrix = _minhash.signatures(hashes, hash_offsets, perm_a, perm_b, implementation=implementation)
     if banding is None:
         banding = _minhash.choose_banding(float(config.threshold), config.num_perm)
-    keys = _minhash.band_keys(matrix, banding).tolist()
+    band_keys = _minhash.band_keys(matrix, banding)
+    del matrix
     offsets = hash_offsets.tolist()
-    tables: list[dict[int, list[int]]] = [{} for _ in range(banding.bands)]
+    # A band's table maps a key to the one unit that has it, or to a list once several do:
+    # most keys are unique, and a list per key was most of near dedup's memory on prose.
+    tables: list[dict[int, int | list[int]]] = [{} for _ in range(banding.bands)]
 
     def shingles(position: int) -> set[int]:
         # Built on demand, not cached: sets for every kept unit would cost more memory than the text.
         return set(hashes[offsets[position] : offsets[position + 1]].tolist())
 
     threshold = float(config.threshold)
-    for position, unit_keys in enumerate(keys):
+    for position in range(len(offsets) - 1):
         if offsets[position + 1] == offsets[position]:
             continue
+        unit_keys = band_keys[position].tolist()
         candidates: list[int] = []
         seen: set[int] = set()
         for band, key in enumerate(unit_keys):
-            for other in tables[band].get(key, ()):
+            found = tables[band].get(key, ())
+            for other in (found,) if isinstance(found, int) else found:
                 if other not in seen:
                     seen.add(other)
                     candidates.append(other)
@@ -398,7 +403,14 @@ def near_duplicates(
             result[present[position]] = (present[best[0]], best[1])
             continue
         for band, key in enumerate(unit_keys):
-            tables[band].setdefault(key, []).append(position)
+            table = tables[band]
+            earlier = table.get(key)
+            if earlier is None:
+                table[key] = position
+            elif isinstance(earlier, int):
+                table[key] = [earlier, position]
+            else:
+                earlier.append(position)
     return result
 
 
