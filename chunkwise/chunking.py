@@ -515,8 +515,9 @@ def _no_veto(structural: np.ndarray, semantic: np.ndarray, config: ChunkConfig) 
 
 # Units embedded per call of the semantic strategy. Only a block's vectors (and
 # ``semantic_window`` units of context each side) are held at once: a batch of
-# 250,000 one-line paragraphs no longer holds 250,000 x 384 floats (540x its text).
-_SEMANTIC_BLOCK_UNITS = 2048
+# 250,000 one-line paragraphs no longer holds 250,000 x 384 floats (540x its text),
+# and 1,024 x 384 floats (1.5 MB) is a small part of a 1 MB text's budget.
+_SEMANTIC_BLOCK_UNITS = 1024
 
 
 def _embed_block(embedder: Embedder, texts: list[str], known: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:

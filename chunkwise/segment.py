@@ -23,6 +23,7 @@ import unicodedata
 from bisect import bisect_left, bisect_right
 from enum import IntEnum
 
+import numpy as np
 import regex
 
 from ._backend import compiled
@@ -315,9 +316,9 @@ def segment_table(text: str, *, markdown: bool = True) -> SpanTable:
     if not isinstance(text, str):
         raise TypeError(f"segment() needs a str, got {type(text).__name__}")
     module = compiled("_csegment")
-    if module is None:
-        return SpanTable.from_spans(_segment_python(text, markdown))
-    return SpanTable(module.segment_rows(text, markdown))
+    rows = SpanTable.from_spans(_segment_python(text, markdown)).rows if module is None else module.segment_rows(text, markdown)
+    # 16 bytes a unit instead of 32 where offsets fit (a text under 2**31 characters).
+    return SpanTable(rows.astype(np.int32) if len(text) < 2**31 else rows)
 
 
 def _segment_python(text: str, markdown: bool) -> list[Span]:
