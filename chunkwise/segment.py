@@ -315,10 +315,13 @@ def segment_table(text: str, *, markdown: bool = True) -> SpanTable:
     """
     if not isinstance(text, str):
         raise TypeError(f"segment() needs a str, got {type(text).__name__}")
-    module = compiled("_csegment")
-    rows = SpanTable.from_spans(_segment_python(text, markdown)).rows if module is None else module.segment_rows(text, markdown)
     # 16 bytes a unit instead of 32 where offsets fit (a text under 2**31 characters).
-    return SpanTable(rows.astype(np.int32) if len(text) < 2**31 else rows)
+    narrow = len(text) < 2**31 - 1
+    module = compiled("_csegment")
+    if module is not None:
+        return SpanTable(module.segment_rows(text, markdown, narrow))
+    rows = SpanTable.from_spans(_segment_python(text, markdown)).rows
+    return SpanTable(rows.astype(np.int32) if narrow else rows)
 
 
 def _segment_python(text: str, markdown: bool) -> list[Span]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chunkwise._backend import compiled
 from chunkwise.errors import ConfigError
-from chunkwise.segment import Break, segment, sentence_boundaries
+from chunkwise.segment import Break, segment, segment_table, sentence_boundaries
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -128,6 +129,11 @@ def _both(text, markdown=True):
     # Same records, not just equal tuples: Span instances with Break members.
     assert [type(s) for s in compiled_spans] == [type(s) for s in python_spans]
     assert [type(s.break_before) for s in compiled_spans] == [type(s.break_before) for s in python_spans]
+    # The rows the chunker reads (int32, narrowed in place) hold the same spans, and so do the wide ones.
+    table = segment_table(text, markdown=markdown)
+    assert table.rows.dtype == np.int32 and table == compiled_spans
+    wide = compiled("_csegment").segment_rows(text, markdown)
+    assert np.array_equal(wide, table.rows) and len(wide) == len(compiled_spans)
     return python_spans
 
 
