@@ -30,6 +30,8 @@ from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+
 from . import _minhash
 from ._types import Document, Removed, RemovedReason, as_documents
 from .errors import ConfigError, InputDataError
@@ -219,7 +221,11 @@ def _strip(text: str, start: int, end: int) -> tuple[int, int]:
 
 def line_spans(text: str, start: int = 0, end: int | None = None) -> Spans:
     """Stripped non-empty lines of ``text[start:end]`` as absolute spans."""
-    return [m.span() for m in _LINE.finditer(text, start, len(text) if end is None else end)]
+    return list(_lines(text, start, end))
+
+
+def _lines(text: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int]]:
+    return (m.span() for m in _LINE.finditer(text, start, len(text) if end is None else end))
 
 
 def paragraph_spans(text: str, start: int = 0, end: int | None = None) -> Spans:
@@ -228,34 +234,36 @@ def paragraph_spans(text: str, start: int = 0, end: int | None = None) -> Spans:
     A paragraph is a run of lines holding non-space characters; a line of whitespace
     only ends it.
     """
+    return list(_paragraphs(text, start, end))
+
+
+def _paragraphs(text: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int]]:
     end = len(text) if end is None else end
-    spans: Spans = []
-    cursor = start
-    for found in _PARAGRAPH_BREAK.finditer(text, start, end):
-        piece = _strip(text, cursor, found.start())
-        if piece[1] > piece[0]:
-            spans.append(piece)
-        cursor = found.end()
-    piece = _strip(text, cursor, end)
-    if piece[1] > piece[0]:
-        spans.append(piece)
-    return spans
+    return _stripped_between(text, start, end, ((m.start(), m.end()) for m in _PARAGRAPH_BREAK.finditer(text, start, end)))
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> Spans:
     """Stripped sentences of ``text[start:end]``: the one place to swap in a better segmenter."""
+    return list(_sentences(text, start, end))
+
+
+def _sentences(text: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int]]:
     end = len(text) if end is None else end
-    spans: Spans = []
+    # A sentence keeps its terminal punctuation: the cut is after the match, with nothing skipped.
+    return _stripped_between(text, start, end, ((m.end(), m.end()) for m in _SENTENCE_END.finditer(text, start, end)))
+
+
+def _stripped_between(text: str, start: int, end: int, cuts: Iterator[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    """The stripped, non-empty pieces of ``text[start:end]`` around ``cuts`` (ascending (from, to) spans skipped)."""
     cursor = start
-    for match in _SENTENCE_END.finditer(text, start, end):
-        piece = _strip(text, cursor, match.end())
+    for cut_start, cut_end in cuts:
+        piece = _strip(text, cursor, cut_start)
         if piece[1] > piece[0]:
-            spans.append(piece)
-        cursor = match.end()
+            yield piece
+        cursor = cut_end
     piece = _strip(text, cursor, end)
     if piece[1] > piece[0]:
-        spans.append(piece)
-    return spans
+        yield piece
 
 
 def normalize_unit(text: str) -> str:
@@ -681,13 +689,46 @@ class _Unit:
     piece_end: int
 
 
-def _units(documents: Sequence[Document], kept: list[Spans], finder) -> list[_Unit]:
-    units: list[_Unit] = []
-    for doc, pieces in enumerate(kept):
-        text = documents[doc].text
-        for piece_start, piece_end in pieces:
-            units.extend(_Unit(doc, s, e, piece_end) for s, e in finder(text, piece_start, piece_end))
-    return units
+class _UnitTable(Sequence[_Unit]):
+    """Units as rows ``[doc, start, end, piece_end]`` of one int64 array; a ``_Unit`` is made when read.
+
+    A store of one-line paragraphs has a unit every few characters: as ``_Unit``
+    objects in a list they cost ~130 bytes each (over 30x the text), as rows 32.
+    """
+
+    __slots__ = ("rows",)
+
+    def __init__(self, rows: np.ndarray) -> None:
+        self.rows = rows
+
+    @property
+    def docs(self) -> list[int]:
+        return self.rows[:, 0].tolist()
+
+    def __len__(self) -> int:
+        return int(self.rows.shape[0])
+
+    def __getitem__(self, index: int) -> _Unit:  # type: ignore[override]
+        return _Unit(*self.rows[index].tolist())
+
+    def __iter__(self) -> Iterator[_Unit]:
+        for block in range(0, len(self), 4096):
+            for row in self.rows[block : block + 4096].tolist():
+                yield _Unit(*row)
+
+
+def _units(documents: Sequence[Document], kept: list[Spans], finder) -> _UnitTable:
+    def values() -> Iterator[int]:
+        for doc, pieces in enumerate(kept):
+            text = documents[doc].text
+            for piece_start, piece_end in pieces:
+                for start, end in finder(text, piece_start, piece_end):
+                    yield doc
+                    yield start
+                    yield end
+                    yield piece_end
+
+    return _UnitTable(np.fromiter(values(), dtype=np.int64).reshape(-1, 4))
 
 
 def _apply(
@@ -843,12 +884,14 @@ def dedup(
             removed,
         )
 
+    # Each stage's units are dropped before the next stage builds its own.
     if config.boilerplate:
-        units = _units(documents, kept, line_spans)
+        units = _units(documents, kept, _lines)
         keys = _exact_keys(documents, units, config.boilerplate_min_chars)
         live_docs = sum(1 for pieces in kept if pieces)
-        decisions = boilerplate_occurrences(keys, [u.doc for u in units], boilerplate_min_docs(config, live_docs))
+        decisions = boilerplate_occurrences(keys, units.docs, boilerplate_min_docs(config, live_docs))
         _apply(documents, kept, units, decisions, "boilerplate", removed)
+        del units, keys, decisions
 
     banding = _minhash.choose_banding(float(config.threshold), config.num_perm) if config.near_documents or config.near_paragraphs else None
 
@@ -864,17 +907,19 @@ def dedup(
             removed,
         )
 
-    if config.exact_paragraphs:
-        units = _units(documents, kept, paragraph_spans)
-        _apply(documents, kept, units, first_occurrences(_exact_keys(documents, units, config.min_unit_chars)), "exact", removed)
-
-    if config.exact_sentences:
-        units = _units(documents, kept, sentence_spans)
-        _apply(documents, kept, units, first_occurrences(_exact_keys(documents, units, config.min_unit_chars)), "exact", removed)
+    for finder, wanted in ((_paragraphs, config.exact_paragraphs), (_sentences, config.exact_sentences)):
+        if wanted:
+            units = _units(documents, kept, finder)
+            _apply(documents, kept, units, first_occurrences(_exact_keys(documents, units, config.min_unit_chars)), "exact", removed)
+            del units
 
     if config.near_paragraphs:
-        units = _units(documents, kept, paragraph_spans)
-        texts = near_keys([documents[u.doc].text[u.start : u.end] for u in units])
+        units = _units(documents, kept, _paragraphs)
+        # Units too short to compare are None at once, not held as strings first.
+        texts = [
+            text if normalized_length_at_least(text, config.min_unit_chars) else None
+            for text in (documents[u.doc].text[u.start : u.end] for u in units)
+        ]
         _apply(documents, kept, units, near_duplicates(texts, config, implementation=implementation, banding=banding), "near", removed)
 
     order = {document.id: position for position, document in enumerate(documents)}
