@@ -328,3 +328,23 @@ def test_plan_budget_types():
         plan_budget("8k", max_output_tokens=10)
     with pytest.raises(ChunkwiseError):
         plan_budget(100, max_output_tokens=10, system_prompt=b"bytes")
+
+
+def test_sentences_embedded_a_block_at_a_time_give_the_same_result(tokenizer, monkeypatch):
+    """Issue 13, item 5: compress embeds a block of sentences per call (memory); with the query in the
+    first block and each block stored in place, the result is the one-call result."""
+    import importlib
+
+    compress_module = importlib.import_module("chunkwise.compress")  # the package's name is the function
+    query = "When was the tower completed for the fair?"
+    whole_embedder = BagOfWordsEmbedder()
+    whole = compress(query, PASSAGES, budget_tokens=40, tokenizer=tokenizer, embedder=whole_embedder)
+    monkeypatch.setattr(compress_module, "_EMBED_BLOCK", 2)
+    blocked_embedder = BagOfWordsEmbedder()
+    blocked = compress(query, PASSAGES, budget_tokens=40, tokenizer=tokenizer, embedder=blocked_embedder)
+    assert (blocked.text, blocked.kept, blocked.tokens_after) == (whole.text, whole.kept, whole.tokens_after)
+    # One call held the query and every sentence; blocked, the query rides with the first two.
+    sentences = whole_embedder.calls[0] - 1
+    blocks = -(-sentences // 2)
+    assert sentences > 4 and blocked_embedder.calls[:blocks] == [3] + [2] * (sentences // 2 - 1) + [1] * (sentences % 2)
+    assert blocked_embedder.calls[blocks:] == whole_embedder.calls[1:]  # then the passages, as before
