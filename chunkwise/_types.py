@@ -61,7 +61,8 @@ class SpanTable(Sequence[Span]):
 
     The chunker's units live here rather than in a list of ``Span``: a text of tiny
     units (one-line paragraphs) made one tuple and two ints per unit, ~130 bytes,
-    33x the text; a row is 32 bytes. Indexing makes the ``Span`` on demand.
+    33x the text; a row is 16 bytes (int32, where offsets fit) or 32. Indexing makes
+    the ``Span`` on demand.
     """
 
     __slots__ = ("rows",)
