@@ -21,17 +21,22 @@ finding was about 50) through ``prepare_store`` (the store path behind
     python benchmarks/bench_pathological.py [--mb 1] [--big-mb 10] [--json out.json]
         [--functions chunk,prepare] [--classes prose,cjk] [--timeout 300]
 
-Last full run (2026-11-26, 2 CPU cores, cython backend, --mb 1 --big-mb 50). Time: every
-class within 10x of prose per MB for chunk (worst tiny_paragraphs 5.6x), naive_split
-(tiny_lines 3.9x), prepare (tiny_lines 3.7x), compress (none above prose) and semantic
-(tiny_paragraphs 8.2x); before, a letter under 1,000 combining marks took chunk 220x,
-prepare 25x, compress 31x, semantic 82x. normalize misses: random latin-1 bytes 4.0 s/MB is
-73x its clean-prose rate (0.05 s/MB: prose needs almost no repair), HTML entities 13.5x.
-Memory (peak / input) still misses 10x: tiny paragraphs (a unit per 4 characters; every unit
-is a Python object and, for semantic, a 384-float vector) chunk 53x, prepare 88x, compress
-71x, semantic 540x; tiny lines prepare 210x (dedup); prose prepare 12.8x, compress 15.7x
-and semantic 15.3x at 1 MB (fixed costs: compress embeds up to 4,096 sentences); the 50 MB
-file through prepare_store 10.3x (was 52x).
+Last full run (2026-11-26, second stop, 2 CPU cores shared with a fuzz run, cython backend,
+--mb 1 --big-mb 50). Time: every class within 10x of prose per MB for chunk (worst tiny_lines
+4.1x), naive_split (1.3x), prepare (latin1_bytes 3.4x), compress (1.1x) and semantic (tiny
+paragraphs 7.4x); normalize misses: random latin-1 bytes 6.9 s/MB is 104x its clean-prose
+rate (0.07 s/MB: prose needs almost no repair), HTML entities 12.7x.
+Memory (peak / input): naive_split passes (5.5x); compress passes but for latin-1 bytes
+(13.4x). Units are int32 rows now (SpanTable), semantic similarity is computed a block of
+1,024 units at a time, dedup's units are array rows, compress embeds 1,024 sentences a call.
+Tiny paragraphs, a unit per 4 characters, before -> after: chunk 53x -> 14.3x, prepare
+88x -> 24.5x, compress 71x -> 8.0x, semantic 540x -> 19.6x; tiny lines prepare 210x ->
+29.1x; prose prepare 12.8x -> 11.1x, compress 15.7x -> 8.3x, semantic 15.3x -> 4.5x. What
+still misses is what every unit or edit still costs in Python: normalize's edit maps
+(HTML entities 21.3x, latin-1 bytes 20.6x, 10 marks per letter 18.0x, emoji 15.9x, which
+prepare inherits), dedup's per-unit keys and decisions (prepare on tiny lines/paragraphs),
+and the chunker's per-unit counts and scores beside the rows (chunk on tiny paragraphs).
+The 50 MB file through prepare_store: 10.3x (was 52x).
 """
 
 from __future__ import annotations
