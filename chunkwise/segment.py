@@ -401,17 +401,17 @@ MAX_CLUSTER_STEPS = 32
 def cluster_safe_cut(text: str, start: int, cut: int) -> int:
     """Move a cut in (start, len(text)) left so it does not separate a character from its marks or joiners.
 
-    A cut may fall right after a zero-width joiner (it stays with the character
-    it follows, as normalize keeps it), never before one: an emoji sequence
-    longer than the cap is then cut into pieces that each normalize to
-    themselves. The cut never moves to ``start`` or before; a cluster longer
+    A cut may fall right after a zero-width joiner or non-joiner (it stays with the
+    character it follows, as normalize keeps it), never before one: an emoji
+    sequence or an Arabic word longer than the cap is then cut into pieces that
+    each normalize to themselves. The cut never moves to ``start`` or before; a cluster longer
     than ``MAX_CLUSTER_STEPS`` is cut where asked.
     """
     floor = max(start + 1, cut - MAX_CLUSTER_STEPS)
     position = cut
     while position > start + 1 and position < len(text):
         char = text[position]
-        if unicodedata.category(char)[0] != "M" and char not in "\u200d\ufe0f\ufe0e":
+        if unicodedata.category(char)[0] != "M" and char not in "\u200c\u200d\ufe0f\ufe0e":
             return position
         if position == floor:
             return cut  # a cluster too long to keep whole

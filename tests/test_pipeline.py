@@ -160,6 +160,29 @@ def test_a_slice_of_a_segment_left_alone_is_not_repaired_alone(max_tokens):
         assert c.text in normalize(raw[c.start : c.end]).text, (c.start, c.end)
 
 
+def test_a_long_word_is_never_cut_before_a_non_joiner():
+    """Fuzzer counterexample (1:45224): an Arabic word longer than the cap was cut right before its
+    ZWNJ; the chunk then started with it, and normalizing that chunk alone dropped it (nothing
+    before it to join), though the whole text kept it."""
+    from chunkwise import normalize
+    from chunkwise.segment import cluster_safe_cut
+
+    raw = ("\u0645\u064f\u0645\u0636\u0630\u064b\u0637\u0647\u0630\u062b \u062c\u0635\u0639\u0630 \u064b\u0647\u064e"
+           "\u062c\u0646\u0645\u0628\u0627\u0650 \u062b\u062b\u062e\u0651\u063a \u062b\u0648\u0637\u0650\u064a\u064e"
+           "\u0629\u062f\u0643\u0628\u0643\u0634\u0647 \u0644\u064b\u064a\u0628\u0638\u200c\u064d")
+    assert normalize(raw).text == raw  # the joiner stays: it follows an Arabic letter
+    joiner = raw.index("\u200c")
+    # Neither before the joiner nor between it and the mark after it: before the letter it follows.
+    assert cluster_safe_cut(raw, joiner - 5, joiner) == joiner - 1
+    assert cluster_safe_cut(raw, joiner - 5, joiner + 1) == joiner - 1
+    counter = lambda s: len(s.encode("utf-8")) // 3 + 3  # noqa: E731 - as the fuzzer's 'overhead' tokenizer
+    result = prepare({"id": "d", "text": raw}, max_tokens=16, tokenizer=counter, dedup=False, report_config=False)
+    assert len(result.chunks) > 2  # the cap cuts inside the word
+    for c in result.chunks:
+        assert not c.text.startswith("\u200c")
+        assert normalize(raw[c.start : c.end]).text == c.text, (c.start, c.end)
+
+
 def test_nothing_lost_with_dedup_and_normalization():
     from chunkwise import normalize
 
