@@ -30,6 +30,24 @@ def compiled(name: str) -> ModuleType | None:
         return None
 
 
+def chosen(name: str, implementation: str | None) -> ModuleType | None:
+    """The compiled module ``name`` for an ``implementation`` argument, or None for the Python twin.
+
+    ``"python"``: the twin; ``"cython"``: the module, ImportError when it is not built or forced
+    off; None: the module when available, else the twin. Anything else is a ConfigError.
+    """
+    if implementation == "python":
+        return None
+    if implementation not in (None, "cython"):
+        from .errors import ConfigError
+
+        raise ConfigError(f"implementation must be 'cython', 'python' or None, got {implementation!r}")
+    module = compiled(name)
+    if implementation == "cython" and module is None:
+        raise ImportError(f"chunkwise.{name} is not built (or {FORCE_PYTHON_ENV} is set)")
+    return module
+
+
 def backend() -> Literal["cython", "python"]:
     """``"cython"`` when every compiled loop is built and in use, else ``"python"``."""
     if all(compiled(name) is not None for name in COMPILED_MODULES):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._backend import compiled
+from ._backend import chosen
 from .errors import ConfigError
 
 SCORE_SCALE = 1_000_000
@@ -109,15 +109,5 @@ def select_starts(
     if unit_tokens.size and int(unit_tokens.min()) < 1:
         raise ValueError("every unit must count at least one token")
     args = (unit_tokens, gap_scores, doc_offsets, int(max_tokens), int(min_tokens), int(cut_penalty), int(underfill_penalty))
-    if implementation == "python":
-        return select_starts_python(*args)
-    module = compiled("_cboundaries")
-    if implementation == "cython":
-        if module is None:
-            raise ImportError("chunkwise._cboundaries is not built (or CHUNKWISE_PURE_PYTHON is set)")
-        return module.select_starts(*args)
-    if implementation is not None:
-        raise ConfigError(f"implementation must be 'cython', 'python' or None, got {implementation!r}")
-    if module is None:
-        return select_starts_python(*args)
-    return module.select_starts(*args)
+    module = chosen("_cboundaries", implementation)
+    return select_starts_python(*args) if module is None else module.select_starts(*args)

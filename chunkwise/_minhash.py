@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._backend import compiled
+from ._backend import chosen
 from .errors import ConfigError
 
 MERSENNE61 = (1 << 61) - 1
@@ -171,13 +171,7 @@ def signatures_python(
 
 
 def _dispatch(name: str, implementation: str | None):
-    if implementation == "python":
-        return None
-    module = compiled("_cminhash")
-    if implementation == "cython" and module is None:
-        raise ImportError("chunkwise._cminhash is not built (or CHUNKWISE_PURE_PYTHON is set)")
-    if implementation not in (None, "cython"):
-        raise ConfigError(f"implementation must be 'cython', 'python' or None, got {implementation!r}")
+    module = chosen("_cminhash", implementation)
     return None if module is None else getattr(module, name)
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._backend import compiled
+from ._backend import chosen
 from .errors import ConfigError, InputDataError
 
 SIM_SCALE = 1_000_000
@@ -108,18 +108,6 @@ def gap_scores_python(
     return scores_from_similarities_python(similarities, doc_offsets, weight, clip_z_percent)
 
 
-def _module(implementation: str | None):  # type: ignore[no-untyped-def]
-    """The compiled module, or None for the NumPy twins."""
-    if implementation == "python":
-        return None
-    module = compiled("_cscores")
-    if implementation == "cython" and module is None:
-        raise ImportError("chunkwise._cscores is not built (or CHUNKWISE_PURE_PYTHON is set)")
-    if implementation not in (None, "cython"):
-        raise ConfigError(f"implementation must be 'cython', 'python' or None, got {implementation!r}")
-    return module
-
-
 def gap_similarities(vectors: np.ndarray, doc_offsets: np.ndarray, *, window: int = 3,
                      implementation: str | None = None) -> np.ndarray:
     """The first half of ``gap_scores``: int64 rounded cosine (times SIM_SCALE) per gap, 0 at document starts.
@@ -131,7 +119,7 @@ def gap_similarities(vectors: np.ndarray, doc_offsets: np.ndarray, *, window: in
     if isinstance(window, bool) or not isinstance(window, int) or window < 1:
         raise ConfigError(f"window must be an int >= 1, got {window!r}")
     vectors, doc_offsets = _check(vectors, doc_offsets)
-    module = _module(implementation)
+    module = chosen("_cscores", implementation)
     if module is None:
         return _quantized_similarities(vectors, doc_offsets, window)
     return module.gap_similarities(vectors, doc_offsets, int(window))
@@ -146,7 +134,7 @@ def scores_from_similarities(similarities: np.ndarray, doc_offsets: np.ndarray, 
     doc_offsets = np.ascontiguousarray(doc_offsets, dtype=np.int64)
     if doc_offsets.ndim != 1 or doc_offsets.size < 1 or doc_offsets[0] != 0 or doc_offsets[-1] != similarities.shape[0]:
         raise ValueError("doc_offsets must start at 0 and end at the number of similarities")
-    module = _module(implementation)
+    module = chosen("_cscores", implementation)
     if module is None:
         return scores_from_similarities_python(similarities, doc_offsets, int(weight), int(clip_z_percent))
     return module.scores_from_similarities(similarities, doc_offsets, int(weight), int(clip_z_percent))
@@ -176,7 +164,7 @@ def gap_scores(
         raise ConfigError("weight must be >= 0 and clip_z_percent >= 1")
     vectors, doc_offsets = _check(vectors, doc_offsets)
     args = (vectors, doc_offsets, int(window), int(weight), int(clip_z_percent))
-    module = _module(implementation)
+    module = chosen("_cscores", implementation)
     return gap_scores_python(*args) if module is None else module.gap_scores(*args)
 
 

@@ -26,9 +26,8 @@ from enum import IntEnum
 import numpy as np
 import regex
 
-from ._backend import compiled
+from ._backend import chosen, compiled
 from ._types import Span, SpanTable
-from .errors import ConfigError
 
 
 class Break(IntEnum):
@@ -294,18 +293,8 @@ def segment(text: str, *, markdown: bool = True, implementation: str | None = No
     """
     if not isinstance(text, str):
         raise TypeError(f"segment() needs a str, got {type(text).__name__}")
-    if implementation == "python":
-        return _segment_python(text, markdown)
-    module = compiled("_csegment")
-    if implementation == "cython":
-        if module is None:
-            raise ImportError("chunkwise._csegment is not built (or CHUNKWISE_PURE_PYTHON is set)")
-        return module.segment(text, markdown)
-    if implementation is not None:
-        raise ConfigError(f"implementation must be 'cython', 'python' or None, got {implementation!r}")
-    if module is None:
-        return _segment_python(text, markdown)
-    return module.segment(text, markdown)
+    module = chosen("_csegment", implementation)
+    return _segment_python(text, markdown) if module is None else module.segment(text, markdown)
 
 
 def segment_table(text: str, *, markdown: bool = True) -> SpanTable:
