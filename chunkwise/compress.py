@@ -547,10 +547,9 @@ def compress(
         # A block of sentences per call (the query rides with the first), each block's vectors
         # stored as they come: the embedder's output for 4,096 sentences beside their store
         # was 12 MB, a 1 MB passage's memory twice over.
-        first = True
         for block in range(0, max(len(missing), 1), _EMBED_BLOCK):
             rows = missing[block : block + _EMBED_BLOCK]
-            asks_query = first and query_vector is None
+            asks_query = query_vector is None  # set by the first block's call
             if not rows and not asks_query:
                 break
             found = embedder.embed(([query] if asks_query else []) + [texts[row] for row in rows])
@@ -558,7 +557,6 @@ def compress(
                 query_vector = np.asarray(found[0], dtype=np.float32)
             if rows:
                 sentence_vectors.put(rows, found[1:] if asks_query else found)
-            first = False
             del found
         cosine = sentence_vectors.cosines(query_vector)
 
