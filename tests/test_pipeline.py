@@ -183,6 +183,27 @@ def test_a_long_word_is_never_cut_before_a_non_joiner():
         assert normalize(raw[c.start : c.end]).text == c.text, (c.start, c.end)
 
 
+def test_a_paragraph_separator_ends_a_mojibake_segment():
+    """Fuzzer counterexample (1:92272): ftfy left "ëµµ�ì¶½?" + U+2029 alone as one segment, but repairs
+    the same text cut before the separator; a chunk ending there normalized otherwise than its text.
+    The separator now ends the segment, so the whole and the slice are judged alike."""
+    from chunkwise import normalize
+
+    raw = ("\xec\u2018\xe1\u201e\u20ac\xa9\xed\u2122\u2030\xec\u017e\xa0\xeb\xb5\xb5\ufffd\xec\xb6\xbd?"
+           "\u2029 \u2029\u017d\xbd \u20ac\xab\u2022\u2021\xec\xa6\xec\xb4\xec")
+    separator = raw.index("\u2029")
+    assert normalize(raw).text.split("\n")[0] == normalize(raw[:separator]).text
+    for max_tokens in (10, 14, 20, 72):
+        result = prepare({"id": "d", "text": raw}, max_tokens=max_tokens, tokenizer="all-minilm-l6-v2",
+                         special_tokens=True, report_config=False)
+        chunks = result.chunks
+        for i, c in enumerate(chunks):
+            produced = normalize(raw[c.start : c.end]).text
+            shares = (i > 0 and chunks[i - 1].end > c.start) or (i + 1 < len(chunks) and chunks[i + 1].start < c.end)
+            # A cut inside a stretch mapped whole carries the stretch's span (README); any other chunk is exact.
+            assert (c.text in produced) if shares else (produced == c.text), (max_tokens, c.start, c.end)
+
+
 def test_nothing_lost_with_dedup_and_normalization():
     from chunkwise import normalize
 
