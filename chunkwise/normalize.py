@@ -85,7 +85,10 @@ class NormalizeConfig:
     ``surrogates``: lone surrogates become U+FFFD ("replace") or go ("remove");
     "keep" leaves them (most tokenizers then fail). Pairs are always joined
     unless "keep".
-    ``block_size``: characters per block of work; memory scales with it.
+    ``block_size``: characters per block of work; memory scales with it. The
+    result does not depend on it. 65,536 keeps a block's transient lists (match
+    pieces, edits) to a few MB whatever the input; a megabyte of entity soup or
+    random latin-1 in one block peaked at 20x its size.
     """
 
     fix_mojibake: bool = True
@@ -101,7 +104,7 @@ class NormalizeConfig:
     form: Form = "NFC"
     nfkc_protect: bool = True
     collapse_whitespace: bool = True
-    block_size: int = 1 << 20
+    block_size: int = 1 << 16
 
     def __post_init__(self) -> None:
         choices = {
@@ -404,9 +407,10 @@ def _cut_point(text: str, start: int, block_size: int) -> int:
             if text[position - 1].isalnum() and text[position + 1].isalnum():
                 return position + 1
             position = text.rfind(separator, low, position)
-    # Then inside a long unspaced stretch (CJK, Thai, a URL): between two letters or
-    # digits that are both ASCII or both beyond Latin, with no "&" (a possible entity)
-    # just before. Only ftfy's view of the stretch can change across such a cut.
+    # Then inside a long unspaced stretch (CJK, Thai, a URL, entity soup): between two
+    # letters or digits that are both ASCII or both beyond Latin, and not inside an
+    # entity (an "&" less than 34 characters before, with no ";" after it yet). Only
+    # ftfy's view of the stretch can change across such a cut.
     for position in range(limit, low, -1):
         before, after = text[position - 1], text[position]
         if (
@@ -414,12 +418,15 @@ def _cut_point(text: str, start: int, block_size: int) -> int:
             and after.isalnum()
             and (before.isascii() == after.isascii())
             and (before.isascii() or (before > "\u02ff" and after > "\u02ff"))
-            and "&" not in text[max(start, position - 34) : position]
+            and not _inside_entity(text, max(start, position - 34), position)
         ):
             return position
     # Text without letters (all controls, symbols): cut anywhere but inside CRLF or a
-    # surrogate pair, and not before a character that attaches to the one before it.
+    # surrogate pair, and not before a character that attaches to the one before it;
+    # before an entity rather than inside it.
     position = limit
+    if _inside_entity(text, max(start + 1, limit - 34), limit):
+        position = text.rfind("&", max(start + 1, limit - 34), limit)
     while position < len(text) and (
         (text[position - 1] == "\r" and text[position] == "\n")
         or ("\ud800" <= text[position - 1] <= "\udbff" and "\udc00" <= text[position] <= "\udfff")
@@ -428,6 +435,12 @@ def _cut_point(text: str, start: int, block_size: int) -> int:
     ):
         position += 1
     return position
+
+
+def _inside_entity(text: str, low: int, position: int) -> bool:
+    """Whether an entity ("&" ... ";", at most 34 characters) may be open at ``position``."""
+    amp = text.rfind("&", low, position)
+    return amp >= 0 and text.find(";", amp, position) < 0
 
 
 def _attaches(char: str) -> bool:

@@ -189,6 +189,22 @@ def test_blocks_give_the_same_result(raw, block_size):
     assert np.array_equal(blocked.to_raw_many(ends * 0, ends)[1], whole.to_raw_many(ends * 0, ends)[1])
 
 
+@pytest.mark.parametrize("block_size", [200, 333, 1000])
+def test_blocks_never_cut_inside_an_entity(block_size):
+    """Entity soup has no "letter space letter" point to cut at, and every letter pair has an "&"
+    less than 34 characters before it: a block ended inside "&nbsp;" and neither half was
+    unescaped (1 MB of such soup, cut first after 1M characters). Now it ends between two
+    letters after an entity closed."""
+    import random
+
+    rng = random.Random(7)
+    raw = "".join(rng.choice(["&nbsp;", "&#8212;", "&quot;", "&#x1F600;", "&eacute;", "ab", "&"]) for _ in range(400))
+    whole = normalize(raw, html_entities="always")
+    blocked = normalize(raw, html_entities="always", block_size=block_size)
+    assert blocked.text == whole.text
+    assert dict(blocked.fixes) == dict(whole.fixes)
+
+
 @settings(max_examples=200, deadline=None)
 @given(raw=spaced_text, block_size=st.integers(40, 80))
 def test_idempotent_in_small_blocks(raw, block_size):
