@@ -86,6 +86,7 @@ def patterns() -> dict[str, Any]:
         ),
         # Never C1 controls or other Latin-1 characters: those can be mojibake bytes themselves.
         "hides_mojibake": re.compile(f"[{_HIDES_MOJIBAKE}]"),
+        "controls": re.compile(f"[{CONTROLS}]"),
         "entity": re.compile("&" + _ENTITY_BODY),
         "entity_body": re.compile(_ENTITY_BODY),
         "line_breaks": re.compile(f"\r\n|[{LINE_BREAKS}]"),
@@ -196,14 +197,19 @@ def fix_surrogates(text: str, mode: str, counts: Counter) -> tuple[str, EditMap 
     return substitute(text, patterns()["surrogates"], fix)
 
 
-def fix_mojibake(text: str, counts: Counter, leads: str) -> tuple[str, EditMap | None]:
-    """Run ftfy's encoding repair on the whitespace-delimited segments that look like mojibake."""
+def fix_mojibake(text: str, counts: Counter, leads: str, removes_controls: bool = True) -> tuple[str, EditMap | None]:
+    """Run ftfy's encoding repair on the whitespace-delimited segments that look like mojibake.
+
+    ``removes_controls``: whether a later pass removes control characters (then a
+    repair is judged again without the ones ftfy left, as a second run would).
+    """
     import ftfy
 
     pats = patterns()
     boundary = pats["mojibake_boundary"]
     boundary_backwards = pats["mojibake_boundary_backwards"]
     invisible = pats["hides_mojibake"]
+    controls = pats["controls"]
     edits: list[tuple[int, int, str]] = []
     segment_end = 0
     for hint_start, hint_end in _mojibake_hints(text, leads):
@@ -224,6 +230,14 @@ def fix_mojibake(text: str, counts: Counter, leads: str) -> tuple[str, EditMap |
             repaired_visible = ftfy.fix_encoding(visible)
             if repaired_visible != visible:
                 repaired = repaired_visible
+        # C1 controls can be mojibake bytes, so they are not stripped up front; but a
+        # control ftfy left in place goes in a later pass, and a second run would judge
+        # what is left ("\x8dÂ\x80" -> "\x8dÂ€" -> "Â€" -> "€"): judge it now.
+        if removes_controls and controls.search(repaired):
+            settled = controls.sub("", repaired)
+            repaired_settled = ftfy.fix_encoding(settled)
+            if repaired_settled != settled:
+                repaired = repaired_settled
         if repaired != segment:
             counts["mojibake"] += 1
         # A segment ftfy left alone is kept as one edit too (to itself): a slice of it
