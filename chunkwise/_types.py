@@ -134,12 +134,19 @@ def _break_members() -> tuple[int, ...]:
     return tuple(sorted(Break))
 
 
-def chunk_id(doc_id: str, start: int, end: int, text: str) -> str:
-    """Content-derived chunk id: the same document, span and text give the same id."""
+def chunk_id(doc_id: str, start: int, end: int, text: str, repeat: int = 0) -> str:
+    """Content-derived chunk id: the same document, span and text give the same id.
+
+    ``repeat``: how many earlier chunks of the document had this same span and
+    text (chunks the cap cut inside one stretch repaired as a whole all carry its
+    raw span, and can read alike: "Ã©" x 200 is "é" x 200); 0 leaves the id as it was.
+    """
     digest = hashlib.blake2b(digest_size=10)
     digest.update(doc_id.encode("utf-8", "surrogatepass"))
     digest.update(b"\x1f%d\x1f%d\x1f" % (start, end))
     digest.update(text.encode("utf-8", "surrogatepass"))
+    if repeat:
+        digest.update(b"\x1e%d" % repeat)
     return digest.hexdigest()
 
 

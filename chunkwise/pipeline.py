@@ -236,11 +236,15 @@ def prepare(
                 starts.append(piece_start + c.start)
                 ends.append(piece_start + c.end)
         raw_starts, raw_ends = _to_raw(normalized[document.id], starts, ends)
+        repeats: dict[tuple[int, int, str], int] = {}
         for index, (c, raw_start, raw_end) in enumerate(zip(pieces_chunks, raw_starts, raw_ends)):
             raw_start, raw_end = _without_outer_space(document.text, raw_start, raw_end, c.text, normalized[document.id])
+            # Chunks cut inside one stretch repaired as a whole share its span, and can share a text.
+            repeat = repeats.get((raw_start, raw_end, c.text), 0)
+            repeats[(raw_start, raw_end, c.text)] = repeat + 1
             chunks.append(
                 Chunk(c.text, raw_start, raw_end, c.token_count, document.id, index,
-                      chunk_id(document.id, raw_start, raw_end, c.text), document.metadata)
+                      chunk_id(document.id, raw_start, raw_end, c.text, repeat), document.metadata)
             )
 
     # 4. The report: naive windows over the raw text against these chunks, and what that costs.

@@ -204,6 +204,18 @@ def test_a_paragraph_separator_ends_a_mojibake_segment():
             assert (c.text in produced) if shares else (produced == c.text), (max_tokens, c.start, c.end)
 
 
+def test_chunks_cut_inside_one_repaired_stretch_have_distinct_ids():
+    """Fuzzer counterexample (1:300132): chunks the cap cuts inside one stretch repaired as a whole carry
+    the stretch's raw span, and where they also read alike their content-derived ids were equal."""
+    raw = "\xc3\xa9" * 200  # one mojibake segment: "é" x 200 once repaired
+    result = prepare({"id": "d", "text": raw}, max_tokens=8, dedup=False, report_config=False)
+    assert len(result.chunks) > 2
+    assert len({(c.start, c.end) for c in result.chunks}) == 1 and len({c.text for c in result.chunks}) < len(result.chunks)
+    assert len({c.id for c in result.chunks}) == len(result.chunks)
+    again = prepare({"id": "d", "text": raw}, max_tokens=8, dedup=False, report_config=False)
+    assert [c.id for c in again.chunks] == [c.id for c in result.chunks]  # still derived, so stable
+
+
 def test_nothing_lost_with_dedup_and_normalization():
     from chunkwise import normalize
 
