@@ -717,12 +717,26 @@ class _UnitTable(Sequence[_Unit]):
                 yield _Unit(*row)
 
 
-def _units(documents: Sequence[Document], kept: list[Spans], finder) -> _UnitTable:
+# str.lower() makes at most two characters of one ("İ" -> "i̇"), so a unit shorter than
+# half the minimum key length can never have a key: such units are not kept at all.
+_LOWER_GROWTH = 2
+
+
+def _units(documents: Sequence[Document], kept: list[Spans], finder, min_chars: int = 0) -> _UnitTable:
+    """Units of every kept piece, leaving out those too short to ever reach ``min_chars``.
+
+    A unit without a key never gets a decision and is never another's source, so
+    leaving it out changes nothing; a store of two-letter lines then builds no rows.
+    """
+    shortest = -(-min_chars // _LOWER_GROWTH)
+
     def values() -> Iterator[int]:
         for doc, pieces in enumerate(kept):
             text = documents[doc].text
             for piece_start, piece_end in pieces:
                 for start, end in finder(text, piece_start, piece_end):
+                    if end - start < shortest:
+                        continue
                     yield doc
                     yield start
                     yield end
@@ -827,6 +841,12 @@ def _exact_keys(documents: Sequence[Document], units: Sequence[_Unit], min_chars
     """
     keys: list[bytes | None] = []
     for unit in units:
+        if unit.end - unit.start > _KEY_WINDOW_CHARS:
+            # A long unit (a whole document of short lines is one paragraph) is read in
+            # windows: its words as one list cost 60 bytes each, 22x the text.
+            text = documents[unit.doc].text[unit.start : unit.end]
+            keys.append(document_key(text) if normalized_length_at_least(text, min_chars) else None)
+            continue
         key = documents[unit.doc].text[unit.start : unit.end].lower()
         # Every whitespace character but " " is non-printable, so this finds all runs to collapse.
         if "  " in key or not key.isprintable():
@@ -886,7 +906,7 @@ def dedup(
 
     # Each stage's units are dropped before the next stage builds its own.
     if config.boilerplate:
-        units = _units(documents, kept, _lines)
+        units = _units(documents, kept, _lines, config.boilerplate_min_chars)
         keys = _exact_keys(documents, units, config.boilerplate_min_chars)
         live_docs = sum(1 for pieces in kept if pieces)
         decisions = boilerplate_occurrences(keys, units.docs, boilerplate_min_docs(config, live_docs))
@@ -909,12 +929,12 @@ def dedup(
 
     for finder, wanted in ((_paragraphs, config.exact_paragraphs), (_sentences, config.exact_sentences)):
         if wanted:
-            units = _units(documents, kept, finder)
+            units = _units(documents, kept, finder, config.min_unit_chars)
             _apply(documents, kept, units, first_occurrences(_exact_keys(documents, units, config.min_unit_chars)), "exact", removed)
             del units
 
     if config.near_paragraphs:
-        units = _units(documents, kept, _paragraphs)
+        units = _units(documents, kept, _paragraphs, config.min_unit_chars)
         # Units too short to compare are None at once, not held as strings first.
         texts = [
             text if normalized_length_at_least(text, config.min_unit_chars) else None
