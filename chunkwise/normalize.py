@@ -60,11 +60,6 @@ _SLOTS = (
     "inner_space",
 )
 _INVISIBLES_SLOT = _SLOTS.index("invisibles")
-# ftfy judges a segment by its neighbours, which later passes may still change (a
-# control removed, "¼" folded to "1⁄4"), so a block whose mojibake was repaired is
-# normalized again until it no longer changes, in at most this many rounds in all:
-# without it a second normalize() repaired again 9 times in 6,000 generated texts.
-_ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -91,8 +86,7 @@ class NormalizeConfig:
     "keep" leaves them (most tokenizers then fail). Pairs are always joined
     unless "keep".
     ``block_size``: characters per block of work; memory scales with it. The
-    text and the fix counts do not depend on it (a block whose mojibake was
-    repaired is normalized again until stable, so maps there can be coarser). 65,536 keeps a block's transient lists (match
+    result does not depend on it. 65,536 keeps a block's transient lists (match
     pieces, edits) to a few MB whatever the input; a megabyte of entity soup or
     random latin-1 in one block peaked at 20x its size.
     """
@@ -268,26 +262,13 @@ def normalize(text: str, config: NormalizeConfig | None = None, **options: Any) 
         raise InputTypeError(f"normalize() takes a str, got {type(text).__name__}{hint}")
     counts: Counter = Counter()
     pieces: list[str] = []
-    slot_count = len(_SLOTS) * _ROUNDS
-    slot_parts: list[list[EditMap]] = [[] for _ in range(slot_count)]
-    slot_in_offset = [0] * slot_count
-    slot_out_offset = [0] * slot_count
+    slot_parts: list[list[EditMap]] = [[] for _ in _SLOTS]
+    slot_in_offset = [0] * len(_SLOTS)
+    slot_out_offset = [0] * len(_SLOTS)
     bidi_slot_positions: list[int] = []
     for block_start, block_end in _blocks(text, config.block_size):
         block = text[block_start:block_end]
-        repaired_before = counts["mojibake"]
         out, slots, bidi_local = _normalize_block(block, config, counts)
-        for _ in range(_ROUNDS - 1):
-            if counts["mojibake"] == repaired_before:
-                break
-            repaired_before = counts["mojibake"]
-            # Later rounds report no bidi positions: the first round already did.
-            again, more_slots, _bidi = _normalize_block(out, config, counts)
-            if again == out:
-                break
-            out = again
-            slots.extend(more_slots)
-        slots.extend((None, len(out)) for _ in range(slot_count - len(slots)))
         pieces.append(out)
         bidi_slot_positions.extend(p + slot_in_offset[_INVISIBLES_SLOT] for p in bidi_local)
         input_length = len(block)
