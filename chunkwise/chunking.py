@@ -289,8 +289,9 @@ def _units(text: str, config: ChunkConfig, tokenizer: Tokenizer, budget: int) ->
         texts = [text[start:end] for start, end in spans.rows[rows, :2].tolist()]
         counts[rows] = tokenizer.content_count_batch(texts)
     counts[lengths > char_limit] = budget + 1
+    del lengths, needs_exact, exact_rows
     over = np.flatnonzero(counts > budget)
-    tokens = np.maximum(counts, 1)
+    tokens = np.maximum(counts, 1, out=counts)  # in place: per unit, every copy is 2x a text of tiny units
     if not over.size:
         return spans, tokens
     # Split the over-long units; the rest keep their rows.
@@ -502,15 +503,18 @@ def peaks_only(scores: np.ndarray, radius: int) -> np.ndarray:
     return out
 
 
-def _no_veto(structural: np.ndarray, semantic: np.ndarray, config: ChunkConfig) -> np.ndarray:
-    """Semantic scores that add cuts and steer forced ones, but never cancel a structural break that earns a cut alone.
+def _add_without_veto(structural: np.ndarray, semantic: np.ndarray, config: ChunkConfig) -> np.ndarray:
+    """Structural plus semantic scores, where the semantic ones add cuts and steer forced ones but never
+    cancel a structural break that earns a cut alone. In place in both arrays (a copy per unit is
+    twice the text of a document of tiny units).
 
     A paragraph or section break between two paragraphs on one topic is still
     where an author chose to break; letting the embedder merge them made
     chunks larger and retrieval worse (benchmarks/eval_chunking.py).
     """
     earns_alone = structural > round(config.cut_penalty * SCORE_SCALE)
-    return np.where(earns_alone, np.maximum(semantic, 0), semantic)
+    np.maximum(semantic, 0, out=semantic, where=earns_alone)
+    return np.add(structural, semantic, out=structural)
 
 
 # Units embedded per call of the semantic strategy. Only a block's vectors (and
@@ -577,9 +581,11 @@ def semantic_scores(units_by_doc: Sequence[SpanTable], texts: Sequence[str], con
         similarities, offsets, weight=round(config.semantic_weight * SCORE_SCALE),
         clip_z_percent=max(1, round(config.semantic_clip_z * 100)),
     )
+    del similarities
     by_doc = []
     for index, units in enumerate(units_by_doc):
-        part = peaks_only(scores[offsets[index] : offsets[index + 1]], config.semantic_window - 1)
+        part = scores[offsets[index] : offsets[index + 1]]
+        part[:] = peaks_only(part, config.semantic_window - 1)  # back in place: one document's copy at a time
         part[_after_heading(units)] = 0  # a heading stays with what it introduces, whatever the vectors say
         by_doc.append(part)
     return by_doc
@@ -606,7 +612,7 @@ def chunk_documents(documents: Sequence[Document], tokenizer: Tokenizer, config:
         extra = semantic_scores([plans[i][0] for i in pending], [documents[i].text for i in pending], config, embedder)  # type: ignore[index]
         for index, semantic in zip(pending, extra):
             units, tokens, structural = plans[index]  # type: ignore[misc]
-            plans[index] = (units, tokens, structural + _no_veto(structural, semantic, config))
+            plans[index] = (units, tokens, _add_without_veto(structural, semantic, config))
     return [
         plan if isinstance(plan, list) else _finish(document.text, document.id, plan, tokenizer, config, budget)
         for document, plan in zip(documents, plans)
