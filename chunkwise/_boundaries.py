@@ -81,6 +81,16 @@ def select_starts_python(
     return starts
 
 
+def _int32(values: np.ndarray, name: str) -> np.ndarray:
+    """``values`` as contiguous int32 (the DP's input type); out-of-range values raise, never wrap."""
+    array = np.asarray(values)
+    if array.dtype != np.int32 and array.size:
+        low, high = int(array.min()), int(array.max())
+        if low < -(2**31) or high >= 2**31:
+            raise ValueError(f"{name} must fit in int32, got values in [{low}, {high}]")
+    return np.ascontiguousarray(array, dtype=np.int32)
+
+
 def select_starts(
     unit_tokens: np.ndarray,
     gap_scores: np.ndarray,
@@ -94,8 +104,9 @@ def select_starts(
 ) -> np.ndarray:
     """Return an int8 mask over units: 1 where a chunk starts.
 
-    ``unit_tokens`` (int64, each >= 1), ``gap_scores`` (int64 fixed-point; entry k
-    scores a cut before unit k, entry 0 of each document is ignored) and
+    ``unit_tokens`` (each >= 1), ``gap_scores`` (fixed-point; entry k scores a cut
+    before unit k, entry 0 of each document is ignored), both integers that fit in
+    int32 (int32 arrays are used as they are, others converted), and
     ``doc_offsets`` (int64, len = documents + 1) describe a batch of documents.
     ``implementation`` is ``"cython"``, ``"python"`` or None (the active backend).
     """
@@ -103,8 +114,8 @@ def select_starts(
         raise ConfigError(f"max_tokens must be >= 1, got {max_tokens}")
     if min_tokens < 0 or cut_penalty < 0 or underfill_penalty < 0:
         raise ConfigError("min_tokens, cut_penalty and underfill_penalty must be >= 0")
-    unit_tokens = np.ascontiguousarray(unit_tokens, dtype=np.int64)
-    gap_scores = np.ascontiguousarray(gap_scores, dtype=np.int64)
+    unit_tokens = _int32(unit_tokens, "unit_tokens")
+    gap_scores = _int32(gap_scores, "gap_scores")
     doc_offsets = np.ascontiguousarray(doc_offsets, dtype=np.int64)
     if unit_tokens.size and int(unit_tokens.min()) < 1:
         raise ValueError("every unit must count at least one token")

@@ -251,6 +251,9 @@ def split_long_unit(text: str, span: Span, budget: int, tokenizer: Tokenizer) ->
 # ---------------------------------------------------------------- structural chunking
 
 
+_INT32_MAX = 2**31 - 1
+
+
 def _estimated_counts(text: str, spans: SpanTable, tokenizer: Tokenizer) -> np.ndarray | None:
     """Tokens per unit from one tokenization of the whole text, or None without offsets.
 
@@ -262,7 +265,7 @@ def _estimated_counts(text: str, spans: SpanTable, tokenizer: Tokenizer) -> np.n
     if not tokenizer.has_offsets or not len(spans):
         return None
     unit_starts = np.ascontiguousarray(spans.starts)
-    counts = np.zeros(len(spans), dtype=np.int64)
+    counts = np.zeros(len(spans), dtype=np.int32)
     for token_starts in tokenizer.token_start_windows(text):  # window by window: memory stays bounded
         if not len(token_starts):
             continue
@@ -282,13 +285,15 @@ def _units(text: str, config: ChunkConfig, tokenizer: Tokenizer, budget: int) ->
     needs_exact = lengths <= char_limit
     if estimates is not None:
         needs_exact &= estimates >= budget // 2
-    counts = np.full(len(spans), budget + 1, dtype=np.int64) if estimates is None else estimates
+    # int32 per unit, as the DP reads them; "over the budget" is budget + 1 where that fits.
+    over_budget = min(budget + 1, _INT32_MAX)
+    counts = np.full(len(spans), over_budget, dtype=np.int32) if estimates is None else estimates
     exact_rows = np.flatnonzero(needs_exact)
     for block in range(0, exact_rows.size, 4096):  # texts of a block of units at a time
         rows = exact_rows[block : block + 4096]
         texts = [text[start:end] for start, end in spans.rows[rows, :2].tolist()]
         counts[rows] = tokenizer.content_count_batch(texts)
-    counts[lengths > char_limit] = budget + 1
+    counts[lengths > char_limit] = over_budget
     del lengths, needs_exact, exact_rows
     over = np.flatnonzero(counts > budget)
     tokens = np.maximum(counts, 1, out=counts)  # in place: per unit, every copy is 2x a text of tiny units
@@ -305,7 +310,7 @@ def _units(text: str, config: ChunkConfig, tokenizer: Tokenizer, budget: int) ->
         pieces = split_long_unit(text, spans[row], budget, tokenizer)
         row_blocks.append(np.array([(p.start, p.end, kind_codes[p.kind], int(p.break_before)) for p, _ in pieces],
                                    dtype=spans.rows.dtype).reshape(-1, 4))
-        token_blocks.append(np.array([count for _, count in pieces], dtype=np.int64))
+        token_blocks.append(np.array([count for _, count in pieces], dtype=np.int32))
         previous = row + 1
     row_blocks.append(spans.rows[previous:])
     token_blocks.append(tokens[previous:])
@@ -324,7 +329,7 @@ def _after_heading(units: SpanTable) -> np.ndarray:
 
 def _gap_scores(units: SpanTable, config: ChunkConfig) -> np.ndarray:
     table = config.break_scores
-    by_break = np.array([round(table.get(strength, 0.0) * SCORE_SCALE) for strength in range(len(Break))], dtype=np.int64)
+    by_break = np.array([round(table.get(strength, 0.0) * SCORE_SCALE) for strength in range(len(Break))], dtype=np.int32)
     scores = by_break[units.breaks]
     scores[_after_heading(units)] = round(AFTER_HEADING_SCORE * SCORE_SCALE)
     if len(units):
@@ -337,7 +342,7 @@ def _select(tokens: Sequence[int], scores: np.ndarray, max_units_tokens: int, co
     min_tokens = min(config.effective_min_tokens, max_units_tokens)
     underfill = round(config.underfill_penalty * SCORE_SCALE / min_tokens) if min_tokens else 0
     mask = select_starts(
-        np.asarray(tokens, dtype=np.int64),
+        tokens,
         scores,
         np.array([0, len(tokens)], dtype=np.int64),
         max_tokens=max_units_tokens,

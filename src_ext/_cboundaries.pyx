@@ -1,7 +1,9 @@
 """Compiled boundary selection; the pure-Python twin is chunkwise/_boundaries.py.
 
 Both twins must return identical results: all arithmetic is on int64 (scores
-are fixed-point), so there is no float re-association to disagree about.
+are fixed-point), so there is no float re-association to disagree about. Unit
+tokens and gap scores come in as int32 (4 bytes a unit each, not 8: a document
+of one-word paragraphs has a unit every few characters).
 """
 
 from cython.parallel cimport prange
@@ -28,8 +30,8 @@ cdef Py_ssize_t PARALLEL_MIN_UNITS = 50000
 
 
 cdef int _select_one(
-    const int64_t* tokens,
-    const int64_t* scores,
+    const int32_t* tokens,
+    const int32_t* scores,
     Py_ssize_t unit_count,
     int64_t max_tokens,
     int64_t min_tokens,
@@ -64,7 +66,7 @@ cdef int _select_one(
     for i in range(unit_count):
         starts[i] = 0
     for i in range(1, unit_count + 1):
-        prefix_i = prefix[(i - 1) & mask] + tokens[i - 1]
+        prefix_i = prefix[(i - 1) & mask] + <int64_t> tokens[i - 1]
         prefix[i & mask] = prefix_i
         best_i = NEG_INF
         back[i] = 0
@@ -76,7 +78,7 @@ cdef int _select_one(
             if best[j & mask] > NEG_INF:
                 value = best[j & mask] - cut_penalty
                 if j > 0:
-                    value = value + scores[j]
+                    value = value + <int64_t> scores[j]
                 if size < min_tokens:
                     value = value - underfill_penalty * (min_tokens - size)
                 if value > best_i:
@@ -97,8 +99,8 @@ cdef int _select_one(
 
 cdef inline Py_ssize_t _run_doc(
     Py_ssize_t doc,
-    const int64_t[::1] unit_tokens,
-    const int64_t[::1] gap_scores,
+    const int32_t[::1] unit_tokens,
+    const int32_t[::1] gap_scores,
     const int64_t[::1] doc_offsets,
     int64_t max_tokens,
     int64_t min_tokens,
@@ -123,8 +125,8 @@ cdef inline Py_ssize_t _run_doc(
 
 
 def select_starts(
-    const int64_t[::1] unit_tokens not None,
-    const int64_t[::1] gap_scores not None,
+    const int32_t[::1] unit_tokens not None,
+    const int32_t[::1] gap_scores not None,
     const int64_t[::1] doc_offsets not None,
     int64_t max_tokens,
     int64_t min_tokens,

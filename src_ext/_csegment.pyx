@@ -238,18 +238,33 @@ cdef struct Vec:
     Py_ssize_t capacity
 
 
-cdef int _grow(Vec* v, Py_ssize_t extra) except -1 nogil:
-    cdef Py_ssize_t capacity = v.capacity if v.capacity else 64
-    cdef Py_ssize_t* data
-    while capacity < v.size + extra:
-        capacity *= 2
-    data = <Py_ssize_t*>realloc(v.data, capacity * sizeof(Py_ssize_t))
-    if data == NULL:
+cdef struct Vec32:
+    int32_t* data
+    Py_ssize_t size
+    Py_ssize_t capacity
+
+
+cdef int _grow_buffer(void** data, Py_ssize_t* capacity, Py_ssize_t needed, size_t itemsize) except -1 nogil:
+    """Double ``capacity`` (from 64) until ``needed`` items fit, reallocating ``data``."""
+    cdef Py_ssize_t wanted = capacity[0] if capacity[0] else 64
+    cdef void* grown
+    while wanted < needed:
+        wanted *= 2
+    grown = realloc(data[0], wanted * itemsize)
+    if grown == NULL:
         with gil:
             raise MemoryError()
-    v.data = data
-    v.capacity = capacity
+    data[0] = grown
+    capacity[0] = wanted
     return 0
+
+
+cdef inline int _grow(Vec* v, Py_ssize_t extra) except -1 nogil:
+    return _grow_buffer(<void**>&v.data, &v.capacity, v.size + extra, sizeof(Py_ssize_t))
+
+
+cdef inline int _grow32(Vec32* v, Py_ssize_t extra) except -1 nogil:
+    return _grow_buffer(<void**>&v.data, &v.capacity, v.size + extra, sizeof(int32_t))
 
 
 cdef inline int _push(Vec* v, Py_ssize_t x) except -1 nogil:
@@ -277,6 +292,8 @@ cdef struct State:
     bint thai
     Vec cuts  # sentence ends of the whole text, ascending
     Vec spans  # (start, end, kind, break) per span
+    bint narrow  # spans go to spans32 instead (a text under 2**31 characters)
+    Vec32 spans32  # the same rows as int32: 16 bytes a unit, and no wide buffer to narrow
     Vec lines  # (start, end) per line of the open paragraph
     Vec forced  # line starts inside the paragraph that end a record
     Vec merged  # (offset, break) pairs: forced and sentence cuts of one region
@@ -301,6 +318,15 @@ cdef inline void _strip(const State* st, Py_ssize_t start, Py_ssize_t end, Py_ss
 
 
 cdef inline int _emit(State* st, Py_ssize_t start, Py_ssize_t end, Py_ssize_t kind, Py_ssize_t strength) except -1 nogil:
+    if st.narrow:
+        if st.spans32.size + 4 > st.spans32.capacity:
+            _grow32(&st.spans32, 4)
+        st.spans32.data[st.spans32.size] = <int32_t>start
+        st.spans32.data[st.spans32.size + 1] = <int32_t>end
+        st.spans32.data[st.spans32.size + 2] = <int32_t>kind
+        st.spans32.data[st.spans32.size + 3] = <int32_t>strength
+        st.spans32.size += 4
+        return 0
     if st.spans.size + 4 > st.spans.capacity:
         _grow(&st.spans, 4)
     st.spans.data[st.spans.size] = start
@@ -819,6 +845,8 @@ cdef State _empty_state():
     st.merged = Vec(NULL, 0, 0)
     st.thai_cuts = Vec(NULL, 0, 0)
     st.all_cuts = Vec(NULL, 0, 0)
+    st.narrow = False
+    st.spans32 = Vec32(NULL, 0, 0)
     st.paragraph_open = False
     st.paragraph_break = 0
     st.paragraph_kind = K_PARAGRAPH
@@ -828,6 +856,7 @@ cdef State _empty_state():
 cdef void _free_state(State* st) noexcept:
     free(st.cuts.data)
     free(st.spans.data)
+    free(st.spans32.data)
     free(st.lines.data)
     free(st.forced.data)
     free(st.merged.data)
@@ -860,36 +889,36 @@ def segment_rows(text, bint markdown=True, bint narrow=False):
 
     The kind code indexes ``_KIND_NAMES``. The C buffer the spans were written to
     becomes the array's memory (no copy): 32 bytes a unit, or 16 with ``narrow``
-    (int32, narrowed in place; only for a text under 2**31 characters).
+    (int32, written as such; only for a text under 2**31 characters).
     """
     cdef State st = _empty_state()
-    cdef Py_ssize_t rows, k, size
+    cdef Py_ssize_t rows, size
     cdef cvarray view
     cdef void* shrunk
-    cdef int32_t* narrowed
+    if narrow and cw_length(text) >= 2147483647:
+        raise ValueError("narrow=True needs a text under 2**31 characters")
+    st.narrow = narrow
     try:
         _segment_into(&st, text, markdown)
-        size = st.spans.size
+        size = st.spans32.size if narrow else st.spans.size
         rows = size // 4
         if rows == 0:
             return np.zeros((0, 4), dtype=np.int32 if narrow else np.intp)
         if narrow:
-            if cw_length(text) >= 2147483647:
-                raise ValueError("narrow=True needs a text under 2**31 characters")
-            # Element k moves from byte 8k to byte 4k: never onto one not yet read.
-            narrowed = <int32_t*>st.spans.data
-            for k in range(size):
-                narrowed[k] = <int32_t>st.spans.data[k]
-        shrunk = realloc(st.spans.data, size * (sizeof(int32_t) if narrow else sizeof(Py_ssize_t)))
-        if shrunk != NULL:
-            st.spans.data = <Py_ssize_t*>shrunk
-        if narrow:
+            shrunk = realloc(st.spans32.data, size * sizeof(int32_t))
+            if shrunk != NULL:
+                st.spans32.data = <int32_t*>shrunk
             view = cvarray(shape=(rows, 4), itemsize=sizeof(int32_t), format="i", mode="c", allocate_buffer=False)
+            view.data = <char*>st.spans32.data
+            st.spans32.data = NULL  # the array owns it now
         else:
+            shrunk = realloc(st.spans.data, size * sizeof(Py_ssize_t))
+            if shrunk != NULL:
+                st.spans.data = <Py_ssize_t*>shrunk
             view = cvarray(shape=(rows, 4), itemsize=sizeof(Py_ssize_t), format=_SSIZE_FORMAT, mode="c", allocate_buffer=False)
-        view.data = <char*>st.spans.data
+            view.data = <char*>st.spans.data
+            st.spans.data = NULL  # the array owns it now
         view.callback_free_data = free
-        st.spans.data = NULL  # the array owns it now
         return np.asarray(view)
     finally:
         _free_state(&st)
