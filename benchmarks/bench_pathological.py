@@ -21,22 +21,21 @@ finding was about 50) through ``prepare_store`` (the store path behind
     python benchmarks/bench_pathological.py [--mb 1] [--big-mb 10] [--json out.json]
         [--functions chunk,prepare] [--classes prose,cjk] [--timeout 300]
 
-Last full run (2026-11-26, second stop, 2 CPU cores shared with a fuzz run, cython backend,
---mb 1 --big-mb 50). Time: every class within 10x of prose per MB for chunk (worst tiny_lines
-4.1x), naive_split (1.3x), prepare (latin1_bytes 3.4x), compress (1.1x) and semantic (tiny
-paragraphs 7.4x); normalize misses: random latin-1 bytes 6.9 s/MB is 104x its clean-prose
-rate (0.07 s/MB: prose needs almost no repair), HTML entities 12.7x.
-Memory (peak / input): naive_split passes (5.5x); compress passes but for latin-1 bytes
-(13.4x). Units are int32 rows now (SpanTable), semantic similarity is computed a block of
-1,024 units at a time, dedup's units are array rows, compress embeds 1,024 sentences a call.
-Tiny paragraphs, a unit per 4 characters, before -> after: chunk 53x -> 14.3x, prepare
-88x -> 24.5x, compress 71x -> 8.0x, semantic 540x -> 19.6x; tiny lines prepare 210x ->
-29.1x; prose prepare 12.8x -> 11.1x, compress 15.7x -> 8.3x, semantic 15.3x -> 4.5x. What
-still misses is what every unit or edit still costs in Python: normalize's edit maps
-(HTML entities 21.3x, latin-1 bytes 20.6x, 10 marks per letter 18.0x, emoji 15.9x, which
-prepare inherits), dedup's per-unit keys and decisions (prepare on tiny lines/paragraphs),
-and the chunker's per-unit counts and scores beside the rows (chunk on tiny paragraphs).
-The 50 MB file through prepare_store: 10.3x (was 52x).
+Last full run (2026-11-26, third stop, 2 CPU cores shared with a fuzz run, cython backend,
+--mb 1 --big-mb 50). Memory (peak / input), before -> after this stop's work:
+normalize passes (worst html_entities 21.3x -> 8.4x: blocks of 64K characters);
+naive_split passes (5.5x); chunk 14.3x -> 10.3x (worst now emoji_zwj; tiny paragraphs
+9.1x: the DP keeps an int32 back-step per unit and ring buffers, segment writes int32
+rows, unit counts and scores are int32); prepare 29.1x -> 15.5x (tiny lines 6.8x,
+tiny paragraphs 9.8x: dedup builds no rows for units too short to have a key and keys a
+long unit in windows; worst now latin1_bytes, whose repaired text holds characters
+beyond U+FFFF, so every copy of it is 4 bytes a character); compress 13.4x on latin1
+bytes (the vectors of up to max_embedded_sentences=4096 sentences, 6 MB, are half of
+it); semantic 19.6x -> 16.5x on tiny paragraphs (per unit: rows, counts, structural
+and semantic scores). Time: every function within 10x of its prose rate but semantic on
+tiny paragraphs (10.3x) and normalize, whose prose rate is almost nothing (0.02 s/MB):
+random latin-1 takes 5.1 s/MB, 94% of it inside ftfy.fix_encoding, once per segment
+with a mojibake hint. The 50 MB file through prepare_store: 10.3x.
 """
 
 from __future__ import annotations
