@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import dataclasses
 import errno
-import fcntl
 import hashlib
 import json
 import os
@@ -491,20 +490,24 @@ class _Commit:
 
 
 class _StateLock:
-    """An exclusive lock on the state folder: two runs must not write one output."""
+    """An exclusive lock on the state folder: two runs must not write one output.
+
+    ``filelock`` (flock on POSIX, msvcrt on Windows), so ``import chunkwise`` needs no
+    POSIX-only module.
+    """
 
     def __init__(self, state: Path) -> None:
+        from filelock import FileLock, Timeout
+
         state.mkdir(parents=True, exist_ok=True)
-        self._handle = (state / "lock").open("w")
+        self._lock = FileLock(state / "lock", timeout=0)
         try:
-            fcntl.flock(self._handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as err:
-            self._handle.close()
+            self._lock.acquire()
+        except Timeout as err:
             raise InputDataError(f"another chunkwise run is writing {state.parent}; wait for it or use another -o") from err
 
     def release(self) -> None:
-        fcntl.flock(self._handle, fcntl.LOCK_UN)
-        self._handle.close()
+        self._lock.release()
 
 
 def _remove_orphans(parts_dir: Path, known: set[str]) -> None:

@@ -359,6 +359,17 @@ def test_a_second_run_on_the_same_output_is_refused_while_one_holds_it(tmp_path)
             prepare_store(store, out, prepare_options=OPTIONS)
 
 
+def test_chunkwise_imports_where_fcntl_does_not_exist():
+    """Issue 15: batch.py imported fcntl at import time, so ``import chunkwise`` failed on Windows."""
+    import subprocess
+    import sys
+
+    code = "import sys; sys.modules['fcntl'] = None; import chunkwise, chunkwise.batch; print('ok')"
+    finished = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.strip() == "ok"
+
+
 def test_links_out_of_the_store_are_quarantined_not_read(tmp_path):
     """A symlink inside the store to a file outside it is not followed (issue 13, item 7)."""
     secret = tmp_path / "secret.txt"
