@@ -19,9 +19,11 @@ of token ids with an overlap, as ``max_length``/stride splitters make them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import dataclasses
+import inspect
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import regex
@@ -624,6 +626,20 @@ def chunk_documents(documents: Sequence[Document], tokenizer: Tokenizer, config:
     ]
 
 
+def with_keywords(config: ChunkConfig | None, function: Callable[..., Any], **keywords: Any) -> ChunkConfig:
+    """The one rule for options, as ``normalize``, ``dedup``, ``compress`` and ``batch`` have it:
+    keywords override ``config``. A keyword left at ``function``'s default for it keeps the value
+    ``config`` has (so ``chunk(text, max_tokens=64, config=ChunkConfig(max_tokens=512))`` cuts at 64).
+    """
+    if config is None:
+        return ChunkConfig(**keywords)
+    if not isinstance(config, ChunkConfig):
+        raise InputTypeError(f"config must be a ChunkConfig, got {type(config).__name__}")
+    parameters = inspect.signature(function).parameters
+    changed = {name: value for name, value in keywords.items() if value != parameters[name].default}
+    return dataclasses.replace(config, **changed) if changed else config
+
+
 def chunk(
     text: str,
     *,
@@ -647,15 +663,13 @@ def chunk(
     chunk. Empty or whitespace-only text gives no chunks.
     ``strategy="semantic"`` also cuts where meaning shifts, with the embedder
     of ``profile`` (``"fast"``, ``"balanced"``, ``"precise"``; see
-    ``chunkwise.embed``) or the ``embedder`` passed.
+    ``chunkwise.embed``) or the ``embedder`` passed. Keywords override
+    ``config`` (a keyword left at its default keeps ``config``'s value).
     """
     _check_text(text)
     _check_doc_id(doc_id)
-    if config is None:
-        config = ChunkConfig(
-            max_tokens=max_tokens, min_tokens=min_tokens, overlap=overlap, strategy=strategy, profile=profile,
-            special_tokens=special_tokens,
-        )
+    config = with_keywords(config, chunk, max_tokens=max_tokens, min_tokens=min_tokens, overlap=overlap,
+                           strategy=strategy, profile=profile, special_tokens=special_tokens)
     resolved = get_tokenizer(tokenizer, special_tokens=config.special_tokens)
     return chunk_document(text, doc_id, resolved, config, embedder=embedder)
 

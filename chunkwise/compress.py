@@ -15,7 +15,7 @@ the budget, separators included.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -443,16 +443,16 @@ def compress(
     ``embedder``: an Embedder, a profile name, None (the ``balanced`` profile)
     or False (lexical scoring only). ``query_vector``: the query already
     embedded by the same embedder (e.g. for the search), saving that call. Options of ``CompressConfig``
-    (``min_relevance=0.3``, ``mmr_lambda=...``) may be passed as keywords.
+    (``min_relevance=0.3``, ``mmr_lambda=...``) may be passed as keywords; they override ``config``.
     """
-    if config is None:
-        known = sorted(f.name for f in fields(CompressConfig))
-        unknown = sorted(set(options) - set(known))
-        if unknown:
-            raise InputTypeError(f"compress() got unknown options {unknown}; options are {known}")
-        config = CompressConfig(**options)
-    elif options:
-        raise ConfigError("pass either config= or keyword options, not both")
+    known = sorted(f.name for f in fields(CompressConfig))
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise InputTypeError(f"compress() got unknown options {unknown}; options are {known}")
+    if config is not None and not isinstance(config, CompressConfig):
+        raise InputTypeError(f"config must be a CompressConfig, got {type(config).__name__}")
+    # Keywords override config, as for every other function.
+    config = replace(config, **options) if config is not None else CompressConfig(**options)
     if not isinstance(query, str):
         raise InputTypeError(f"query must be a str, got {type(query).__name__}")
     if not query.strip():

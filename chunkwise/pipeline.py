@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ._types import Chunk, Document, Removed, as_documents, chunk_id
-from .chunking import ChunkConfig, Strategy, chunk_documents
+from .chunking import ChunkConfig, Strategy, chunk_documents, with_keywords
 from .dedup import DedupConfig, DedupResult, dedup as run_dedup
 from .errors import ChunkwiseWarning, ConfigError, InputTypeError, TokenizerNotFoundError
 from .normalize import Normalized, NormalizeConfig, normalize as run_normalize
@@ -160,7 +160,8 @@ def prepare(
     profile name; default the ``profile`` of the config, from local files only).
     ``groups`` names the source of each document for overlap stitching
     (default: metadata ``source_id``/``source``). Chunk offsets are raw;
-    ``removed`` entries point into the raw text of both documents.
+    ``removed`` entries point into the raw text of both documents. Chunk
+    keywords override ``config`` (one left at its default keeps ``config``'s value).
 
     The report's memory and cost figures assume a ``ReportConfig`` (``report_config=``;
     ``False`` leaves them out): ``model`` as the serving LLM (default llama-3-8b),
@@ -172,16 +173,8 @@ def prepare(
     chunks; this embeds every chunk (needs ``chunkwise[embed,index]``).
     """
     documents = as_documents(docs)
-    if config is None:
-        config = ChunkConfig(
-            max_tokens=max_tokens,
-            min_tokens=min_tokens,
-            overlap=overlap,
-            strategy=strategy,
-            profile=profile,
-            special_tokens=special_tokens,
-            naive_overlap=naive_overlap,
-        )
+    config = with_keywords(config, prepare, max_tokens=max_tokens, min_tokens=min_tokens, overlap=overlap,
+                           strategy=strategy, profile=profile, special_tokens=special_tokens, naive_overlap=naive_overlap)
     normalize_config = _stage_config(normalize, NormalizeConfig, "normalize")
     dedup_config = _stage_config(dedup, DedupConfig, "dedup")
     report_options = _report_options(report_config, model, gpu=gpu, queries_per_day=queries_per_day, top_k=top_k,

@@ -69,3 +69,30 @@ def test_compress_counts_special_tokens_when_asked():
     with_specials = get_tokenizer(raw, special_tokens=True)
     assert with_specials.count(plain.text) > 10  # the plain budget fills all ten with text
     assert with_specials.count(framed.text) <= 10
+
+
+def test_keywords_override_a_config_everywhere():
+    """Issue 15: one rule for options. ``chunk(text, max_tokens=64, config=ChunkConfig(max_tokens=512))``
+    returned 510-token chunks (the keyword was silently dropped) and ``compress`` refused config with
+    keywords; now keywords override the config, as for normalize, dedup and batch, and a keyword left
+    at its default keeps the config's value."""
+    from chunkwise import ChunkConfig, CompressConfig
+    from chunkwise.tokens import get_tokenizer
+
+    text = " ".join(f"Sentence number {i} says something about topic {i % 7}." for i in range(400))
+    config = ChunkConfig(max_tokens=512, cut_penalty=0.9)
+    counter = get_tokenizer(None)
+    overridden = chunkwise.chunk(text, max_tokens=64, config=config)
+    assert max(c.token_count for c in overridden) <= 64 and len(overridden) > 20
+    kept = chunkwise.chunk(text, config=config)
+    assert max(c.token_count for c in kept) > 64  # max_tokens left at its default: the config's 512
+    assert [c.text for c in kept] == [c.text for c in chunkwise.chunk(text, max_tokens=512, config=config)]
+    prepared = chunkwise.prepare(text, max_tokens=64, config=config, report_config=False)
+    assert max(counter.count(c.text) for c in prepared.chunks) <= 64
+
+    passages = [text[:4000]]
+    strict = CompressConfig(min_relevance=1.0)  # every query term must match: "zebra" never does
+    assert chunkwise.compress("zebra topic 3", passages, budget_tokens=60, embedder=False, config=strict).text == ""
+    relaxed = chunkwise.compress("zebra topic 3", passages, budget_tokens=60, embedder=False, config=strict,
+                                 min_relevance=None)
+    assert relaxed.text and relaxed.tokens_after <= 60
