@@ -13,7 +13,21 @@ from .compress import CompressConfig, Compressed, compress
 from .dedup import DedupConfig, DedupResult, dedup
 from .embed import CachedEmbedder, Embedder, EmbeddingCache, SentenceTransformerEmbedder, StaticEmbedder, embed_window, get_embedder
 from .normalize import Normalized, NormalizeConfig, normalize
-from .errors import ChunkwiseError, ChunkwiseWarning
+from .errors import (
+    CatalogError,
+    ChunkwiseError,
+    ChunkwiseWarning,
+    ConfigError,
+    DeviceUnavailableError,
+    EmbedderMismatchError,
+    InputDataError,
+    InputTypeError,
+    MissingDependencyError,
+    ModelNotFoundError,
+    OutputError,
+    TokenizerError,
+    TokenizerNotFoundError,
+)
 from .evaluation import Evaluation, evaluate
 from .index import Hit, Index
 from .pipeline import PrepareResult, prepare
@@ -25,50 +39,70 @@ from .tokens import Tokenizer, get_tokenizer
 
 __version__ = "0.1.0"
 
+# In pipeline order: the whole job, its stages, the store and query-time tools, the types,
+# then the errors (every one a ChunkwiseError, so one except catches them all).
 __all__ = [
+    # the whole job
     "prepare",
     "PrepareResult",
-    "chunk",
-    "naive_split",
-    "chunk_documents",
-    "Embedder",
-    "get_embedder",
-    "SentenceTransformerEmbedder",
-    "StaticEmbedder",
-    "EmbeddingCache",
-    "CachedEmbedder",
-    "embed_window",
-    "segment",
+    "prepare_store",
+    "BatchConfig",
+    "BatchSummary",
+    "audit",
+    "AuditReport",
+    "Report",
+    "ReportConfig",
+    # the stages
     "normalize",
     "Normalized",
     "NormalizeConfig",
     "dedup",
+    "DedupConfig",
+    "DedupResult",
+    "segment",
+    "chunk",
+    "chunk_documents",
+    "naive_split",
+    "ChunkConfig",
+    # query time
+    "Index",
+    "Hit",
     "compress",
     "Compressed",
     "CompressConfig",
     "plan_budget",
-    "Index",
-    "Hit",
-    "DedupConfig",
-    "DedupResult",
-    "ChunkConfig",
+    "evaluate",
+    "Evaluation",
+    # tokenizers and embedders
+    "Tokenizer",
+    "get_tokenizer",
+    "Embedder",
+    "get_embedder",
+    "SentenceTransformerEmbedder",
+    "StaticEmbedder",
+    "CachedEmbedder",
+    "EmbeddingCache",
+    "embed_window",
+    # types
     "Chunk",
     "Document",
     "Removed",
     "Span",
-    "Report",
-    "ReportConfig",
-    "audit",
-    "evaluate",
-    "Evaluation",
-    "prepare_store",
-    "BatchConfig",
-    "BatchSummary",
-    "AuditReport",
-    "Tokenizer",
-    "get_tokenizer",
-    "backend",
+    # errors and warnings
     "ChunkwiseError",
+    "ConfigError",
+    "InputTypeError",
+    "InputDataError",
+    "TokenizerError",
+    "TokenizerNotFoundError",
+    "ModelNotFoundError",
+    "CatalogError",
+    "MissingDependencyError",
+    "EmbedderMismatchError",
+    "OutputError",
+    "DeviceUnavailableError",
     "ChunkwiseWarning",
+    # the build
+    "backend",
     "__version__",
 ]

@@ -96,3 +96,17 @@ def test_keywords_override_a_config_everywhere():
     relaxed = chunkwise.compress("zebra topic 3", passages, budget_tokens=60, embedder=False, config=strict,
                                  min_relevance=None)
     assert relaxed.text and relaxed.tokens_after <= 60
+
+
+def test_every_error_class_is_exported():
+    """Issue 15: none of the error classes were in ``__all__``; a user catching ``ConfigError`` had to
+    know it lives in ``chunkwise.errors``."""
+    import inspect
+
+    from chunkwise import errors
+
+    ours = {name for name, value in vars(errors).items()
+            if inspect.isclass(value) and issubclass(value, (errors.ChunkwiseError, errors.ChunkwiseWarning))}
+    assert len(ours) >= 12
+    assert ours <= set(chunkwise.__all__)
+    assert all(getattr(chunkwise, name) is getattr(errors, name) for name in ours)
