@@ -77,16 +77,41 @@ def script_counts(texts: Sequence[str]) -> np.ndarray:
 
 
 def _nonnegative_lstsq(features: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Least squares with coefficients >= 0: drop the most negative column and re-solve until none is."""
-    active = list(range(features.shape[1]))
-    coef = np.zeros(features.shape[1])
-    while active:
-        solution, *_ = np.linalg.lstsq(features[:, active], target, rcond=None)
-        if (solution >= 0).all():
-            coef[active] = solution
+    """min ||features @ x - target|| subject to x >= 0: Lawson and Hanson's active-set method.
+
+    (Solving Least Squares Problems, 1974, ch. 23.) Written here rather than taken from
+    scipy.optimize.nnls because scipy is not a dependency of the core install and the
+    problems are tiny (a column per script class). It replaced a heuristic that dropped
+    the most negative column and re-solved, which can stop at a worse fit than the optimum.
+    """
+    features = np.asarray(features, dtype=float)
+    target = np.asarray(target, dtype=float)
+    columns = features.shape[1]
+    x = np.zeros(columns)
+    passive = np.zeros(columns, dtype=bool)
+    tolerance = 10 * np.finfo(float).eps * max(features.shape) * max(np.abs(features).sum(axis=0).max(initial=0.0), 1.0)
+    gradient = features.T @ (target - features @ x)
+    for _ in range(3 * columns + 1):
+        free = ~passive & (gradient > tolerance)
+        if not free.any():
             break
-        active.pop(int(np.argmin(solution)))
-    return coef
+        passive[int(np.argmax(np.where(free, gradient, -np.inf)))] = True
+        while True:
+            trial = np.zeros(columns)
+            trial[passive] = np.linalg.lstsq(features[:, passive], target, rcond=None)[0]
+            if (trial[passive] > tolerance).all():
+                x = trial
+                break
+            # Step from x towards the trial solution until a passive coefficient reaches 0; drop it.
+            blocking = passive & (trial <= tolerance)
+            step = np.min(x[blocking] / np.maximum(x[blocking] - trial[blocking], tolerance))
+            x = x + step * (trial - x)
+            passive &= x > tolerance
+            x[~passive] = 0.0
+            if not passive.any():
+                break
+        gradient = features.T @ (target - features @ x)
+    return np.maximum(x, 0.0)
 
 
 @dataclass(frozen=True)

@@ -206,3 +206,31 @@ def test_store_figures_predict_what_a_store_run_removes(tmp_path):
     assert sum(entry["token_count"] for entry in removed) == result.store_removed_tokens.value
     assert result.store_deduplicated_tokens.value == result.normalized_tokens.value - result.store_removed_tokens.value
     assert "store run (chunkwise prepare STORE): removed (exact duplicate chunks)" in result.to_text()
+
+
+def test_nonnegative_least_squares_finds_the_optimum():
+    """Issue 15: the fit was a heuristic (drop the most negative column, re-solve) that stopped at a
+    worse fit than the optimum in 160 of 3,000 random problems. Lawson-Hanson reaches the optimum,
+    checked here against every active set."""
+    import itertools
+
+    import numpy as np
+
+    from chunkwise.audit import _nonnegative_lstsq
+
+    rng = np.random.default_rng(0)
+    for trial in range(300):
+        rows, columns = int(rng.integers(3, 20)), int(rng.integers(1, 6))
+        features = rng.normal(size=(rows, columns)) * rng.choice([1.0, 100.0], size=columns)
+        if trial % 3 == 0:
+            features = np.abs(features)  # like character counts
+        target = rng.normal(size=rows) * 10
+        found = _nonnegative_lstsq(features, target)
+        assert (found >= 0).all()
+        best = np.linalg.norm(target)  # all coefficients zero
+        for size in range(1, columns + 1):
+            for subset in itertools.combinations(range(columns), size):
+                solution = np.linalg.lstsq(features[:, subset], target, rcond=None)[0]
+                if (solution >= 0).all():
+                    best = min(best, float(np.linalg.norm(features[:, subset] @ solution - target)))
+        assert np.linalg.norm(features @ found - target) <= best + 1e-9 * np.linalg.norm(target)
