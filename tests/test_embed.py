@@ -110,6 +110,25 @@ def test_hugging_face_cache_layout_is_found(monkeypatch, tmp_path):
     assert resolve_model_path("acme/tiny") == snapshot
 
 
+def test_the_revision_main_points_to_wins(monkeypatch, tmp_path):
+    """Issue 15: the cache is read through huggingface_hub's cache API, shared by models and
+    tokenizers; of two snapshots, the one refs/main names is taken, though the other is newer."""
+    import os
+
+    repo = tmp_path / "hub" / "models--acme--tiny"
+    for name in ("old", "new"):
+        (repo / "snapshots" / name).mkdir(parents=True)
+        for file in ("config.json", "tokenizer.json"):
+            (repo / "snapshots" / name / file).write_text("{}")
+    os.utime(repo / "snapshots" / "old" / "config.json", (1_000_000, 1_000_000))
+    os.utime(repo / "snapshots" / "old" / "tokenizer.json", (1_000_000, 1_000_000))
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    assert resolve_model_path("acme/tiny") == repo / "snapshots" / "new"  # no refs: the newest
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("old")
+    assert resolve_model_path("acme/tiny") == repo / "snapshots" / "old"
+
+
 def test_bad_arguments():
     with pytest.raises(ConfigError):
         get_embedder("turbo")  # type: ignore[arg-type]
