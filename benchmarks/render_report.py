@@ -28,7 +28,7 @@ SHARED = ROOT.parent / "shared" / "data"
 
 
 def sample_corpus() -> list:
-    from chunkwise.readers import iter_documents
+    from chunkwise.stores import iter_documents
 
     return list(iter_documents(ROOT / "chunkwise" / "data" / "sample"))
 

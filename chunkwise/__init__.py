@@ -37,7 +37,7 @@ from .report import Report, ReportConfig
 from .segment import segment
 from .tokens import Tokenizer, get_tokenizer
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 # In pipeline order: the whole job, its stages, the store and query-time tools, the types,
 # then the errors (every one a ChunkwiseError, so one except catches them all).

@@ -6,6 +6,7 @@ import functools
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import Any, Literal, NamedTuple, overload
 
 import numpy as np
@@ -37,11 +38,24 @@ class Document:
             )
 
 
+class Break(IntEnum):
+    """Strength of the gap before a unit, weakest first."""
+
+    PIECE = 0  # inside a word or run: a forced cut to meet the cap
+    WORD = 1  # between words of one sentence
+    CLAUSE = 2  # after , ; : or a Thai phrase space
+    SENTENCE = 3
+    LINE = 4  # a line break that ends a record (chat line, quote line, table row)
+    ITEM = 5  # a new list item
+    PARAGRAPH = 6  # a blank line
+    SECTION = 7  # before a heading or a horizontal rule
+
+
 class Span(NamedTuple):
     """A half-open character range ``[start, end)`` of a text, with what it is.
 
     ``break_before`` is the structural strength of the gap that precedes the
-    span (see ``segment.Break``); the chunker turns it into a boundary score.
+    span (see ``Break``); the chunker turns it into a boundary score.
     A NamedTuple: segmentation makes one per sentence, and this is the cheapest
     immutable record to build.
     """
@@ -128,9 +142,7 @@ class SpanTable(Sequence[Span]):
 
 @functools.cache
 def _break_members() -> tuple[int, ...]:
-    """``Break`` members by strength (the enum lives with the segmenter, which imports this module)."""
-    from .segment import Break
-
+    """``Break`` members by strength."""
     return tuple(sorted(Break))
 
 

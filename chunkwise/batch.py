@@ -518,7 +518,7 @@ def _remove_orphans(parts_dir: Path, known: set[str]) -> None:
 
 
 def _fingerprint(prepare_options: dict[str, Any], tokenizer_name: str) -> str:
-    from . import __version__
+    from ._version import __version__
 
     options = {key: value for key, value in prepare_options.items() if key not in ("tokenizer", "model")}
     described = json.dumps(

@@ -48,7 +48,7 @@ PROFILES: tuple[str, ...] = ("fast", "balanced", "precise")
 # A unit longer than this many characters per token of budget cannot fit and
 # is split without first counting it whole (keeps a 10 MB line linear).
 _MAX_CHARS_PER_TOKEN = 32
-# Score of a cut before a unit, by the strength of the gap (see segment.Break).
+# Score of a cut before a unit, by the strength of the gap (see Break).
 BREAK_SCORES: dict[int, float] = {
     Break.PIECE: 0.0,
     Break.WORD: 0.05,

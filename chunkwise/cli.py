@@ -64,7 +64,7 @@ def _add_follow_symlinks(parser: argparse.ArgumentParser) -> None:
 
 def _prepare(paths: list[Path], args: argparse.Namespace):
     from .pipeline import prepare
-    from .readers import iter_documents
+    from .stores import iter_documents
 
     documents = [doc for path in paths for doc in iter_documents(path)]
     return prepare(
@@ -338,7 +338,7 @@ def _read_questions(path: Path) -> list[dict]:
 def cmd_eval(args: argparse.Namespace) -> int:
     from .chunking import chunk
     from .evaluation import evaluate
-    from .readers import iter_documents
+    from .stores import iter_documents
 
     if args.max_tokens < 1 or args.top_k < 1 or any(b < 1 for b in args.budgets):
         print("chunkwise: error: --max-tokens, --top-k and --budgets must be positive", file=sys.stderr)

@@ -14,7 +14,7 @@ the budget, separators included.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
@@ -23,7 +23,7 @@ import numpy as np
 from ._bm25 import BM25, terms
 from ._types import Chunk
 from .errors import ConfigError, InputDataError, InputTypeError
-from .segment import cluster_safe_cut, segment_table
+from .segment import sentences_within
 
 Fusion = Literal["sum", "rrf"]
 _RRF_K = 60.0
@@ -217,31 +217,6 @@ def _stitch(sources: list[_Source]) -> list[_Group]:
             groups.append(current)
     groups.sort(key=lambda g: g.order)
     return groups
-
-
-def _split_long(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:
-    """Cut a unit longer than ``limit`` characters at spaces (or anywhere, when there are none)."""
-    pieces = []
-    while end - start > limit:
-        cut = text.rfind(" ", start + limit // 2, start + limit)
-        cut = cluster_safe_cut(text, start, start + limit) if cut <= start else cut
-        pieces.append((start, cut))
-        start = cut
-        while start < end and text[start].isspace():
-            start += 1
-    if start < end:
-        pieces.append((start, end))
-    return pieces
-
-
-def _sentences(text: str, limit: int) -> Iterator[tuple[int, int]]:
-    table = segment_table(text)  # rows, not a Span per sentence: a passage of tiny lines stays small
-    for block in range(0, len(table), 4096):
-        for start, end in table.rows[block : block + 4096, :2].tolist():
-            if end - start > limit:
-                yield from _split_long(text, start, end, limit)
-            else:
-                yield start, end
 
 
 # ---------------------------------------------------------------- scoring
@@ -494,7 +469,7 @@ def compress(
         if len(group.members) == 1 and group.members[0].spans is not None:
             sentence_spans: Iterable[tuple[int, int]] = [(int(a), int(b)) for a, b in group.members[0].spans.tolist()]
         else:
-            sentence_spans = _sentences(group.text, config.max_sentence_chars)
+            sentence_spans = sentences_within(group.text, config.max_sentence_chars)
         for start, end in sentence_spans:
             text = group.text[start:end]
             if not text.strip():

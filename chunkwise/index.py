@@ -28,6 +28,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 
 from ._types import Chunk
+from .segment import sentences_within
 from .errors import ConfigError, EmbedderMismatchError, InputDataError, InputTypeError, MissingDependencyError
 
 IndexKind = Literal["auto", "flat", "hnsw", "ivf"]
@@ -190,8 +191,6 @@ class Index:
         ``kind``: ``"flat"`` (exact), ``"hnsw"``, ``"ivf"`` or ``"auto"`` (exact
         below ``APPROXIMATE_FROM`` chunks, HNSW from there).
         """
-        from .compress import _sentences
-
         chunks = _as_chunks(chunks)
         embedder, profile = _resolve_embedder(embedder)
         chosen = _choose_kind(kind, len(chunks))
@@ -199,7 +198,7 @@ class Index:
         offsets = [0]
         sentence_texts: list[str] = []
         for chunk in chunks:
-            for start, end in _sentences(chunk.text, max_sentence_chars):
+            for start, end in sentences_within(chunk.text, max_sentence_chars):
                 if chunk.text[start:end].strip():
                     spans.append((start, end))
                     sentence_texts.append(chunk.text[start:end])

@@ -1,13 +1,13 @@
-"""Read documents from files: plain text, Markdown, and HTML reduced to its text."""
+"""File formats: which suffixes are text, Markdown or HTML, HTML reduced to its text, and a file's metadata.
+
+The store walk that reads them (and ``iter_documents``) lives in ``stores``.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
-
-from ._types import Document
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".rst", ".text"})
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
@@ -99,17 +99,4 @@ def file_metadata(path: Path) -> dict[str, str]:
     return metadata
 
 
-def iter_documents(path: str | Path, *, follow_symlinks: bool = False) -> Iterator[Document]:
-    """Documents from a file, a folder of text/Markdown/HTML files, or a JSONL/Parquet/CSV store.
-
-    Files and folders are read exactly as ``chunkwise prepare`` reads them (the
-    same walk, ids and metadata; links out of a folder are read only with
-    ``follow_symlinks=True``); a document that cannot be read raises
-    InputDataError, where ``prepare`` would quarantine it.
-    """
-    from .stores import open_store, store_documents  # stores builds on this module
-
-    return store_documents(open_store(path, follow_symlinks=follow_symlinks))
-
-
-__all__ = ["iter_documents", "html_to_text", "file_metadata"]
+__all__ = ["html_to_text", "file_metadata"]

@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .report import (  # one formatting of money and memory, one set of rows, for every renderer
+from ._report_rows import (  # one formatting of money and memory, one set of rows, for every renderer
     ComparisonRow,
     _gib,
     _usd,
@@ -478,7 +478,7 @@ def render_report(report: Report, *, title: str = "chunkwise token-economics rep
                 formulas += list(s.self_hosted.formulas)
             body.append(f"<details><summary>Formulas, {_e(label)}</summary>{_formulas(formulas)}</details>")
     body.append("</section>")
-    from .report import SCHEMA_VERSION
+    from ._report_rows import SCHEMA_VERSION
 
     footer = f"chunkwise report schema {SCHEMA_VERSION} \u00b7 every figure is in report.to_dict() with its formula"
     body.append(f"<footer>{_e(footer)}</footer>")

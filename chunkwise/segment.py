@@ -21,26 +21,13 @@ from __future__ import annotations
 
 import unicodedata
 from bisect import bisect_left, bisect_right
-from enum import IntEnum
+from collections.abc import Iterator
 
 import numpy as np
 import regex
 
 from ._backend import chosen, compiled
-from ._types import Span, SpanTable
-
-
-class Break(IntEnum):
-    """Strength of the gap before a unit, weakest first."""
-
-    PIECE = 0  # inside a word or run: a forced cut to meet the cap
-    WORD = 1  # between words of one sentence
-    CLAUSE = 2  # after , ; : or a Thai phrase space
-    SENTENCE = 3
-    LINE = 4  # a line break that ends a record (chat line, quote line, table row)
-    ITEM = 5  # a new list item
-    PARAGRAPH = 6  # a blank line
-    SECTION = 7  # before a heading or a horizontal rule
+from ._types import Break, Span, SpanTable  # Break is re-exported here, beside the segmenter that sets it
 
 
 # Character tables shared with the compiled twin (src_ext/_csegment.pyx builds its
@@ -413,4 +400,33 @@ def sentence_boundaries(text: str) -> list[int]:
     return [span.start for span in segment(text)[1:] if span.break_before >= Break.SENTENCE]
 
 
-__all__ = ["Break", "segment", "sentence_boundaries", "cluster_safe_cut", "ABBREVIATIONS"]
+def _split_long(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:
+    """Cut a unit longer than ``limit`` characters at spaces (or anywhere, when there are none)."""
+    pieces = []
+    while end - start > limit:
+        cut = text.rfind(" ", start + limit // 2, start + limit)
+        cut = cluster_safe_cut(text, start, start + limit) if cut <= start else cut
+        pieces.append((start, cut))
+        start = cut
+        while start < end and text[start].isspace():
+            start += 1
+    if start < end:
+        pieces.append((start, end))
+    return pieces
+
+
+def sentences_within(text: str, limit: int) -> Iterator[tuple[int, int]]:
+    """Sentence spans of ``text``, each of at most ``limit`` characters (longer ones cut at spaces).
+
+    The sentences compression scores and the index stores vectors for: both must cut alike.
+    """
+    table = segment_table(text)  # rows, not a Span per sentence: a passage of tiny lines stays small
+    for block in range(0, len(table), 4096):
+        for start, end in table.rows[block : block + 4096, :2].tolist():
+            if end - start > limit:
+                yield from _split_long(text, start, end, limit)
+            else:
+                yield start, end
+
+
+__all__ = ["Break", "segment", "sentence_boundaries", "sentences_within", "cluster_safe_cut", "ABBREVIATIONS"]

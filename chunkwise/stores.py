@@ -594,7 +594,19 @@ class ChunkWriter:
             self.tmp.unlink(missing_ok=True)
 
 
+def iter_documents(path: str | Path, *, follow_symlinks: bool = False) -> Iterator[Document]:
+    """Documents from a file, a folder of text/Markdown/HTML files, or a JSONL/Parquet/CSV store.
+
+    Files and folders are read exactly as ``chunkwise prepare`` reads them (the
+    same walk, ids and metadata; links out of a folder are read only with
+    ``follow_symlinks=True``); a document that cannot be read raises
+    InputDataError, where ``prepare`` would quarantine it.
+    """
+    return store_documents(open_store(path, follow_symlinks=follow_symlinks))
+
+
 __all__ = [
+    "iter_documents",
     "Store",
     "StoreRecord",
     "Problem",

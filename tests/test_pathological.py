@@ -15,7 +15,7 @@ import pytest
 
 from chunkwise import Document, chunk, get_tokenizer, naive_split
 from chunkwise._bm25 import BM25, terms
-from chunkwise.compress import _split_long
+from chunkwise.segment import _split_long
 from chunkwise.segment import MAX_CLUSTER_STEPS, cluster_safe_cut
 from chunkwise.tokens import TOKEN_WINDOW_CHARS, Tokenizer, text_windows
 

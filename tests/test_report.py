@@ -206,7 +206,7 @@ def test_split_stats_unchanged():
 def test_sample_corpus_saves_tokens_and_memory():
     from pathlib import Path
 
-    from chunkwise.readers import iter_documents
+    from chunkwise.stores import iter_documents
 
     sample = Path(__file__).resolve().parents[1] / "chunkwise" / "data" / "sample"
     report = prepare(list(iter_documents(sample))).report
@@ -395,7 +395,7 @@ def test_money_keeps_three_significant_digits_below_a_dollar():
 def test_capacity_basis_states_the_engine_cap_and_the_reserve_range():
     from types import SimpleNamespace
 
-    from chunkwise.report import _capacity_limits
+    from chunkwise._report_rows import _capacity_limits
 
     naive = SimpleNamespace(max_num_seqs=256, max_concurrent_by_memory=169, max_concurrent_requests_low=146,
                             reserve_high_bytes=int(9.5 * 2**30))

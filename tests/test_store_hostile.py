@@ -24,7 +24,7 @@ import pytest
 from chunkwise.batch import OutputPaths, prepare_store
 from chunkwise.cli import EXIT_INPUT, EXIT_OK, EXIT_OUTPUT, EXIT_PARTIAL, EXIT_USAGE, main
 from chunkwise.errors import ConfigError, InputDataError, OutputError
-from chunkwise.readers import iter_documents
+from chunkwise.stores import iter_documents
 
 OPTIONS = {"max_tokens": 96}
 
