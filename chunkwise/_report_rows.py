@@ -13,11 +13,11 @@ from .report_economics import Economics
 SCHEMA_VERSION = "2"
 
 
-def _gib(value: float) -> str:
+def gib(value: float) -> str:
     return f"{value / 2**30:,.2f} GiB"
 
 
-def _usd(value: float | None) -> str:
+def usd(value: float | None) -> str:
     if value is None:
         return "n/a"
     if abs(value) >= 100:
@@ -53,9 +53,9 @@ class ComparisonRow:
         if value is None:
             return "n/a"
         if self.unit == "gib":
-            return _gib(value)
+            return gib(value)
         if self.unit == "usd":
-            return _usd(value)
+            return usd(value)
         if self.unit == "float":
             return f"{value:,.1f}"
         return f"{round(value):,}"

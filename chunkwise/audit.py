@@ -488,7 +488,7 @@ def audit(
     from .chunking import ChunkConfig
     from .dedup import DedupConfig, dedup as run_dedup
     from .normalize import NormalizeConfig, normalize as run_normalize
-    from .pipeline import _stage_config, resolve_tokenizer
+    from ._options import resolve_tokenizer, stage_config
     from .report_economics import ReportConfig, resolve, scenario
     from .tokens import content_budget
 
@@ -500,8 +500,8 @@ def audit(
     if sample is not None and (isinstance(sample, bool) or not isinstance(sample, int) or sample < 2):
         raise ConfigError(f"sample={sample!r} must be an integer >= 2 (documents to measure), or None for all")
     chunk_config = ChunkConfig(max_tokens=max_tokens, naive_overlap=naive_overlap)
-    normalize_config = _stage_config(normalize, NormalizeConfig, "normalize")
-    dedup_config = _stage_config(dedup, DedupConfig, "dedup")
+    normalize_config = stage_config(normalize, NormalizeConfig, "normalize")
+    dedup_config = stage_config(dedup, DedupConfig, "dedup")
     options = ReportConfig.build(report_config, gpu=gpu, queries_per_day=queries_per_day, top_k=top_k, price=price)
     resolved = resolve(options, model_hint=model) if economics else None
     counter, notes = resolve_tokenizer(tokenizer, model, False)

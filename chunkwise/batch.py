@@ -534,7 +534,7 @@ def _resolve_options(prepare_options: dict[str, Any]) -> tuple[dict[str, Any], s
     """Options for the workers, the tokenizer's name, report notes (a model fallback warns once, here), and the
     report's resolved economics assumptions (None when ``report_config=False``), checked before any work.
     """
-    from .pipeline import _report_options, resolve_tokenizer
+    from ._options import checked_report_config, resolve_tokenizer
     from .report_economics import resolve
 
     options = dict(prepare_options)
@@ -542,7 +542,7 @@ def _resolve_options(prepare_options: dict[str, Any]) -> tuple[dict[str, Any], s
         raise ConfigError("dedup= is not a per-document option in batch mode; use BatchConfig(store_dedup=...)")
     # The economics are of the whole store's chunk lengths: computed once, at assembly, never per document.
     economics_options = {name: options.pop(name) for name in _ECONOMICS_OPTIONS if name in options}
-    report_config = _report_options(economics_options.pop("report_config", None), options.get("model"), **economics_options)
+    report_config = checked_report_config(economics_options.pop("report_config", None), options.get("model"), **economics_options)
     resolved = resolve(report_config, model_hint=options.get("model")) if report_config.economics else None
     if "docs" in options:
         raise ConfigError("prepare_options take prepare()'s keyword options (max_tokens=..., tokenizer=...), not docs")

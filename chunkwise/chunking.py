@@ -189,7 +189,7 @@ def _check_fits(text: str, start: int, end: int, count: int, budget: int, tokeni
         )
 
 
-def _fit_cut(text: str, start: int, end: int, budget: int, tokenizer: Tokenizer, chars_per_token: float = 4.0) -> int:
+def fit_cut(text: str, start: int, end: int, budget: int, tokenizer: Tokenizer, chars_per_token: float = 4.0) -> int:
     """A cut in (start, end] such that text[start:cut] holds about ``budget`` tokens at most."""
     window = max(64, int(budget * chars_per_token * 1.3))
     if tokenizer.has_offsets:
@@ -224,7 +224,7 @@ def split_long_unit(text: str, span: Span, budget: int, tokenizer: Tokenizer) ->
     strength = span.break_before
     chars_per_token = 4.0
     while position < end:
-        cut = _fit_cut(text, position, end, budget, tokenizer, chars_per_token)
+        cut = fit_cut(text, position, end, budget, tokenizer, chars_per_token)
         cut, next_strength = _nicer_cut(text, position, cut, end)
         while True:
             piece_start, piece_end = position, cut
@@ -754,7 +754,7 @@ def _naive(text: str, doc_id: str, tokenizer: Tokenizer, max_tokens: int, overla
     else:
         position = 0
         while position < len(text):
-            cut = _fit_cut(text, position, len(text), budget, tokenizer)
+            cut = fit_cut(text, position, len(text), budget, tokenizer)
             count = tokenizer.content_count(text[position:cut])
             while count > budget and cut > position + 1:
                 cut = cluster_safe_cut(text, position, position + (cut - position) * 9 // 10)

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from ._types import Document, as_documents
-from .chunking import _fit_cut, chunk, naive_split
+from .chunking import fit_cut, chunk, naive_split
 from .embed import get_embedder
 from .errors import ChunkwiseWarning, ConfigError, InputDataError, InputTypeError
 from .tokens import get_tokenizer
@@ -546,7 +546,7 @@ def score_chunker(name: str, questions: Sequence[Question], doc_numbers: Sequenc
 
     def cut_chars(index: int, tokens: int) -> int:
         # The chunker's own cut: by token offsets where the tokenizer has them, else by counting prefixes.
-        return _fit_cut(pieces[index], 0, len(pieces[index]), tokens, tokenizer)
+        return fit_cut(pieces[index], 0, len(pieces[index]), tokens, tokenizer)
 
     for question, number, order in zip(questions, doc_numbers, ranked):
         recall, precision, iou = top_k_scores(question, number, order, corpus, top_k)

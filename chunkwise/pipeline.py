@@ -8,7 +8,6 @@ A chunk never spans a removed piece, so its raw span normalizes to its text;
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -16,12 +15,12 @@ from typing import Any
 import numpy as np
 
 from ._types import Chunk, Document, Removed, as_documents, chunk_id
+from ._options import checked_report_config, resolve_tokenizer, stage_config
 from .chunking import ChunkConfig, Strategy, chunk_documents, with_keywords
 from .dedup import DedupConfig, DedupResult, dedup as run_dedup
-from .errors import ChunkwiseWarning, ConfigError, InputTypeError, TokenizerNotFoundError
+from .errors import InputTypeError
 from .normalize import Normalized, NormalizeConfig, normalize as run_normalize
 from .report import Report, ReportConfig, build_report
-from .tokens import DEFAULT_TOKENIZER, Tokenizer, get_tokenizer
 
 
 @dataclass(frozen=True)
@@ -35,43 +34,6 @@ class PrepareResult:
 
     def chunks_for(self, doc_id: str) -> list[Chunk]:
         return [c for c in self.chunks if c.doc_id == doc_id]
-
-
-def resolve_tokenizer(tokenizer: object, model: str | None, special_tokens: bool) -> tuple[Tokenizer, list[str]]:
-    """The tokenizer to count with, and notes on any fallback."""
-    if tokenizer is not None or model is None:
-        return get_tokenizer(tokenizer, special_tokens=special_tokens), []
-    try:
-        return get_tokenizer(model, special_tokens=special_tokens), []
-    except TokenizerNotFoundError:
-        note = (
-            f"the tokenizer of {model!r} is not available locally; counts use {DEFAULT_TOKENIZER} "
-            "(pass tokenizer= a local tokenizer.json for exact counts)"
-        )
-        warnings.warn(note, ChunkwiseWarning, stacklevel=3)
-        return get_tokenizer(None, special_tokens=special_tokens), [note]
-
-
-def _stage_config(value: Any, kind: type, name: str) -> Any:
-    """``True`` -> defaults, ``False``/``None`` -> off, a config -> itself."""
-    if value is True:
-        return kind()
-    if value is False or value is None:
-        return None
-    if isinstance(value, kind):
-        return value
-    raise ConfigError(f"{name} must be True, False or a {kind.__name__}, got {type(value).__name__}")
-
-
-def _report_options(report: ReportConfig | bool | None, model: str | None, **options: Any) -> ReportConfig:
-    """The report's assumptions, validated and looked up in the catalog before any work is done."""
-    from .report_economics import resolve
-
-    if report is False:
-        return ReportConfig(economics=False)
-    options = ReportConfig.build(None if report in (None, True) else report, **options)
-    resolve(options, model_hint=model)  # raises CatalogError / ConfigError now, not after chunking
-    return options
 
 
 def _to_raw(normalized: Normalized | None, starts: Sequence[int], ends: Sequence[int]) -> tuple[list[int], list[int]]:
@@ -175,9 +137,9 @@ def prepare(
     documents = as_documents(docs)
     config = with_keywords(config, prepare, max_tokens=max_tokens, min_tokens=min_tokens, overlap=overlap,
                            strategy=strategy, profile=profile, special_tokens=special_tokens, naive_overlap=naive_overlap)
-    normalize_config = _stage_config(normalize, NormalizeConfig, "normalize")
-    dedup_config = _stage_config(dedup, DedupConfig, "dedup")
-    report_options = _report_options(report_config, model, gpu=gpu, queries_per_day=queries_per_day, top_k=top_k,
+    normalize_config = stage_config(normalize, NormalizeConfig, "normalize")
+    dedup_config = stage_config(dedup, DedupConfig, "dedup")
+    report_options = checked_report_config(report_config, model, gpu=gpu, queries_per_day=queries_per_day, top_k=top_k,
                                      price=price, compress_budget_tokens=compress_budget_tokens)
     if queries is not None:
         queries = None if isinstance(queries, str) else list(queries)

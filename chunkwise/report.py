@@ -47,7 +47,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ._report_rows import SCHEMA_VERSION, ComparisonRow, _gib, _usd, padding_explanation, padding_rows, serving_rows
+from ._report_rows import SCHEMA_VERSION, ComparisonRow, gib, usd, padding_explanation, padding_rows, serving_rows
 from .report_economics import Economics, ReportConfig
 
 if TYPE_CHECKING:
@@ -370,8 +370,8 @@ def _economics_text(econ: Economics) -> list[str]:
     lines += ["", f"serving, compared at equal top-{config.top_k} chunks per query (equal budget: second row)",
               *table(serving), context["note"]]
     naive_kv, prepared_kv = econ.kv_bytes_at_concurrency
-    lines.append(f"if recall holds: saved per year at API prices {_usd(econ.usd_saved_per_year)}; KV cache freed at "
-                 f"{econ.concurrency} requests {_gib(naive_kv - prepared_kv)}")
+    lines.append(f"if recall holds: saved per year at API prices {usd(econ.usd_saved_per_year)}; KV cache freed at "
+                 f"{econ.concurrency} requests {gib(naive_kv - prepared_kv)}")
     return lines
 
 

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from ._report_rows import (  # one formatting of money and memory, one set of rows, for every renderer
     ComparisonRow,
-    _gib,
-    _usd,
+    gib,
+    usd,
     padding_explanation,
     padding_rows,
     serving_rows,
@@ -180,7 +180,7 @@ def memory_svg(rows: Sequence[tuple[str, Sequence[tuple[str, float, str]]]], tot
             if w <= 0:
                 continue
             parts.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row_height}" fill="{color}">'
-                         f'<title>{_e(name)}: {_e(_gib(size))}</title></rect>')
+                         f'<title>{_e(name)}: {_e(gib(size))}</title></rect>')
             if w > 64:
                 ink = "#ffffff" if color in (PALETTE["weights"], PALETTE["kv_used"], PALETTE["reserve"]) else PALETTE["ink"]
                 parts.append(_text(x + w / 2, y + row_height / 2 + 4, f"{size / GIB:,.1f}", size=12, fill=ink, weight=600))
@@ -322,11 +322,11 @@ def render_report(report: Report, *, title: str = "chunkwise token-economics rep
             ("Context per query", f"{context['equal_budget']['budget_tokens']:,.0f} tokens",
              f"at an equal budget: naive top-{econ.config.top_k} windows or about "
              f"{context['equal_budget']['chunkwise_chunks']:.1f} chunkwise chunks; recall not measured"),
-            ("Saved per year, if recall holds", _usd(econ.usd_saved_per_year),
+            ("Saved per year, if recall holds", usd(econ.usd_saved_per_year),
              f"at equal top-{econ.config.top_k} ({econ.naive.retrieved_context_tokens:,.0f} \u2192 "
              f"{econ.prepared.retrieved_context_tokens:,.0f} context tokens): {econ.price.name}, "
              f"{econ.config.queries_per_day:,.0f} queries/day, prices as of {econ.prices_as_of}; KV cache freed "
-             f"{_gib(naive_kv - prepared_kv)} at {econ.concurrency:,} requests"),
+             f"{gib(naive_kv - prepared_kv)} at {econ.concurrency:,} requests"),
         ]
     body.append('<div class="cards">' + "".join(
         f'<div class="card"><div class="k">{_e(k)}</div><div class="v">{_e(v)}</div><div class="d">{_e(d)}</div></div>'
@@ -563,10 +563,10 @@ def render_audit(audit: Any, *, title: str = "chunkwise store audit") -> str:
         a, c = econ["as_stored"], econ["cleaned"]
         body.append(f"<section><h2>Serving the store: {_e(econ['model'])} on {_e(econ['gpu'])}, top-{_e(econ['top_k'])}</h2>")
         trows = [("tokens per request", _int(a.request_tokens), _int(c.request_tokens)),
-                 ("KV cache per request", _gib(a.kv_cache.bytes), _gib(c.kv_cache.bytes)),
+                 ("KV cache per request", gib(a.kv_cache.bytes), gib(c.kv_cache.bytes)),
                  ("concurrent requests per GPU", _int(a.max_concurrent_requests), _int(c.max_concurrent_requests)),
-                 (f"$ per year, {econ['price']} (as of {econ['prices_as_of']})", _usd(a.api_cost.usd_per_year),
-                  _usd(c.api_cost.usd_per_year))]
+                 (f"$ per year, {econ['price']} (as of {econ['prices_as_of']})", usd(a.api_cost.usd_per_year),
+                  usd(c.api_cost.usd_per_year))]
         if a.padding is not None and c.padding is not None:
             trows.append(("sequence efficiency, bucketed", _pct(a.padding.bucketed.efficiency), _pct(c.padding.bucketed.efficiency)))
         body.append(_table(["", "as stored", "cleaned as a store run leaves it"], trows) + "</section>")

@@ -97,5 +97,23 @@ def test_no_import_cycles():
     assert cycles(import_graph()) == []
 
 
+def test_no_module_reaches_into_another_modules_privates():
+    """A name with a leading underscore is private to its module; what two modules share lives in a
+    module that is itself private (``_report_rows``, ``_options``, ``_types``), under a public name
+    there. (``audit`` imported ``pipeline._stage_config`` and ``batch`` ``pipeline._report_options``.)"""
+    reaching = []
+    for path in PACKAGE.rglob("*.py"):
+        name = _module_name(path)
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom) or not node.level or node.module is None:
+                continue
+            source = node.module.rpartition(".")[2]
+            private = [alias.name for alias in node.names if alias.name.startswith("_") and not alias.name.startswith("__")]
+            if private and not source.startswith("_"):
+                reaching.append(f"{name}: from {'.' * node.level}{node.module} import {', '.join(private)}")
+    assert reaching == []
+
+
 def test_a_cycle_is_detected():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]

@@ -386,7 +386,7 @@ def test_embedding_rows_are_cut_at_the_embedders_context():
 
 
 def test_money_keeps_three_significant_digits_below_a_dollar():
-    from chunkwise.report import _usd
+    from chunkwise._report_rows import usd as _usd
 
     assert [_usd(v) for v in (0.0043, 0.0123, 0.000481, 5.5, 891.2, None)] == [
         "$0.0043", "$0.0123", "$0.000481", "$5.50", "$891", "n/a"]
