@@ -18,9 +18,10 @@ from ._types import Chunk, Document, Removed, as_documents, chunk_id
 from ._options import checked_report_config, resolve_tokenizer, stage_config
 from .chunking import ChunkConfig, Strategy, chunk_documents, with_keywords
 from .dedup import DedupConfig, DedupResult, dedup as run_dedup
-from .errors import InputTypeError
+from .errors import InputDataError, InputTypeError
 from .normalize import Normalized, NormalizeConfig, normalize as run_normalize
 from .report import Report, ReportConfig, build_report
+from .report_economics import CompressionStats
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,32 @@ def _map_removed(removed: list[Removed], normalized: dict[str, Normalized | None
         kept_start, kept_end = _to_raw(normalized.get(entry.kept_doc_id), [entry.kept_start], [entry.kept_end])
         mapped.append(replace(entry, start=start[0], end=end[0], kept_start=kept_start[0], kept_end=kept_end[0]))
     return mapped
+
+
+def measure_compression(chunks: Sequence[Any], queries: Sequence[str], *, top_k: int, budget_tokens: int,
+                        tokenizer: Any, embedder: Any = None) -> CompressionStats:
+    """Index ``chunks``, retrieve ``top_k`` per query, compress each to ``budget_tokens``, and average.
+
+    Run here, by the pipeline, and handed to the report as figures: the report only
+    reports (it used to build the index and run compress itself).
+    """
+    from .compress import compress
+    from .index import Index
+
+    queries = [q for q in queries if isinstance(q, str) and q.strip()]
+    if not queries:
+        raise InputDataError("queries must hold at least one non-empty string")
+    if not chunks:
+        raise InputDataError("there are no chunks to retrieve from")
+    index = Index.build(list(chunks), embedder=embedder)
+    before: list[int] = []
+    after: list[int] = []
+    for query, hits in zip(queries, index.search_batch(queries, top_k)):
+        result = compress(query, hits, budget_tokens=budget_tokens, tokenizer=tokenizer, embedder=index.embedder)
+        before.append(result.tokens_before)
+        after.append(result.tokens_after)
+    return CompressionStats(len(queries), top_k, budget_tokens, sum(before) / len(before), sum(after) / len(after),
+                            getattr(index.embedder, "model_id", str(index.embedder)))
 
 
 def _embedder(embedder: Any) -> Any:
@@ -206,8 +233,6 @@ def prepare(
     compression = None
     if queries and report_options.economics:
         # Context after compression, measured: index the chunks, retrieve top_k, compress to the budget.
-        from .report_economics import measure_compression
-
         compression = measure_compression(chunks, queries, top_k=report_options.top_k,
                                           budget_tokens=report_options.compress_budget_tokens, tokenizer=counter,
                                           embedder=embedder)

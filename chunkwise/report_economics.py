@@ -214,29 +214,6 @@ class CompressionStats:
         }
 
 
-def measure_compression(chunks: Sequence[Any], queries: Sequence[str], *, top_k: int, budget_tokens: int,
-                        tokenizer: Any, embedder: Any = None) -> CompressionStats:
-    """Index ``chunks``, retrieve ``top_k`` per query, compress each to ``budget_tokens``, and average."""
-    from .compress import compress
-    from .errors import InputDataError
-    from .index import Index
-
-    queries = [q for q in queries if isinstance(q, str) and q.strip()]
-    if not queries:
-        raise InputDataError("queries must hold at least one non-empty string")
-    if not chunks:
-        raise InputDataError("there are no chunks to retrieve from")
-    index = Index.build(list(chunks), embedder=embedder)
-    before: list[int] = []
-    after: list[int] = []
-    for query, hits in zip(queries, index.search_batch(queries, top_k)):
-        result = compress(query, hits, budget_tokens=budget_tokens, tokenizer=tokenizer, embedder=index.embedder)
-        before.append(result.tokens_before)
-        after.append(result.tokens_after)
-    return CompressionStats(len(queries), top_k, budget_tokens, sum(before) / len(before), sum(after) / len(after),
-                            getattr(index.embedder, "model_id", str(index.embedder)))
-
-
 @dataclass(frozen=True)
 class Scenario:
     """One way of chunking (naive or chunkwise) as it is embedded, retrieved and served."""
@@ -586,5 +563,5 @@ def _compressed_request(compression: CompressionStats, resolved: Resolved) -> di
 
 
 __all__ = ["ReportConfig", "Resolved", "resolve", "Scenario", "Throughput", "Economics", "economics", "scenario",
-           "CompressionStats", "measure_compression",
+           "CompressionStats",
            "DEFAULT_SERVING_MODEL", "DEFAULT_GPU", "DEFAULT_PRICE", "DEFAULT_EMBEDDER", "COMPRESSION_NOTE"]
