@@ -394,6 +394,74 @@ def _attribute(groups: list[_Group], sources_count: int, kept_spans: list[tuple[
 # ---------------------------------------------------------------- the entry point
 
 
+def _candidates(groups: list[_Group], model_id: str | None,
+                max_sentence_chars: int) -> tuple[list[str], list[tuple[int, int, int]], list[np.ndarray | None], int]:
+    """The sentences compression chooses from: (texts, (group, start, end) spans into each group's text,
+    stored vectors where a single unstitched hit already has them, exact repeats dropped).
+
+    Exact repeats (after whitespace and case folding) are kept once, the first in
+    passage order; they are dropped as they come, so a passage of repeated lines never
+    holds a record per line.
+    """
+    texts: list[str] = []
+    spans: list[tuple[int, int, int]] = []  # (group, start, end) into group.text
+    vectors_known: list[np.ndarray | None] = []
+    seen: set[str] = set()
+    duplicates = 0
+    for group_index, group in enumerate(groups):
+        stored: dict[tuple[int, int], np.ndarray] = {}
+        for member in group.members:
+            if member.spans is not None and member.vectors is not None and member.model_id == model_id and model_id is not None:
+                shift = (member.start - group.start) if group.start is not None else 0
+                for (a, b), vector in zip(member.spans.tolist(), member.vectors):
+                    stored[(a + shift, b + shift)] = vector
+        if len(group.members) == 1 and group.members[0].spans is not None:
+            sentence_spans: Iterable[tuple[int, int]] = [(int(a), int(b)) for a, b in group.members[0].spans.tolist()]
+        else:
+            sentence_spans = sentences_within(group.text, max_sentence_chars)
+        for start, end in sentence_spans:
+            text = group.text[start:end]
+            if not text.strip():
+                continue
+            key = " ".join(text.lower().split())
+            if key in seen:
+                duplicates += 1
+                continue
+            seen.add(key)
+            texts.append(text)
+            spans.append((group_index, start, end))
+            vectors_known.append(stored.get((start, end)))
+    return texts, spans, vectors_known, duplicates
+
+
+def _greedy_mmr(score: np.ndarray, eligible: np.ndarray, costs: np.ndarray, separator_cost: int, remaining: int,
+                lam: float, sentence_vectors: _RowVectors | None,
+                duplicate_cosine: float) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """Greedy MMR under the budget: (chosen rows in order, still available, redundancy of each row).
+
+    Each sentence is charged one separator (conservative); the caller then counts the
+    assembled text exactly. A sentence this close to a chosen one is never added.
+    """
+    redundancy = np.zeros(score.shape[0], dtype=np.float64)
+    available = eligible.copy()
+    chosen_rows: list[int] = []
+    while True:
+        fits = available & (costs + separator_cost <= remaining)
+        if not fits.any():
+            break
+        value = lam * score - (1.0 - lam) * redundancy
+        value[~fits] = -np.inf
+        row = int(np.argmax(value))
+        chosen_rows.append(row)
+        available[row] = False
+        remaining -= int(costs[row]) + separator_cost
+        if sentence_vectors is not None:
+            similarity = sentence_vectors.similarities(row)
+            redundancy = np.maximum(redundancy, similarity)
+            available &= ~(similarity >= duplicate_cosine)
+    return chosen_rows, available, redundancy
+
+
 def compress(
     query: str,
     passages: Sequence[Any],
@@ -453,39 +521,7 @@ def compress(
     embedder = _resolve_embedder(embedder)
     model_id = getattr(embedder, "model_id", None)
 
-    # Sentences of every group, with stored vectors where a single unstitched hit already has them.
-    texts: list[str] = []
-    spans: list[tuple[int, int, int]] = []  # (group, start, end) into group.text
-    vectors_known: list[np.ndarray | None] = []
-    seen: set[str] = set()
-    duplicates = 0
-    for group_index, group in enumerate(groups):
-        stored: dict[tuple[int, int], np.ndarray] = {}
-        for member in group.members:
-            if member.spans is not None and member.vectors is not None and member.model_id == model_id and model_id is not None:
-                shift = (member.start - group.start) if group.start is not None else 0
-                for (a, b), vector in zip(member.spans.tolist(), member.vectors):
-                    stored[(a + shift, b + shift)] = vector
-        if len(group.members) == 1 and group.members[0].spans is not None:
-            sentence_spans: Iterable[tuple[int, int]] = [(int(a), int(b)) for a, b in group.members[0].spans.tolist()]
-        else:
-            sentence_spans = sentences_within(group.text, config.max_sentence_chars)
-        for start, end in sentence_spans:
-            text = group.text[start:end]
-            if not text.strip():
-                continue
-            # Exact repeats (after whitespace and case folding) are kept once: the first in
-            # passage order. Dropped as they come, so a passage of repeated lines never
-            # holds a record per line.
-            key = " ".join(text.lower().split())
-            if key in seen:
-                duplicates += 1
-                continue
-            seen.add(key)
-            texts.append(text)
-            spans.append((group_index, start, end))
-            vectors_known.append(stored.get((start, end)))
-    del seen
+    texts, spans, vectors_known, duplicates = _candidates(groups, model_id, config.max_sentence_chars)
     count = len(texts)
     group_of = np.fromiter((g for g, _, _ in spans), dtype=np.int64, count=count)
 
@@ -576,27 +612,9 @@ def compress(
     separator_cost = max(tokenizer.content_count(config.separator), 1)
     overhead = tokenizer.overhead
 
-    # Greedy MMR under the budget; each sentence is charged one separator (conservative), then the
-    # exact count of the assembled text decides.
-    redundancy = np.zeros(count, dtype=np.float64)
-    available = eligible.copy()
-    chosen_rows: list[int] = []
-    remaining = budget_tokens - overhead
     lam = config.mmr_lambda
-    while True:
-        fits = available & (costs + separator_cost <= remaining)
-        if not fits.any():
-            break
-        value = lam * score - (1.0 - lam) * redundancy
-        value[~fits] = -np.inf
-        row = int(np.argmax(value))
-        chosen_rows.append(row)
-        available[row] = False
-        remaining -= int(costs[row]) + separator_cost
-        if sentence_vectors is not None:
-            similarity = sentence_vectors.similarities(row)
-            redundancy = np.maximum(redundancy, similarity)
-            available &= ~(similarity >= config.duplicate_cosine)
+    chosen_rows, available, redundancy = _greedy_mmr(score, eligible, costs, separator_cost, budget_tokens - overhead,
+                                                     lam, sentence_vectors, config.duplicate_cosine)
 
     def assemble(rows: list[int]) -> str:
         chosen: dict[int, list[int]] = {}
