@@ -598,14 +598,22 @@ def semantic_scores(units_by_doc: Sequence[SpanTable], texts: Sequence[str], con
     return by_doc
 
 
-def chunk_documents(documents: Sequence[Document], tokenizer: Tokenizer, config: ChunkConfig, *,
+def chunk_documents(documents: Sequence[Document], tokenizer: object = None, config: ChunkConfig | None = None, *,
                     embedder: Embedder | None = None) -> list[list[Chunk]]:
     """Chunk a batch of documents; for ``semantic``, every unit of every document is embedded once.
 
-    ``embedder`` defaults to ``embed.get_embedder(config.profile)`` (loaded on
-    first need, from local files only). Documents that fit whole or hold a
-    single unit are never embedded. Returns one list of chunks per document.
+    ``tokenizer``: anything ``get_tokenizer`` accepts (a Tokenizer, a name, a
+    tokenizers/tiktoken object, a callable; default cl100k_base). ``config``: a
+    ``ChunkConfig`` (default ``ChunkConfig()``). ``embedder`` defaults to
+    ``embed.get_embedder(config.profile)`` (loaded on first need, from local
+    files only). Documents that fit whole or hold a single unit are never
+    embedded. Returns one list of chunks per document.
     """
+    if config is None:
+        config = ChunkConfig()
+    elif not isinstance(config, ChunkConfig):
+        raise InputTypeError(f"config must be a ChunkConfig, got {type(config).__name__}")
+    tokenizer = get_tokenizer(tokenizer, special_tokens=config.special_tokens)
     if config.strategy != "semantic":
         return [chunk_document(_check_text(d.text), d.id, tokenizer, config) for d in documents]
     budget = content_budget(tokenizer, config.max_tokens)

@@ -276,3 +276,21 @@ def test_a_cap_no_single_character_meets_is_an_error_not_a_hang(split):
     # The same counter with room for its overhead works.
     chunks = split("hello world " * 30, max_tokens=64, tokenizer=counter_with_overhead)
     assert chunks and all(c.token_count <= 64 for c in chunks)
+
+
+def test_chunk_documents_takes_what_chunk_takes():
+    """Issue 15: chunk_documents alone needed a resolved Tokenizer and a ChunkConfig; now it takes any
+    tokenizer get_tokenizer accepts, and a config only when the defaults will not do."""
+    from chunkwise import ChunkConfig, Document, chunk, chunk_documents
+
+    text = " ".join(f"Line {i} of a document about retrieval and chunking." for i in range(200))
+    documents = [Document("a", text), Document("b", text[:500])]
+    by_default = chunk_documents(documents)
+    assert [len(chunks) for chunks in by_default] == [len(chunk(text)), len(chunk(text[:500]))]
+    assert [c.text for c in by_default[0]] == [c.text for c in chunk(text, doc_id="a")]
+    by_name = chunk_documents(documents, "cl100k_base", ChunkConfig(max_tokens=64))
+    assert [c.text for c in by_name[0]] == [c.text for c in chunk(text, max_tokens=64, doc_id="a")]
+    by_callable = chunk_documents(documents, lambda s: len(s.split()), ChunkConfig(max_tokens=40))
+    assert all(len(c.text.split()) <= 40 for chunks in by_callable for c in chunks)
+    with pytest.raises(InputTypeError, match="ChunkConfig"):
+        chunk_documents(documents, None, {"max_tokens": 64})
