@@ -167,7 +167,7 @@ def prepare(
     normalize_config = stage_config(normalize, NormalizeConfig, "normalize")
     dedup_config = stage_config(dedup, DedupConfig, "dedup")
     report_options = checked_report_config(report_config, model, gpu=gpu, queries_per_day=queries_per_day, top_k=top_k,
-                                     price=price, compress_budget_tokens=compress_budget_tokens)
+                                           price=price, compress_budget_tokens=compress_budget_tokens)
     if queries is not None:
         queries = None if isinstance(queries, str) else list(queries)
         if queries is None or not all(isinstance(q, str) for q in queries):
