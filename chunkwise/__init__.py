@@ -13,21 +13,8 @@ from .compress import CompressConfig, Compressed, compress
 from .dedup import DedupConfig, DedupResult, dedup
 from .embed import CachedEmbedder, Embedder, EmbeddingCache, SentenceTransformerEmbedder, StaticEmbedder, embed_window, get_embedder
 from .normalize import Normalized, NormalizeConfig, normalize
-from .errors import (
-    CatalogError,
-    ChunkwiseError,
-    ChunkwiseWarning,
-    ConfigError,
-    DeviceUnavailableError,
-    EmbedderMismatchError,
-    InputDataError,
-    InputTypeError,
-    MissingDependencyError,
-    ModelNotFoundError,
-    OutputError,
-    TokenizerError,
-    TokenizerNotFoundError,
-)
+from . import errors as _errors
+from .errors import *  # noqa: F403 - every error class and the warning, as errors.__all__ lists them
 from .evaluation import Evaluation, evaluate
 from .index import Hit, Index
 from .pipeline import PrepareResult, prepare
@@ -88,20 +75,8 @@ __all__ = [
     "Document",
     "Removed",
     "Span",
-    # errors and warnings
-    "ChunkwiseError",
-    "ConfigError",
-    "InputTypeError",
-    "InputDataError",
-    "TokenizerError",
-    "TokenizerNotFoundError",
-    "ModelNotFoundError",
-    "CatalogError",
-    "MissingDependencyError",
-    "EmbedderMismatchError",
-    "OutputError",
-    "DeviceUnavailableError",
-    "ChunkwiseWarning",
+    # errors and warnings: every name errors.py exports
+    *_errors.__all__,
     # the build
     "backend",
     "__version__",
