@@ -48,9 +48,9 @@ def _check(vectors: np.ndarray, doc_offsets: np.ndarray) -> tuple[np.ndarray, np
 
 
 def _quantized_similarities(vectors: np.ndarray, doc_offsets: np.ndarray, window: int) -> np.ndarray:
-    """Rounded cosine (times SIM_SCALE) between the windows around each gap; 0 at document starts."""
+    """Rounded cosine (times SIM_SCALE, int32) between the windows around each gap; 0 at document starts."""
     count = vectors.shape[0]
-    similarities = np.zeros(count, dtype=np.int64)
+    similarities = np.zeros(count, dtype=np.int32)
     if count == 0:
         return similarities
     units = vectors.astype(np.float64)
@@ -75,18 +75,18 @@ def _quantized_similarities(vectors: np.ndarray, doc_offsets: np.ndarray, window
     with np.errstate(divide="ignore", invalid="ignore"):
         cosine = np.where(norms > 0, dot / np.sqrt(norms), 1.0)
     cosine = np.clip(cosine, -1.0, 1.0)
-    similarities[gaps] = np.floor(cosine[gaps] * SIM_SCALE + 0.5).astype(np.int64)
+    similarities[gaps] = np.floor(cosine[gaps] * SIM_SCALE + 0.5).astype(np.int32)
     return similarities
 
 
 def scores_from_similarities_python(similarities: np.ndarray, doc_offsets: np.ndarray, weight: int, clip_z_percent: int) -> np.ndarray:
     """NumPy twin of ``chunkwise._cscores.scores_from_similarities``."""
-    scores = np.zeros(similarities.shape[0], dtype=np.int64)
+    scores = np.zeros(similarities.shape[0], dtype=np.int32)
     for begin, end in zip(doc_offsets[:-1].tolist(), doc_offsets[1:].tolist()):
         gaps = end - begin - 1
         if gaps < 1:
             continue
-        raw = SIM_SCALE - similarities[begin + 1 : end]  # dissimilarity in [0, 2 * SIM_SCALE]
+        raw = SIM_SCALE - similarities[begin + 1 : end].astype(np.int64)  # dissimilarity in [0, 2 * SIM_SCALE]
         padded = np.concatenate((raw[:1], raw, raw[-1:]))
         smooth = padded[:-2] + 2 * padded[1:-1] + padded[2:]
         center = int(smooth.sum()) // gaps
@@ -110,7 +110,7 @@ def gap_scores_python(
 
 def gap_similarities(vectors: np.ndarray, doc_offsets: np.ndarray, *, window: int = 3,
                      implementation: str | None = None) -> np.ndarray:
-    """The first half of ``gap_scores``: int64 rounded cosine (times SIM_SCALE) per gap, 0 at document starts.
+    """The first half of ``gap_scores``: int32 rounded cosine (times SIM_SCALE) per gap, 0 at document starts.
 
     Each gap's value reads only the ``window`` units either side of it, so a long
     batch can be computed a block at a time (with ``window`` units of context on
@@ -127,10 +127,17 @@ def gap_similarities(vectors: np.ndarray, doc_offsets: np.ndarray, *, window: in
 
 def scores_from_similarities(similarities: np.ndarray, doc_offsets: np.ndarray, *, weight: int,
                              clip_z_percent: int = 250, implementation: str | None = None) -> np.ndarray:
-    """The second half of ``gap_scores``: each document's gaps scored against its own level."""
-    if weight < 0 or clip_z_percent < 1:
-        raise ConfigError("weight must be >= 0 and clip_z_percent >= 1")
-    similarities = np.ascontiguousarray(similarities, dtype=np.int64)
+    """The second half of ``gap_scores``: each document's gaps scored against its own level, as int32.
+
+    Similarities and scores are int32 (4 bytes a unit each, not 8: a text of
+    one-line paragraphs has a unit per 4 bytes); the arithmetic is int64.
+    """
+    if weight < 0 or clip_z_percent < 1 or weight > 2**31 - 1:
+        raise ConfigError("weight must be in [0, 2**31) and clip_z_percent >= 1")
+    similarities = np.asarray(similarities)
+    if similarities.dtype != np.int32 and similarities.size and np.abs(similarities).max() > SIM_SCALE:
+        raise ValueError(f"similarities must lie within [-{SIM_SCALE}, {SIM_SCALE}]")
+    similarities = np.ascontiguousarray(similarities, dtype=np.int32)
     doc_offsets = np.ascontiguousarray(doc_offsets, dtype=np.int64)
     if doc_offsets.ndim != 1 or doc_offsets.size < 1 or doc_offsets[0] != 0 or doc_offsets[-1] != similarities.shape[0]:
         raise ValueError("doc_offsets must start at 0 and end at the number of similarities")
@@ -149,7 +156,7 @@ def gap_scores(
     clip_z_percent: int = 250,
     implementation: str | None = None,
 ) -> np.ndarray:
-    """int64 semantic score per unit (the gap before it; 0 at each document's first unit).
+    """int32 semantic score per unit (the gap before it; 0 at each document's first unit).
 
     ``vectors``: float32 (units, dimension), rows of a batch of documents
     (unit-length or not: cosine ignores length). ``doc_offsets``: int64, one

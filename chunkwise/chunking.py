@@ -355,6 +355,9 @@ def _select(tokens: Sequence[int], scores: np.ndarray, max_units_tokens: int, co
     return np.flatnonzero(mask).tolist()
 
 
+_COUNT_BLOCK = 256
+"""Runs counted per tokenizer call in ``_runs``."""
+
 Run = tuple[int, int, int, int, int]
 """A chunk being built: (start_char, end_char, content_tokens, first_unit, end_unit)."""
 
@@ -368,7 +371,11 @@ def _runs(text: str, units: Sequence[Span], tokens: Sequence[int], scores: np.nd
         first, last, limit = pending.pop()
         starts = [first + s for s in _select(tokens[first:last], scores[first:last], limit, config)]
         bounds = list(zip(starts, starts[1:] + [last]))
-        counts = tokenizer.content_count_batch([text[units[a].start : units[b - 1].end] for a, b in bounds])
+        counts = [  # a block of runs' texts at a time: together they are the whole document
+            count
+            for block in range(0, len(bounds), _COUNT_BLOCK)
+            for count in tokenizer.content_count_batch([text[units[a].start : units[b - 1].end] for a, b in bounds[block : block + _COUNT_BLOCK]])
+        ]
         for (a, b), count in zip(bounds, counts):
             if count <= budget:
                 done.append((units[a].start, units[b - 1].end, count, a, b))
@@ -496,18 +503,45 @@ def peaks_only(scores: np.ndarray, radius: int) -> np.ndarray:
     A topic shift raises the windowed dissimilarity of every gap near it, not
     only its own; without this the DP could collect the same shift twice, on
     two neighbouring gaps, once cuts are cheap. Negative scores (coherent
-    stretches) are kept as they are.
+    stretches) are kept as they are. Returns a new array (``_keep_peaks`` works in place).
     """
-    out = scores.copy()
-    if radius < 1 or out.size < 2:
-        return out
-    for position in np.flatnonzero(out > 0):
-        low, high = max(1, position - radius), min(out.size, position + radius + 1)  # gap 0 is no gap
-        window = scores[low:high]
-        best = int(window.max())
-        if scores[position] < best or low + int(np.argmax(window)) < position:
-            out[position] = 0
-    return out
+    return _keep_peaks(np.array(scores), radius)
+
+
+_PEAK_BLOCK = 1 << 16
+
+
+def _keep_peaks(scores: np.ndarray, radius: int) -> np.ndarray:
+    """``peaks_only`` in place, a block of gaps at a time, and vectorized.
+
+    A positive score survives when every score in the ``radius`` gaps before it
+    is lower and none in the ``radius`` after it is higher (gap 0 is no gap).
+    Each block is decided on the original scores: its zeros are written only
+    after the next block, whose look-back reaches into it, has been decided.
+    """
+    count = scores.size
+    if radius < 1 or count < 2:
+        return scores
+    block = max(_PEAK_BLOCK, radius + 1)
+    lowest = np.iinfo(scores.dtype).min if np.issubdtype(scores.dtype, np.integer) else -np.inf
+    pending: np.ndarray | None = None
+    for low in range(1, count, block):
+        high = min(count, low + block)
+        first, last = max(1, low - radius), min(count, high + radius)
+        padded = np.full(last - first + 2 * radius, lowest, dtype=scores.dtype)
+        padded[radius : radius + last - first] = scores[first:last]
+        # maxima[i] is the largest of padded[i : i + radius]: for gap p (at i = p - first),
+        # maxima[i] covers the radius gaps before it and maxima[i + radius + 1] those after.
+        maxima = np.lib.stride_tricks.sliding_window_view(padded, radius).max(axis=1)
+        at = np.arange(low - first, high - first)
+        values = padded[at + radius]
+        beaten = (values > 0) & ((maxima[at] >= values) | (maxima[at + radius + 1] > values))
+        if pending is not None:
+            scores[pending] = 0
+        pending = at[beaten] + first
+    if pending is not None:
+        scores[pending] = 0
+    return scores
 
 
 def _add_without_veto(structural: np.ndarray, semantic: np.ndarray, config: ChunkConfig) -> np.ndarray:
@@ -528,7 +562,7 @@ def _add_without_veto(structural: np.ndarray, semantic: np.ndarray, config: Chun
 # ``semantic_window`` units of context each side) are held at once: a batch of
 # 250,000 one-line paragraphs no longer holds 250,000 x 384 floats (540x its text),
 # and 1,024 x 384 floats (1.5 MB) is a small part of a 1 MB text's budget.
-_SEMANTIC_BLOCK_UNITS = 1024
+_SEMANTIC_BLOCK_UNITS = 512
 
 
 def _embed_block(embedder: Embedder, texts: list[str], known: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -567,7 +601,7 @@ def semantic_scores(units_by_doc: Sequence[SpanTable], texts: Sequence[str], con
     offsets = np.zeros(len(units_by_doc) + 1, dtype=np.int64)
     np.cumsum([len(units) for units in units_by_doc], out=offsets[1:])
     total = int(offsets[-1])
-    similarities = np.zeros(total, dtype=np.int64)
+    similarities = np.zeros(total, dtype=np.int32)
     repeated: dict[str, np.ndarray] = {}
     for first in range(0, total, block):
         last = min(total, first + block)
@@ -592,7 +626,7 @@ def semantic_scores(units_by_doc: Sequence[SpanTable], texts: Sequence[str], con
     by_doc = []
     for index, units in enumerate(units_by_doc):
         part = scores[offsets[index] : offsets[index + 1]]
-        part[:] = peaks_only(part, config.semantic_window - 1)  # back in place: one document's copy at a time
+        _keep_peaks(part, config.semantic_window - 1)
         part[_after_heading(units)] = 0  # a heading stays with what it introduces, whatever the vectors say
         by_doc.append(part)
     return by_doc
@@ -624,10 +658,13 @@ def chunk_documents(documents: Sequence[Document], tokenizer: object = None, con
             from .embed import get_embedder
 
             embedder = get_embedder(config.profile)
+        for index in pending:  # structural scores are made again below: not held while embedding
+            plans[index] = (*plans[index][:2], None)  # type: ignore[assignment]
         extra = semantic_scores([plans[i][0] for i in pending], [documents[i].text for i in pending], config, embedder)  # type: ignore[index]
         for index, semantic in zip(pending, extra):
-            units, tokens, structural = plans[index]  # type: ignore[misc]
-            plans[index] = (units, tokens, _add_without_veto(structural, semantic, config))
+            units, tokens, _ = plans[index]  # type: ignore[misc]
+            plans[index] = (units, tokens, _add_without_veto(_gap_scores(units, config), semantic, config))
+        del extra, semantic  # the batch's semantic scores: not held while the chunks are made
     return [
         plan if isinstance(plan, list) else _finish(document.text, document.id, plan, tokenizer, config, budget)
         for document, plan in zip(documents, plans)

@@ -488,6 +488,9 @@ class EmbeddingCache:
         with self._lock:
             self._connection.execute("PRAGMA journal_mode=WAL")
             self._connection.execute("PRAGMA synchronous=NORMAL")
+            # SQLite's own page cache (2 MB by default) was the largest fixed cost of a small
+            # semantic run; the OS caches the file, and lookups are by random key anyway.
+            self._connection.execute("PRAGMA cache_size=-256")
             self._connection.execute(
                 "CREATE TABLE IF NOT EXISTS vectors (model TEXT NOT NULL, key BLOB NOT NULL, "
                 "vector BLOB NOT NULL, PRIMARY KEY (model, key)) WITHOUT ROWID"

@@ -9,7 +9,7 @@ to 1e-6 and all later steps are integer arithmetic, which keeps the twins equal.
 cimport openmp
 from cython.parallel cimport prange, threadid
 from libc.math cimport floor, sqrt
-from libc.stdint cimport int64_t
+from libc.stdint cimport int32_t, int64_t
 from libc.stdlib cimport free, malloc
 
 import numpy as np
@@ -80,37 +80,46 @@ cdef inline int64_t _similarity(
     return <int64_t> floor(cosine * SIM_SCALE + 0.5)
 
 
+cdef inline int64_t _smooth(const int32_t* similarities, Py_ssize_t g, Py_ssize_t gaps) noexcept nogil:
+    """Dissimilarity of gap g smoothed 1-2-1 with its neighbours (the ends repeat themselves)."""
+    cdef int64_t here = SIM_SCALE - similarities[g]
+    cdef int64_t before = SIM_SCALE - similarities[g - 1] if g > 0 else here
+    cdef int64_t after = SIM_SCALE - similarities[g + 1] if g + 1 < gaps else here
+    return before + 2 * here + after
+
+
 cdef void _score_doc(
-    const int64_t* similarities,
+    const int32_t* similarities,
     Py_ssize_t gaps,
     int64_t weight,
     int64_t clip_z_percent,
-    int64_t* smooth,
-    int64_t* scores,
+    int32_t* scores,
 ) noexcept nogil:
-    """Integer smoothing and scoring of one document's gaps (similarities of gaps 1..gaps)."""
+    """Integer smoothing and scoring of one document's gaps (similarities of gaps 1..gaps).
+
+    The smoothed value is recomputed in each of the three passes rather than
+    stored: a buffer of int64 per gap was 8 bytes a unit, twice a text of
+    one-line paragraphs, for three additions.
+    """
     cdef Py_ssize_t g
-    cdef int64_t before, here, after, total = 0, deviation = 0, center, spread, limit, shifted
+    cdef int64_t smooth, total = 0, deviation = 0, center, spread, limit, shifted
     for g in range(gaps):
-        here = SIM_SCALE - similarities[g]
-        before = SIM_SCALE - similarities[g - 1] if g > 0 else here
-        after = SIM_SCALE - similarities[g + 1] if g + 1 < gaps else here
-        smooth[g] = before + 2 * here + after
-        total += smooth[g]
+        total += _smooth(similarities, g, gaps)
     center = total // gaps
     for g in range(gaps):
-        deviation += smooth[g] - center if smooth[g] >= center else center - smooth[g]
+        smooth = _smooth(similarities, g, gaps)
+        deviation += smooth - center if smooth >= center else center - smooth
     spread = deviation // gaps
     limit = spread * clip_z_percent // 100
     if limit <= 0:
         return
     for g in range(gaps):
-        shifted = smooth[g] - center + limit
+        shifted = _smooth(similarities, g, gaps) - center + limit
         if shifted < 0:
             shifted = 0
         elif shifted > 2 * limit:
             shifted = 2 * limit
-        scores[g] = weight * shifted // limit - weight
+        scores[g] = <int32_t> (weight * shifted // limit - weight)
 
 
 def gap_similarities(
@@ -118,7 +127,7 @@ def gap_similarities(
     const int64_t[::1] doc_offsets not None,
     Py_ssize_t window,
 ):
-    """Rounded cosine (times SIM_SCALE) between the windows around each gap; 0 at document starts."""
+    """Rounded cosine (times SIM_SCALE, int32) between the windows around each gap; 0 at document starts."""
     cdef Py_ssize_t count = vectors.shape[0]
     cdef Py_ssize_t dimension = vectors.shape[1]
     cdef Py_ssize_t doc_count = doc_offsets.shape[0] - 1
@@ -126,7 +135,7 @@ def gap_similarities(
         raise ValueError("doc_offsets must start at 0 and end at the number of vectors")
     if window < 1:
         raise ValueError("window >= 1 is required")
-    similarities_array = np.zeros(count, dtype=np.int64)
+    similarities_array = np.zeros(count, dtype=np.int32)
     if count == 0:
         return similarities_array
     # Where each unit's document begins and ends, so the gap loop is flat.
@@ -137,7 +146,7 @@ def gap_similarities(
     doc_of = np.repeat(np.arange(doc_count, dtype=np.int64), lengths)
     cdef const int64_t[::1] begins = np.ascontiguousarray(offsets[doc_of])
     cdef const int64_t[::1] ends = np.ascontiguousarray(offsets[doc_of + 1])
-    cdef int64_t[::1] similarities = similarities_array
+    cdef int32_t[::1] similarities = similarities_array
     cdef double* scratch
     cdef Py_ssize_t k, thread
     cdef int threads = 1
@@ -153,12 +162,12 @@ def gap_similarities(
             with nogil:
                 for k in range(count):
                     if k > begins[k]:
-                        similarities[k] = _similarity(vectors, k, begins[k], ends[k], window, scratch, scratch + dimension)
+                        similarities[k] = <int32_t> _similarity(vectors, k, begins[k], ends[k], window, scratch, scratch + dimension)
         else:
             for k in prange(count, nogil=True, schedule="static", num_threads=threads):
                 thread = threadid()
                 if k > begins[k]:
-                    similarities[k] = _similarity(
+                    similarities[k] = <int32_t> _similarity(
                         vectors, k, begins[k], ends[k], window,
                         scratch + 2 * dimension * thread, scratch + 2 * dimension * thread + dimension,
                     )
@@ -168,12 +177,12 @@ def gap_similarities(
 
 
 def scores_from_similarities(
-    const int64_t[::1] similarities not None,
+    const int32_t[::1] similarities not None,
     const int64_t[::1] doc_offsets not None,
     int64_t weight,
     int64_t clip_z_percent,
 ):
-    """Each document's gaps smoothed and scored against its own level (integer arithmetic only)."""
+    """Each document's gaps smoothed and scored against its own level (integer arithmetic only), as int32."""
     cdef Py_ssize_t count = similarities.shape[0]
     cdef Py_ssize_t doc_count = doc_offsets.shape[0] - 1
     cdef Py_ssize_t doc, begin, end
@@ -181,20 +190,18 @@ def scores_from_similarities(
         raise ValueError("doc_offsets must start at 0 and end at the number of similarities")
     if clip_z_percent < 1 or weight < 0:
         raise ValueError("clip_z_percent >= 1 and weight >= 0 are required")
-    scores_array = np.zeros(count, dtype=np.int64)
+    if weight > 2**31 - 1:
+        raise ValueError("weight must fit in int32")
+    scores_array = np.zeros(count, dtype=np.int32)
     if count == 0:
         return scores_array
-    cdef int64_t[::1] scores = scores_array
-    cdef int64_t* smooth = <int64_t*> malloc((count + 1) * sizeof(int64_t))
-    if smooth == NULL:
-        raise MemoryError()
+    cdef int32_t[::1] scores = scores_array
     with nogil:
         for doc in range(doc_count):
             begin = doc_offsets[doc]
             end = doc_offsets[doc + 1]
             if end - begin >= 2:
-                _score_doc(&similarities[begin + 1], end - begin - 1, weight, clip_z_percent, smooth, &scores[begin + 1])
-    free(smooth)
+                _score_doc(&similarities[begin + 1], end - begin - 1, weight, clip_z_percent, &scores[begin + 1])
     return scores_array
 
 

@@ -90,8 +90,10 @@ def test_twins_agree(sizes, dimension, window, seed):
     args = dict(window=window, weight=WEIGHT, clip_z_percent=250)
     python = gap_scores(vectors, offsets, implementation="python", **args)
     if "cython" in _implementations():
-        np.testing.assert_array_equal(gap_scores(vectors, offsets, implementation="cython", **args), python)
-    assert python.dtype == np.int64
+        compiled = gap_scores(vectors, offsets, implementation="cython", **args)
+        np.testing.assert_array_equal(compiled, python)
+        assert compiled.dtype == np.int32
+    assert python.dtype == np.int32  # 4 bytes a unit: a text of one-line paragraphs has a unit per 4 bytes
     assert np.all(np.abs(python) <= WEIGHT)
     assert np.all(python[offsets[:-1][np.diff(offsets) > 0]] == 0)  # no score before a document's first unit
 
@@ -109,6 +111,37 @@ def test_twins_agree_on_a_large_batch(implementation):
     scores = gap_scores(vectors, offsets, weight=WEIGHT, implementation=implementation)
     reference = gap_scores(vectors, offsets, weight=WEIGHT, implementation="python")
     np.testing.assert_array_equal(scores, reference)
+
+
+def _peaks_by_definition(scores: np.ndarray, radius: int) -> np.ndarray:
+    """A positive score survives when it is the first highest of the gaps within ``radius`` (gap 0 is no gap)."""
+    out = scores.copy()
+    for position in range(1, scores.size):
+        if scores[position] <= 0 or radius < 1:
+            continue
+        window = scores[max(1, position - radius) : position + radius + 1]
+        if scores[position] < window.max() or max(1, position - radius) + int(np.argmax(window)) < position:
+            out[position] = 0
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(st.integers(-5, 5), max_size=60),
+    radius=st.integers(0, 4),
+    block=st.integers(1, 7),
+)
+def test_peaks_kept_block_by_block_are_the_peaks_by_definition(values, radius, block):
+    """Blocks decide on the original scores: a zero written in one block never frees a peak in the next."""
+    import chunkwise.chunking as chunking
+
+    scores = np.array(values, dtype=np.int32)
+    expected = _peaks_by_definition(scores, radius)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(chunking, "_PEAK_BLOCK", block)
+        got = peaks_only(scores, radius)
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(scores, np.array(values, dtype=np.int32))  # peaks_only leaves its input alone
 
 
 def test_topic_shift_scores_highest(implementation):
