@@ -8,6 +8,7 @@ measures the seconds and bytes.
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from chunkwise import Document, chunk, get_tokenizer, naive_split
 from chunkwise._bm25 import BM25, terms
 from chunkwise.segment import _split_long
 from chunkwise.segment import MAX_CLUSTER_STEPS, cluster_safe_cut
-from chunkwise.tokens import TOKEN_WINDOW_CHARS, Tokenizer, text_windows
+from chunkwise.tokens import TOKEN_WINDOW_CHARS, Tokenizer, text_windows, token_windows
 
 SAMPLE = Path(__file__).resolve().parents[1] / "chunkwise" / "data" / "sample"
 
@@ -92,9 +93,24 @@ def test_text_windows_cover_the_text_and_end_before_a_space():
     assert windows[0][0] == 0 and windows[-1][1] == len(text)
     assert all(end == start for (_, end), (start, _) in zip(windows, windows[1:]))
     assert all(0 < end - start <= TOKEN_WINDOW_CHARS for start, end in windows)
-    assert all(text[end] in " \t" and not text[end - 1].isspace() for _, end in windows[:-1])
+    for start, end in windows[:-1]:
+        at_seam = text[end] in " \t" and not text[end - 1].isspace()
+        # A window ends at its last seam, or (a run with none, as a long JSON line is) at the size.
+        assert at_seam or end - start == TOKEN_WINDOW_CHARS  # (text_windows alone has no wide limit)
+        assert not re.search(r"\S[ \t]", text[end : start + TOKEN_WINDOW_CHARS + 1])
+    assert sum(text[end] in " \t" for _, end in windows[:-1]) >= len(windows) // 2  # prose: mostly at seams
     assert list(text_windows("", 8)) == [(0, 0)]
     assert list(text_windows("x" * 20, 8)) == [(0, 8), (8, 16), (16, 20)]
+
+
+def test_token_windows_are_sized_in_utf8_bytes():
+    """A window of wide characters holds fewer of them: tiktoken's memory follows a piece's bytes."""
+    assert list(text_windows("x" * 20, 8, utf8=True)) == [(0, 8), (8, 16), (16, 20)]
+    assert list(text_windows("\u00e9" * 20, 8, utf8=True)) == [(0, 4), (4, 8), (8, 12), (12, 16), (16, 20)]
+    assert list(text_windows("\u00e9" * 4, 8, utf8=True)) == [(0, 4)]
+    emoji = "\U0001f469\u200d\U0001f4bb" * 20_000  # 11 bytes of UTF-8 in 3 characters
+    assert all(end - start <= TOKEN_WINDOW_CHARS // 3 for start, end in token_windows(emoji))
+    assert max(end - start for start, end in token_windows("abc " * 20_000)) > TOKEN_WINDOW_CHARS * 3 // 4
 
 
 def test_windowed_token_starts_and_counts_equal_one_call_on_prose():

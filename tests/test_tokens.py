@@ -123,3 +123,13 @@ def test_lone_surrogates_are_counted_not_crashed():
     hf = get_tokenizer(llama3_tokenizer_path())
     assert hf.count("ab\ud800cd") >= 2
     assert get_tokenizer().count("ab\udfffcd") >= 2
+
+
+def test_tiktoken_token_starts_are_tiktokens_own_offsets():
+    """Starts read from the NumPy ids equal tiktoken's decode_with_offsets, a token that begins
+    inside a character (emoji and CJK split into bytes) included."""
+    tokenizer = get_tokenizer(None)
+    encoding = tokenizer.backend
+    text = "Plain words. 汉字与中文 🏳️\u200d🌈👨\u200d👩\u200d👧 e\u0301\u0302 <|endoftext|> ✓ x" * 40
+    _, expected = encoding.decode_with_offsets(encoding.encode_ordinary(text))
+    assert list(tokenizer._token_starts(text)) == expected
