@@ -12,8 +12,8 @@ import warnings
 from typing import Any
 
 from .errors import ChunkwiseWarning, ConfigError, TokenizerNotFoundError
-from .report_economics import ReportConfig
 from .tokens import DEFAULT_TOKENIZER, Tokenizer, get_tokenizer
+from .report_economics import ReportConfig, resolve
 
 
 def resolve_tokenizer(tokenizer: object, model: str | None, special_tokens: bool) -> tuple[Tokenizer, list[str]]:
@@ -44,7 +44,6 @@ def stage_config(value: Any, kind: type, name: str) -> Any:
 
 def checked_report_config(report: ReportConfig | bool | None, model: str | None, **options: Any) -> ReportConfig:
     """The report's assumptions, validated and looked up in the catalog before any work is done."""
-    from .report_economics import resolve
 
     if report is False:
         return ReportConfig(economics=False)

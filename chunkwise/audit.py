@@ -26,6 +26,13 @@ import numpy as np
 
 from ._types import Document, as_documents
 from .errors import ConfigError, InputDataError
+from ._options import resolve_tokenizer, stage_config
+from .chunking import chunk_documents, ChunkConfig
+from .dedup import dedup as run_dedup, DedupConfig, normalize_unit
+from .normalize import normalize as run_normalize, NormalizeConfig
+from .report_economics import ReportConfig, resolve, scenario
+from .report_html import render_audit
+from .tokens import content_budget
 
 #: Character classes the predictive estimate counts separately; "other" is the rest.
 SCRIPT_CLASSES: Mapping[str, str] = {
@@ -300,7 +307,6 @@ class AuditReport:
 
     def to_html(self, *, title: str = "chunkwise store audit") -> str:
         """A self-contained HTML page (inline SVG, no scripts, every string escaped)."""
-        from .report_html import render_audit
 
         return render_audit(self, title=title)
 
@@ -438,8 +444,6 @@ def _store_duplicate_tokens(documents: Sequence[Document], counter: Any, config:
     """
     import hashlib
 
-    from .chunking import chunk_documents
-    from .dedup import normalize_unit
 
     seen: set[bytes] = set()
     removed = np.zeros(len(documents))
@@ -485,12 +489,6 @@ def audit(
     are bootstrap percentiles over measured documents (``resamples``, ``seed``), shrunk
     by the finite-population correction; a full measurement has no interval.
     """
-    from .chunking import ChunkConfig
-    from .dedup import DedupConfig, dedup as run_dedup
-    from .normalize import NormalizeConfig, normalize as run_normalize
-    from ._options import resolve_tokenizer, stage_config
-    from .report_economics import ReportConfig, resolve, scenario
-    from .tokens import content_budget
 
     for name, value in (("resamples", resamples), ("calibration_documents", calibration_documents)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:

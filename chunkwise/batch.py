@@ -66,6 +66,14 @@ from .stores import (
     write_atomically,
     write_durably,
 )
+from ._options import checked_report_config, resolve_tokenizer
+from ._version import __version__
+from .chunking import ChunkConfig
+from .dedup import normalize_unit
+from .pipeline import prepare
+from .report import DocumentRow, EXCERPT_CHARS, REMOVED_EXAMPLES, RemovedExample, Report, SplitStats, TOP_DOCUMENTS
+from .report_economics import economics, resolve
+from .tokens import content_budget
 
 Engine = Literal["local", "dask"]
 # 2: a document's report carries its naive window lengths and its windows without overlap.
@@ -201,7 +209,6 @@ def process_batch(records: list[StoreRecord], prepare_options: dict[str, Any]) -
     A document that fails (undecodable bytes, a parse error, anything its
     stages raise) is quarantined with its reason; the rest of the batch goes on.
     """
-    from .pipeline import prepare
 
     lines: list[bytes] = []
     done: list[tuple[str, str, int, int]] = []
@@ -518,8 +525,6 @@ def _remove_orphans(parts_dir: Path, known: set[str]) -> None:
 
 
 def _fingerprint(prepare_options: dict[str, Any], tokenizer_name: str) -> str:
-    from ._version import __version__
-
     options = {key: value for key, value in prepare_options.items() if key not in ("tokenizer", "model")}
     described = json.dumps(
         {"chunkwise": __version__, "part_format": PART_FORMAT_VERSION, "tokenizer": tokenizer_name,
@@ -534,8 +539,6 @@ def _resolve_options(prepare_options: dict[str, Any]) -> tuple[dict[str, Any], s
     """Options for the workers, the tokenizer's name, report notes (a model fallback warns once, here), and the
     report's resolved economics assumptions (None when ``report_config=False``), checked before any work.
     """
-    from ._options import checked_report_config, resolve_tokenizer
-    from .report_economics import resolve
 
     options = dict(prepare_options)
     if "dedup" in options:
@@ -558,9 +561,6 @@ def _resolve_options(prepare_options: dict[str, Any]) -> tuple[dict[str, Any], s
 
 def _check_options(options: dict[str, Any], counter: Any) -> None:
     """Check every option once, before any work: a bad one is a ConfigError now, not a quarantine of every document."""
-    from .chunking import ChunkConfig
-    from .pipeline import prepare
-    from .tokens import content_budget
 
     try:
         prepare([], dedup=False, report_config=False, **{**options, "tokenizer": counter, "model": None})
@@ -828,7 +828,6 @@ class _SeenChunks:
     def __init__(self, path: Path, min_chars: int) -> None:
         import sqlite3
 
-        from .dedup import normalize_unit
 
         path.unlink(missing_ok=True)
         self._path = path
@@ -908,7 +907,6 @@ class _StoreReport:
     def add_document(self, doc_id: str, piece: dict[str, Any], kept_chunks: list[dict[str, Any]]) -> None:
         import heapq
 
-        from .report import TOP_DOCUMENTS
 
         self.documents += 1
         for name in _REPORT_SETTINGS:
@@ -946,7 +944,6 @@ class _StoreReport:
     def add_removed(self, entry: Removed, position: int) -> None:
         import heapq
 
-        from .report import EXCERPT_CHARS, REMOVED_EXAMPLES
 
         tokens = entry.token_count or 0
         self.by_key["removed_tokens"][entry.reason] = self.by_key["removed_tokens"].get(entry.reason, 0) + tokens
@@ -959,11 +956,8 @@ class _StoreReport:
             heapq.heappop(self.examples)
 
     def report(self) -> Any:
-        from .report import DocumentRow, RemovedExample, Report, SplitStats
-
         max_tokens = self.settings.get("max_tokens") or 0
         notes = self.notes + [note for note in self._pending_notes if note not in self.notes]
-        from .report_economics import economics
 
         rows = [DocumentRow(*row) for _, _, row in sorted(self.rows, reverse=True)]
         examples = [RemovedExample(*example) for _, _, example in sorted(self.examples, reverse=True)]

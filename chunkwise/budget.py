@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import ConfigError, InputTypeError
+from .tokens import get_tokenizer
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,6 @@ def plan(
         if not isinstance(text, str):
             raise InputTypeError(f"{name} must be a str, got {type(text).__name__}")
         if counter is None:
-            from .tokens import get_tokenizer
 
             counter = get_tokenizer(tokenizer)
         return counter.count(text)

@@ -36,6 +36,7 @@ from ._types import Document
 from .errors import ConfigError, InputTypeError
 from .segment import Break, cluster_safe_cut, segment_table
 from .tokens import Tokenizer, content_budget, get_tokenizer
+from .embed import get_embedder
 
 if TYPE_CHECKING:
     from .embed import Embedder
@@ -655,7 +656,6 @@ def chunk_documents(documents: Sequence[Document], tokenizer: object = None, con
     pending = [index for index, plan in enumerate(plans) if not isinstance(plan, list) and len(plan[0]) > 1]
     if pending and config.semantic_weight > 0:
         if embedder is None:
-            from .embed import get_embedder
 
             embedder = get_embedder(config.profile)
         for index in pending:  # structural scores are made again below: not held while embedding

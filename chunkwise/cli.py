@@ -17,7 +17,23 @@ from importlib import resources
 from pathlib import Path
 
 from . import __version__
-from .errors import CatalogError, ChunkwiseError, ConfigError, MissingDependencyError, OutputError
+from ._backend import backend
+from .audit import audit
+from .batch import BatchConfig, OutputPaths, prepare_store
+from .chunking import chunk
+from .economics.measure import measure
+from .errors import (
+    CatalogError,
+    ChunkwiseError,
+    ConfigError,
+    DeviceUnavailableError,
+    InputDataError,
+    MissingDependencyError,
+    OutputError,
+)
+from .evaluation import evaluate
+from .pipeline import prepare
+from .stores import iter_documents, open_store, os_error_reason, store_documents, write_atomically
 
 EXIT_OK = 0
 EXIT_PARTIAL = 1
@@ -63,9 +79,6 @@ def _add_follow_symlinks(parser: argparse.ArgumentParser) -> None:
 
 
 def _prepare(paths: list[Path], args: argparse.Namespace):
-    from .pipeline import prepare
-    from .stores import iter_documents
-
     documents = [doc for path in paths for doc in iter_documents(path)]
     return prepare(
         documents,
@@ -84,8 +97,6 @@ def _preview(text: str, width: int = 72) -> str:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from ._backend import backend
-
     sample = _sample_dir()
     result = _prepare([sample], args)
     if args.json:
@@ -156,8 +167,6 @@ def _show_quarantine(path: Path, limit: int = _SHOWN_PROBLEMS) -> None:
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
-    from .batch import BatchConfig, prepare_store
-
     config = BatchConfig(
         engine=args.engine,
         workers=args.workers,
@@ -194,9 +203,6 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from .audit import audit
-    from .stores import open_store, store_documents
-
     skipped: list[str] = []
     store = open_store(args.store, id_column=args.id_column, text_column=args.text_column,
                        follow_symlinks=args.follow_symlinks)
@@ -231,9 +237,6 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .batch import OutputPaths
-    from .stores import os_error_reason
-
     paths = OutputPaths.for_output(args.result, None)
     try:
         paths.finish_interrupted_commit()  # a run killed while moving its files into place: finish the move
@@ -260,8 +263,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def _print_measured(report: dict) -> None:
     """``report --measure``: the report's model built on this machine's GPU, at each side's request length."""
-    from .economics.measure import measure
-    from .errors import DeviceUnavailableError
 
     economics = report.get("economics") or {}
     model = economics.get("model")
@@ -284,7 +285,6 @@ def _print_measured(report: dict) -> None:
 
 def _write_file(path: Path, data: bytes) -> None:
     """Write a file the user named (``--html``), creating its folder; OutputError, not a traceback, if it cannot be."""
-    from .stores import os_error_reason, write_atomically
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -297,7 +297,6 @@ def _load_chunker(spec: str):
     """``module:function`` -> the callable (text -> chunks) it names."""
     import importlib
 
-    from .errors import ConfigError
 
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
@@ -316,8 +315,6 @@ def _load_chunker(spec: str):
 
 
 def _read_questions(path: Path) -> list[dict]:
-    from .errors import InputDataError
-
     if not path.is_file():
         raise InputDataError(f"questions file {path} does not exist")
     records = []
@@ -336,10 +333,6 @@ def _read_questions(path: Path) -> list[dict]:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .chunking import chunk
-    from .evaluation import evaluate
-    from .stores import iter_documents
-
     if args.max_tokens < 1 or args.top_k < 1 or any(b < 1 for b in args.budgets):
         print("chunkwise: error: --max-tokens, --top-k and --budgets must be positive", file=sys.stderr)
         return EXIT_USAGE

@@ -24,6 +24,9 @@ from ._bm25 import BM25, terms
 from ._types import Chunk
 from .errors import ConfigError, InputDataError, InputTypeError
 from .segment import sentences_within
+from .embed import get_embedder
+from .index import Hit
+from .tokens import get_tokenizer
 
 Fusion = Literal["sum", "rrf"]
 _RRF_K = 60.0
@@ -161,8 +164,6 @@ class _Group:
 
 
 def _as_source(position: int, passage: Any) -> _Source:
-    from .index import Hit
-
     if isinstance(passage, str):
         return _Source(position, passage)
     if isinstance(passage, Hit):
@@ -288,7 +289,6 @@ def _resolve_embedder(embedder: Any) -> Any:
     if embedder is False:
         return None
     if embedder is None or isinstance(embedder, str):
-        from .embed import get_embedder
 
         return get_embedder(embedder or "balanced")
     if not hasattr(embedder, "embed") or not hasattr(embedder, "model_id"):
@@ -506,7 +506,6 @@ def compress(
         raise ConfigError(f"budget_tokens must be >= 1, got {budget_tokens}; use chunkwise.plan_budget() to size it")
     if isinstance(passages, (str, bytes)) or not isinstance(passages, Sequence):
         raise InputTypeError(f"passages must be a list of str, Chunk or Hit, got {type(passages).__name__}")
-    from .tokens import get_tokenizer
 
     tokenizer = get_tokenizer(tokenizer, special_tokens=special_tokens)
     sources = [_as_source(position, passage) for position, passage in enumerate(passages)]

@@ -35,6 +35,7 @@ import numpy as np
 from . import _minhash
 from ._types import Document, Removed, RemovedReason, as_documents
 from .errors import ConfigError, InputDataError
+from .tokens import get_tokenizer
 
 REASONS: tuple[RemovedReason, ...] = ("overlap", "exact", "near", "boilerplate")
 
@@ -860,7 +861,6 @@ def _with_tokens(removed: list[Removed], tokenizer: Any) -> tuple[list[Removed],
         return removed, None
     from dataclasses import replace
 
-    from .tokens import get_tokenizer
 
     counter = get_tokenizer(tokenizer)
     counts = counter.count_batch([entry.text for entry in removed]) if removed else []

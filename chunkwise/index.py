@@ -27,9 +27,10 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 
-from ._types import Chunk
 from .segment import sentences_within
 from .errors import ConfigError, EmbedderMismatchError, InputDataError, InputTypeError, MissingDependencyError
+from ._types import Chunk, chunk_id
+from .embed import get_embedder
 
 IndexKind = Literal["auto", "flat", "hnsw", "ivf"]
 FORMAT_VERSION = 1
@@ -71,7 +72,6 @@ def _faiss() -> Any:
 def _resolve_embedder(embedder: Any) -> tuple[Any, str | None]:
     """(embedder, profile name or None)."""
     if embedder is None or isinstance(embedder, str):
-        from .embed import get_embedder
 
         profile = embedder or "balanced"
         return get_embedder(profile), profile
@@ -94,8 +94,6 @@ def _chunk_from_dict(row: dict[str, Any]) -> Chunk:
 
 
 def _as_chunks(chunks: Any) -> list[Chunk]:
-    from ._types import chunk_id
-
     if isinstance(chunks, (str, Chunk)) or not isinstance(chunks, Sequence):
         chunks = [chunks] if isinstance(chunks, (str, Chunk)) else list(chunks)
     out = []

@@ -27,6 +27,7 @@ import numpy as np
 from . import _normalize_fixes as fixes
 from ._normalize_align import Alignment, EditMap, concat_maps
 from .errors import ConfigError, InputDataError, InputTypeError
+from .tokens import get_tokenizer
 
 Form = Literal["NFC", "NFKC", "none"]
 
@@ -233,7 +234,6 @@ class Normalized:
         add up to "all", which is the real before/after of this result.
         ``tokenizer`` is anything chunkwise.tokens.get_tokenizer accepts.
         """
-        from .tokens import get_tokenizer
 
         counter = get_tokenizer(tokenizer)
         categories = [name for name in CATEGORIES if self.fixes.get(name)]

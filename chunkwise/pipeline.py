@@ -22,6 +22,9 @@ from .errors import InputDataError, InputTypeError
 from .normalize import Normalized, NormalizeConfig, normalize as run_normalize
 from .report import Report, ReportConfig, build_report
 from .report_economics import CompressionStats
+from .compress import compress
+from .embed import get_embedder
+from .index import Index
 
 
 @dataclass(frozen=True)
@@ -85,8 +88,6 @@ def measure_compression(chunks: Sequence[Any], queries: Sequence[str], *, top_k:
     Run here, by the pipeline, and handed to the report as figures: the report only
     reports (it used to build the index and run compress itself).
     """
-    from .compress import compress
-    from .index import Index
 
     queries = [q for q in queries if isinstance(q, str) and q.strip()]
     if not queries:
@@ -108,7 +109,6 @@ def _embedder(embedder: Any) -> Any:
     """An Embedder, a profile name ("fast", "balanced", "precise") resolved lazily, or None."""
     if embedder is None or not isinstance(embedder, str):
         return embedder
-    from .embed import get_embedder
 
     return get_embedder(embedder)
 

@@ -48,7 +48,9 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._report_rows import SCHEMA_VERSION, ComparisonRow, gib, usd, padding_explanation, padding_rows, serving_rows
-from .report_economics import Economics, ReportConfig
+from .chunking import chunk_document, ChunkConfig as _ChunkConfig
+from .report_economics import Economics, economics, ReportConfig, resolve
+from .report_html import render_report
 
 if TYPE_CHECKING:
     from .chunking import ChunkConfig
@@ -308,7 +310,6 @@ class Report:
 
     def to_html(self, *, title: str = "chunkwise token-economics report") -> str:
         """A self-contained HTML page (inline SVG, no scripts, every document string escaped)."""
-        from .report_html import render_report
 
         return render_report(self, title=title)
 
@@ -404,9 +405,6 @@ def build_report(
     (``chunks`` is their output); ``repaired`` are the normalized documents. A
     document that a stage left unchanged is not counted again.
     """
-    from .chunking import ChunkConfig as _ChunkConfig
-    from .chunking import chunk_document
-    from .report_economics import economics, resolve
 
     report_config = report_config or ReportConfig()
     resolved = resolve(report_config, model_hint=model_hint) if report_config.economics else None

@@ -16,6 +16,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import CatalogError, ConfigError
+from .economics import (
+    activation_memory,
+    api_cost,
+    attention_scores_memory,
+    capacity,
+    Catalog,
+    compare_padding,
+    decode_step,
+    forward_flops_per_token,
+    gpu_hour_cost,
+    kv_cache_breakdown,
+    paged_kv_cache,
+    self_hosted_cost,
+    Volume,
+)
+from .tokens import TOKENIZER_ALIASES, TOKENIZER_CATALOG
 
 #: The serving model the report assumes when ``prepare(model=...)`` names none.
 DEFAULT_SERVING_MODEL = "llama-3-8b"
@@ -143,7 +159,6 @@ def resolve(config: ReportConfig, *, model_hint: str | None = None) -> Resolved:
     (``gpt-4``, ``cl100k_base``) is a tokenizer, not an architecture: the default serving
     model is used and a note says so. Any other unknown name is an error.
     """
-    from .economics import Catalog
 
     catalog = Catalog()
     notes: list[str] = []
@@ -153,7 +168,6 @@ def resolve(config: ReportConfig, *, model_hint: str | None = None) -> Resolved:
             catalog.resolve_model(model_hint)
             model_name = model_hint
         except CatalogError:
-            from .tokens import TOKENIZER_ALIASES, TOKENIZER_CATALOG
 
             if model_hint in TOKENIZER_CATALOG or model_hint in TOKENIZER_ALIASES:
                 notes.append(
@@ -265,7 +279,6 @@ class Scenario:
 
 def _throughput(resolved: Resolved, capacity: Any, prompt_tokens: int, output_tokens: int) -> Throughput:
     """Measured throughputs when given, else a roofline estimate from the GPU's peak numbers."""
-    from .economics import forward_flops_per_token
 
     config, spec, gpu = resolved.config, resolved.model, resolved.gpu
     concurrency = max(1, min(capacity.max_concurrent_requests or 1, 256))
@@ -311,17 +324,6 @@ def _throughput(resolved: Resolved, capacity: Any, prompt_tokens: int, output_to
 
 def scenario(label: str, chunk_tokens: Sequence[int], resolved: Resolved, *, max_tokens: int) -> Scenario:
     """Embedding, retrieval, KV cache, capacity and cost of serving chunks of these token counts."""
-    from .economics import (
-        Volume,
-        activation_memory,
-        api_cost,
-        attention_scores_memory,
-        capacity,
-        compare_padding,
-        decode_step,
-        paged_kv_cache,
-        self_hosted_cost,
-    )
 
     config = resolved.config
     catalog = resolved.catalog
@@ -491,7 +493,6 @@ class Economics:
 def economics(naive_tokens: Sequence[int], prepared_tokens: Sequence[int], resolved: Resolved, *,
               max_tokens: int, compression: CompressionStats | None = None) -> Economics:
     """Both scenarios, the concurrency they are compared at, and the concurrency curve."""
-    from .economics import gpu_hour_cost, kv_cache_breakdown
 
     config = resolved.config
     naive = scenario("naive", naive_tokens, resolved, max_tokens=max_tokens)
@@ -537,7 +538,6 @@ def economics(naive_tokens: Sequence[int], prepared_tokens: Sequence[int], resol
 
 def _compressed_request(compression: CompressionStats, resolved: Resolved) -> dict[str, Any]:
     """A chunkwise request whose context is the measured compressed context: its KV cache and cost."""
-    from .economics import Volume, api_cost, capacity, paged_kv_cache
 
     config = resolved.config
     prompt = math.ceil(compression.mean_compressed_tokens) + config.prompt_tokens

@@ -12,15 +12,8 @@ import html
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+from ._report_rows import ComparisonRow, gib, padding_explanation, padding_rows, SCHEMA_VERSION, serving_rows, usd
 
-from ._report_rows import (  # one formatting of money and memory, one set of rows, for every renderer
-    ComparisonRow,
-    gib,
-    usd,
-    padding_explanation,
-    padding_rows,
-    serving_rows,
-)
 
 if TYPE_CHECKING:
     from .report import Report
@@ -478,7 +471,6 @@ def render_report(report: Report, *, title: str = "chunkwise token-economics rep
                 formulas += list(s.self_hosted.formulas)
             body.append(f"<details><summary>Formulas, {_e(label)}</summary>{_formulas(formulas)}</details>")
     body.append("</section>")
-    from ._report_rows import SCHEMA_VERSION
 
     footer = f"chunkwise report schema {SCHEMA_VERSION} \u00b7 every figure is in report.to_dict() with its formula"
     body.append(f"<footer>{_e(footer)}</footer>")

@@ -137,8 +137,8 @@ def test_audit_command_json_on_jsonl_store(tmp_path, capsys):
 def test_report_measure_without_a_gpu_says_so_and_exits_cleanly(tmp_path, capsys, monkeypatch):
     """Issue 14's measured mode: on a machine without CUDA the report prints and the skip is one line."""
     import chunkwise
+    from chunkwise import cli as cli_module
     from chunkwise.cli import _print_measured
-    from chunkwise.economics import measure as measure_module
     from chunkwise.errors import DeviceUnavailableError
 
     asked = []
@@ -147,7 +147,7 @@ def test_report_measure_without_a_gpu_says_so_and_exits_cleanly(tmp_path, capsys
         asked.append((model, seq_len))
         raise DeviceUnavailableError("measure() needs a CUDA GPU")
 
-    monkeypatch.setattr(measure_module, "measure", no_gpu)
+    monkeypatch.setattr(cli_module, "measure", no_gpu)  # the name the CLI calls
     store = _write_store(tmp_path / "s.jsonl", _docs(4))
     out = tmp_path / "out"
     assert main(["prepare", str(store), "-o", str(out), "-q", "--model", "qwen2.5-7b", "--tokenizer", "cl100k_base"]) == 0

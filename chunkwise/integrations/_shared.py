@@ -16,6 +16,9 @@ from typing import Any
 
 from .._types import Chunk, Document
 from ..errors import ConfigError, InputTypeError, MissingDependencyError
+from ..chunking import chunk_documents, ChunkConfig
+from ..compress import compress, CompressConfig
+from ..tokens import get_tokenizer
 
 
 def require(module: str, extra: str) -> ModuleType:
@@ -49,8 +52,6 @@ class Splitter:
         embedder: Any = None,
         config: Any = None,
     ) -> None:
-        from ..chunking import ChunkConfig
-
         if config is None:
             config = ChunkConfig(
                 max_tokens=max_tokens,
@@ -68,7 +69,6 @@ class Splitter:
 
     @property
     def tokenizer(self) -> Any:
-        from ..tokens import get_tokenizer
 
         # get_tokenizer caches what it loads, so resolving on each use costs nothing after the first.
         return get_tokenizer(self.tokenizer_spec, special_tokens=self.config.special_tokens)
@@ -79,7 +79,6 @@ class Splitter:
 
     def split(self, texts: Sequence[str]) -> list[list[Chunk]]:
         """Chunks of each text (offsets into that text); a batch is embedded once for ``semantic``."""
-        from ..chunking import chunk_documents
 
         for position, text in enumerate(texts):
             if not isinstance(text, str):
@@ -111,7 +110,6 @@ def describe_tokenizer(spec: Any) -> Any:
         return spec
     if isinstance(spec, os.PathLike):
         return os.fspath(spec)
-    from ..tokens import get_tokenizer
 
     return get_tokenizer(spec).name
 
@@ -157,7 +155,6 @@ def _rebuild(text: str, spans: Sequence[tuple[int, int]]) -> str:
 
 def check_compress_settings(budget_tokens: Any, options: Mapping[str, Any] | None) -> None:
     """Fail when an adapter is built, not at its first query, on a bad budget or compress option."""
-    from ..compress import CompressConfig
 
     if isinstance(budget_tokens, bool) or not isinstance(budget_tokens, int):
         raise InputTypeError(f"budget_tokens must be an int, got {type(budget_tokens).__name__}")
@@ -184,8 +181,6 @@ def compress_passages(
     token at the seam, so the budget is tightened by any excess and the call
     repeated.
     """
-    from ..compress import CompressConfig, compress
-    from ..tokens import get_tokenizer
 
     options = dict(options or {})
     config = CompressConfig(**options)

@@ -24,6 +24,7 @@ from haystack import Document, component, default_from_dict, default_to_dict  # 
 from haystack.core.errors import SerializationError  # noqa: E402
 
 from ..errors import InputDataError, InputTypeError  # noqa: E402
+from ..chunking import ChunkConfig
 
 
 _SPLITTER_PARAMETERS = ("max_tokens", "min_tokens", "overlap", "strategy", "profile", "special_tokens")
@@ -81,7 +82,6 @@ class ChunkwiseDocumentSplitter:
 
     def to_dict(self) -> dict[str, Any]:
         """Serialize for a pipeline file; a tokenizer or embedder given as an object cannot be written down."""
-        from ..chunking import ChunkConfig
 
         config = self._chunkwise.config
         tuned = {
@@ -105,8 +105,6 @@ class ChunkwiseDocumentSplitter:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ChunkwiseDocumentSplitter:
-        from ..chunking import ChunkConfig
-
         parameters = dict(data.get("init_parameters", {}))
         tuned = parameters.get("config")
         if isinstance(tuned, dict):
