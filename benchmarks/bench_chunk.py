@@ -169,7 +169,7 @@ class Method:
 
 def make_methods(encoding: Any) -> tuple[list[Method], dict[str, str], dict[str, str]]:
     """Every method that can be imported here; the others are reported as skipped."""
-    from chunkwise.chunking import ChunkConfig, chunk, naive_split
+    from chunkwise.chunking.chunker import ChunkConfig, chunk, naive_split
 
     chunk_texts = lambda cs: [c.text for c in cs]  # noqa: E731
     chunk_offsets = lambda cs: [(c.start, c.end) for c in cs]  # noqa: E731
@@ -310,7 +310,7 @@ def bench_boundaries(units: int, repeat: int, seed: int = 20240611) -> dict[str,
     import numpy as np
 
     from chunkwise._backend import compiled
-    from chunkwise._boundaries import SCORE_SCALE, select_starts
+    from chunkwise.chunking._boundaries import SCORE_SCALE, select_starts
 
     rng = np.random.default_rng(seed)
     tokens = rng.integers(5, 61, size=units, dtype=np.int64)

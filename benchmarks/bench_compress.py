@@ -65,8 +65,8 @@ def _qps(index, queries: np.ndarray, k: int, single: int = 300) -> tuple[float, 
 def bench_faiss(count: int, dimension: int, seed: int) -> dict:
     import faiss
 
-    from chunkwise import index as index_module
-    from chunkwise.index import build_faiss
+    from chunkwise.retrieval import index as index_module
+    from chunkwise.retrieval.index import build_faiss
 
     faiss.omp_set_num_threads(THREADS)
     rng = np.random.default_rng(seed)
@@ -126,9 +126,9 @@ def bench_compress(questions: int, seed: int) -> dict:
     faiss.omp_set_num_threads(THREADS)
     import eval_compress as ev
 
-    from chunkwise.compress import compress
-    from chunkwise.embed import get_embedder
-    from chunkwise.index import Index
+    from chunkwise.retrieval.compression import compress
+    from chunkwise.embedding.embedders import get_embedder
+    from chunkwise.retrieval.index import Index
     from chunkwise.tokens import get_tokenizer
 
     tokenizer = get_tokenizer(None)

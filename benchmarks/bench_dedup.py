@@ -25,9 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from chunkwise import _minhash  # noqa: E402
+from chunkwise.duplicates import _minhash  # noqa: E402
 from chunkwise._backend import backend  # noqa: E402
-from chunkwise.dedup import dedup  # noqa: E402
+from chunkwise.duplicates.removal import dedup  # noqa: E402
 
 WORD = re.compile(r"[^\s!-/:-@\[-`{-~]+")
 SHARED = ROOT.parent / "shared" / "data"

@@ -157,7 +157,7 @@ def main() -> None:
 
     import ftfy
 
-    from chunkwise.normalize import normalize
+    from chunkwise.text.normalization import normalize
 
     info = versions()
     print("versions:", ", ".join(f"{k} {v}" for k, v in info.items()))

@@ -34,9 +34,9 @@ sys.path.insert(0, str(ROOT))
 
 import chunkwise  # noqa: E402
 from chunkwise import Document, get_tokenizer  # noqa: E402
-from chunkwise._scores import gap_scores  # noqa: E402
-from chunkwise.chunking import ChunkConfig, chunk_documents  # noqa: E402
-from chunkwise.embed import SentenceTransformerEmbedder, static_embedder  # noqa: E402
+from chunkwise.chunking._scores import gap_scores  # noqa: E402
+from chunkwise.chunking.chunker import ChunkConfig, chunk_documents  # noqa: E402
+from chunkwise.embedding.embedders import SentenceTransformerEmbedder, static_embedder  # noqa: E402
 
 NQ = ROOT.parent / "shared" / "data" / "nq" / "nq_open_oracle_dev.jsonl.gz"
 

@@ -13,7 +13,7 @@ scored by character recall, precision and IoU against the union of the
 reference excerpts, and precision_Ω against every chunk touching them.
 Recall at a context budget B (256/512/1024/2048 cl100k tokens) takes chunks
 in rank order while they fit and cuts the first that does not
-(``chunkwise.evaluation``). The ``+ compress`` row retrieves the pipeline's
+(``chunkwise.retrieval.evaluation``). The ``+ compress`` row retrieves the pipeline's
 top chunks up to 2B tokens and keeps ``compress(query, hits, budget_tokens=B)``;
 it is scored on the characters that survive. Where the pipeline removed the
 evidence as an exact duplicate, finding it in the kept copy counts (the
@@ -52,10 +52,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import chunkwise  # noqa: E402
 from chunkwise import Chunk, Document, get_tokenizer  # noqa: E402
-from chunkwise.chunking import ChunkConfig, chunk_documents, naive_split  # noqa: E402
-from chunkwise.embed import CachedEmbedder, EmbeddingCache, SentenceTransformerEmbedder  # noqa: E402
+from chunkwise.chunking.chunker import ChunkConfig, chunk_documents, naive_split  # noqa: E402
+from chunkwise.embedding.embedders import CachedEmbedder, EmbeddingCache, SentenceTransformerEmbedder  # noqa: E402
 from chunkwise.errors import ChunkwiseWarning  # noqa: E402
-from chunkwise.evaluation import (  # noqa: E402
+from chunkwise.retrieval.evaluation import (  # noqa: E402
     BUDGETS, ChunkerScores, Question, _intersections, _union_length, chunk_spans, load_questions, paired_interval,
     rank_chunks, retrieval_corpus, score_chunker,
 )

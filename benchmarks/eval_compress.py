@@ -33,9 +33,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from chunkwise._bm25 import BM25, terms  # noqa: E402
-from chunkwise.compress import CompressConfig, _embeddable_head, _sentences, _truncate, compress  # noqa: E402
-from chunkwise.embed import get_embedder  # noqa: E402
+from chunkwise.retrieval._bm25 import BM25, terms  # noqa: E402
+from chunkwise.retrieval.compression import CompressConfig, _embeddable_head, _truncate, compress  # noqa: E402
+from chunkwise.text.segmentation import sentences_within  # noqa: E402
+from chunkwise.embedding.embedders import get_embedder  # noqa: E402
 from chunkwise.tokens import get_tokenizer  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "nq" / "nq_open_oracle_dev.jsonl.gz"
@@ -129,7 +130,7 @@ def greedy_fill(tokenizer, sentences: list[tuple[int, int, str]], priority: list
 def all_sentences(passages: list[str]) -> list[tuple[int, int, str]]:
     out = []
     for p, passage in enumerate(passages):
-        for start, end in _sentences(passage, 600):
+        for start, end in sentences_within(passage, 600):
             if passage[start:end].strip():
                 out.append((p, start, passage[start:end]))
     return out

@@ -50,8 +50,8 @@ sys.path.insert(0, str(ROOT))
 
 import chunkwise  # noqa: E402
 from chunkwise import Document, get_tokenizer  # noqa: E402
-from chunkwise.chunking import ChunkConfig, chunk_documents, naive_split  # noqa: E402
-from chunkwise.embed import CachedEmbedder, EmbeddingCache, SentenceTransformerEmbedder, get_embedder  # noqa: E402
+from chunkwise.chunking.chunker import ChunkConfig, chunk_documents, naive_split  # noqa: E402
+from chunkwise.embedding.embedders import CachedEmbedder, EmbeddingCache, SentenceTransformerEmbedder, get_embedder  # noqa: E402
 from chunkwise.errors import ChunkwiseWarning  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "nq" / "nq_open_oracle_dev.jsonl.gz"

@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from chunkwise.segment import sentence_boundaries
+from chunkwise.text.segmentation import sentence_boundaries
 
 LANGUAGES = ("en", "de", "zh", "ar", "th")
 JOINERS = {"zh": ""}

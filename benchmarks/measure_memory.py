@@ -6,7 +6,7 @@
 
 Each case builds a catalog architecture with random weights through transformers on the
 GPU, runs one prefill and prints weights, KV cache and the peak above the weights, measured
-(torch.cuda's allocator counts) and estimated (chunkwise.economics.memory), with their ratio.
+(torch.cuda's allocator counts) and estimated (chunkwise.reporting.economics.memory), with their ratio.
 Without a GPU it says so and exits 4, like ``chunkwise report --measure``.
 """
 
@@ -17,7 +17,7 @@ import json
 import sys
 import time
 
-from chunkwise.economics.measure import measure
+from chunkwise.reporting.economics.measure import measure
 from chunkwise.errors import ChunkwiseError, DeviceUnavailableError
 
 # model:seq_len:attention[:batch]. Llama-3-8B at 2k and 8k both ways is what the memory

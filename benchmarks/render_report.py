@@ -28,7 +28,7 @@ SHARED = ROOT.parent / "shared" / "data"
 
 
 def sample_corpus() -> list:
-    from chunkwise.stores import iter_documents
+    from chunkwise.stores.sources import iter_documents
 
     return list(iter_documents(ROOT / "chunkwise" / "data" / "sample"))
 
@@ -97,7 +97,7 @@ def main() -> int:
     args = parser.parse_args()
 
     import chunkwise
-    from chunkwise.audit import audit
+    from chunkwise.reporting.auditing import audit
 
     args.out.mkdir(parents=True, exist_ok=True)
     browser = None if args.no_png else chromium()

@@ -7,21 +7,21 @@ local files only.
 
 from ._backend import backend
 from ._types import Chunk, Document, Removed, Span
-from .budget import plan_budget
-from .chunking import ChunkConfig, chunk, chunk_documents, naive_split
-from .compress import CompressConfig, Compressed, compress
-from .dedup import DedupConfig, DedupResult, dedup
-from .embed import CachedEmbedder, Embedder, EmbeddingCache, SentenceTransformerEmbedder, StaticEmbedder, embed_window, get_embedder
-from .normalize import Normalized, NormalizeConfig, normalize
+from .retrieval.budget import plan_budget
+from .chunking.chunker import ChunkConfig, chunk, chunk_documents, naive_split
+from .retrieval.compression import CompressConfig, Compressed, compress
+from .duplicates.removal import DedupConfig, DedupResult, dedup
+from .embedding.embedders import CachedEmbedder, Embedder, EmbeddingCache, SentenceTransformerEmbedder, StaticEmbedder, embed_window, get_embedder
+from .text.normalization import Normalized, NormalizeConfig, normalize
 from . import errors as _errors
 from .errors import *  # noqa: F403 - every error class and the warning, as errors.__all__ lists them
-from .evaluation import Evaluation, evaluate
-from .index import Hit, Index
+from .retrieval.evaluation import Evaluation, evaluate
+from .retrieval.index import Hit, Index
 from .pipeline import PrepareResult, prepare
-from .audit import AuditReport, audit
-from .batch import BatchConfig, BatchSummary, prepare_store
-from .report import Report, ReportConfig
-from .segment import segment
+from .reporting.auditing import AuditReport, audit
+from .stores.batch import BatchConfig, BatchSummary, prepare_store
+from .reporting.report import Report, ReportConfig
+from .text.segmentation import segment
 from .tokens import Tokenizer, get_tokenizer
 
 from ._version import __version__

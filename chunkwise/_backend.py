@@ -10,6 +10,7 @@ import importlib
 import os
 from types import ModuleType
 from typing import Literal
+
 from .errors import ConfigError
 
 FORCE_PYTHON_ENV = "CHUNKWISE_PURE_PYTHON"
@@ -40,7 +41,6 @@ def chosen(name: str, implementation: str | None) -> ModuleType | None:
     if implementation == "python":
         return None
     if implementation not in (None, "cython"):
-
         raise ConfigError(f"implementation must be 'cython', 'python' or None, got {implementation!r}")
     module = compiled(name)
     if implementation == "cython" and module is None:

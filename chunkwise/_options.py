@@ -1,9 +1,9 @@
 """How options reach a run, shared by ``prepare``, ``audit`` and the store runner.
 
 A stage is switched by ``True`` (its defaults), ``False``/``None`` (off) or its
-config; the report's assumptions are validated against the catalog before any
-work; the tokenizer comes from ``tokenizer=``, else the ``model``'s own, else
-cl100k_base with a note. (Chunk keywords over a ``ChunkConfig``: ``chunking.with_keywords``.)
+config; the tokenizer comes from ``tokenizer=``, else the ``model``'s own, else
+cl100k_base with a note. (Chunk keywords over a ``ChunkConfig``: ``chunking.with_keywords``;
+the report's assumptions: ``reporting.scenarios.checked_report_config``.)
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from typing import Any
 
 from .errors import ChunkwiseWarning, ConfigError, TokenizerNotFoundError
 from .tokens import DEFAULT_TOKENIZER, Tokenizer, get_tokenizer
-from .report_economics import ReportConfig, resolve
 
 
 def resolve_tokenizer(tokenizer: object, model: str | None, special_tokens: bool) -> tuple[Tokenizer, list[str]]:
@@ -40,13 +39,3 @@ def stage_config(value: Any, kind: type, name: str) -> Any:
     if isinstance(value, kind):
         return value
     raise ConfigError(f"{name} must be True, False or a {kind.__name__}, got {type(value).__name__}")
-
-
-def checked_report_config(report: ReportConfig | bool | None, model: str | None, **options: Any) -> ReportConfig:
-    """The report's assumptions, validated and looked up in the catalog before any work is done."""
-
-    if report is False:
-        return ReportConfig(economics=False)
-    options = ReportConfig.build(None if report in (None, True) else report, **options)
-    resolve(options, model_hint=model)  # raises CatalogError / ConfigError now, not after chunking
-    return options

@@ -18,10 +18,10 @@ from pathlib import Path
 
 from . import __version__
 from ._backend import backend
-from .audit import audit
-from .batch import BatchConfig, OutputPaths, prepare_store
-from .chunking import chunk
-from .economics.measure import measure
+from .reporting.auditing import audit
+from .stores.batch import BatchConfig, OutputPaths, prepare_store
+from .chunking.chunker import chunk
+from .reporting.economics.measure import measure
 from .errors import (
     CatalogError,
     ChunkwiseError,
@@ -31,9 +31,9 @@ from .errors import (
     MissingDependencyError,
     OutputError,
 )
-from .evaluation import evaluate
+from .retrieval.evaluation import evaluate
 from .pipeline import prepare
-from .stores import iter_documents, open_store, os_error_reason, store_documents, write_atomically
+from .stores.sources import iter_documents, open_store, os_error_reason, store_documents, write_atomically
 
 EXIT_OK = 0
 EXIT_PARTIAL = 1

@@ -15,16 +15,16 @@ from typing import Any
 import numpy as np
 
 from ._types import Chunk, Document, Removed, as_documents, chunk_id
-from ._options import checked_report_config, resolve_tokenizer, stage_config
-from .chunking import ChunkConfig, Strategy, chunk_documents, with_keywords
-from .dedup import DedupConfig, DedupResult, dedup as run_dedup
+from ._options import resolve_tokenizer, stage_config
+from .chunking.chunker import ChunkConfig, Strategy, chunk_documents, with_keywords
+from .duplicates.removal import DedupConfig, DedupResult, dedup as run_dedup
 from .errors import InputDataError, InputTypeError
-from .normalize import Normalized, NormalizeConfig, normalize as run_normalize
-from .report import Report, ReportConfig, build_report
-from .report_economics import CompressionStats
-from .compress import compress
-from .embed import get_embedder
-from .index import Index
+from .text.normalization import Normalized, NormalizeConfig, normalize as run_normalize
+from .reporting.report import Report, ReportConfig, build_report
+from .reporting.scenarios import CompressionStats, checked_report_config
+from .retrieval.compression import compress
+from .embedding.embedders import get_embedder
+from .retrieval.index import Index
 
 
 @dataclass(frozen=True)

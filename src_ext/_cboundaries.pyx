@@ -133,7 +133,7 @@ def select_starts(
     int64_t cut_penalty,
     int64_t underfill_penalty,
 ):
-    """Choose chunk starts for a batch of documents (see chunkwise._boundaries for the contract)."""
+    """Choose chunk starts for a batch of documents (see chunkwise.chunking._boundaries for the contract)."""
     cdef Py_ssize_t total = unit_tokens.shape[0]
     cdef Py_ssize_t doc_count = doc_offsets.shape[0] - 1
     if gap_scores.shape[0] != total:

@@ -158,7 +158,7 @@ def shingle_hashes(
     int by_words,
     Py_ssize_t size,
 ):
-    """64-bit shingle hashes of every unit; see chunkwise._minhash.shingle_hashes_python."""
+    """64-bit shingle hashes of every unit; see chunkwise.duplicates._minhash.shingle_hashes_python."""
     cdef Py_ssize_t unit_count = offsets.shape[0] - 1
     cdef Py_ssize_t total = codepoints.shape[0]
     cdef Py_ssize_t unit
@@ -196,7 +196,7 @@ def signatures(
     const uint64_t[::1] perm_a not None,
     const uint64_t[::1] perm_b not None,
 ):
-    """MinHash signatures, one row per unit; see chunkwise._minhash.signatures_python."""
+    """MinHash signatures, one row per unit; see chunkwise.duplicates._minhash.signatures_python."""
     cdef Py_ssize_t unit_count = hash_offsets.shape[0] - 1
     cdef Py_ssize_t perm_count = perm_a.shape[0]
     cdef Py_ssize_t unit, k, perm

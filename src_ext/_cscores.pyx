@@ -212,7 +212,7 @@ def gap_scores(
     int64_t weight,
     int64_t clip_z_percent,
 ):
-    """Semantic score per unit (see chunkwise._scores.gap_scores for the contract)."""
+    """Semantic score per unit (see chunkwise.chunking._scores.gap_scores for the contract)."""
     if window < 1 or clip_z_percent < 1 or weight < 0:
         raise ValueError("window >= 1, clip_z_percent >= 1 and weight >= 0 are required")
     return scores_from_similarities(gap_similarities(vectors, doc_offsets, window), doc_offsets, weight, clip_z_percent)

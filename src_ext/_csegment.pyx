@@ -17,7 +17,7 @@ from cython.view cimport array as cvarray
 import numpy as np
 
 from chunkwise._types import Span
-from chunkwise.segment import (
+from chunkwise.text.segmentation import (
     _ABBREVIATION_CLOSERS,
     _BULLETS,
     _CJK_RANGES,
@@ -865,7 +865,7 @@ cdef void _free_state(State* st) noexcept:
 
 
 def segment(text, bint markdown=True):
-    """Compiled twin of ``chunkwise.segment._segment_python``: the same list of Spans."""
+    """Compiled twin of ``chunkwise.text.segmentation._segment_python``: the same list of Spans."""
     cdef State st = _empty_state()
     cdef Py_ssize_t k
     cdef Py_ssize_t* data

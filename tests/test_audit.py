@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from chunkwise import dedup, get_tokenizer, normalize
-from chunkwise.audit import CLASS_NAMES, TokenEstimator, audit, script_counts
+from chunkwise.reporting.auditing import CLASS_NAMES, TokenEstimator, audit, script_counts
 from chunkwise.errors import CatalogError, ConfigError, InputDataError
 
 DAMAGED = "The caf\u00c3\u00a9 don\u00e2\u20ac\u2122t open before nine.\u200b Product \uff28\uff25\uff23 ships\u00a0today.\r\n"
@@ -185,7 +185,7 @@ def test_whitespace_in_code_is_formatting_not_damage():
 def test_store_figures_predict_what_a_store_run_removes(tmp_path):
     """A store run removes chunks repeating an earlier chunk exactly, nothing near; the audit says the same."""
     from chunkwise import chunk
-    from chunkwise.batch import prepare_store
+    from chunkwise.stores.batch import prepare_store
 
     original = "# Rack guide\n\n" + "".join(f"Rack {i} holds replicas of block group {i}; reads prefer it.\n\n"
                                             for i in range(12))
@@ -216,7 +216,7 @@ def test_nonnegative_least_squares_finds_the_optimum():
 
     import numpy as np
 
-    from chunkwise.audit import _nonnegative_lstsq
+    from chunkwise.reporting.auditing import _nonnegative_lstsq
 
     rng = np.random.default_rng(0)
     for trial in range(300):

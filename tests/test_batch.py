@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from chunkwise.batch import BatchConfig, OutputPaths, prepare_store, process_batch
+from chunkwise.stores.batch import BatchConfig, OutputPaths, prepare_store, process_batch
 from chunkwise.errors import ConfigError, InputDataError
-from chunkwise.stores import open_store
+from chunkwise.stores.sources import open_store
 
 WORDS = (
     "retrieval index chunk token budget policy billing customer export schema latency cache replica "
@@ -364,7 +364,7 @@ def test_chunkwise_imports_where_fcntl_does_not_exist():
     import subprocess
     import sys
 
-    code = "import sys; sys.modules['fcntl'] = None; import chunkwise, chunkwise.batch; print('ok')"
+    code = "import sys; sys.modules['fcntl'] = None; import chunkwise, chunkwise.stores.batch; print('ok')"
     finished = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert finished.returncode == 0, finished.stderr
     assert finished.stdout.strip() == "ok"

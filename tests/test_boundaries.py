@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from chunkwise import backend
 from chunkwise._backend import FORCE_PYTHON_ENV, python_forced
-from chunkwise._boundaries import select_starts
+from chunkwise.chunking._boundaries import select_starts
 
 
 def _chunks(mask: np.ndarray) -> list[tuple[int, int]]:

@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chunkwise import get_tokenizer
-from chunkwise._bm25 import BM25, terms
+from chunkwise.retrieval._bm25 import BM25, terms
 from chunkwise._types import Chunk, chunk_id
-from chunkwise.budget import plan, plan_budget
-from chunkwise.compress import CompressConfig, Compressed, compress
+from chunkwise.retrieval.budget import plan, plan_budget
+from chunkwise.retrieval.compression import CompressConfig, Compressed, compress
 from chunkwise.errors import ChunkwiseError, ConfigError, InputDataError, InputTypeError
 
 from support_tokenizers import llama3_tokenizer_path
@@ -162,7 +162,7 @@ def test_near_duplicate_sentences_are_kept_once(tokenizer, embedder):
 
 def test_hits_use_stored_sentence_vectors(tokenizer):
     pytest.importorskip("faiss")
-    from chunkwise.index import Index
+    from chunkwise.retrieval.index import Index
 
     embedder = BagOfWordsEmbedder()
     index = Index.build(PASSAGES, embedder=embedder)
@@ -333,9 +333,8 @@ def test_plan_budget_types():
 def test_sentences_embedded_a_block_at_a_time_give_the_same_result(tokenizer, monkeypatch):
     """Issue 13, item 5: compress embeds a block of sentences per call (memory); with the query in the
     first block and each block stored in place, the result is the one-call result."""
-    import importlib
+    from chunkwise.retrieval import compression as compress_module
 
-    compress_module = importlib.import_module("chunkwise.compress")  # the package's name is the function
     query = "When was the tower completed for the fair?"
     whole_embedder = BagOfWordsEmbedder()
     whole = compress(query, PASSAGES, budget_tokens=40, tokenizer=tokenizer, embedder=whole_embedder)

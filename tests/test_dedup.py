@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from chunkwise._backend import compiled
 from chunkwise._types import Document
-from chunkwise.dedup import DedupConfig, dedup, paragraph_spans, select_units, sentence_spans, stitch_overlaps
+from chunkwise.duplicates.removal import DedupConfig, dedup, paragraph_spans, select_units, sentence_spans, stitch_overlaps
 from chunkwise.errors import ConfigError, InputDataError
 
 ONLY_OVERLAP = dict(
@@ -407,7 +407,7 @@ _PARAGRAPH_AS_ONE_REGEX = re.compile(r"\S(?:[^\n]*\S)?(?:[^\S\n]*\n[^\S\n]*\S(?:
 def test_paragraph_spans_are_the_regex_paragraphs(pieces, bounds):
     """Issue 13, item 5: paragraphs are cut at blank lines, not matched by a regex of repeated lines
     (whose backtracking state took 200 MB on a 1 MB paragraph of two-letter lines); same spans."""
-    from chunkwise.dedup import paragraph_spans
+    from chunkwise.duplicates.removal import paragraph_spans
 
     text = "".join(pieces)
     start, end = min(bounds[0], len(text)), min(max(bounds), len(text))

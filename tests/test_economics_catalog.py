@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chunkwise.economics import Catalog, ModelSpec, TokenPrice, estimate_parameters, kv_cache_bytes_per_token
+from chunkwise.reporting.economics import Catalog, ModelSpec, TokenPrice, estimate_parameters, kv_cache_bytes_per_token
 from chunkwise.errors import CatalogError, ConfigError
 
 GOLDEN = Path(__file__).parent / "golden" / "economics" / "hf_configs.json"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from chunkwise.economics import (
+from chunkwise.reporting.economics import (
     Catalog,
     DecodeStep,
     OnPremGPU,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chunkwise.economics import Catalog
-from chunkwise.economics.measure import architecture_config, measure
+from chunkwise.reporting.economics import Catalog
+from chunkwise.reporting.economics.measure import architecture_config, measure
 from chunkwise.errors import ConfigError, DeviceUnavailableError
 
 torch = pytest.importorskip("torch")

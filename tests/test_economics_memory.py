@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chunkwise.economics import (
+from chunkwise.reporting.economics import (
     Catalog,
     GPUSpec,
     ModelSpec,

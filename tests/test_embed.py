@@ -11,8 +11,8 @@ import warnings
 import numpy as np
 import pytest
 
-from chunkwise import embed
-from chunkwise.embed import (
+from chunkwise.embedding import embedders as embed
+from chunkwise.embedding.embedders import (
     CachedEmbedder,
     EmbeddingCache,
     StaticEmbedder,
@@ -267,7 +267,7 @@ def test_cache_is_safe_across_processes(tmp_path):
     path = tmp_path / "shared.sqlite3"
     script = (
         "import sys, numpy as np\n"
-        "from chunkwise.embed import EmbeddingCache\n"
+        "from chunkwise.embedding.embedders import EmbeddingCache\n"
         "cache = EmbeddingCache(sys.argv[1])\n"
         "worker = int(sys.argv[2])\n"
         "for batch in range(20):\n"

@@ -17,7 +17,7 @@ import chunkwise
 from chunkwise import get_tokenizer
 from chunkwise.cli import main
 from chunkwise.errors import InputDataError, InputTypeError
-from chunkwise.evaluation import (
+from chunkwise.retrieval.evaluation import (
     EvidenceNotFoundError, Question, _Corpus, budget_recall, chunk_spans, evaluate, load_questions, omega_score,
     paired_interval, rank_chunks, top_k_scores,
 )
@@ -311,7 +311,7 @@ def test_evaluate_rejects_bad_input():
 @pytest.fixture(scope="module")
 def minilm():
     pytest.importorskip("sentence_transformers")
-    from chunkwise.embed import SentenceTransformerEmbedder
+    from chunkwise.embedding.embedders import SentenceTransformerEmbedder
 
     try:
         return SentenceTransformerEmbedder(precision="float32")

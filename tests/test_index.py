@@ -12,8 +12,8 @@ from chunkwise.errors import ChunkwiseError, ConfigError, EmbedderMismatchError,
 
 faiss = pytest.importorskip("faiss")
 
-from chunkwise import index as index_module  # noqa: E402
-from chunkwise.index import Hit, Index, build_faiss  # noqa: E402
+from chunkwise.retrieval import index as index_module  # noqa: E402
+from chunkwise.retrieval.index import Hit, Index, build_faiss  # noqa: E402
 
 from test_compress import BagOfWordsEmbedder  # noqa: E402
 

@@ -174,7 +174,7 @@ def test_overlapping_pieces_are_stitched_not_repeated(lc):
 
 
 def test_semantic_splitter_and_compressor_with_minilm(lc, sources):
-    from chunkwise.embed import SentenceTransformerEmbedder, resolve_model_path
+    from chunkwise.embedding.embedders import SentenceTransformerEmbedder, resolve_model_path
     from chunkwise.errors import ModelNotFoundError
 
     try:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chunkwise import _minhash
+from chunkwise.duplicates import _minhash
 from chunkwise._backend import compiled
 from chunkwise.errors import ConfigError
 

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from chunkwise.errors import ConfigError, InputDataError, InputTypeError
-from chunkwise.normalize import CATEGORIES, NormalizeConfig, Normalized, normalize
-from chunkwise._normalize_fixes import normal_form
+from chunkwise.text.normalization import CATEGORIES, NormalizeConfig, Normalized, normalize
+from chunkwise.text._fixes import normal_form
 
 from conftest import PUD_LANGUAGES, load_pud
 from support_tokenizers import cl100k_reference, llama3_tokenizer_path

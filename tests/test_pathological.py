@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from chunkwise import Document, chunk, get_tokenizer, naive_split
-from chunkwise._bm25 import BM25, terms
-from chunkwise.segment import _split_long
-from chunkwise.segment import MAX_CLUSTER_STEPS, cluster_safe_cut
+from chunkwise.retrieval._bm25 import BM25, terms
+from chunkwise.text.segmentation import _split_long
+from chunkwise.text.segmentation import MAX_CLUSTER_STEPS, cluster_safe_cut
 from chunkwise.tokens import TOKEN_WINDOW_CHARS, Tokenizer, text_windows, token_windows
 
 SAMPLE = Path(__file__).resolve().parents[1] / "chunkwise" / "data" / "sample"
@@ -148,7 +148,7 @@ def test_bm25_keeps_postings_for_the_query_only_and_groups_add_up():
 
 def test_static_embedder_pools_a_long_text_in_bounded_pieces():
     tokenizers = pytest.importorskip("tokenizers")
-    from chunkwise.embed import StaticEmbedder
+    from chunkwise.embedding.embedders import StaticEmbedder
     from support_tokenizers import minilm_tokenizer_path
 
     tokenizer = tokenizers.Tokenizer.from_file(str(minilm_tokenizer_path()))
@@ -169,7 +169,7 @@ def test_document_keys_equal_the_unit_key_without_a_list_of_words(window, monkey
     import hashlib
     import sys
 
-    dedup = sys.modules["chunkwise.dedup"]
+    dedup = sys.modules["chunkwise.duplicates.removal"]
     monkeypatch.setattr(dedup, "_KEY_WINDOW_CHARS", window)
     rng = random.Random(window)
     for _ in range(500):
@@ -183,7 +183,7 @@ def test_document_keys_equal_the_unit_key_without_a_list_of_words(window, monkey
 
 def test_compress_holds_vectors_only_for_sentences_that_have_one():
     # A zero row per sentence of a 1 MB passage was 1.5 KB per sentence: ten times the text.
-    from chunkwise.compress import _RowVectors
+    from chunkwise.retrieval.compression import _RowVectors
 
     vectors = _RowVectors(count=1000, rows=[3, 10], dimension=4)
     assert vectors.vectors.shape == (2, 4)
@@ -199,7 +199,7 @@ def test_exact_unit_keys_are_digests_of_the_normalized_unit():
     # Keys held a lower-cased copy of every unit (and str.lower() of the whole document, 12 bytes a character).
     import sys
 
-    dedup = sys.modules["chunkwise.dedup"]
+    dedup = sys.modules["chunkwise.duplicates.removal"]
     text = "Hello  World\nhello world\nHELLO\tWORLD!\nx"
     units = dedup._units([Document("d", text)], [[(0, len(text))]], dedup.line_spans)
     keys = dedup._exact_keys([Document("d", text)], units, min_chars=3)

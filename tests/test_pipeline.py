@@ -165,7 +165,7 @@ def test_a_long_word_is_never_cut_before_a_non_joiner():
     ZWNJ; the chunk then started with it, and normalizing that chunk alone dropped it (nothing
     before it to join), though the whole text kept it."""
     from chunkwise import normalize
-    from chunkwise.segment import cluster_safe_cut
+    from chunkwise.text.segmentation import cluster_safe_cut
 
     raw = ("\u0645\u064f\u0645\u0636\u0630\u064b\u0637\u0647\u0630\u062b \u062c\u0635\u0639\u0630 \u064b\u0647\u064e"
            "\u062c\u0646\u0645\u0628\u0627\u0650 \u062b\u062b\u062e\u0651\u063a \u062b\u0648\u0637\u0650\u064a\u064e"

@@ -9,7 +9,7 @@ import math
 import pytest
 
 from chunkwise import prepare
-from chunkwise.economics import (
+from chunkwise.reporting.economics import (
     Catalog,
     TokenPrice,
     Volume,
@@ -20,7 +20,7 @@ from chunkwise.economics import (
     paged_kv_cache,
 )
 from chunkwise.errors import CatalogError, ConfigError
-from chunkwise.report import SCHEMA_VERSION, ReportConfig, split_stats
+from chunkwise.reporting.report import SCHEMA_VERSION, ReportConfig, split_stats
 
 TEXT = "# Storage\n\n" + "Replicas copy each block to three racks. Reads go to the nearest copy.\n\n" * 40
 DOCS = [{"id": f"d{i}", "text": TEXT * (i + 1)} for i in range(3)]
@@ -206,7 +206,7 @@ def test_split_stats_unchanged():
 def test_sample_corpus_saves_tokens_and_memory():
     from pathlib import Path
 
-    from chunkwise.stores import iter_documents
+    from chunkwise.stores.sources import iter_documents
 
     sample = Path(__file__).resolve().parents[1] / "chunkwise" / "data" / "sample"
     report = prepare(list(iter_documents(sample))).report
@@ -272,7 +272,7 @@ def test_queries_must_be_strings():
 
 def _hand_report(**changes):
     """A report with round numbers, built directly: the decomposition is checked against arithmetic done by hand."""
-    from chunkwise.report import Report
+    from chunkwise.reporting.report import Report
 
     fields = dict(tokenizer="t", max_tokens=100, naive_overlap=20, documents=2, raw_chars=4000, raw_tokens=820,
                   naive=split_stats([100] * 10, 100), prepared=split_stats([230, 230, 230], 100),
@@ -346,13 +346,13 @@ def test_context_is_compared_at_equal_top_k_and_at_an_equal_budget():
 
 
 def test_padding_rows_count_slots_under_each_batching():
-    from chunkwise.report import padding_explanation, padding_rows
+    from chunkwise.reporting.report import padding_explanation, padding_rows
 
     # 4 naive windows of 100 tokens; chunkwise chunks of 10, 100, 10, 100, 10 tokens; batch 2, max_length 100.
     lengths = [10, 100, 10, 100, 10]
     report = prepare("x", max_tokens=100, report_config=ReportConfig(embed_batch_size=2)).report
     econ = report.economics
-    from chunkwise.report_economics import resolve, scenario
+    from chunkwise.reporting.scenarios import resolve, scenario
 
     resolved = resolve(ReportConfig(embed_batch_size=2))
     econ = dataclasses.replace(econ, naive=scenario("naive", [100] * 4, resolved, max_tokens=100),
@@ -371,7 +371,7 @@ def test_padding_rows_count_slots_under_each_batching():
 
 def test_embedding_rows_are_cut_at_the_embedders_context():
     """all-MiniLM-L6-v2 reads 256 tokens: 512-token chunks are padded and cut at 256, not 512 (issue 14, item 5)."""
-    from chunkwise.report import padding_rows
+    from chunkwise.reporting.report import padding_rows
 
     report = prepare("word" + " word" * 999, max_tokens=512, naive_overlap=0, normalize=False, dedup=False).report
     econ = report.economics
@@ -386,7 +386,7 @@ def test_embedding_rows_are_cut_at_the_embedders_context():
 
 
 def test_money_keeps_three_significant_digits_below_a_dollar():
-    from chunkwise._report_rows import usd as _usd
+    from chunkwise.reporting._rows import usd as _usd
 
     assert [_usd(v) for v in (0.0043, 0.0123, 0.000481, 5.5, 891.2, None)] == [
         "$0.0043", "$0.0123", "$0.000481", "$5.50", "$891", "n/a"]
@@ -395,7 +395,7 @@ def test_money_keeps_three_significant_digits_below_a_dollar():
 def test_capacity_basis_states_the_engine_cap_and_the_reserve_range():
     from types import SimpleNamespace
 
-    from chunkwise._report_rows import _capacity_limits
+    from chunkwise.reporting._rows import _capacity_limits
 
     naive = SimpleNamespace(max_num_seqs=256, max_concurrent_by_memory=169, max_concurrent_requests_low=146,
                             reserve_high_bytes=int(9.5 * 2**30))
@@ -410,7 +410,7 @@ def test_capacity_basis_states_the_engine_cap_and_the_reserve_range():
 def test_self_hosted_cost_in_the_report_follows_the_load():
     """Issue 14, item 1: the report's self-hosted figure is the GPU kept on at the query volume, with
     Little's law's requests in flight, not a GPU decoding a full batch all day."""
-    from chunkwise.economics import serving_load
+    from chunkwise.reporting.economics import serving_load
 
     low = prepare(DOCS, max_tokens=128, report_config=ReportConfig(queries_per_day=10_000)).report.economics
     hosted = low.prepared.self_hosted
@@ -432,7 +432,7 @@ def test_self_hosted_cost_in_the_report_follows_the_load():
 
 
 def _decode_step_of(econ):
-    from chunkwise.economics import decode_step
+    from chunkwise.reporting.economics import decode_step
 
     prepared = econ.prepared
     return decode_step(econ.model, econ.gpu, context_tokens=prepared.prompt_tokens + econ.config.output_tokens / 2,

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from chunkwise import prepare
-from chunkwise.audit import audit
+from chunkwise.reporting.auditing import audit
 
 EVIL = "<script>alert(1)</script> & <img src=x onerror=alert(2)>"
 BODY = "A paragraph about replicas and racks that is long enough to count as a unit for dedup.\n\n" * 6

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from chunkwise._backend import compiled
 from chunkwise.errors import ConfigError
-from chunkwise.segment import Break, segment, segment_table, sentence_boundaries
+from chunkwise.text.segmentation import Break, segment, segment_table, sentence_boundaries
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -316,14 +316,11 @@ def test_twins_agree_on_pud(shared_data, language):
 
 @needs_compiled
 def test_compiled_character_tables_match_the_twin():
-    import importlib
-
     import regex
 
     from chunkwise import _csegment
+    from chunkwise.text import segmentation as twin
 
-    # chunkwise.segment the attribute is the function; the module comes from importlib.
-    twin = importlib.import_module("chunkwise.segment")
     every = "".join(chr(c) for c in range(0x110000))
 
     def members(pattern):

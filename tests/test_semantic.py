@@ -8,11 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chunkwise import Document, get_tokenizer
-from chunkwise._boundaries import SCORE_SCALE
-from chunkwise._scores import gap_scores
-from chunkwise.chunking import _SEMANTIC_BLOCK_UNITS, ChunkConfig, chunk, chunk_documents, peaks_only, semantic_scores
-from chunkwise.segment import segment_table
-from chunkwise.embed import normalize_rows
+from chunkwise.chunking._boundaries import SCORE_SCALE
+from chunkwise.chunking._scores import gap_scores
+from chunkwise.chunking.chunker import _SEMANTIC_BLOCK_UNITS, ChunkConfig, chunk, chunk_documents, peaks_only, semantic_scores
+from chunkwise.text.segmentation import segment_table
+from chunkwise.embedding.embedders import normalize_rows
 from chunkwise.errors import ConfigError, InputDataError, ModelNotFoundError
 
 WEIGHT = SCORE_SCALE // 2
@@ -133,7 +133,7 @@ def _peaks_by_definition(scores: np.ndarray, radius: int) -> np.ndarray:
 )
 def test_peaks_kept_block_by_block_are_the_peaks_by_definition(values, radius, block):
     """Blocks decide on the original scores: a zero written in one block never frees a peak in the next."""
-    import chunkwise.chunking as chunking
+    import chunkwise.chunking.chunker as chunking
 
     scores = np.array(values, dtype=np.int32)
     expected = _peaks_by_definition(scores, radius)
@@ -290,7 +290,7 @@ def test_nan_embeddings_are_a_clear_error():
 
 
 def test_missing_model_is_a_clear_error(monkeypatch, tmp_path):
-    from chunkwise import embed
+    from chunkwise.embedding import embedders as embed
 
     monkeypatch.setenv("HF_HOME", str(tmp_path))
     monkeypatch.setattr(embed, "_is_model_dir", lambda path: False)
@@ -313,7 +313,7 @@ def test_config_validation():
 
 
 def test_real_model_end_to_end_with_cache(tmp_path):
-    from chunkwise.embed import CachedEmbedder, EmbeddingCache, SentenceTransformerEmbedder, resolve_model_path
+    from chunkwise.embedding.embedders import CachedEmbedder, EmbeddingCache, SentenceTransformerEmbedder, resolve_model_path
 
     try:
         resolve_model_path()
@@ -336,7 +336,7 @@ def test_real_model_end_to_end_with_cache(tmp_path):
 def test_lone_surrogates_reach_no_model_tokenizer():
     """Lone surrogates (from bad decoding) go through semantic chunking, compress and the index (issue 13, item 4)."""
     from chunkwise import Index, compress
-    from chunkwise.embed import SentenceTransformerEmbedder, resolve_model_path
+    from chunkwise.embedding.embedders import SentenceTransformerEmbedder, resolve_model_path
 
     pytest.importorskip("faiss")
     try:

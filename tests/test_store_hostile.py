@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from chunkwise.batch import OutputPaths, prepare_store
+from chunkwise.stores.batch import OutputPaths, prepare_store
 from chunkwise.cli import EXIT_INPUT, EXIT_OK, EXIT_OUTPUT, EXIT_PARTIAL, EXIT_USAGE, main
 from chunkwise.errors import ConfigError, InputDataError, OutputError
-from chunkwise.stores import iter_documents
+from chunkwise.stores.sources import iter_documents
 
 OPTIONS = {"max_tokens": 96}
 
@@ -110,7 +110,7 @@ def test_unreadable_file_and_folder_are_quarantined(tmp_path, monkeypatch):
         return real_scandir(path)
 
     monkeypatch.setattr(Path, "read_bytes", read_bytes)
-    monkeypatch.setattr("chunkwise.stores.os.scandir", scandir)
+    monkeypatch.setattr("chunkwise.stores.sources.os.scandir", scandir)
     summary = prepare_store(root, tmp_path / "out", prepare_options=OPTIONS)
     assert _quarantine(summary.output) == {"locked/": "unreadable", "secret.md": "unreadable"}
     detail = _rows(Path(summary.files["quarantine"]))[0]["detail"]
@@ -245,7 +245,7 @@ def _no_temporaries(folder: Path) -> bool:
 
 
 def test_a_full_disk_while_assembling_is_exit_5_and_the_previous_output_stays(tmp_path, monkeypatch, capsys):
-    from chunkwise.stores import ChunkWriter
+    from chunkwise.stores.sources import ChunkWriter
 
     store, out, before = _runs_once(tmp_path)
     real_write = ChunkWriter.write

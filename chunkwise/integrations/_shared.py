@@ -16,8 +16,8 @@ from typing import Any
 
 from .._types import Chunk, Document
 from ..errors import ConfigError, InputTypeError, MissingDependencyError
-from ..chunking import chunk_documents, ChunkConfig
-from ..compress import compress, CompressConfig
+from ..chunking.chunker import chunk_documents, ChunkConfig
+from ..retrieval.compression import compress, CompressConfig
 from ..tokens import get_tokenizer
 
 

@@ -24,7 +24,7 @@ from haystack import Document, component, default_from_dict, default_to_dict  # 
 from haystack.core.errors import SerializationError  # noqa: E402
 
 from ..errors import InputDataError, InputTypeError  # noqa: E402
-from ..chunking import ChunkConfig
+from ..chunking.chunker import ChunkConfig
 
 
 _SPLITTER_PARAMETERS = ("max_tokens", "min_tokens", "overlap", "strategy", "profile", "special_tokens")

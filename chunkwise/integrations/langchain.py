@@ -109,7 +109,7 @@ class ChunkwiseCompressor(BaseDocumentCompressor):
 
     ``embedder``: None (chunkwise's ``balanced`` MiniLM), a profile name, an
     Embedder, or False for lexical scoring only. ``options``: fields of
-    ``chunkwise.compress.CompressConfig``. Documents whose metadata holds
+    ``chunkwise.retrieval.compression.CompressConfig``. Documents whose metadata holds
     ``start_index`` and a source id under ``source_key`` are stitched where
     they overlap, so shared text is kept once. ``spans_key``, when set,
     records the kept ``(start, end)`` spans of the original ``page_content``

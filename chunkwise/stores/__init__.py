@@ -1,0 +1,12 @@
+"""Document stores: where documents come from (``sources``: folders, JSONL, Parquet, with the
+file readers in ``readers``), and the resumable batch run over a store (``batch``) with its
+SQLite manifest of what is done and what was quarantined (``manifest``).
+"""
+
+from . import batch as _batch, manifest as _manifest, readers as _readers, sources as _sources
+from .batch import *  # noqa: F403
+from .manifest import DoneDocument, Manifest, QuarantinedDocument
+from .readers import *  # noqa: F403
+from .sources import *  # noqa: F403
+
+__all__ = [*_sources.__all__, *_readers.__all__, *_batch.__all__, "Manifest", "DoneDocument", "QuarantinedDocument"]

@@ -1,0 +1,10 @@
+"""Text in, text out, offsets kept: Unicode repair with a map back to the raw text
+(``normalization``, with the repairs in ``_fixes`` and the offset maps in ``_align``) and
+the units the chunker cuts between (``segmentation``; its compiled twin is ``chunkwise._csegment``).
+"""
+
+from . import normalization as _normalization, segmentation as _segmentation
+from .normalization import *  # noqa: F403
+from .segmentation import *  # noqa: F403
+
+__all__ = [*_normalization.__all__, *_segmentation.__all__]

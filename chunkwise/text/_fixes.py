@@ -1,0 +1,520 @@
+"""The repair passes of normalize(): each one finds its few targets with one compiled scan.
+
+A pass takes a text and returns the repaired text plus an EditMap of the places
+where lengths changed (None when nothing moved). Passes never look further than
+one character across an ASCII whitespace boundary (mojibake is repaired per
+whitespace-delimited segment), which is what lets normalize() cut long input
+into blocks at "letter newline letter" points and still give the same result.
+Counts of what each pass changed go into a shared Counter, keyed by category.
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from ._align import EditMap
+
+# Characters a cp1252 / Latin-1 decoder makes from UTF-8 continuation bytes 0x80-0xBF.
+_CP1252_CONTINUATION = (
+    "\u0080-\u00bf\u20ac\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160"
+    "\u2039\u0152\u017d\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122"
+    "\u0161\u203a\u0153\u017e\u0178"
+)
+# UTF-8 lead bytes 0xC2-0xF4 as cp1252 / Latin-1 show as U+00C2-U+00F4.
+# Characters later passes remove may sit between the two (a second run would see through them).
+_HIDES_MOJIBAKE = "\x00-\x08\x0e-\x1f\u200b\u2060\ufeff\u00ad\u202a-\u202e\u2066-\u2069"
+MOJIBAKE_HINT = f"[\u00c2-\u00f4][{_HIDES_MOJIBAKE}]*[{_CP1252_CONTINUATION}]"
+
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+ZERO_WIDTH_JOINERS = "\u200c\u200d"
+# Removed outright: zero-width space, soft hyphen, BOM / zero-width no-break space,
+# word joiner, Mongolian vowel separator, deprecated format characters.
+INVISIBLE = "\u00ad\u200b\u2060\ufeff\u180e\u206a-\u206f"
+INVISIBLE_CHARS = "\u00ad\u200b\u2060\ufeff\u180e\u206a\u206b\u206c\u206d\u206e\u206f"
+# C0 and C1 controls and DEL; tab and the line-break controls are handled elsewhere.
+CONTROLS = "\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f"
+LINE_BREAKS = "\r\x0b\x0c\x85\u2028\u2029"
+SPACES = "\u00a0\u1680\u2000-\u200a\u202f\u205f"
+SPACE_CHARS = (
+    "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f"
+)
+FULLWIDTH = "\uff01-\uff5e\u3000"
+SURROGATES = "\ud800-\udfff"
+
+# One character class covering every single-character trigger, for the block pre-scan.
+TRIGGERS = (
+    f"[{CONTROLS}{LINE_BREAKS}{INVISIBLE}{ZERO_WIDTH_JOINERS}{BIDI_CONTROLS}"
+    f"{SPACES}{FULLWIDTH}{SURROGATES}\u00c2-\u00f4&]"
+)
+
+# Scripts where ZWJ / ZWNJ select letter forms: Arabic, Syriac, Thaana, N'Ko,
+# the Indic blocks (Devanagari to Sinhala), Tibetan, Myanmar, Khmer, Mongolian.
+_JOINER_SCRIPTS = (
+    "\u0600-\u06ff\u0700-\u074f\u0750-\u077f\u0780-\u07bf\u07c0-\u07ff\u0860-\u08ff"
+    "\u0900-\u0dff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff\u1800-\u18af"
+    "\ua8e0-\ua8ff\ufb50-\ufdff\ufe70-\ufefc"  # stops before U+FEFF (BOM), which is removed
+)
+
+_ENTITY_BODY = r"(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
+
+
+@functools.lru_cache(maxsize=1)
+def patterns() -> dict[str, Any]:
+    """Compiled patterns, built on first use (no work at import)."""
+    import re
+
+    import regex
+
+    return {
+        "triggers": re.compile(TRIGGERS),
+        "surrogates": re.compile(f"[\ud800-\udbff][\udc00-\udfff]|[{SURROGATES}]"),
+        "mojibake_hint": re.compile(MOJIBAKE_HINT),
+        "ascii_space": re.compile(r"[ \t\n\r\x0b\x0c]"),
+        # Mojibake segments end at whitespace, and at other spaces unless they follow a
+        # lead character ("Ã" + NBSP is the mojibake of "à"): ftfy judges a segment whole,
+        # so "Über" + NBSP + "â€™" must not be one segment. The line and paragraph
+        # separators end one too: they become "\n" later, and a segment that took one in
+        # was judged otherwise than the same text cut before it (fuzzer 1:92272). NEL is
+        # left out: it is the second byte of the mojibake "Ñ\x85".
+        "mojibake_boundary": regex.compile(f"[ \\t\\n\\r\\x0b\\x0c\u2028\u2029]|(?<![\u00c2-\u00f4])[{SPACES}\u3000]"),
+        "mojibake_boundary_backwards": regex.compile(
+            f"(?r)[ \\t\\n\\r\\x0b\\x0c\u2028\u2029]|(?<![\u00c2-\u00f4])[{SPACES}\u3000]"
+        ),
+        # Never C1 controls or other Latin-1 characters: those can be mojibake bytes themselves.
+        "hides_mojibake": re.compile(f"[{_HIDES_MOJIBAKE}]"),
+        "controls": re.compile(f"[{CONTROLS}]"),
+        "entity": re.compile("&" + _ENTITY_BODY),
+        "entity_body": re.compile(_ENTITY_BODY),
+        "line_breaks": re.compile(f"\r\n|[{LINE_BREAKS}]"),
+        # Characters later passes remove or turn into spaces may sit around the break;
+        # looking through them now keeps a second run from finding a new break.
+        "hyphen_break": regex.compile(
+            r"(?<=\p{L}[\p{Cf}\x00-\x08\x0e-\x1f\x7f-\x9f]*)[\-\u00ad\u2010\uff0d]"
+            r"[\p{Cf}\p{Zs}\t\x00-\x08\x0e-\x1f\x7f-\x9f]*\n"
+            r"[\p{Cf}\p{Zs}\t\x00-\x08\x0e-\x1f\x7f-\x9f]*(?=\p{Ll})"
+        ),
+        "invisibles": re.compile(f"[{CONTROLS}{INVISIBLE}{ZERO_WIDTH_JOINERS}{BIDI_CONTROLS}]"),
+        "joiner_script": re.compile(f"[{_JOINER_SCRIPTS}]"),
+        "emoji_left": regex.compile(r"[\p{Extended_Pictographic}\p{Emoji_Modifier}\ufe0f\ufe0e]"),
+        "spaces": re.compile(f"[{SPACES}]+"),
+        "fullwidth": re.compile(f"[{FULLWIDTH}]+"),
+        "fullwidth_punct": re.compile(r"[\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff5e]"),
+        "form_candidates": {"NFC": re.compile("[^\x00-\u02ff]+"), "NFKC": re.compile("[^\x00-\x9f]+")},
+        "unstable": {
+            "NFC": regex.compile(r"[\P{ccc=0}\p{NFC_QC=N}\p{NFC_QC=M}]+"),
+            "NFKC": regex.compile(r"[\P{ccc=0}\p{NFKC_QC=N}\p{NFKC_QC=M}]+"),
+        },
+        # NFKC would turn 10³ into 103 and ½ into the longer 1⁄2: these stay as they are.
+        "nfkc_protected": regex.compile(r"[\p{dt=super}\p{dt=sub}\p{dt=fraction}]"),
+        "blank_lines": re.compile(r"\n\n\n+"),
+        # A literal prefix lets the scanner skip ahead; the tab variant runs only on text with tabs.
+        "inner_space": re.compile(r"  +"),
+        "inner_space_tab": re.compile(r"[ \t]{2,}"),
+    }
+
+
+Fix = Callable[[Any], str]
+
+
+def substitute(text: str, pattern: Any, fix: Fix, one_to_one: bool = False) -> tuple[str, EditMap | None]:
+    """pattern.sub(fix) that records every replacement which moves later offsets.
+
+    A one-character-to-one-character replacement keeps offsets and is not recorded;
+    with ``one_to_one`` the caller promises every replacement is character-for-character.
+    """
+    in_start: list[int] = []
+    in_end: list[int] = []
+    out_len: list[int] = []
+
+    def replace(match: Any) -> str:
+        old = match.group()
+        new = fix(match)
+        if new != old and not one_to_one and not (len(old) == 1 == len(new)):
+            start, end = match.span()
+            in_start.append(start)
+            in_end.append(end)
+            out_len.append(len(new))
+        return new
+
+    result = pattern.sub(replace, text)
+    return result, (EditMap.from_edits(in_start, in_end, out_len) if in_start else None)
+
+
+def apply_edits(text: str, edits: list[tuple[int, int, str]], trim: bool = True) -> tuple[str, EditMap | None]:
+    """Apply sorted, non-overlapping (start, end, replacement) edits, trimming each to its change.
+
+    ``trim=False`` keeps each edit whole, for a repair decided over a stretch as a
+    whole (a mojibake segment, a run of marks canonical ordering sorts), whose
+    unchanged ends need not be one-to-one: offsets inside it map to its ends.
+    """
+    if not edits:
+        return text, None
+    pieces: list[str] = []
+    in_start: list[int] = []
+    in_end: list[int] = []
+    out_len: list[int] = []
+    position = 0
+    for start, end, new in edits:
+        old = text[start:end]
+        # Trim the common prefix and suffix so the map stays as fine as the change itself.
+        prefix = 0
+        limit = min(len(old), len(new)) if trim else 0
+        while prefix < limit and old[prefix] == new[prefix]:
+            prefix += 1
+        suffix = 0
+        while suffix < limit - prefix and old[-1 - suffix] == new[-1 - suffix]:
+            suffix += 1
+        core_start, core_end = start + prefix, end - suffix
+        core_new = new[prefix : len(new) - suffix]
+        pieces.append(text[position:core_start])
+        pieces.append(core_new)
+        position = core_end
+        if not (core_end - core_start == 1 == len(core_new)):
+            in_start.append(core_start)
+            in_end.append(core_end)
+            out_len.append(len(core_new))
+    pieces.append(text[position:])
+    return "".join(pieces), (EditMap.from_edits(in_start, in_end, out_len) if in_start else None)
+
+
+# --- the passes, in the order normalize() runs them ---------------------------------
+
+
+def fix_surrogates(text: str, mode: str, counts: Counter) -> tuple[str, EditMap | None]:
+    """Join surrogate pairs into the character they encode; lone ones become U+FFFD (or go)."""
+
+    def fix(match: Any) -> str:
+        found = match.group()
+        counts["surrogates"] += 1
+        if len(found) == 2:
+            return found.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+        return "\ufffd" if mode == "replace" else ""
+
+    return substitute(text, patterns()["surrogates"], fix)
+
+
+def fix_mojibake(text: str, counts: Counter, leads: str, removes_controls: bool = True) -> tuple[str, EditMap | None]:
+    """Run ftfy's encoding repair on the whitespace-delimited segments that look like mojibake.
+
+    ``removes_controls``: whether a later pass removes control characters (then a
+    repair is judged again without the ones ftfy left, as a second run would).
+    """
+    import ftfy
+
+    pats = patterns()
+    boundary = pats["mojibake_boundary"]
+    boundary_backwards = pats["mojibake_boundary_backwards"]
+    invisible = pats["hides_mojibake"]
+    controls = pats["controls"]
+    edits: list[tuple[int, int, str]] = []
+    segment_end = 0
+    for hint_start, hint_end in _mojibake_hints(text, leads):
+        if hint_start < segment_end:
+            continue  # already inside the segment repaired last
+        # Bounded below by the last segment so the backward search stays linear overall.
+        before = boundary_backwards.search(text, segment_end, hint_start)
+        start = before.end() if before else segment_end
+        after = boundary.search(text, hint_end)
+        segment_end = after.start() if after else len(text)
+        segment = text[start:segment_end]
+        repaired = ftfy.fix_encoding(segment)
+        # A stray invisible character can hide mojibake from ftfy; later passes remove it
+        # and a second run would then repair: judge the segment without it too, and prefer
+        # that repair. (A soft hyphen can also be a mojibake byte: "Ã" + SHY is "í".)
+        visible = invisible.sub("", segment) if invisible.search(segment) else segment
+        if visible is not segment:
+            repaired_visible = ftfy.fix_encoding(visible)
+            if repaired_visible != visible:
+                repaired = repaired_visible
+        # C1 controls can be mojibake bytes, so they are not stripped up front; but a
+        # control ftfy left in place goes in a later pass, and a second run would judge
+        # what is left ("\x8dÂ\x80" -> "\x8dÂ€" -> "Â€" -> "€"): judge it now.
+        if removes_controls and controls.search(repaired):
+            settled = controls.sub("", repaired)
+            repaired_settled = ftfy.fix_encoding(settled)
+            if repaired_settled != settled:
+                repaired = repaired_settled
+        if repaired != segment:
+            counts["mojibake"] += 1
+        # A segment ftfy left alone is kept as one edit too (to itself): a slice of it
+        # can read as mojibake where the whole did not ("ÙŠØŸ" of "†ØØ±ÙŽÙŠØŸ"), so a
+        # chunk cut inside it carries the whole segment's raw span, as for a repair.
+        if len(segment) > 1:
+            edits.append((start, segment_end, repaired))
+    # Whole: ftfy judges a segment as a whole, and its repair need not keep the segment's
+    # unchanged ends in place, so a slice of it may be repaired otherwise or not at all.
+    return apply_edits(text, edits, trim=False)
+
+
+def _mojibake_hints(text: str, leads: str) -> list[tuple[int, int]]:
+    """Spans matching MOJIBAKE_HINT, for the lead characters ``leads`` known to occur.
+
+    Where lead characters are rare (English with the odd "café"), str.find on each
+    is far faster than a character-class scan of the whole text.
+    """
+    pattern = patterns()["mojibake_hint"]
+    occurrences = sum(text.count(c) for c in leads)
+    if occurrences * 64 > len(text):
+        return [m.span() for m in pattern.finditer(text)]
+    spans = []
+    for lead in leads:
+        position = text.find(lead)
+        while position != -1:
+            hint = pattern.match(text, position)
+            if hint:
+                spans.append(hint.span())
+            position = text.find(lead, position + 1)
+    spans.sort()
+    return spans
+
+
+# The characters HTML escaping writes as references: in markup or code ("&amp;" in a
+# string literal) unescaping them changes what the text means, not just how it is spelt.
+HTML_SYNTAX = frozenset("&<>\"'")
+
+
+def fix_html_entities(text: str, counts: Counter, keep_syntax: bool = False) -> tuple[str, EditMap | None]:
+    """Unescape HTML character references via ftfy, never creating a new entity.
+
+    With ``keep_syntax`` the references to HTML_SYNTAX characters stay. The
+    decision is made per reference, from the reference alone, so normalizing
+    any slice of a text unescapes exactly what normalizing the whole did.
+    """
+    from ftfy.fixes import unescape_html
+
+    body = patterns()["entity_body"]
+
+    def fix(match: Any) -> str:
+        found = match.group()
+        new = unescape_html(found)
+        if keep_syntax and new in HTML_SYNTAX:
+            return found
+        # "&amp;lt;" must stay: unescaping it would make "&lt;", and a second run would differ.
+        if new == "&" and body.match(text, match.end()):
+            return found
+        if new != found:
+            counts["html_entities"] += 1
+        return new
+
+    return substitute(text, patterns()["entity"], fix)
+
+
+def fix_line_breaks(text: str, counts: Counter) -> tuple[str, EditMap | None]:
+    r"""CRLF, CR, VT, FF, NEL, LINE and PARAGRAPH SEPARATOR all become ``\n``."""
+
+    def fix(match: Any) -> str:
+        counts["line_endings"] += 1
+        return "\n"
+
+    return substitute(text, patterns()["line_breaks"], fix)
+
+
+def fix_hyphen_breaks(text: str, counts: Counter) -> tuple[str, EditMap | None]:
+    """Join a word hyphenated across a line break when the next line goes on in lower case."""
+
+    def fix(match: Any) -> str:
+        counts["dehyphenation"] += 1
+        return ""
+
+    return substitute(text, patterns()["hyphen_break"], fix)
+
+
+def fix_invisibles(
+    text: str, remove_controls: bool, remove_invisible: bool, bidi: str, counts: Counter,
+    bidi_found: list[int],
+) -> tuple[str, EditMap | None]:
+    """Remove control, zero-width and bidi characters; ZWJ / ZWNJ stay where they join."""
+    pats = patterns()
+    joiner_script = pats["joiner_script"]
+    emoji_left = pats["emoji_left"]
+
+    # Judged by the character before only: a chunk may end right after a joiner (a cap
+    # smaller than one emoji sequence), and normalizing that chunk alone must keep what
+    # normalizing the whole text kept. Chunks never start with a joiner.
+    def joiner_meaningful(match: Any) -> bool:
+        position = match.start()
+        before = text[position - 1] if position else ""
+        if not before:
+            return False
+        if joiner_script.match(before):
+            return True
+        return match.group() == "\u200d" and bool(emoji_left.match(before))
+
+    def fix(match: Any) -> str:
+        char = match.group()
+        if char in BIDI_CONTROLS:
+            if bidi == "keep":
+                return char
+            counts["bidi"] += 1
+            if bidi == "report":
+                bidi_found.append(match.start())
+                return char
+            return ""
+        if char in ZERO_WIDTH_JOINERS:
+            if not remove_invisible or joiner_meaningful(match):
+                return char
+            counts["invisible"] += 1
+            return ""
+        if "\x00" <= char <= "\x9f":
+            if not remove_controls:
+                return char
+            counts["controls"] += 1
+            return ""
+        if not remove_invisible:
+            return char
+        counts["invisible"] += 1
+        return ""
+
+    return substitute(text, pats["invisibles"], fix)
+
+
+def fix_spaces(text: str, counts: Counter, present: str) -> str:
+    """NBSP, narrow NBSP, en/em/thin/hair spaces and friends become a plain space.
+
+    ``present``: the space characters known to occur. One str.replace per
+    character is far faster than a character-class scan, and keeps every offset.
+    """
+    for char in present:
+        counts["spaces"] += text.count(char)
+        text = text.replace(char, " ")
+    return text
+
+
+_FULLWIDTH_TABLE = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+def fix_fullwidth(text: str, counts: Counter) -> tuple[str, EditMap | None]:
+    """Fold fullwidth letters, digits and symbols to ASCII; fullwidth punctuation stays.
+
+    Fullwidth punctuation is correct typography in CJK text ("你好，世界"), and
+    whether a mark sits in CJK text can only be told from its neighbours: a chunk
+    holding the mark without them would then normalize differently from the whole
+    document. Judging each character by itself alone keeps
+    ``normalize(raw[c.start:c.end]).text == c.text`` for every chunk.
+    """
+    pats = patterns()
+    punct = pats["fullwidth_punct"]
+
+    def fix(match: Any) -> str:
+        run = match.group()
+        folded = "".join(c if punct.match(c) else c.translate(_FULLWIDTH_TABLE) for c in run)
+        counts["fullwidth"] += sum(1 for a, b in zip(run, folded) if a != b)
+        return folded
+
+    return substitute(text, pats["fullwidth"], fix, one_to_one=True)
+
+
+def normal_form(text: str, form: str, protect: bool = False) -> str:
+    """``unicodedata.normalize(form, text)``; for NFKC with ``protect``, super/subscripts and fractions stay."""
+    return apply_form(text, form, protect, Counter())[0]
+
+
+def apply_form(text: str, form: str, protect: bool, counts: Counter) -> tuple[str, EditMap | None]:
+    """NFC or NFKC, applied only to the runs of characters that are not stable under the form.
+
+    A stable character (canonical class 0, quick-check Yes) is a safe boundary
+    before itself, so normalizing each unstable run together with the character
+    before it gives exactly the whole-text result, with a map as fine as the runs.
+    """
+    if text.isascii():
+        return text, None
+    pats = patterns()
+    # Nothing below U+0300 (NFC) or U+00A0 (NFKC) is unstable: a fast scan for higher
+    # characters bounds where the slower property-class scan has to look.
+    windows = [m.span() for m in pats["form_candidates"][form].finditer(text)]
+    if sum(end - start for start, end in windows) > len(text) // 8:
+        # Mostly non-Latin text: one quick check of the whole, then one scan of it.
+        if unicodedata.is_normalized(form, text) and not (protect and form == "NFKC"):
+            return text, None
+        windows = [(0, len(text))]
+    protected = pats["nfkc_protected"] if (protect and form == "NFKC") else None
+    unstable = pats["unstable"][form]
+    edits: list[tuple[int, int, str]] = []
+    for window_start, window_end in windows:
+        for run in unstable.finditer(text, window_start, window_end):
+            start = max(run.start() - 1, 0)
+            segment = text[start : run.end()]
+            if protected is not None and protected.search(segment):
+                normalized = _normalize_keeping(segment, form, protected)
+            else:
+                normalized = unicodedata.normalize(form, segment)
+            if normalized != segment:
+                counts["form"] += 1
+                edits.append((start, run.end(), normalized))
+    # Whole: canonical ordering moves marks within the run, so no slice of it maps one to one.
+    return apply_edits(text, edits, trim=False)
+
+
+def _normalize_keeping(segment: str, form: str, protected: Any) -> str:
+    pieces: list[str] = []
+    position = 0
+    for keep in protected.finditer(segment):
+        pieces.append(unicodedata.normalize(form, segment[position : keep.start()]))
+        pieces.append(unicodedata.normalize("NFC", keep.group()))
+        position = keep.end()
+    pieces.append(unicodedata.normalize(form, segment[position:]))
+    return "".join(pieces)
+
+
+def fix_whitespace(text: str, counts: Counter) -> list[tuple[str, EditMap | None]]:
+    """Trailing spaces go, 3+ newlines become one blank line, inner runs one space.
+
+    Indentation at the start of a line is kept (code, nested lists). Returns
+    exactly three (text, map) results, one per sub-pass, in order; a sub-pass
+    with nothing to do returns its input and None. Each sub-pass looks for a
+    literal needle first: a character-class scan would cost more than all the
+    rest of normalize() on clean prose, where a space is every sixth character.
+    """
+    pats = patterns()
+    results: list[tuple[str, EditMap | None]] = []
+
+    # Trailing spaces: find each " \n" / "\t\n" and widen leftwards over the run.
+    trailing: list[tuple[int, int, str]] = []
+    for needle in (" \n", "\t\n") if "\t" in text else (" \n",):
+        position = text.find(needle)
+        while position != -1:
+            start = position
+            while start > 0 and text[start - 1] in " \t":
+                start -= 1
+            trailing.append((start, position + 1, ""))
+            position = text.find(needle, position + 2)
+    if trailing:
+        trailing.sort()
+        counts["whitespace"] += len(trailing)
+        text, edit_map = apply_edits(text, trailing)
+        results.append((text, edit_map))
+    else:
+        results.append((text, None))
+
+    def blank(match: Any) -> str:
+        counts["whitespace"] += 1
+        return "\n\n"
+
+    results.append(substitute(text, pats["blank_lines"], blank) if "\n\n\n" in text else (text, None))
+    text = results[-1][0]
+
+    # Inner runs: keep the first character (as a space), drop the rest. Collected with
+    # finditer and filtered in bulk: a per-match callback would dominate on clean prose.
+    pattern = pats["inner_space_tab"] if "\t" in text else pats["inner_space"] if "  " in text else None
+    if pattern is None:
+        results.append((text, None))
+        return results
+    spans = [m.span() for m in pattern.finditer(text)]
+    # A run right after a newline (or at the start) is indentation and stays.
+    spans = [(start, end) for start, end in spans if start and text[start - 1] != "\n"]
+    if not spans:
+        results.append((text, None))
+        return results
+    counts["whitespace"] += len(spans)
+    pieces = [text[:spans[0][0]]]
+    pieces.extend([" " + text[end:following] for (_, end), (following, _) in zip(spans, spans[1:])])
+    pieces.append(" " + text[spans[-1][1]:])
+    in_start = [start + 1 for start, _ in spans]
+    in_end = [end for _, end in spans]
+    text = "".join(pieces)
+    results.append((text, EditMap.from_edits(in_start, in_end, [0] * len(spans))))
+    return results
