@@ -21,6 +21,7 @@ from ._backend import backend
 from .reporting.auditing import audit
 from .stores.batch import BatchConfig, OutputPaths, prepare_store
 from .chunking.chunker import chunk
+from .integrations._shared import CHUNK_OPTIONS, chunk_options
 from .reporting.economics.measure import measure
 from .errors import (
     CatalogError,
@@ -50,14 +51,27 @@ def _sample_dir() -> Path:
 
 
 def _add_chunk_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--max-tokens", type=int, default=512, help="hard cap per chunk (default 512)")
-    parser.add_argument("--min-tokens", type=int, default=None, help="soft floor per chunk (default max/4)")
+    """One flag per chunk option, made from ChunkConfig's fields (``integrations._shared.chunk_options``)."""
+    for option in chunk_options():
+        flag = "--" + option.name.replace("_", "-")
+        if option.annotation is bool:
+            parser.add_argument(flag, action="store_true", help=option.help)
+        elif option.choices is not None:
+            parser.add_argument(flag, default=option.default, choices=option.choices,
+                                help=f"{option.help} (default {option.default})")
+        else:
+            shown = "" if option.default is None else f" (default {option.default})"
+            parser.add_argument(flag, type=int, default=option.default, help=option.help + shown)
     parser.add_argument("--tokenizer", default=None, help="catalog name or path to tokenizer.json (default cl100k_base)")
     parser.add_argument("--model", default=None,
                         help="target LLM, e.g. llama-3-8b: its tokenizer counts the tokens and the report serves it "
                              "(default llama-3-8b for memory and cost figures)")
-    parser.add_argument("--strategy", default="structural", choices=["structural", "naive"])
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+def _chunk_arguments(args: argparse.Namespace) -> dict:
+    """The chunk options as parsed, by ChunkConfig field name."""
+    return {name: getattr(args, name) for name in CHUNK_OPTIONS}
 
 
 def _add_report_options(parser: argparse.ArgumentParser) -> None:
@@ -80,15 +94,7 @@ def _add_follow_symlinks(parser: argparse.ArgumentParser) -> None:
 
 def _prepare(paths: list[Path], args: argparse.Namespace):
     documents = [doc for path in paths for doc in iter_documents(path)]
-    return prepare(
-        documents,
-        model=args.model,
-        max_tokens=args.max_tokens,
-        min_tokens=args.min_tokens,
-        tokenizer=args.tokenizer,
-        strategy=args.strategy,
-        **_report_options(args),
-    )
+    return prepare(documents, model=args.model, tokenizer=args.tokenizer, **_chunk_arguments(args), **_report_options(args))
 
 
 def _preview(text: str, width: int = 72) -> str:
@@ -147,13 +153,7 @@ class _ProgressBar:
 
 
 def _prepare_options(args: argparse.Namespace) -> dict:
-    options = {
-        "model": args.model,
-        "max_tokens": args.max_tokens,
-        "min_tokens": args.min_tokens,
-        "tokenizer": args.tokenizer,
-        "strategy": args.strategy,
-    }
+    options = {"model": args.model, "tokenizer": args.tokenizer, **_chunk_arguments(args)}
     return options | {name: value for name, value in _report_options(args).items() if value is not None}
 
 

@@ -69,11 +69,13 @@ _CLAUSE_END = regex.compile(r"[,;:\u3001\uff0c\uff1b\uff1a\u060c)\]]\s|[\u3001\u
 class ChunkConfig:
     """How ``chunk`` cuts. Scores and penalties are in units of one SECTION break."""
 
-    max_tokens: int = 512
-    min_tokens: int | None = None
-    overlap: int = 0
-    strategy: Strategy = "structural"
-    special_tokens: bool = False
+    # The fields with a "help" are the options every adapter and the CLI take by name
+    # (integrations._shared.chunk_options reads them from here); the rest come in a config.
+    max_tokens: int = field(default=512, metadata={"help": "hard cap on tokens per chunk"})
+    min_tokens: int | None = field(default=None, metadata={"help": "soft floor on tokens per chunk (default max_tokens // 4)"})
+    overlap: int = field(default=0, metadata={"help": "tokens of whole sentences repeated from the previous chunk"})
+    strategy: Strategy = field(default="structural", metadata={"help": "how cuts are chosen"})
+    special_tokens: bool = field(default=False, metadata={"help": "count the tokenizer's special tokens toward the cap"})
     markdown: bool = True
     # A cut must earn more than this to be worth a new chunk. 0.4 sits between a
     # sentence (0.35) and a line (0.5): every line, item, paragraph and section
@@ -91,7 +93,7 @@ class ChunkConfig:
     # units each side of a gap form its window, the largest semantic score
     # (in SECTION units, added to the structural one) and the deviation, in
     # mean absolute deviations of the document, that earns it.
-    profile: Profile = "balanced"
+    profile: Profile = field(default="balanced", metadata={"help": "embedder profile of the semantic strategy"})
     semantic_window: int = 3
     semantic_weight: float = 0.5
     semantic_clip_z: float = 2.5

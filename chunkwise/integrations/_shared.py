@@ -7,12 +7,14 @@ LlamaIndex and Haystack.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
+import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal
 
 from .._types import Chunk, Document
 from ..errors import ConfigError, InputTypeError, MissingDependencyError
@@ -32,38 +34,64 @@ def require(module: str, extra: str) -> ModuleType:
         ) from err
 
 
+@dataclass(frozen=True)
+class ChunkOption:
+    """A ``ChunkConfig`` field that adapters and the CLI take by name: its type, default, help and choices."""
+
+    name: str
+    annotation: Any
+    default: Any
+    help: str
+    choices: tuple[Any, ...] | None
+
+
+def chunk_options() -> tuple[ChunkOption, ...]:
+    """The ``ChunkConfig`` fields with a ``help`` in their metadata, read from the class itself.
+
+    Every adapter's options and the CLI's chunk flags come from here, so a field
+    added, renamed or given a new default in ``ChunkConfig`` changes them all.
+    """
+    hints = typing.get_type_hints(ChunkConfig)
+    found = []
+    for item in dataclasses.fields(ChunkConfig):
+        if "help" not in item.metadata:
+            continue
+        annotation = hints[item.name]
+        choices = typing.get_args(annotation) if typing.get_origin(annotation) is Literal else None
+        found.append(ChunkOption(item.name, annotation, item.default, item.metadata["help"], choices))
+    return tuple(found)
+
+
+CHUNK_OPTIONS: tuple[str, ...] = tuple(option.name for option in chunk_options())
+"""Names of the options ``chunk_options`` describes, in ``ChunkConfig``'s order."""
+
+
+def chunk_config(config: Any = None, options: Mapping[str, Any] | None = None) -> ChunkConfig:
+    """``config`` (default ``ChunkConfig()``) with ``options`` over it: the one rule, keywords override.
+
+    Any ``ChunkConfig`` field may be given; a name that is none raises, naming them.
+    """
+    if config is not None and not isinstance(config, ChunkConfig):
+        raise InputTypeError(f"config must be a chunkwise.ChunkConfig, got {type(config).__name__}")
+    options = dict(options or {})
+    known = [item.name for item in dataclasses.fields(ChunkConfig)]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown chunk option(s) {', '.join(map(repr, unknown))}; the options are ChunkConfig's fields: {', '.join(known)}")
+    base = config if config is not None else ChunkConfig()
+    return dataclasses.replace(base, **options) if options else base
+
+
 class Splitter:
     """``chunk`` with its options fixed once, for a framework splitter to call on batches of texts.
 
-    The options are those of ``chunkwise.chunk``; they are validated here, so a
-    bad value fails when the adapter is built, not on the first document.
+    ``options`` are ``ChunkConfig`` fields and override ``config``; they are
+    validated here, so a bad value fails when the adapter is built, not on the
+    first document.
     """
 
-    def __init__(
-        self,
-        *,
-        max_tokens: int = 512,
-        min_tokens: int | None = None,
-        overlap: int = 0,
-        strategy: str = "structural",
-        profile: str = "balanced",
-        tokenizer: Any = None,
-        special_tokens: bool = False,
-        embedder: Any = None,
-        config: Any = None,
-    ) -> None:
-        if config is None:
-            config = ChunkConfig(
-                max_tokens=max_tokens,
-                min_tokens=min_tokens,
-                overlap=overlap,
-                strategy=strategy,  # type: ignore[arg-type]
-                profile=profile,  # type: ignore[arg-type]
-                special_tokens=special_tokens,
-            )
-        elif not isinstance(config, ChunkConfig):
-            raise InputTypeError(f"config must be a chunkwise.ChunkConfig, got {type(config).__name__}")
-        self.config = config
+    def __init__(self, *, tokenizer: Any = None, embedder: Any = None, config: Any = None, **options: Any) -> None:
+        self.config = chunk_config(config, options)
         self.tokenizer_spec = tokenizer
         self.embedder = embedder
 

@@ -16,18 +16,15 @@ import dataclasses
 import os
 from typing import Any
 
-from ._shared import Passage, Splitter, check_compress_settings, compress_passages, offset_of, require, source_of
+from ._shared import CHUNK_OPTIONS, Passage, Splitter, check_compress_settings, compress_passages, offset_of, require, source_of
 
 require("haystack", "haystack")
 
 from haystack import Document, component, default_from_dict, default_to_dict  # noqa: E402
 from haystack.core.errors import SerializationError  # noqa: E402
 
+from ..chunking.chunker import ChunkConfig  # noqa: E402
 from ..errors import InputDataError, InputTypeError  # noqa: E402
-from ..chunking.chunker import ChunkConfig
-
-
-_SPLITTER_PARAMETERS = ("max_tokens", "min_tokens", "overlap", "strategy", "profile", "special_tokens")
 
 
 def _tokenizer_spec(spec: Any, owner: str) -> str | None:
@@ -46,9 +43,10 @@ def _tokenizer_spec(spec: Any, owner: str) -> str | None:
 class ChunkwiseDocumentSplitter:
     """Split Documents with ``chunkwise.chunk``: structure-aware, hard token cap, exact offsets.
 
-    Options are ``chunk``'s (``max_tokens``, ``min_tokens``, ``overlap`` in
-    tokens, ``strategy``, ``profile``, ``tokenizer``, ``special_tokens``,
-    ``embedder``, or a whole ``config``). Each split keeps its document's
+    Options are ``ChunkConfig``'s fields by name (``max_tokens``, ``min_tokens``,
+    ``overlap`` in tokens, ``strategy``, ``profile``, ``special_tokens``, ...),
+    over a whole ``config`` when one is given, plus ``tokenizer`` and
+    ``embedder``; an unknown name is a ConfigError. Each split keeps its document's
     metadata unchanged and adds ``source_id`` (the document's id),
     ``page_number`` (1 + form feeds before the split), ``split_id`` and
     ``split_idx_start`` (the character offset in the document's content).
@@ -56,29 +54,8 @@ class ChunkwiseDocumentSplitter:
     for ``strategy="semantic"``.
     """
 
-    def __init__(
-        self,
-        max_tokens: int = 512,
-        min_tokens: int | None = None,
-        overlap: int = 0,
-        strategy: str = "structural",
-        profile: str = "balanced",
-        tokenizer: Any = None,
-        special_tokens: bool = False,
-        embedder: Any = None,
-        config: Any = None,
-    ) -> None:
-        self._chunkwise = Splitter(
-            max_tokens=max_tokens,
-            min_tokens=min_tokens,
-            overlap=overlap,
-            strategy=strategy,
-            profile=profile,
-            tokenizer=tokenizer,
-            special_tokens=special_tokens,
-            embedder=embedder,
-            config=config,
-        )
+    def __init__(self, tokenizer: Any = None, embedder: Any = None, config: Any = None, **options: Any) -> None:
+        self._chunkwise = Splitter(tokenizer=tokenizer, embedder=embedder, config=config, **options)
 
     def to_dict(self) -> dict[str, Any]:
         """Serialize for a pipeline file; a tokenizer or embedder given as an object cannot be written down."""
@@ -87,7 +64,7 @@ class ChunkwiseDocumentSplitter:
         tuned = {
             f.name: getattr(config, f.name)
             for f in dataclasses.fields(ChunkConfig)
-            if f.name not in _SPLITTER_PARAMETERS and getattr(config, f.name) != getattr(ChunkConfig(), f.name)
+            if f.name not in CHUNK_OPTIONS and getattr(config, f.name) != getattr(ChunkConfig(), f.name)
         }
         if "break_scores" in tuned:
             tuned["break_scores"] = {int(k): v for k, v in tuned["break_scores"].items()}
@@ -97,7 +74,7 @@ class ChunkwiseDocumentSplitter:
             )
         return default_to_dict(
             self,
-            **{name: getattr(config, name) for name in _SPLITTER_PARAMETERS},
+            **{name: getattr(config, name) for name in CHUNK_OPTIONS},
             tokenizer=_tokenizer_spec(self._chunkwise.tokenizer_spec, type(self).__name__),
             embedder=None,
             config=tuned or None,
@@ -107,9 +84,8 @@ class ChunkwiseDocumentSplitter:
     def from_dict(cls, data: dict[str, Any]) -> ChunkwiseDocumentSplitter:
         parameters = dict(data.get("init_parameters", {}))
         tuned = parameters.get("config")
-        if isinstance(tuned, dict):
-            simple = {name: parameters[name] for name in _SPLITTER_PARAMETERS if name in parameters}
-            parameters["config"] = ChunkConfig(**simple, **tuned)
+        if isinstance(tuned, dict):  # the named options in init_parameters go over it, as in __init__
+            parameters["config"] = ChunkConfig(**tuned)
         return default_from_dict(cls, {**data, "init_parameters": parameters})
 
     @component.output_types(documents=list[Document])

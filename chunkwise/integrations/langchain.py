@@ -28,9 +28,10 @@ from pydantic import ConfigDict, Field  # noqa: E402
 class ChunkwiseTextSplitter(TextSplitter):
     """A LangChain text splitter that cuts with ``chunkwise.chunk``: structure-aware, hard token cap, exact offsets.
 
-    Options are ``chunk``'s (``max_tokens``, ``min_tokens``, ``overlap`` in
-    tokens, ``strategy``, ``profile``, ``tokenizer``, ``special_tokens``,
-    ``embedder``, or a whole ``config``). ``add_start_index`` (on by default,
+    Options are ``ChunkConfig``'s fields by name (``max_tokens``, ``min_tokens``,
+    ``overlap`` in tokens, ``strategy``, ``profile``, ``special_tokens``, ...),
+    over a whole ``config`` when one is given, plus ``tokenizer`` and
+    ``embedder``; an unknown name is a ConfigError. ``add_start_index`` (on by default,
     unlike LangChain's splitters) writes the chunk's character offset into
     the source ``page_content`` as ``metadata["start_index"]``; the rest of the
     metadata is copied unchanged. ``split_documents`` on a batch embeds every
@@ -40,28 +41,13 @@ class ChunkwiseTextSplitter(TextSplitter):
     def __init__(
         self,
         *,
-        max_tokens: int = 512,
-        min_tokens: int | None = None,
-        overlap: int = 0,
-        strategy: str = "structural",
-        profile: str = "balanced",
         tokenizer: Any = None,
-        special_tokens: bool = False,
         embedder: Any = None,
         config: Any = None,
         add_start_index: bool = True,
+        **options: Any,
     ) -> None:
-        self._chunkwise = Splitter(
-            max_tokens=max_tokens,
-            min_tokens=min_tokens,
-            overlap=overlap,
-            strategy=strategy,
-            profile=profile,
-            tokenizer=tokenizer,
-            special_tokens=special_tokens,
-            embedder=embedder,
-            config=config,
-        )
+        self._chunkwise = Splitter(tokenizer=tokenizer, embedder=embedder, config=config, **options)
         settings = self._chunkwise.config
         # LangChain's own fields, so code that reads them sees sizes in tokens.
         super().__init__(

@@ -17,8 +17,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._shared import (
+    CHUNK_OPTIONS,
+    ChunkOption,
     Passage,
     Splitter,
+    chunk_options,
     check_compress_settings,
     compress_passages,
     describe_embedder,
@@ -29,7 +32,7 @@ from ._shared import (
 
 require("llama_index.core", "llamaindex")
 
-from llama_index.core.bridge.pydantic import Field, field_serializer  # noqa: E402
+from llama_index.core.bridge.pydantic import Field, create_model, field_serializer  # noqa: E402
 from llama_index.core.node_parser.interface import TextSplitter  # noqa: E402
 from llama_index.core.postprocessor.types import BaseNodePostprocessor  # noqa: E402
 from llama_index.core.schema import (  # noqa: E402
@@ -45,23 +48,34 @@ from llama_index.core.schema import (  # noqa: E402
 from ..errors import InputDataError  # noqa: E402
 
 
-class ChunkwiseNodeParser(TextSplitter):
+def _option_field(option: ChunkOption) -> tuple[Any, Any]:
+    """A pydantic field for a chunk option. A choice is typed ``str`` and its choices named in the
+    description, so a bad value reaches ChunkConfig and fails as chunkwise's ConfigError."""
+    if option.choices is None:
+        return option.annotation, Field(default=option.default, description=option.help)
+    described = f"{option.help}: one of {', '.join(map(repr, option.choices))}"
+    return str, Field(default=option.default, description=described)
+
+
+# One pydantic field per chunk option, typed, defaulted and described by ChunkConfig itself.
+_ChunkOptionFields = create_model(
+    "_ChunkOptionFields",
+    __base__=TextSplitter,
+    **{option.name: _option_field(option) for option in chunk_options()},
+)
+
+
+class ChunkwiseNodeParser(_ChunkOptionFields):  # type: ignore[misc,valid-type]
     """A LlamaIndex node parser that cuts with ``chunkwise.chunk``: structure-aware, hard token cap, exact offsets.
 
-    Fields are ``chunk``'s options (``max_tokens``, ``min_tokens``,
-    ``overlap`` in tokens, ``strategy``, ``profile``, ``tokenizer``,
-    ``special_tokens``, ``embedder``). The cap applies to the node's text;
+    Fields are ``ChunkConfig``'s chunk options (``max_tokens``, ``min_tokens``,
+    ``overlap`` in tokens, ``strategy``, ``profile``, ``special_tokens``), plus
+    ``tokenizer`` and ``embedder``. The cap applies to the node's text;
     metadata that LlamaIndex adds when embedding is not counted. Each node
     keeps its parent's metadata and metadata settings unchanged.
     """
 
-    max_tokens: int = Field(default=512, description="Hard cap on tokens per node.")
-    min_tokens: int | None = Field(default=None, description="Soft floor (default max_tokens // 4).")
-    overlap: int = Field(default=0, description="Tokens of whole sentences repeated from the previous node.")
-    strategy: str = Field(default="structural", description="'structural', 'semantic' or 'naive'.")
-    profile: str = Field(default="balanced", description="Embedder profile for strategy='semantic'.")
     tokenizer: Any = Field(default=None, description="Anything chunkwise.get_tokenizer accepts.")
-    special_tokens: bool = Field(default=False, description="Count the tokenizer's special tokens.")
     embedder: Any = Field(default=None, description="Embedder for strategy='semantic'.")
 
     # IngestionPipeline keys its cache on to_dict(): objects serialize by name so that
@@ -80,16 +94,7 @@ class ChunkwiseNodeParser(TextSplitter):
 
     def _splitter(self) -> Splitter:
         # Built from the fields on each use, so a field changed after construction takes effect.
-        return Splitter(
-            max_tokens=self.max_tokens,
-            min_tokens=self.min_tokens,
-            overlap=self.overlap,
-            strategy=self.strategy,
-            profile=self.profile,
-            tokenizer=self.tokenizer,
-            special_tokens=self.special_tokens,
-            embedder=self.embedder,
-        )
+        return Splitter(tokenizer=self.tokenizer, embedder=self.embedder, **{name: getattr(self, name) for name in CHUNK_OPTIONS})
 
     @classmethod
     def class_name(cls) -> str:

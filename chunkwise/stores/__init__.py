@@ -3,7 +3,7 @@ file readers in ``readers``), and the resumable batch run over a store (``batch`
 SQLite manifest of what is done and what was quarantined (``manifest``).
 """
 
-from . import batch as _batch, manifest as _manifest, readers as _readers, sources as _sources
+from . import batch as _batch, readers as _readers, sources as _sources
 from .batch import *  # noqa: F403
 from .manifest import DoneDocument, Manifest, QuarantinedDocument
 from .readers import *  # noqa: F403
