@@ -89,13 +89,13 @@ OPENMP = _has_openmp() and shutil.which(_compiler()[0]) is not None
 
 EXTENSIONS = [
     # Boundary selection: integer DP, OpenMP across documents of a batch.
-    _extension("chunkwise._cboundaries", "src_ext/_cboundaries.pyx", openmp=OPENMP, float_math=False),
+    _extension("chunkwise.chunking._cboundaries", "chunkwise/chunking/_cboundaries.pyx", openmp=OPENMP, float_math=False),
     # Shingle hashing + MinHash signatures: integer hashing, OpenMP across units.
-    _extension("chunkwise._cminhash", "src_ext/_cminhash.pyx", openmp=OPENMP, float_math=False),
+    _extension("chunkwise.duplicates._cminhash", "chunkwise/duplicates/_cminhash.pyx", openmp=OPENMP, float_math=False),
     # Semantic gap scores: window cosines (float, re-associated so they vectorise), OpenMP across gaps.
-    _extension("chunkwise._cscores", "src_ext/_cscores.pyx", openmp=OPENMP, float_math=True),
+    _extension("chunkwise.chunking._cscores", "chunkwise/chunking/_cscores.pyx", openmp=OPENMP, float_math=True),
     # Sentence segmentation: one pass over the str in place, GIL released.
-    _extension("chunkwise._csegment", "src_ext/_csegment.pyx", openmp=False, float_math=False),
+    _extension("chunkwise.text._csegment", "chunkwise/text/_csegment.pyx", openmp=False, float_math=False),
 ]
 
 setup(

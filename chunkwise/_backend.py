@@ -15,7 +15,13 @@ from .errors import ConfigError
 
 FORCE_PYTHON_ENV = "CHUNKWISE_PURE_PYTHON"
 
-COMPILED_MODULES = ("_cboundaries", "_cminhash", "_csegment", "_cscores")
+# Each compiled loop sits beside its Python twin; call sites name it by its short name.
+COMPILED_MODULES = {
+    "_cboundaries": "chunkwise.chunking._cboundaries",
+    "_cscores": "chunkwise.chunking._cscores",
+    "_cminhash": "chunkwise.duplicates._cminhash",
+    "_csegment": "chunkwise.text._csegment",
+}
 
 
 def python_forced() -> bool:
@@ -23,11 +29,11 @@ def python_forced() -> bool:
 
 
 def compiled(name: str) -> ModuleType | None:
-    """The compiled module ``chunkwise.<name>``, or None when forced off or not built."""
+    """The compiled module ``name`` (a key of COMPILED_MODULES), or None when forced off or not built."""
     if python_forced():
         return None
     try:
-        return importlib.import_module(f"chunkwise.{name}")
+        return importlib.import_module(COMPILED_MODULES[name])
     except ImportError:
         return None
 
@@ -44,7 +50,7 @@ def chosen(name: str, implementation: str | None) -> ModuleType | None:
         raise ConfigError(f"implementation must be 'cython', 'python' or None, got {implementation!r}")
     module = compiled(name)
     if implementation == "cython" and module is None:
-        raise ImportError(f"chunkwise.{name} is not built (or {FORCE_PYTHON_ENV} is set)")
+        raise ImportError(f"{COMPILED_MODULES[name]} is not built (or {FORCE_PYTHON_ENV} is set)")
     return module
 
 

@@ -25,7 +25,7 @@ def test_extension_is_built_and_used():
     if python_forced():
         assert backend() == "python"
         pytest.skip(f"{FORCE_PYTHON_ENV} forces the Python twin")
-    import chunkwise._cboundaries  # noqa: F401  (ImportError here means the build failed)
+    import chunkwise.chunking._cboundaries  # noqa: F401  (ImportError here means the build failed)
 
     assert backend() == "cython"
 

@@ -119,7 +119,7 @@ def test_pud_sentence_boundary_f1(shared_data, language):
 
 # ---------------------------------------------------------------- the compiled twin
 
-needs_compiled = pytest.mark.skipif(compiled("_csegment") is None, reason="chunkwise._csegment not built or forced off")
+needs_compiled = pytest.mark.skipif(compiled("_csegment") is None, reason="chunkwise.text._csegment not built or forced off")
 
 
 def _both(text, markdown=True):
@@ -318,7 +318,7 @@ def test_twins_agree_on_pud(shared_data, language):
 def test_compiled_character_tables_match_the_twin():
     import regex
 
-    from chunkwise import _csegment
+    from chunkwise.text import _csegment
     from chunkwise.text import segmentation as twin
 
     every = "".join(chr(c) for c in range(0x110000))

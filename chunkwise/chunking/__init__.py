@@ -1,6 +1,6 @@
 """Cutting documents into chunks under a hard token cap: the structural, semantic and naive
 strategies (``chunker``), the boundary DP they share (``_boundaries``, compiled twin
-``chunkwise._cboundaries``) and the semantic gap scores (``_scores``, twin ``chunkwise._cscores``).
+``_cboundaries.pyx``) and the semantic gap scores (``_scores``, twin ``_cscores.pyx``).
 """
 
 from . import chunker as _chunker

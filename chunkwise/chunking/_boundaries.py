@@ -10,7 +10,7 @@ subject to every chunk holding at most ``max_tokens`` tokens. A dynamic
 programme over a window bounded by ``max_tokens`` (every unit counts at least
 one token) makes it linear in the number of units.
 
-This file is the pure-Python twin of ``src_ext/_cboundaries.pyx``; the two
+This file is the pure-Python twin of ``_cboundaries.pyx`` (beside it); the two
 must agree exactly, which is why scores are integers (fixed-point).
 """
 
@@ -36,7 +36,7 @@ def select_starts_python(
     cut_penalty: int,
     underfill_penalty: int,
 ) -> np.ndarray:
-    """Pure-Python twin of ``chunkwise._cboundaries.select_starts``."""
+    """Pure-Python twin of ``_cboundaries.select_starts``."""
     tokens = [int(t) for t in unit_tokens]
     scores = [int(s) for s in gap_scores]
     offsets = [int(o) for o in doc_offsets]

@@ -15,7 +15,7 @@ document's own mean and spread makes the score independent of the embedder's
 cosine range (a static table and a transformer differ a lot there). A document
 whose gaps are all alike (repeated sentences) scores 0 everywhere.
 
-This file holds the NumPy twin of ``src_ext/_cscores.pyx`` and the dispatcher.
+This file holds the NumPy twin of ``_cscores.pyx`` (beside it) and the dispatcher.
 Only the cosine is floating point; it is rounded to 1e-6 and everything after
 is integer arithmetic, so the twins agree unless a cosine lands within ~1e-13
 of a rounding edge.
@@ -80,7 +80,7 @@ def _quantized_similarities(vectors: np.ndarray, doc_offsets: np.ndarray, window
 
 
 def scores_from_similarities_python(similarities: np.ndarray, doc_offsets: np.ndarray, weight: int, clip_z_percent: int) -> np.ndarray:
-    """NumPy twin of ``chunkwise._cscores.scores_from_similarities``."""
+    """NumPy twin of ``_cscores.scores_from_similarities``."""
     scores = np.zeros(similarities.shape[0], dtype=np.int32)
     for begin, end in zip(doc_offsets[:-1].tolist(), doc_offsets[1:].tolist()):
         gaps = end - begin - 1
@@ -102,7 +102,7 @@ def scores_from_similarities_python(similarities: np.ndarray, doc_offsets: np.nd
 def gap_scores_python(
     vectors: np.ndarray, doc_offsets: np.ndarray, window: int, weight: int, clip_z_percent: int
 ) -> np.ndarray:
-    """NumPy twin of ``chunkwise._cscores.gap_scores``."""
+    """NumPy twin of ``_cscores.gap_scores``."""
     vectors, doc_offsets = _check(vectors, doc_offsets)
     similarities = _quantized_similarities(vectors, doc_offsets, window)
     return scores_from_similarities_python(similarities, doc_offsets, weight, clip_z_percent)

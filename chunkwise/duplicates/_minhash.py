@@ -1,7 +1,7 @@
 """Shingle hashing, MinHash signatures and LSH banding for near-duplicate detection.
 
 The hashing is a fixed function of the code points, so the compiled loops in
-``src_ext/_cminhash.pyx`` and the pure-Python twins here agree bit for bit:
+``_cminhash.pyx`` and the pure-Python twins here agree bit for bit:
 
 * Text is lower-cased by the caller (``encode_units``) and passed as UTF-32 code points.
 * Word mode: a word is a maximal run of code points that are neither whitespace
@@ -98,7 +98,7 @@ def _char_items(codepoints: Sequence[int]) -> list[int]:
 def shingle_hashes_python(
     codepoints: np.ndarray, offsets: np.ndarray, by_words: int, size: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Pure-Python twin of ``chunkwise._cminhash.shingle_hashes``.
+    """Pure-Python twin of ``_cminhash.shingle_hashes``.
 
     ``codepoints`` (uint32) holds the units back to back, ``offsets`` (int64,
     units + 1) delimits them. Returns ``(hashes uint64, hash_offsets int64)``.
@@ -149,7 +149,7 @@ def _affine_mod61(a: np.ndarray, x: np.ndarray, b: np.ndarray) -> np.ndarray:
 def signatures_python(
     hashes: np.ndarray, hash_offsets: np.ndarray, perm_a: np.ndarray, perm_b: np.ndarray
 ) -> np.ndarray:
-    """Pure-Python (NumPy) twin of ``chunkwise._cminhash.signatures``: uint64 [units, perms]."""
+    """Pure-Python (NumPy) twin of ``_cminhash.signatures``: uint64 [units, perms]."""
     unit_count = len(hash_offsets) - 1
     if unit_count < 0 or int(hash_offsets[0]) != 0 or int(hash_offsets[-1]) != len(hashes):
         raise ValueError("hash_offsets must start at 0 and end at len(hashes)")

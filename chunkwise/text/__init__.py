@@ -1,6 +1,6 @@
 """Text in, text out, offsets kept: Unicode repair with a map back to the raw text
 (``normalization``, with the repairs in ``_fixes`` and the offset maps in ``_align``) and
-the units the chunker cuts between (``segmentation``; its compiled twin is ``chunkwise._csegment``).
+the units the chunker cuts between (``segmentation``; its compiled twin is ``_csegment.pyx`` beside it).
 """
 
 from . import normalization as _normalization, segmentation as _segmentation

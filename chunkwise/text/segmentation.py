@@ -12,7 +12,7 @@ Cyrillic, Greek, CJK (。！？ with no space needed), Arabic (؟ ۔), Devanagar
 and Thai (no sentence punctuation: a space between Thai words is a weak
 boundary). Units longer than a token budget are split further by the chunker.
 
-This module is also the pure-Python twin of ``src_ext/_csegment.pyx``, which
+This module is also the pure-Python twin of ``_csegment.pyx`` (beside it), which
 ``segment`` uses when it is built; the two return identical span lists, and
 the compiled one builds its character tables from the constants here.
 """
@@ -30,7 +30,7 @@ from .._backend import chosen, compiled
 from .._types import Break, Span, SpanTable  # Break is re-exported here, beside the segmenter that sets it
 
 
-# Character tables shared with the compiled twin (src_ext/_csegment.pyx builds its
+# Character tables shared with the compiled twin (_csegment.pyx builds its
 # lookup tables from these), so the two cannot drift apart.
 _TERMINALS = ".!?\u2026\u203c\u2047\u2048\u2049\u061f\u06d4\u0964\u0965\u3002\uff01\uff0e\uff1f\uff61"
 _CLOSERS = "\"'\u201d\u2019\u00bb\u203a)]}\u300d\u300f\uff09\u300b\u3009\u3011\uff63"
@@ -301,7 +301,7 @@ def segment_table(text: str, *, markdown: bool = True) -> SpanTable:
 
 
 def _segment_python(text: str, markdown: bool) -> list[Span]:
-    """Pure-Python twin of ``chunkwise._csegment.segment``."""
+    """Pure-Python twin of ``chunkwise.text._csegment.segment``."""
     spans: list[Span] = []
     sentence_cuts = _sentence_cuts(text)
     thai = _THAI_SPACE.search(text) is not None
