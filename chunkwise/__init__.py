@@ -5,24 +5,23 @@ Nothing is loaded at import: tokenizers and models load on first use, from
 local files only.
 """
 
+from . import errors as _errors
 from ._backend import backend
 from ._types import Chunk, Document, Removed, Span
-from .retrieval.budget import plan_budget
-from .chunking.chunker import ChunkConfig, chunk, chunk_documents, naive_split
-from .retrieval.compression import CompressConfig, Compressed, compress
-from .duplicates.removal import DedupConfig, DedupResult, dedup
-from .embedding.embedders import CachedEmbedder, Embedder, EmbeddingCache, SentenceTransformerEmbedder, StaticEmbedder, embed_window, get_embedder
-from .text.normalization import Normalized, NormalizeConfig, normalize
-from . import errors as _errors
+from .chunking import ChunkConfig, chunk, chunk_documents, naive_split
+from .duplicates import DedupConfig, DedupResult, dedup
+from .embedding import Embedder, get_embedder
 from .errors import *  # noqa: F403 - every error class and the warning, as errors.__all__ lists them
-from .retrieval.evaluation import Evaluation, evaluate
-from .retrieval.index import Hit, Index
 from .pipeline import PrepareResult, prepare
-from .reporting.auditing import AuditReport, audit
-from .stores.batch import BatchConfig, BatchSummary, prepare_store
-from .reporting.report import Report, ReportConfig
-from .text.segmentation import segment
+from .reporting import AuditReport, Report, ReportConfig, audit
+from .retrieval import CompressConfig, Compressed, Evaluation, Hit, Index, compress, evaluate, plan_budget
+from .stores import BatchConfig, BatchSummary, prepare_store
+from .text import Normalized, NormalizeConfig, normalize, segment
 from .tokens import Tokenizer, get_tokenizer
+
+# Kept importable from here for code written against earlier versions, but not in __all__:
+# they are the embedding package's parts, not the pipeline's (chunkwise.embedding lists them).
+from .embedding import CachedEmbedder, EmbeddingCache, SentenceTransformerEmbedder, StaticEmbedder, embed_window  # noqa: F401
 
 from ._version import __version__
 
@@ -65,11 +64,6 @@ __all__ = [
     "get_tokenizer",
     "Embedder",
     "get_embedder",
-    "SentenceTransformerEmbedder",
-    "StaticEmbedder",
-    "CachedEmbedder",
-    "EmbeddingCache",
-    "embed_window",
     # types
     "Chunk",
     "Document",
