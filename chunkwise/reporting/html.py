@@ -287,7 +287,7 @@ def _formulas(items: Sequence[str]) -> str:
 
 
 def render_report(report: Report, *, title: str = "chunkwise token-economics report") -> str:
-    """The whole page for one report."""
+    """The whole page for one report: the heading, then each section in reading order."""
     econ = report.economics
     body: list[str] = [f"<h1>{_e(title)}</h1>"]
     subtitle = (f"{report.documents:,} documents \u00b7 {report.raw_chars:,} characters \u00b7 "
@@ -295,7 +295,26 @@ def render_report(report: Report, *, title: str = "chunkwise token-economics rep
                 f"with {report.naive_overlap}-token overlap \u00b7 chunkwise cap {report.max_tokens} tokens")
     body.append(f'<p class="sub">{_e(subtitle)}</p>')
 
-    # Headline cards: every figure says what it is measured against.
+    body += _headline_cards(report)
+    body += _waterfall_section(report)
+    body += _comparison_section(report)
+    if econ is not None:
+        body += _serving_sections(econ)
+    body += _document_sections(report)
+    body += _assumptions_section(report)
+
+    footer = f"chunkwise report schema {SCHEMA_VERSION} \u00b7 every figure is in report.to_dict() with its formula"
+    body.append(f"<footer>{_e(footer)}</footer>")
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{_e(title)}</title><style>{CSS}</style></head><body><main>"
+            + "".join(body) + "</main></body></html>\n")
+
+
+def _headline_cards(report: Report) -> list[str]:
+    """Headline cards: every figure says what it is measured against."""
+    econ = report.economics
+    body: list[str] = []
     savings = report.savings()
     overlap = savings[0]["tokens"]
     without_overlap = report.naive.tokens - overlap
@@ -324,8 +343,13 @@ def render_report(report: Report, *, title: str = "chunkwise token-economics rep
     body.append('<div class="cards">' + "".join(
         f'<div class="card"><div class="k">{_e(k)}</div><div class="v">{_e(v)}</div><div class="d">{_e(d)}</div></div>'
         for k, v, d in cards) + "</div>")
+    return body
 
-    # Waterfall: one step per part of the saving, its label the part's own number.
+
+def _waterfall_section(report: Report) -> list[str]:
+    """Where the tokens go: one step per part of the saving, its label the part's own number."""
+    savings = report.savings()
+    body: list[str] = []
     baseline = report.baseline()
     sublabels = {"naive": f"{report.max_tokens} / {report.naive_overlap} overlap", "without_overlap": "same windows, 0 overlap",
                  "after_repair": "Unicode repaired", "after_dedup": "copies out", "chunked": "chunkwise output"}
@@ -344,8 +368,13 @@ def render_report(report: Report, *, title: str = "chunkwise token-economics rep
     body.append(f'<p class="note">{_e(f"Dedup removed (tokens, by reason): {removed}. Unicode repairs (count): {fixes}.")}</p>')
     body.append(f'<p class="note">{_e("Baseline window: " + str(baseline["window_tokens"]) + " tokens, " + baseline["window_source"] + ". Baseline overlap: " + str(baseline["overlap_tokens"]) + " tokens, " + baseline["overlap_source"] + ".")}</p>')
     body.append("</section>")
+    return body
 
-    # Comparison tables: a coloured cell always has its reader in the last column.
+
+def _comparison_section(report: Report) -> list[str]:
+    """Naive against chunkwise, then padding and serving: a coloured cell always has its reader in the last column."""
+    econ = report.economics
+    body: list[str] = []
     token_rows = [
         ComparisonRow("chunks", report.naive.chunks, report.prepared.chunks, "int", None, "a count, not a cost"),
         ComparisonRow("tokens in chunks", report.naive.tokens, report.prepared.tokens, "int", "lower",
@@ -365,60 +394,69 @@ def render_report(report: Report, *, title: str = "chunkwise token-economics rep
         body.append(_comparison_table(serving_rows(econ)))
         body.append(f'<p class="note">{_e(econ.context_comparison()["note"])}</p>')
     body.append("</section>")
+    return body
 
-    if econ is not None:
-        cap = econ.naive.capacity
-        naive_kv, prepared_kv = econ.kv_bytes_at_concurrency
-        headroom = cap.gpu_memory_bytes - cap.budget_bytes
-        segments = []
-        for label, used in (("naive", naive_kv), ("chunkwise", prepared_kv)):
-            used = min(used, cap.kv_cache_bytes)
-            segments.append((label, [
-                ("weights", cap.weights_bytes, PALETTE["weights"]),
-                ("activations + runtime", cap.reserve_bytes, PALETTE["reserve"]),
-                (f"KV cache in use ({econ.concurrency} requests)", used, PALETTE["kv_used"]),
-                ("KV cache free", cap.kv_cache_bytes - used, PALETTE["kv_free"]),
-                ("outside gpu_memory_utilization", headroom + (cap.kv_cache_available_bytes - cap.kv_cache_bytes), PALETTE["headroom"]),
-            ]))
-        body.append(f"<section><h2>GPU memory by component: {_e(econ.model)} on one {_e(econ.gpu)}, "
-                    f"{_e(econ.concurrency)} concurrent requests</h2>")
-        body.append(memory_svg(segments, cap.gpu_memory_bytes))
-        body.append(_legend([("weights", PALETTE["weights"]), ("activations + runtime reserve", PALETTE["reserve"]),
-                             ("KV cache in use", PALETTE["kv_used"]), ("KV cache free", PALETTE["kv_free"]),
-                             (f"not used (utilization {econ.config.gpu_memory_utilization:g})", PALETTE["headroom"])]))
-        body.append(f'<p class="note">{_e(f"KV cache: {econ.kv_per_token.formula} bytes per token; paged in blocks of {cap.block_size} tokens (vLLM). GPU memory: {cap.gpu_memory_bytes / GIB:.2f} GiB.")}</p>')
-        body.append("</section>")
 
-        marks = [("naive", econ.naive.request_tokens, econ.naive.max_concurrent_requests, PALETTE["naive"]),
-                 ("chunkwise", econ.prepared.request_tokens, econ.prepared.max_concurrent_requests, PALETTE["chunkwise"])]
-        body.append('<div class="two"><section><h2>Concurrent requests per GPU</h2>')
-        body.append(concurrency_svg(econ.concurrency_curve, marks))
-        seqs = getattr(cap, "max_num_seqs", None)
-        limit = f", at most max_num_seqs={seqs} (the engine's limit on sequences at once)" if seqs else ""
-        body.append(f'<p class="note">{_e(f"floor(KV blocks / blocks per request){limit}; {cap.num_blocks:,} blocks of {cap.block_size} tokens fit on the {econ.gpu}.")}</p></section>')
-        if econ.naive.padding is not None and econ.prepared.padding is not None:
-            short = {"static": "padded to max", "dynamic": "document order", "bucketed": "length-sorted"}
-            groups = [(short[name], getattr(econ.naive.padding, name).efficiency,
-                       getattr(econ.prepared.padding, name).efficiency) for name in ("static", "dynamic", "bucketed")]
-            max_length = econ.naive.padding.static.max_length
-            body.append("<section><h2>Share of embedding slots that are real tokens</h2>")
-            body.append(efficiency_svg(groups))
-            body.append(_legend([("naive", PALETTE["naive"]), ("chunkwise", PALETTE["chunkwise"])]))
-            efficiency_note = (f"Batch {econ.config.embed_batch_size}, max_length {max_length}. A higher share is not "
-                               "fewer slots: the two sides embed different chunks, so compare the slot counts in the "
-                               "table above. ")
-            body.append(f'<p class="note">{_e(efficiency_note + padding_explanation(econ))}</p></section>')
-        body.append("</div>")
+def _serving_sections(econ: Any) -> list[str]:
+    """GPU memory by component, concurrency, embedding efficiency and embedding memory."""
+    body: list[str] = []
+    cap = econ.naive.capacity
+    naive_kv, prepared_kv = econ.kv_bytes_at_concurrency
+    headroom = cap.gpu_memory_bytes - cap.budget_bytes
+    segments = []
+    for label, used in (("naive", naive_kv), ("chunkwise", prepared_kv)):
+        used = min(used, cap.kv_cache_bytes)
+        segments.append((label, [
+            ("weights", cap.weights_bytes, PALETTE["weights"]),
+            ("activations + runtime", cap.reserve_bytes, PALETTE["reserve"]),
+            (f"KV cache in use ({econ.concurrency} requests)", used, PALETTE["kv_used"]),
+            ("KV cache free", cap.kv_cache_bytes - used, PALETTE["kv_free"]),
+            ("outside gpu_memory_utilization", headroom + (cap.kv_cache_available_bytes - cap.kv_cache_bytes), PALETTE["headroom"]),
+        ]))
+    body.append(f"<section><h2>GPU memory by component: {_e(econ.model)} on one {_e(econ.gpu)}, "
+                f"{_e(econ.concurrency)} concurrent requests</h2>")
+    body.append(memory_svg(segments, cap.gpu_memory_bytes))
+    body.append(_legend([("weights", PALETTE["weights"]), ("activations + runtime reserve", PALETTE["reserve"]),
+                         ("KV cache in use", PALETTE["kv_used"]), ("KV cache free", PALETTE["kv_free"]),
+                         (f"not used (utilization {econ.config.gpu_memory_utilization:g})", PALETTE["headroom"])]))
+    body.append(f'<p class="note">{_e(f"KV cache: {econ.kv_per_token.formula} bytes per token; paged in blocks of {cap.block_size} tokens (vLLM). GPU memory: {cap.gpu_memory_bytes / GIB:.2f} GiB.")}</p>')
+    body.append("</section>")
 
-        embed = econ.prepared.embed_memory
-        body.append(f"<section><h2>Embedding memory per batch: {_e(econ.embedder)}</h2>")
-        body.append(_table(["buffer", "bytes", "GiB"], [
-            (value.what, f"{value.bytes:,}", f"{value.gib:.4f}") for value in embed.values()]))
-        embed_note = (f"Batch of {econ.config.embed_batch_size} sequences padded to max_length; eager attention "
-                      "materializes batch x heads x seq\u00b2 scores, SDPA keeps one fp32 statistic per row.")
-        body.append(f'<p class="note">{_e(embed_note)}</p>')
-        body.append("</section>")
+    marks = [("naive", econ.naive.request_tokens, econ.naive.max_concurrent_requests, PALETTE["naive"]),
+             ("chunkwise", econ.prepared.request_tokens, econ.prepared.max_concurrent_requests, PALETTE["chunkwise"])]
+    body.append('<div class="two"><section><h2>Concurrent requests per GPU</h2>')
+    body.append(concurrency_svg(econ.concurrency_curve, marks))
+    seqs = getattr(cap, "max_num_seqs", None)
+    limit = f", at most max_num_seqs={seqs} (the engine's limit on sequences at once)" if seqs else ""
+    body.append(f'<p class="note">{_e(f"floor(KV blocks / blocks per request){limit}; {cap.num_blocks:,} blocks of {cap.block_size} tokens fit on the {econ.gpu}.")}</p></section>')
+    if econ.naive.padding is not None and econ.prepared.padding is not None:
+        short = {"static": "padded to max", "dynamic": "document order", "bucketed": "length-sorted"}
+        groups = [(short[name], getattr(econ.naive.padding, name).efficiency,
+                   getattr(econ.prepared.padding, name).efficiency) for name in ("static", "dynamic", "bucketed")]
+        max_length = econ.naive.padding.static.max_length
+        body.append("<section><h2>Share of embedding slots that are real tokens</h2>")
+        body.append(efficiency_svg(groups))
+        body.append(_legend([("naive", PALETTE["naive"]), ("chunkwise", PALETTE["chunkwise"])]))
+        efficiency_note = (f"Batch {econ.config.embed_batch_size}, max_length {max_length}. A higher share is not "
+                           "fewer slots: the two sides embed different chunks, so compare the slot counts in the "
+                           "table above. ")
+        body.append(f'<p class="note">{_e(efficiency_note + padding_explanation(econ))}</p></section>')
+    body.append("</div>")
 
+    embed = econ.prepared.embed_memory
+    body.append(f"<section><h2>Embedding memory per batch: {_e(econ.embedder)}</h2>")
+    body.append(_table(["buffer", "bytes", "GiB"], [
+        (value.what, f"{value.bytes:,}", f"{value.gib:.4f}") for value in embed.values()]))
+    embed_note = (f"Batch of {econ.config.embed_batch_size} sequences padded to max_length; eager attention "
+                  "materializes batch x heads x seq\u00b2 scores, SDPA keeps one fp32 statistic per row.")
+    body.append(f'<p class="note">{_e(embed_note)}</p>')
+    body.append("</section>")
+    return body
+
+
+def _document_sections(report: Report) -> list[str]:
+    """The documents that saved most and examples of what dedup removed."""
+    body: list[str] = []
     if report.top_documents:
         body.append("<section><h2>Documents with the largest savings against naive windows (their overlap included)</h2>")
         body.append(_table(["document", "raw tokens", "naive tokens", "chunks", "chunk tokens"], [
@@ -434,8 +472,14 @@ def render_report(report: Report, *, title: str = "chunkwise token-economics rep
                         f"<td>{_e('' if example.tokens is None else f'{example.tokens:,}')}</td>"
                         f'<td class="excerpt">{_e(example.excerpt)}</td></tr>')
         body.append("</tbody></table></section>")
+    return body
 
-    # Assumptions, sources and formulas.
+
+def _assumptions_section(report: Report) -> list[str]:
+    """Assumptions, sources and formulas."""
+    econ = report.economics
+    baseline = report.baseline()
+    body: list[str] = []
     body.append("<section><h2>Assumptions, sources and formulas</h2>")
     notes = list(report.notes) + (list(econ.notes) if econ is not None else [])
     facts = [
@@ -471,14 +515,7 @@ def render_report(report: Report, *, title: str = "chunkwise token-economics rep
                 formulas += list(s.self_hosted.formulas)
             body.append(f"<details><summary>Formulas, {_e(label)}</summary>{_formulas(formulas)}</details>")
     body.append("</section>")
-
-    footer = f"chunkwise report schema {SCHEMA_VERSION} \u00b7 every figure is in report.to_dict() with its formula"
-    body.append(f"<footer>{_e(footer)}</footer>")
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{_e(title)}</title><style>{CSS}</style></head><body><main>"
-            + "".join(body) + "</main></body></html>\n")
-
+    return body
 
 def _estimate_text(estimate: Any, *, percent: bool = False) -> str:
     fmt = _pct if percent else _int
