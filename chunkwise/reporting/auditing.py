@@ -489,14 +489,7 @@ def audit(
     are bootstrap percentiles over measured documents (``resamples``, ``seed``), shrunk
     by the finite-population correction; a full measurement has no interval.
     """
-
-    for name, value in (("resamples", resamples), ("calibration_documents", calibration_documents)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"{name}={value!r} must be a positive integer")
-    if not (isinstance(confidence, float) and 0 < confidence < 1):
-        raise ConfigError(f"confidence={confidence!r} must be a float in (0, 1), e.g. 0.95")
-    if sample is not None and (isinstance(sample, bool) or not isinstance(sample, int) or sample < 2):
-        raise ConfigError(f"sample={sample!r} must be an integer >= 2 (documents to measure), or None for all")
+    _check_sampling(sample, confidence, resamples, calibration_documents)
     chunk_config = ChunkConfig(max_tokens=max_tokens, naive_overlap=naive_overlap)
     normalize_config = stage_config(normalize, NormalizeConfig, "normalize")
     dedup_config = stage_config(dedup, DedupConfig, "dedup")
@@ -519,31 +512,8 @@ def audit(
     chars = int(all_counts.sum())
     measured_counts = all_counts[measured_index]
 
-    raw = np.asarray(counter.content_count_batch([d.text for d in measured]), dtype=float)
-    repaired: list[Document] = []
-    fixes_per_doc: list[Mapping[str, int]] = []
-    for document in measured:
-        if normalize_config is None:
-            repaired.append(document)
-            fixes_per_doc.append({})
-            continue
-        result = run_normalize(document.text, normalize_config)
-        repaired.append(Document(document.id, result.text, document.metadata))
-        fixes_per_doc.append(result.fixes)
-    normalized = np.asarray(counter.content_count_batch([d.text for d in repaired]), dtype=float) \
-        if normalize_config is not None else raw.copy()
-    reasons = ("overlap", "exact", "near", "boilerplate")
-    removed = {reason: np.zeros(len(measured)) for reason in reasons}
-    if dedup_config is not None:
-        deduped = run_dedup(repaired, dedup_config, tokenizer=counter)
-        position = {d.id: i for i, d in enumerate(measured)}
-        for entry in deduped.removed:
-            removed[entry.reason][position[entry.doc_id]] += entry.token_count or 0
-        kept = np.asarray(counter.content_count_batch([d.text for d in deduped.documents]), dtype=float)
-    else:
-        kept = normalized.copy()
-    store_removed = _store_duplicate_tokens(repaired, counter, chunk_config) if dedup_config is not None \
-        else np.zeros(len(measured))
+    raw, normalized, kept, removed, store_removed, fixes_per_doc = _measure(measured, counter, normalize_config, dedup_config,
+                                                                            chunk_config)
     store_kept = normalized - store_removed
     budget = content_budget(counter, max_tokens)
     naive = _naive_tokens(raw, budget, chunk_config.effective_naive_overlap)
@@ -569,30 +539,11 @@ def audit(
     per_doc = {
         "mean": float(raw.mean()), "median": float(np.median(raw)), "p95": float(np.percentile(raw, 95)), "max": float(raw.max()),
     }
-    if sampled:
-        notes.append(
-            f"duplicates are searched within the {len(measured):,} measured documents only: on a sample the "
-            "duplication rate is a lower bound (a pair counts only when both copies are sampled)"
-        )
-        notes.append("totals are ratio estimates: measured / predicted on the sample x predicted for the whole store; "
-                     f"{confidence:.0%} bootstrap percentile intervals ({resamples} resamples) with finite-population correction")
-    notes.append(f"{STORE_RUN} removes only chunks that repeat an earlier chunk exactly (predicted here by chunking "
-                 f"the measured documents); {IN_MEMORY} also stitches overlap and removes near duplicates and "
-                 "boilerplate: its figures are labelled so")
-    notes.append("whitespace and line-ending fixes are formatting (aligned code, tables), counted but not as damage")
-    notes.append(f"naive window tokens per document = T + (windows - 1) x {chunk_config.effective_naive_overlap}, "
-                 f"windows = 1 + ceil((T - {budget}) / {budget - chunk_config.effective_naive_overlap}) (formula, not re-tokenized)")
-
+    notes += _method_notes(len(measured) if sampled else None, confidence, resamples, budget, chunk_config.effective_naive_overlap)
     econ = None
     if resolved is not None:
-        stored_lengths = [int(n) for n in raw]
-        cleaned_lengths = [int(n) for n in store_kept if n > 0]  # as a store run leaves them
-        as_stored = scenario("as stored", stored_lengths, resolved, max_tokens=max_tokens)
-        cleaned = scenario("cleaned", cleaned_lengths or [0], resolved, max_tokens=max_tokens)
-        econ = {"model": resolved.model.name, "gpu": resolved.gpu.name, "price": resolved.price.name,
-                "prices_as_of": resolved.price.as_of or resolved.catalog.prices_as_of, "top_k": options.top_k,
-                "queries_per_day": options.queries_per_day, "as_stored": as_stored, "cleaned": cleaned,
-                "assumptions": options.to_dict(), "notes": list(resolved.notes)}
+        econ = _audit_economics(raw, store_kept, resolved, options, max_tokens)
+        as_stored = econ["as_stored"]
         if resolved.model.max_context and as_stored.request_tokens > resolved.model.max_context:
             notes.append(f"top-{options.top_k} stored units make {as_stored.request_tokens:,}-token requests, beyond "
                          f"{resolved.model.name}'s {resolved.model.max_context:,}-token context: chunk the store first")
@@ -629,6 +580,80 @@ def audit(
         store_tokens_saved_vs_naive_fraction=boot.ratio(naive - store_kept, naive),
         formatting_fixes={name: boot.total(values) for name, values in formatting.items()},
     )
+
+
+def _check_sampling(sample: int | None, confidence: float, resamples: int, calibration_documents: int) -> None:
+    """The sampling options, each a ConfigError naming it when it is not usable."""
+    for name, value in (("resamples", resamples), ("calibration_documents", calibration_documents)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{name}={value!r} must be a positive integer")
+    if not (isinstance(confidence, float) and 0 < confidence < 1):
+        raise ConfigError(f"confidence={confidence!r} must be a float in (0, 1), e.g. 0.95")
+    if sample is not None and (isinstance(sample, bool) or not isinstance(sample, int) or sample < 2):
+        raise ConfigError(f"sample={sample!r} must be an integer >= 2 (documents to measure), or None for all")
+
+
+def _measure(measured: list[Document], counter: Any, normalize_config: Any, dedup_config: Any, chunk_config: ChunkConfig
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray, list[Mapping[str, int]]]:
+    """Tokens of each measured document raw, repaired and deduplicated (in memory), the tokens each
+    removal reason took, the tokens a store run would remove, and each document's repairs."""
+    raw = np.asarray(counter.content_count_batch([d.text for d in measured]), dtype=float)
+    repaired: list[Document] = []
+    fixes_per_doc: list[Mapping[str, int]] = []
+    for document in measured:
+        if normalize_config is None:
+            repaired.append(document)
+            fixes_per_doc.append({})
+            continue
+        result = run_normalize(document.text, normalize_config)
+        repaired.append(Document(document.id, result.text, document.metadata))
+        fixes_per_doc.append(result.fixes)
+    normalized = np.asarray(counter.content_count_batch([d.text for d in repaired]), dtype=float) \
+        if normalize_config is not None else raw.copy()
+    reasons = ("overlap", "exact", "near", "boilerplate")
+    removed = {reason: np.zeros(len(measured)) for reason in reasons}
+    if dedup_config is not None:
+        deduped = run_dedup(repaired, dedup_config, tokenizer=counter)
+        position = {d.id: i for i, d in enumerate(measured)}
+        for entry in deduped.removed:
+            removed[entry.reason][position[entry.doc_id]] += entry.token_count or 0
+        kept = np.asarray(counter.content_count_batch([d.text for d in deduped.documents]), dtype=float)
+    else:
+        kept = normalized.copy()
+    store_removed = _store_duplicate_tokens(repaired, counter, chunk_config) if dedup_config is not None \
+        else np.zeros(len(measured))
+    return raw, normalized, kept, removed, store_removed, fixes_per_doc
+
+
+def _method_notes(sampled: int | None, confidence: float, resamples: int, budget: int, naive_overlap: int) -> list[str]:
+    """How the audit's figures are made; ``sampled``: documents measured when a sample, else None."""
+    notes = []
+    if sampled is not None:
+        notes.append(
+            f"duplicates are searched within the {sampled:,} measured documents only: on a sample the "
+            "duplication rate is a lower bound (a pair counts only when both copies are sampled)"
+        )
+        notes.append("totals are ratio estimates: measured / predicted on the sample x predicted for the whole store; "
+                     f"{confidence:.0%} bootstrap percentile intervals ({resamples} resamples) with finite-population correction")
+    notes.append(f"{STORE_RUN} removes only chunks that repeat an earlier chunk exactly (predicted here by chunking "
+                 f"the measured documents); {IN_MEMORY} also stitches overlap and removes near duplicates and "
+                 "boilerplate: its figures are labelled so")
+    notes.append("whitespace and line-ending fixes are formatting (aligned code, tables), counted but not as damage")
+    notes.append(f"naive window tokens per document = T + (windows - 1) x {naive_overlap}, "
+                 f"windows = 1 + ceil((T - {budget}) / {budget - naive_overlap}) (formula, not re-tokenized)")
+    return notes
+
+
+def _audit_economics(raw: np.ndarray, store_kept: np.ndarray, resolved: Any, options: Any, max_tokens: int) -> dict[str, Any]:
+    """Serving the store's units as stored and as a store run leaves them."""
+    stored_lengths = [int(n) for n in raw]
+    cleaned_lengths = [int(n) for n in store_kept if n > 0]  # as a store run leaves them
+    as_stored = scenario("as stored", stored_lengths, resolved, max_tokens=max_tokens)
+    cleaned = scenario("cleaned", cleaned_lengths or [0], resolved, max_tokens=max_tokens)
+    return {"model": resolved.model.name, "gpu": resolved.gpu.name, "price": resolved.price.name,
+            "prices_as_of": resolved.price.as_of or resolved.catalog.prices_as_of, "top_k": options.top_k,
+            "queries_per_day": options.queries_per_day, "as_stored": as_stored, "cleaned": cleaned,
+            "assumptions": options.to_dict(), "notes": list(resolved.notes)}
 
 
 __all__ = ["audit", "AuditReport", "Estimate", "TokenEstimator", "script_counts", "SCRIPT_CLASSES", "CLASS_NAMES"]
