@@ -8,7 +8,7 @@ A chunk never spans a removed piece, so its raw span normalizes to its text;
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -175,20 +175,7 @@ def prepare(
     counter, notes = resolve_tokenizer(tokenizer, model, config.special_tokens)
 
     # 1. Normalize: repaired text plus the way back to raw offsets.
-    normalized: dict[str, Normalized | None] = {}
-    repaired: list[Document] = []
-    fixes: dict[str, int] = {}
-    for document in documents:
-        result = run_normalize(document.text, normalize_config) if normalize_config is not None else None
-        # An unchanged text can still have stretches judged as a whole (a segment ftfy left
-        # alone), whose inside offsets map to their ends.
-        keeps_offsets = result is None or not (result.changed or result.alignment.maps)
-        normalized[document.id] = None if keeps_offsets else result
-        if result is not None:
-            for category, count in result.fixes.items():
-                fixes[category] = fixes.get(category, 0) + count
-        text = result.text if result is not None else document.text
-        repaired.append(Document(document.id, text, document.metadata))
+    normalized, repaired, fixes = _normalize_all(documents, normalize_config)
 
     # 2. Dedup: kept pieces of each repaired text; removals with their kept copies.
     deduped: DedupResult | None = None
@@ -207,27 +194,8 @@ def prepare(
     piece_documents = [Document(d.id, piece) for d, pieces in zip(documents, kept_texts) for piece in pieces]
     embedder = _embedder(embedder)  # a profile name resolves once, for chunking and the report
     piece_chunks = iter(chunk_documents(piece_documents, counter, config, embedder=embedder))
-    chunks: list[Chunk] = []
-    for document, pieces in zip(documents, kept_pieces):
-        starts: list[int] = []
-        ends: list[int] = []
-        pieces_chunks: list[Chunk] = []
-        for piece_start, _piece_end in pieces:
-            for c in next(piece_chunks):
-                pieces_chunks.append(c)
-                starts.append(piece_start + c.start)
-                ends.append(piece_start + c.end)
-        raw_starts, raw_ends = _to_raw(normalized[document.id], starts, ends)
-        repeats: dict[tuple[int, int, str], int] = {}
-        for index, (c, raw_start, raw_end) in enumerate(zip(pieces_chunks, raw_starts, raw_ends)):
-            raw_start, raw_end = _without_outer_space(document.text, raw_start, raw_end, c.text, normalized[document.id])
-            # Chunks cut inside one stretch repaired as a whole share its span, and can share a text.
-            repeat = repeats.get((raw_start, raw_end, c.text), 0)
-            repeats[(raw_start, raw_end, c.text)] = repeat + 1
-            chunks.append(
-                Chunk(c.text, raw_start, raw_end, c.token_count, document.id, index,
-                      chunk_id(document.id, raw_start, raw_end, c.text, repeat), document.metadata)
-            )
+    chunks = [c for document, pieces in zip(documents, kept_pieces)
+              for c in _raw_chunks(document, pieces, piece_chunks, normalized[document.id])]
 
     # 4. The report: naive windows over the raw text against these chunks, and what that costs.
     compression = None
@@ -240,6 +208,54 @@ def prepare(
                           deduped=deduped, fixes=fixes, notes=notes, report_config=report_options, model_hint=model,
                           compression=compression)
     return PrepareResult(chunks=chunks, removed=removed, report=report, documents=documents)
+
+
+def _normalize_all(documents: list[Document], config: NormalizeConfig | None
+                   ) -> tuple[dict[str, Normalized | None], list[Document], dict[str, int]]:
+    """Each document repaired, the way back to its raw offsets (None where they are unchanged), and the
+    repairs counted by category."""
+    normalized: dict[str, Normalized | None] = {}
+    repaired: list[Document] = []
+    fixes: dict[str, int] = {}
+    for document in documents:
+        result = run_normalize(document.text, config) if config is not None else None
+        # An unchanged text can still have stretches judged as a whole (a segment ftfy left
+        # alone), whose inside offsets map to their ends.
+        keeps_offsets = result is None or not (result.changed or result.alignment.maps)
+        normalized[document.id] = None if keeps_offsets else result
+        if result is not None:
+            for category, count in result.fixes.items():
+                fixes[category] = fixes.get(category, 0) + count
+        text = result.text if result is not None else document.text
+        repaired.append(Document(document.id, text, document.metadata))
+    return normalized, repaired, fixes
+
+
+def _raw_chunks(document: Document, pieces: list[tuple[int, int]], piece_chunks: Iterator[list[Chunk]],
+                normalized: Normalized | None) -> list[Chunk]:
+    """One document's chunks, from the chunks of its kept pieces (next of ``piece_chunks`` per piece),
+    with raw offsets, indices and ids."""
+    starts: list[int] = []
+    ends: list[int] = []
+    pieces_chunks: list[Chunk] = []
+    for piece_start, _piece_end in pieces:
+        for c in next(piece_chunks):
+            pieces_chunks.append(c)
+            starts.append(piece_start + c.start)
+            ends.append(piece_start + c.end)
+    raw_starts, raw_ends = _to_raw(normalized, starts, ends)
+    repeats: dict[tuple[int, int, str], int] = {}
+    chunks = []
+    for index, (c, raw_start, raw_end) in enumerate(zip(pieces_chunks, raw_starts, raw_ends)):
+        raw_start, raw_end = _without_outer_space(document.text, raw_start, raw_end, c.text, normalized)
+        # Chunks cut inside one stretch repaired as a whole share its span, and can share a text.
+        repeat = repeats.get((raw_start, raw_end, c.text), 0)
+        repeats[(raw_start, raw_end, c.text)] = repeat + 1
+        chunks.append(
+            Chunk(c.text, raw_start, raw_end, c.token_count, document.id, index,
+                  chunk_id(document.id, raw_start, raw_end, c.text, repeat), document.metadata)
+        )
+    return chunks
 
 
 __all__ = ["prepare", "PrepareResult"]
