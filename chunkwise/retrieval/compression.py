@@ -461,121 +461,55 @@ def _greedy_mmr(score: np.ndarray, eligible: np.ndarray, costs: np.ndarray, sepa
     return chosen_rows, available, redundancy
 
 
-def compress(
-    query: str,
-    passages: Sequence[Any],
-    *,
-    budget_tokens: int,
-    tokenizer: Any = None,
-    special_tokens: bool = False,
-    embedder: Any = None,
-    config: CompressConfig | None = None,
-    query_vector: np.ndarray | None = None,
-    **options: Any,
-) -> Compressed:
-    """Keep the sentences of ``passages`` that answer ``query``, within ``budget_tokens``.
-
-    ``passages``: strings, ``Chunk`` objects or ``Hit`` objects from
-    ``Index.search`` (hits carry stored sentence vectors, so a call costs one
-    query embedding plus arithmetic). ``tokenizer``: anything
-    ``get_tokenizer`` accepts (default cl100k_base); the budget is in its
-    tokens and holds for the final text, separators included, and the
-    tokenizer's special tokens too with ``special_tokens=True`` (or a
-    Tokenizer built with it), as a prompt template that adds them would count.
-    ``embedder``: an Embedder, a profile name, None (the ``balanced`` profile)
-    or False (lexical scoring only). ``query_vector``: the query already
-    embedded by the same embedder (e.g. for the search), saving that call. Options of ``CompressConfig``
-    (``min_relevance=0.3``, ``mmr_lambda=...``) may be passed as keywords; they override ``config``.
-    """
-    known = sorted(f.name for f in fields(CompressConfig))
-    unknown = sorted(set(options) - set(known))
-    if unknown:
-        raise InputTypeError(f"compress() got unknown options {unknown}; options are {known}")
-    if config is not None and not isinstance(config, CompressConfig):
-        raise InputTypeError(f"config must be a CompressConfig, got {type(config).__name__}")
-    # Keywords override config, as for every other function.
-    config = replace(config, **options) if config is not None else CompressConfig(**options)
-    if not isinstance(query, str):
-        raise InputTypeError(f"query must be a str, got {type(query).__name__}")
-    if not query.strip():
-        raise InputDataError("query is empty; compress needs the question the passages should answer")
-    if isinstance(budget_tokens, bool) or not isinstance(budget_tokens, int):
-        raise InputTypeError(f"budget_tokens must be an int, got {type(budget_tokens).__name__}")
-    if budget_tokens < 1:
-        raise ConfigError(f"budget_tokens must be >= 1, got {budget_tokens}; use chunkwise.plan_budget() to size it")
-    if isinstance(passages, (str, bytes)) or not isinstance(passages, Sequence):
-        raise InputTypeError(f"passages must be a list of str, Chunk or Hit, got {type(passages).__name__}")
-
-    tokenizer = get_tokenizer(tokenizer, special_tokens=special_tokens)
-    sources = [_as_source(position, passage) for position, passage in enumerate(passages)]
-    empty_kept = tuple(() for _ in sources)
-    nonblank = [s for s in sources if s.text.strip()]
-    if not nonblank:
-        return Compressed("", 0, 0, empty_kept, False, budget_tokens)
-    tokens_before = tokenizer.overhead + sum(tokenizer.estimate_content_count_batch(
-        [config.separator.join(s.text for s in sources if s.text.strip())]))
-
-    groups = _stitch(nonblank)
-    embedder = _resolve_embedder(embedder)
-    model_id = getattr(embedder, "model_id", None)
-
-    texts, spans, vectors_known, duplicates = _candidates(groups, model_id, config.max_sentence_chars)
+def _sentence_vectors(embedder: Any, query: str, query_vector: np.ndarray | None, texts: list[str],
+                      vectors_known: list[np.ndarray | None], lexical: np.ndarray, config: CompressConfig
+                      ) -> tuple[_RowVectors, np.ndarray]:
+    """Vectors of the candidate sentences (stored ones where they match this embedder, at most
+    ``max_embedded_sentences`` embedded now) and the query's vector."""
     count = len(texts)
-    group_of = np.fromiter((g for g, _, _ in spans), dtype=np.int64, count=count)
-
-    # Lexical relevance: BM25 of the query against sentences and against whole passages.
-    # Postings are kept for the query's terms only (a 1 MB passage has a million distinct bigrams).
-    query_terms = terms(query)
-    sentence_bm25 = BM25((terms(t) for t in texts), vocabulary=frozenset(query_terms))
-    lexical = sentence_bm25.scores(query_terms)
-    group_lexical = sentence_bm25.grouped(group_of, len(groups)).scores(query_terms)
-
-    # Embedding relevance: stored vectors where they match this embedder, the rest embedded now.
-    sentence_vectors: _RowVectors | None = None
-    cosine = None
-    if embedder is not None:
-        dimension = int(embedder.dimension)
-        known = {row: v for row, v in enumerate(vectors_known) if v is not None and v.shape == (dimension,)}
-        missing = [row for row in range(count) if row not in known]
-        if len(missing) > config.max_embedded_sentences:
-            # Too many to embed in one call (a huge passage): the lexically best and their neighbours.
-            order = sorted(missing, key=lambda r: -lexical[r])
-            wanted: set[int] = set()
-            for row in order:
-                wanted.update((row - 1, row, row + 1))
-                if len(wanted) >= config.max_embedded_sentences:
-                    break
-            missing = [row for row in missing if row in wanted]
-        sentence_vectors = _RowVectors(count, sorted([*known, *missing]), dimension)
-        for row, vector in known.items():
-            sentence_vectors.put([row], vector)
-        if query_vector is not None:
-            query_vector = np.asarray(query_vector, dtype=np.float32).reshape(-1)
-            if query_vector.shape != (dimension,):
-                raise InputDataError(f"query_vector must have shape ({dimension},), got {query_vector.shape}")
-        # A block of sentences per call (the query rides with the first), each block's vectors
-        # stored as they come: the embedder's output for 4,096 sentences beside their store
-        # was 12 MB, a 1 MB passage's memory twice over.
-        for block in range(0, max(len(missing), 1), _EMBED_BLOCK):
-            rows = missing[block : block + _EMBED_BLOCK]
-            asks_query = query_vector is None  # set by the first block's call
-            if not rows and not asks_query:
+    dimension = int(embedder.dimension)
+    known = {row: v for row, v in enumerate(vectors_known) if v is not None and v.shape == (dimension,)}
+    missing = [row for row in range(count) if row not in known]
+    if len(missing) > config.max_embedded_sentences:
+        # Too many to embed in one call (a huge passage): the lexically best and their neighbours.
+        order = sorted(missing, key=lambda r: -lexical[r])
+        wanted: set[int] = set()
+        for row in order:
+            wanted.update((row - 1, row, row + 1))
+            if len(wanted) >= config.max_embedded_sentences:
                 break
-            found = embedder.embed(([query] if asks_query else []) + [texts[row] for row in rows])
-            if asks_query:
-                query_vector = np.asarray(found[0], dtype=np.float32)
-            if rows:
-                sentence_vectors.put(rows, found[1:] if asks_query else found)
-            del found
-        cosine = sentence_vectors.cosines(query_vector)
+        missing = [row for row in missing if row in wanted]
+    sentence_vectors = _RowVectors(count, sorted([*known, *missing]), dimension)
+    for row, vector in known.items():
+        sentence_vectors.put([row], vector)
+    if query_vector is not None:
+        query_vector = np.asarray(query_vector, dtype=np.float32).reshape(-1)
+        if query_vector.shape != (dimension,):
+            raise InputDataError(f"query_vector must have shape ({dimension},), got {query_vector.shape}")
+    # A block of sentences per call (the query rides with the first), each block's vectors
+    # stored as they come: the embedder's output for 4,096 sentences beside their store
+    # was 12 MB, a 1 MB passage's memory twice over.
+    for block in range(0, max(len(missing), 1), _EMBED_BLOCK):
+        rows = missing[block : block + _EMBED_BLOCK]
+        asks_query = query_vector is None  # set by the first block's call
+        if not rows and not asks_query:
+            break
+        found = embedder.embed(([query] if asks_query else []) + [texts[row] for row in rows])
+        if asks_query:
+            query_vector = np.asarray(found[0], dtype=np.float32)
+        if rows:
+            sentence_vectors.put(rows, found[1:] if asks_query else found)
+        del found
+    return sentence_vectors, query_vector
 
+
+def _sentence_scores(cosine: np.ndarray | None, lexical: np.ndarray, group_lexical: np.ndarray, group_of: np.ndarray,
+                     group_count: int, config: CompressConfig, group_cosine: np.ndarray | None) -> np.ndarray:
+    """Each candidate's score in [0, 1]: its relevance, its neighbours', its passage's lead and its passage's."""
+    count = len(lexical)
     relevance = _fuse(cosine, lexical, config)
     # Passage relevance: its BM25 and the cosine of the whole passage (the index's score for a hit).
-    if embedder is not None:
-        group_cosine = _passage_cosines(embedder, groups, query_vector, model_id)
-        group_relevance = _fuse(group_cosine, group_lexical, config)
-    else:
-        group_relevance = _minmax(group_lexical)
+    group_relevance = _fuse(group_cosine, group_lexical, config) if group_cosine is not None else _minmax(group_lexical)
     # Neighbours: a sentence inherits part of the better of its two neighbours in the same passage.
     neighbour = np.zeros(count, dtype=np.float64)
     if count > 1:
@@ -587,7 +521,7 @@ def compress(
     # about, so it inherits part of the passage's best sentence.
     lead = np.zeros(count, dtype=np.float64)
     if config.lead_weight and count:
-        best_in_group = np.zeros(len(groups), dtype=np.float64)
+        best_in_group = np.zeros(group_count, dtype=np.float64)
         np.maximum.at(best_in_group, group_of, relevance)
         first_rows = np.flatnonzero(np.r_[True, group_of[1:] != group_of[:-1]])
         lead[first_rows] = best_in_group[group_of[first_rows]]
@@ -598,27 +532,44 @@ def compress(
         + config.passage_weight * group_relevance[group_of]
     )
     score = score / score.max() if score.max() > 0 else score
+    return score
 
-    eligible = np.ones(count, dtype=bool)
-    if config.min_relevance is not None:
-        raw = cosine if cosine is not None else sentence_bm25.matched_fraction(query_terms)
-        eligible = raw >= config.min_relevance
-        if not eligible.any():
-            return Compressed("", tokens_before, 0, empty_kept, False, budget_tokens, count, 0, duplicates, _stitched(groups))
 
-    costs = np.asarray(tokenizer.content_count_batch(texts), dtype=np.int64)
-    separator_cost = max(tokenizer.content_count(config.separator), 1)
-    overhead = tokenizer.overhead
+def _checked_arguments(query: Any, passages: Any, budget_tokens: Any, config: Any, options: dict[str, Any]) -> CompressConfig:
+    """``config`` with ``options`` over it (keywords override, as for every other function), once
+    every argument is known good; a bad one is an error naming it."""
+    known = sorted(f.name for f in fields(CompressConfig))
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise InputTypeError(f"compress() got unknown options {unknown}; options are {known}")
+    if config is not None and not isinstance(config, CompressConfig):
+        raise InputTypeError(f"config must be a CompressConfig, got {type(config).__name__}")
+    config = replace(config, **options) if config is not None else CompressConfig(**options)
+    if not isinstance(query, str):
+        raise InputTypeError(f"query must be a str, got {type(query).__name__}")
+    if not query.strip():
+        raise InputDataError("query is empty; compress needs the question the passages should answer")
+    if isinstance(budget_tokens, bool) or not isinstance(budget_tokens, int):
+        raise InputTypeError(f"budget_tokens must be an int, got {type(budget_tokens).__name__}")
+    if budget_tokens < 1:
+        raise ConfigError(f"budget_tokens must be >= 1, got {budget_tokens}; use chunkwise.plan_budget() to size it")
+    if isinstance(passages, (str, bytes)) or not isinstance(passages, Sequence):
+        raise InputTypeError(f"passages must be a list of str, Chunk or Hit, got {type(passages).__name__}")
+    return config
 
-    lam = config.mmr_lambda
-    chosen_rows, available, redundancy = _greedy_mmr(score, eligible, costs, separator_cost, budget_tokens - overhead,
-                                                     lam, sentence_vectors, config.duplicate_cosine)
 
+def _fit(chosen_rows: list[int], available: np.ndarray, redundancy: np.ndarray, score: np.ndarray, eligible: np.ndarray,
+         costs: np.ndarray, lam: float, budget_tokens: int, tokenizer: Any, groups: list[_Group], group_of: np.ndarray,
+         texts: list[str], spans: list[tuple[int, int, int]], separator: str
+         ) -> tuple[str, int, list[tuple[int, int, int]], list[int], bool]:
+    """The MMR choice joined and held to the budget by real counts: the weakest dropped while over,
+    then the room the separator charge left filled; with no choice, the best sentence truncated.
+    Returns the text, its tokens, the kept spans, the rows and whether a sentence was truncated."""
     def assemble(rows: list[int]) -> str:
         chosen: dict[int, list[int]] = {}
         for r in rows:
             chosen.setdefault(int(group_of[r]), []).append(r)
-        return _join(groups, chosen, texts, spans, config.separator)
+        return _join(groups, chosen, texts, spans, separator)
 
     truncated = False
     kept_spans: list[tuple[int, int, int]]
@@ -651,7 +602,90 @@ def compress(
         group_index, start, _ = spans[best]
         kept_spans = [(group_index, start, start + len(text))] if text else []
         chosen_rows = [best] if text else []
-    if tokens_after > budget_tokens:  # the loop above cannot leave this; a tokenizer that is not monotone could
+    return text, tokens_after, kept_spans, chosen_rows, truncated
+
+
+def compress(
+    query: str,
+    passages: Sequence[Any],
+    *,
+    budget_tokens: int,
+    tokenizer: Any = None,
+    special_tokens: bool = False,
+    embedder: Any = None,
+    config: CompressConfig | None = None,
+    query_vector: np.ndarray | None = None,
+    **options: Any,
+) -> Compressed:
+    """Keep the sentences of ``passages`` that answer ``query``, within ``budget_tokens``.
+
+    ``passages``: strings, ``Chunk`` objects or ``Hit`` objects from
+    ``Index.search`` (hits carry stored sentence vectors, so a call costs one
+    query embedding plus arithmetic). ``tokenizer``: anything
+    ``get_tokenizer`` accepts (default cl100k_base); the budget is in its
+    tokens and holds for the final text, separators included, and the
+    tokenizer's special tokens too with ``special_tokens=True`` (or a
+    Tokenizer built with it), as a prompt template that adds them would count.
+    ``embedder``: an Embedder, a profile name, None (the ``balanced`` profile)
+    or False (lexical scoring only). ``query_vector``: the query already
+    embedded by the same embedder (e.g. for the search), saving that call. Options of ``CompressConfig``
+    (``min_relevance=0.3``, ``mmr_lambda=...``) may be passed as keywords; they override ``config``.
+    """
+    config = _checked_arguments(query, passages, budget_tokens, config, options)
+
+    tokenizer = get_tokenizer(tokenizer, special_tokens=special_tokens)
+    sources = [_as_source(position, passage) for position, passage in enumerate(passages)]
+    empty_kept = tuple(() for _ in sources)
+    nonblank = [s for s in sources if s.text.strip()]
+    if not nonblank:
+        return Compressed("", 0, 0, empty_kept, False, budget_tokens)
+    tokens_before = tokenizer.overhead + sum(tokenizer.estimate_content_count_batch(
+        [config.separator.join(s.text for s in sources if s.text.strip())]))
+
+    groups = _stitch(nonblank)
+    embedder = _resolve_embedder(embedder)
+    model_id = getattr(embedder, "model_id", None)
+
+    texts, spans, vectors_known, duplicates = _candidates(groups, model_id, config.max_sentence_chars)
+    count = len(texts)
+    group_of = np.fromiter((g for g, _, _ in spans), dtype=np.int64, count=count)
+
+    # Lexical relevance: BM25 of the query against sentences and against whole passages.
+    # Postings are kept for the query's terms only (a 1 MB passage has a million distinct bigrams).
+    query_terms = terms(query)
+    sentence_bm25 = BM25((terms(t) for t in texts), vocabulary=frozenset(query_terms))
+    lexical = sentence_bm25.scores(query_terms)
+    group_lexical = sentence_bm25.grouped(group_of, len(groups)).scores(query_terms)
+
+    # Embedding relevance: stored vectors where they match this embedder, the rest embedded now.
+    sentence_vectors: _RowVectors | None = None
+    cosine = None
+    if embedder is not None:
+        sentence_vectors, query_vector = _sentence_vectors(embedder, query, query_vector, texts, vectors_known, lexical, config)
+        cosine = sentence_vectors.cosines(query_vector)
+
+    score = _sentence_scores(cosine, lexical, group_lexical, group_of, len(groups), config,
+                             _passage_cosines(embedder, groups, query_vector, model_id) if embedder is not None else None)
+
+    eligible = np.ones(count, dtype=bool)
+    if config.min_relevance is not None:
+        raw = cosine if cosine is not None else sentence_bm25.matched_fraction(query_terms)
+        eligible = raw >= config.min_relevance
+        if not eligible.any():
+            return Compressed("", tokens_before, 0, empty_kept, False, budget_tokens, count, 0, duplicates, _stitched(groups))
+
+    costs = np.asarray(tokenizer.content_count_batch(texts), dtype=np.int64)
+    separator_cost = max(tokenizer.content_count(config.separator), 1)
+    overhead = tokenizer.overhead
+
+    lam = config.mmr_lambda
+    chosen_rows, available, redundancy = _greedy_mmr(score, eligible, costs, separator_cost, budget_tokens - overhead,
+                                                     lam, sentence_vectors, config.duplicate_cosine)
+
+    text, tokens_after, kept_spans, chosen_rows, truncated = _fit(
+        chosen_rows, available, redundancy, score, eligible, costs, lam, budget_tokens, tokenizer, groups, group_of, texts,
+        spans, config.separator)
+    if tokens_after > budget_tokens:  # _fit cannot leave this; a tokenizer that is not monotone could
         raise AssertionError(f"compress produced {tokens_after} tokens for a budget of {budget_tokens}")
     kept = _attribute(groups, len(sources), sorted(kept_spans))
     return Compressed(
