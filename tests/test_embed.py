@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 from chunkwise.embedding import embedders as embed
+from chunkwise.embedding import static as static_module
+from chunkwise.embedding._common import check_texts
 from chunkwise.embedding.embedders import (
     CachedEmbedder,
     EmbeddingCache,
@@ -135,9 +137,9 @@ def test_bad_arguments():
     with pytest.raises(ConfigError):
         embed.SentenceTransformerEmbedder(precision="int4")  # type: ignore[arg-type]
     with pytest.raises(InputTypeError):
-        embed._check_texts("one string, not a list")
+        check_texts("one string, not a list")
     with pytest.raises(InputTypeError):
-        embed._check_texts(["ok", b"bytes"])
+        check_texts(["ok", b"bytes"])
 
 
 # ---------------------------------------------------------------- the transformer embedder
@@ -218,7 +220,7 @@ def test_static_table_is_cached_atomically_without_pickle(minilm, monkeypatch, t
         rng = np.random.default_rng(0)
         return embed.normalize_rows(rng.standard_normal((30522, 8)))
 
-    monkeypatch.setattr(embed, "build_static_table", fake_build)
+    monkeypatch.setattr(static_module, "build_static_table", fake_build)  # where static_embedder looks it up
     first = static_embedder(minilm, directory=tmp_path)
     second = static_embedder(minilm, directory=tmp_path)
     assert len(built) == 1

@@ -290,10 +290,10 @@ def test_nan_embeddings_are_a_clear_error():
 
 
 def test_missing_model_is_a_clear_error(monkeypatch, tmp_path):
-    from chunkwise.embedding import embedders as embed
+    from chunkwise.embedding import _common, embedders as embed
 
     monkeypatch.setenv("HF_HOME", str(tmp_path))
-    monkeypatch.setattr(embed, "_is_model_dir", lambda path: False)
+    monkeypatch.setattr(_common, "_is_model_dir", lambda path: False)  # where resolve_model_path looks it up
     embed._load_profile.cache_clear()
     text, _ = topic_text()
     try:

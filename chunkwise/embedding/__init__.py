@@ -1,6 +1,7 @@
-"""Vectors for text: sentence-transformers models, the static-table ``fast`` profile and the
-SQLite cache that spares a model every text it has seen (``embedders``). Models load from
-local files only (``chunkwise._hub``, shared with the tokenizers).
+"""Vectors for text: the profiles and ``get_embedder`` (``embedders``), the sentence-transformers
+model (``transformer``), the static-table ``fast`` profile (``static``), the SQLite cache that
+spares a model every text it has seen (``cache``), and what they share (``_common``: the
+``Embedder`` protocol, finding a model in local files only, checks on texts and vectors).
 """
 
 from . import embedders as _embedders
