@@ -1,6 +1,8 @@
 """Document stores: where documents come from (``sources``: folders, JSONL, Parquet, with the
-file readers in ``readers``), and the resumable batch run over a store (``batch``) with its
-SQLite manifest of what is done and what was quarantined (``manifest``).
+file readers in ``readers``), and the resumable batch run over a store (``batch``): where batches
+run (``_engines``: inline, processes, Dask), a run's files and their commit (``_output``),
+assembling the output in store order (``_assembly``), and the SQLite manifest of what is done
+and what was quarantined (``manifest``).
 """
 
 from . import batch as _batch, readers as _readers, sources as _sources

@@ -1,0 +1,198 @@
+"""Where batches run: the worker side (one batch through ``prepare``, each document on its own,
+failures classified) and the engines that run batches inline, in local processes or on Dask."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ChunkwiseError, MissingDependencyError
+from .sources import StoreRecord, escape_surrogates, record_document
+from ..pipeline import prepare
+
+if TYPE_CHECKING:
+    from .batch import BatchConfig
+
+
+# Report fields that cannot be summed over documents; recomputed or left out for a store.
+_REPORT_RECOMPUTED = frozenset({"prepared", "economics", "documents", "top_documents", "removed_examples"})
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What a worker returns for one batch: the part file's bytes and where each document's record is."""
+
+    part_bytes: bytes
+    done: list[tuple[str, str, int, int]]
+    quarantined: list[tuple[str, str, str, str]]
+
+
+def _classify(err: Exception) -> str:
+    if isinstance(err, UnicodeError):
+        return "undecodable"
+    if isinstance(err, (ValueError, AssertionError)) and not isinstance(err, ChunkwiseError):
+        return "parse_error"
+    return "error"
+
+
+def process_batch(records: list[StoreRecord], prepare_options: dict[str, Any]) -> BatchOutcome:
+    """Run ``prepare`` on each record on its own; one JSON line per document (the part file's bytes).
+
+    A document that fails (undecodable bytes, a parse error, anything its
+    stages raise) is quarantined with its reason; the rest of the batch goes on.
+    """
+
+    lines: list[bytes] = []
+    done: list[tuple[str, str, int, int]] = []
+    quarantined: list[tuple[str, str, str, str]] = []
+    offset = 0
+    for record in records:
+        try:
+            document = record_document(record)
+            result = prepare([document], dedup=False, report_config=False, **prepare_options)
+            report = dataclasses.asdict(result.report)
+            for name in _REPORT_RECOMPUTED:
+                report.pop(name, None)
+            line = json.dumps(
+                {
+                    "doc_id": record.doc_id,
+                    "chunks": [chunk.to_dict() for chunk in result.chunks],
+                    "removed": [entry.to_dict() for entry in result.removed],
+                    "report": report,
+                },
+                ensure_ascii=False,
+                separators=(",", ":"),
+            ).encode("utf-8")
+        except UnicodeDecodeError as err:
+            quarantined.append((record.doc_id, record.content_hash, "undecodable", f"not valid UTF-8 ({err})"))
+            continue
+        # One bad document must not stop a store of millions: anything it raises quarantines it.
+        except Exception as err:  # noqa: BLE001
+            detail = escape_surrogates(f"{type(err).__name__}: {err}"[:2000])
+            quarantined.append((record.doc_id, record.content_hash, _classify(err), detail))
+            continue
+        lines.append(line + b"\n")
+        done.append((record.doc_id, record.content_hash, offset, len(line)))
+        offset += len(line) + 1
+    return BatchOutcome(b"".join(lines), done, quarantined)
+
+
+class _InlineEngine:
+    """One worker: run batches in this process (no pickling, no pool start-up)."""
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        from concurrent.futures import Future
+
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args))
+        except Exception as err:  # noqa: BLE001 - handed to the caller through the future, as a pool would
+            future.set_exception(err)
+        return future
+
+    def wait_first(self, futures: Iterable[Any]) -> set[Any]:
+        return set(futures)
+
+    def close(self) -> None:
+        pass
+
+
+_PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: end this process when the coordinating one dies, even by ``kill -9``.
+
+    Linux delivers SIGKILL on the parent's death (``PR_SET_PDEATHSIG``);
+    elsewhere a daemon thread polls for a new parent. Either way a parent
+    that died before this ran is noticed at once.
+    """
+    import signal
+    import sys
+    import threading
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # no prctl (an unusual libc): the watchdog below still works
+    if os.getppid() != parent:
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="chunkwise-parent-watch", daemon=True).start()
+
+
+class _ProcessEngine:
+    """A pool of worker processes (spawned: no inherited threads or open databases) that die with this one."""
+
+    def __init__(self, workers: int) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=_die_with_parent, initargs=(os.getpid(),))
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return self._pool.submit(fn, *args)
+
+    def wait_first(self, futures: Iterable[Any]) -> set[Any]:
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        return wait(list(futures), return_when=FIRST_COMPLETED).done
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _DaskEngine:
+    """Dask distributed: an existing scheduler (address or Client) or a LocalCluster started here."""
+
+    def __init__(self, scheduler: Any, workers: int) -> None:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as err:
+            raise MissingDependencyError("engine='dask' needs dask.distributed: pip install 'chunkwise[dask]'") from err
+        self._cluster = None
+        self._own_client = True
+        if scheduler is None:
+            self._cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            self._client = Client(self._cluster)
+        elif isinstance(scheduler, Client):
+            self._client, self._own_client = scheduler, False
+        else:
+            self._client = Client(scheduler)
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        # pure=False: two batches with equal arguments are still two tasks (results are not shared by key).
+        return self._client.submit(fn, *args, pure=False)
+
+    def wait_first(self, futures: Iterable[Any]) -> set[Any]:
+        from distributed import wait
+
+        return set(wait(list(futures), return_when="FIRST_COMPLETED").done)
+
+    def close(self) -> None:
+        if self._own_client:
+            self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+def make_engine(config: BatchConfig) -> Any:
+    if config.engine == "dask":
+        return _DaskEngine(config.scheduler, config.workers)
+    return _InlineEngine() if config.workers == 1 else _ProcessEngine(config.workers)
