@@ -21,21 +21,21 @@ finding was about 50) through ``prepare_store`` (the store path behind
     python benchmarks/bench_pathological.py [--mb 1] [--big-mb 10] [--json out.json]
         [--functions chunk,prepare] [--classes prose,cjk] [--timeout 300]
 
-Last full run (2026-11-26, third stop, 2 CPU cores shared with a fuzz run, cython backend,
---mb 1 --big-mb 50). Memory (peak / input), before -> after this stop's work:
-normalize passes (worst html_entities 21.3x -> 8.4x: blocks of 64K characters);
-naive_split passes (5.5x); chunk 14.3x -> 10.3x (worst now emoji_zwj; tiny paragraphs
-9.1x: the DP keeps an int32 back-step per unit and ring buffers, segment writes int32
-rows, unit counts and scores are int32); prepare 29.1x -> 15.5x (tiny lines 6.8x,
-tiny paragraphs 9.8x: dedup builds no rows for units too short to have a key and keys a
-long unit in windows; worst now latin1_bytes, whose repaired text holds characters
-beyond U+FFFF, so every copy of it is 4 bytes a character); compress 13.4x on latin1
-bytes (the vectors of up to max_embedded_sentences=4096 sentences, 6 MB, are half of
-it); semantic 19.6x -> 16.5x on tiny paragraphs (per unit: rows, counts, structural
-and semantic scores). Time: every function within 10x of its prose rate but semantic on
-tiny paragraphs (10.3x) and normalize, whose prose rate is almost nothing (0.02 s/MB):
-random latin-1 takes 5.1 s/MB, 94% of it inside ftfy.fix_encoding, once per segment
-with a mojibake hint. The 50 MB file through prepare_store: 10.3x.
+Last full run (2026-11-27, cython backend, --mb 1 --big-mb 50; the cores were quiet).
+Memory (peak / input), the worst class of each function, before -> after that stop's work:
+chunk 10.3x -> 9.6x (tiny paragraphs; emoji 10.3x -> 1.6x, CJK 8.6x -> 2.6x: tokenizer
+windows are sized in UTF-8 bytes, ~32 KB a call, and tiktoken's token starts come from
+encode_to_numpy); naive_split 1.8x; normalize 8.8x (html_entities); semantic 16.5x -> 10.7x
+on tiny paragraphs (9.9x in an earlier run the same day; int32 similarities and scores,
+blocks of 512 units, peaks kept in place, SQLite's page cache 256 KiB: a run that loads
+vectors from a large cache varies by a megabyte); prepare 15.5x -> 14.4x and compress 13.5x,
+both on random latin-1 bytes. prepare's repaired text holds characters beyond U+FFFF, so
+every copy of it is 4 bytes a character. compress holds a vector of 384 float32 (1.5 KB)
+per candidate sentence, at most max_embedded_sentences=4096 of them (6.3 MB): a fixed cap,
+not growth with the input. Time: within 10x of prose but normalize on latin-1 (90x of
+prose's 0.03 s/MB; 94% inside ftfy.fix_encoding) and semantic on tiny paragraphs (17.9x;
+most of it EmbeddingCache lookups, one per 512 units, in a 247 MB cache the fuzzer filled).
+The 50 MB file through prepare_store: 10.4x.
 """
 
 from __future__ import annotations
