@@ -34,7 +34,7 @@ every copy of it is 4 bytes a character. compress holds a vector of 384 float32 
 per candidate sentence, at most max_embedded_sentences=4096 of them (6.3 MB): a fixed cap,
 not growth with the input. Time: within 10x of prose but normalize on latin-1 (90x of
 prose's 0.03 s/MB; 94% inside ftfy.fix_encoding) and semantic on tiny paragraphs (17.9x;
-most of it EmbeddingCache lookups, one per 512 units, in a 247 MB cache the fuzzer filled).
+most of it EmbeddingCache lookups, one per 512 units, in a 247 MB cache earlier runs filled).
 The 50 MB file through prepare_store: 10.4x.
 """
 
