@@ -205,7 +205,7 @@ class Tokenizer:
 # of ASCII, 8K of emoji). A window without a space (emoji, CJK, base64) is one pre-token
 # piece, and tiktoken's BPE holds about 16 bytes per byte of a piece while it merges:
 # 32K characters of emoji (128 KB) peaked at 11 MB; sized in bytes, chunk() on 1 MB of
-# emoji went from 8x its size to 1.4x. Windows end at seams where tokenizers split
+# emoji went from 8x its size to 1.6x. Windows end at seams where tokenizers split
 # anyway, so counts change only inside runs without a space longer than a window.
 TOKEN_WINDOW_CHARS = 1 << 15
 

@@ -14,6 +14,7 @@ import types
 from pathlib import Path
 
 import chunkwise
+from chunkwise.errors import MissingDependencyError
 
 PACKAGE = Path(chunkwise.__file__).parent
 
@@ -87,7 +88,10 @@ def shadowed_modules() -> list[str]:
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
         name = _module_name(path)
-        module = importlib.import_module(name)
+        try:
+            module = importlib.import_module(name)
+        except MissingDependencyError:  # an adapter whose framework is not installed
+            continue
         package, _, attribute = name.rpartition(".")
         if package:
             bound = getattr(importlib.import_module(package), attribute, module)

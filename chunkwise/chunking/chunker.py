@@ -28,15 +28,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import regex
 
-from ._boundaries import SCORE_SCALE, select_starts
-from .._types import SPAN_KINDS, Chunk, Span, SpanTable, chunk_id
-from ._scores import gap_similarities as semantic_gap_similarities
-from ._scores import scores_from_similarities as semantic_scores_from_similarities
-from .._types import Document
+from .._types import SPAN_KINDS, Chunk, Document, Span, SpanTable, chunk_id
+from ..embedding.embedders import get_embedder
 from ..errors import ConfigError, InputTypeError
 from ..text.segmentation import Break, cluster_safe_cut, segment_table
 from ..tokens import Tokenizer, content_budget, get_tokenizer
-from ..embedding.embedders import get_embedder
+from ._boundaries import SCORE_SCALE, select_starts
+from ._scores import gap_similarities as semantic_gap_similarities
+from ._scores import scores_from_similarities as semantic_scores_from_similarities
 
 if TYPE_CHECKING:
     from ..embedding.embedders import Embedder
@@ -89,7 +88,7 @@ class ChunkConfig:
     underfill_penalty: float = 1.0
     naive_overlap: int | None = None
     break_scores: dict[int, float] = field(default_factory=lambda: dict(BREAK_SCORES))
-    # Semantic strategy: which embedder (see embed.get_embedder), how many
+    # Semantic strategy: which embedder (see embedding.get_embedder), how many
     # units each side of a gap form its window, the largest semantic score
     # (in SECTION units, added to the structural one) and the deviation, in
     # mean absolute deviations of the document, that earns it.
