@@ -169,8 +169,10 @@ def test_document_keys_equal_the_unit_key_without_a_list_of_words(window, monkey
     import hashlib
     import sys
 
+    from chunkwise.duplicates import _units
+
     dedup = sys.modules["chunkwise.duplicates.removal"]
-    monkeypatch.setattr(dedup, "_KEY_WINDOW_CHARS", window)
+    monkeypatch.setattr(_units, "KEY_WINDOW_CHARS", window)  # where document_key reads it
     rng = random.Random(window)
     for _ in range(500):
         text = "".join(rng.choice(["a", "B", "  ", "\n", "\t", "xyz", " ", "\u00e9", "\x1c"]) for _ in range(rng.randrange(60)))

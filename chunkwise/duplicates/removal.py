@@ -22,11 +22,9 @@ every document exactly.
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import math
-import re
-from collections.abc import Hashable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -36,25 +34,24 @@ from . import _minhash
 from .._types import Document, Removed, RemovedReason, as_documents
 from ..errors import ConfigError, InputDataError
 from ..tokens import get_tokenizer
+from ._overlap import group_keys, overlap_stage
+from ._units import (
+    KEY_WINDOW_CHARS,
+    NON_SPACE,
+    Spans,
+    document_key,
+    iter_lines,
+    iter_paragraphs,
+    iter_sentences,
+    line_spans,
+    normalize_unit,
+    normalized_length_at_least,
+    paragraph_spans,
+    sentence_spans,
+    strip_span,
+)
 
 REASONS: tuple[RemovedReason, ...] = ("overlap", "exact", "near", "boilerplate")
-
-Spans = list[tuple[int, int]]
-
-# A line stripped of surrounding whitespace (``\n`` is the only line break).
-_LINE = re.compile(r"\S(?:[^\n]*\S)?")
-# A paragraph: non-blank lines separated by single newlines; a blank (or
-# whitespace-only) line ends it.
-# What ends one: a newline, then a line of whitespace only. paragraph_spans cuts at
-# these rather than matching a paragraph as one regex of repeated lines, whose
-# repeated group keeps backtracking state for every line (200 MB for a 1 MB
-# paragraph of two-letter lines).
-_PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
-# End of a sentence: terminal punctuation (plus closing quotes/brackets)
-# followed by whitespace, or a CJK full stop.
-_SENTENCE_END = re.compile(r"[.!?]+[\"'\u201d\u2019)\]]*(?=\s)|[\u3002\uff01\uff1f]+[\u300d\u300f\u201d\u2019\uff09]*")
-_NON_SPACE = re.compile(r"\S")
-_SPACE_OR_WORD = re.compile(r"\s+|\S+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,112 +204,6 @@ class UnitSelection:
     summary: dict[str, ReasonSummary]
 
 
-# ----------------------------------------------------------------------------- units
-
-
-def _strip(text: str, start: int, end: int) -> tuple[int, int]:
-    match = _NON_SPACE.search(text, start, end)
-    if match is None:
-        return end, end
-    start = match.start()
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
-
-
-def line_spans(text: str, start: int = 0, end: int | None = None) -> Spans:
-    """Stripped non-empty lines of ``text[start:end]`` as absolute spans."""
-    return list(_lines(text, start, end))
-
-
-def _lines(text: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int]]:
-    return (m.span() for m in _LINE.finditer(text, start, len(text) if end is None else end))
-
-
-def paragraph_spans(text: str, start: int = 0, end: int | None = None) -> Spans:
-    """Stripped paragraphs (separated by blank lines) of ``text[start:end]`` as absolute spans.
-
-    A paragraph is a run of lines holding non-space characters; a line of whitespace
-    only ends it.
-    """
-    return list(_paragraphs(text, start, end))
-
-
-def _paragraphs(text: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int]]:
-    end = len(text) if end is None else end
-    return _stripped_between(text, start, end, ((m.start(), m.end()) for m in _PARAGRAPH_BREAK.finditer(text, start, end)))
-
-
-def sentence_spans(text: str, start: int = 0, end: int | None = None) -> Spans:
-    """Stripped sentences of ``text[start:end]``: the one place to swap in a better segmenter."""
-    return list(_sentences(text, start, end))
-
-
-def _sentences(text: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int]]:
-    end = len(text) if end is None else end
-    # A sentence keeps its terminal punctuation: the cut is after the match, with nothing skipped.
-    return _stripped_between(text, start, end, ((m.end(), m.end()) for m in _SENTENCE_END.finditer(text, start, end)))
-
-
-def _stripped_between(text: str, start: int, end: int, cuts: Iterator[tuple[int, int]]) -> Iterator[tuple[int, int]]:
-    """The stripped, non-empty pieces of ``text[start:end]`` around ``cuts`` (ascending (from, to) spans skipped)."""
-    cursor = start
-    for cut_start, cut_end in cuts:
-        piece = _strip(text, cursor, cut_start)
-        if piece[1] > piece[0]:
-            yield piece
-        cursor = cut_end
-    piece = _strip(text, cursor, end)
-    if piece[1] > piece[0]:
-        yield piece
-
-
-def normalize_unit(text: str) -> str:
-    """The exact-match key of a unit: whitespace runs collapsed to one space, stripped, lower-cased."""
-    return " ".join(text.split()).lower()
-
-
-_KEY_WINDOW_CHARS = 1 << 16
-
-
-def _normalized_windows(text: str) -> Iterator[str]:
-    """``normalize_unit(text)`` in consecutive pieces, so a whole document is never a list of its words."""
-    start = 0
-    while start < len(text):
-        end = min(len(text), start + _KEY_WINDOW_CHARS)
-        while end < len(text) and end > start and not text[end].isspace():
-            end -= 1  # end the window at whitespace, so no word is split
-        if end == start:
-            end = min(len(text), start + _KEY_WINDOW_CHARS)  # one word longer than the window
-        piece = normalize_unit(text[start:end])
-        if piece:
-            # A space where whitespace separates this piece from the text before it (not in a word cut).
-            yield " " + piece if start and (text[start - 1].isspace() or text[start].isspace()) else piece
-        start = end
-
-
-def document_key(text: str) -> bytes | None:
-    """A digest of ``normalize_unit(text)`` (None when that is empty), with memory bounded for any length."""
-    digest = hashlib.blake2b(digest_size=16)
-    empty = True
-    for piece in _normalized_windows(text):
-        digest.update((piece.lstrip() if empty else piece).encode("utf-8", "surrogatepass"))
-        empty = False
-    return None if empty else digest.digest()
-
-
-def normalized_length_at_least(text: str, length: int) -> bool:
-    """Whether ``len(normalize_unit(text)) >= length``, reading only as much of ``text`` as that takes."""
-    if length <= 0:
-        return True
-    total = 0
-    for piece in _normalized_windows(text):
-        total += len(piece if total else piece.lstrip())
-        if total >= length:
-            return True
-    return False
-
-
 # ----------------------------------------------------------------------------- unit-level cores
 
 
@@ -423,218 +314,7 @@ def near_duplicates(
     return result
 
 
-# ----------------------------------------------------------------------------- overlap
-
-
-def _group_keys(documents: Sequence[Document], groups: Sequence[Hashable | None] | None, config: DedupConfig) -> list[Hashable | None]:
-    if groups is not None:
-        groups = list(groups)
-        if len(groups) != len(documents):
-            raise InputDataError(f"groups has {len(groups)} entries for {len(documents)} documents; give one per document (None: no group)")
-        return groups
-    keys: list[Hashable | None] = []
-    for document in documents:
-        key = None
-        for name in config.source_keys:
-            value = document.metadata.get(name) if isinstance(document.metadata, Mapping) else None
-            if value is not None:
-                key = (name, value) if isinstance(value, Hashable) else (name, repr(value))
-                break
-        keys.append(key)
-    return keys
-
-
-_SPACE_RUN = re.compile(r"\s+")
-
-
-class _CollapsedMap:
-    """Whitespace-collapsed pieces of raw text, back to back, mapping each collapsed char to (doc, raw start, raw end).
-
-    Stored per whitespace run (non-space characters map one to one between
-    runs), so building it costs one C-level regex pass per piece.
-    """
-
-    __slots__ = ("texts", "starts", "docs", "raw_starts", "space_norm", "space_raw")
-
-    def __init__(self) -> None:
-        self.texts: list[str] = []
-        self.starts: list[int] = []  # collapsed offset of each piece in the whole
-        self.docs: list[int] = []
-        self.raw_starts: list[int] = []
-        self.space_norm: list[list[int]] = []  # per piece: collapsed offsets of its space runs
-        self.space_raw: list[list[tuple[int, int]]] = []
-
-    @property
-    def text(self) -> str:
-        return "".join(self.texts)
-
-    def __len__(self) -> int:
-        return self.starts[-1] + len(self.texts[-1]) if self.texts else 0
-
-    def add(self, text: str, start: int, end: int, doc: int, skip_leading_space: bool = False) -> None:
-        runs = [m.span() for m in _SPACE_RUN.finditer(text, start, end)]
-        norm: list[int] = []
-        removed = 0
-        for run_start, run_end in runs:
-            norm.append(run_start - start - removed)
-            removed += run_end - run_start - 1
-        collapsed = _SPACE_RUN.sub(" ", text[start:end])
-        if skip_leading_space and collapsed.startswith(" "):
-            collapsed = collapsed[1:]
-            start = runs[0][1]
-            runs = runs[1:]
-            norm = [n - 1 for n in norm[1:]]
-        self.starts.append(len(self))
-        self.texts.append(collapsed)
-        self.docs.append(doc)
-        self.raw_starts.append(start)
-        self.space_norm.append(norm)
-        self.space_raw.append(runs)
-
-    def __getitem__(self, index: int) -> tuple[int, int, int]:
-        piece = bisect.bisect_right(self.starts, index) - 1
-        local = index - self.starts[piece]
-        norm = self.space_norm[piece]
-        run = bisect.bisect_right(norm, local) - 1
-        if run >= 0 and norm[run] == local:
-            raw_start, raw_end = self.space_raw[piece][run]
-            return self.docs[piece], raw_start, raw_end
-        position = self.raw_starts[piece] + local if run < 0 else self.space_raw[piece][run][1] + local - norm[run] - 1
-        return self.docs[piece], position, position + 1
-
-    def doc_run_end(self, index: int, stop: int) -> int:
-        """First index in (index, stop] whose doc differs from index's (or stop)."""
-        piece = bisect.bisect_right(self.starts, index) - 1
-        doc = self.docs[piece]
-        while piece + 1 < len(self.starts) and self.starts[piece + 1] < stop and self.docs[piece + 1] == doc:
-            piece += 1
-        return stop if piece + 1 >= len(self.starts) else min(stop, self.starts[piece + 1])
-
-
-def _tail_start(text: str, start: int, end: int, wanted: int) -> int:
-    """A raw start in [start, end) whose collapsed tail holds at least ``wanted`` chars (or ``start``)."""
-    size = wanted
-    while end - size > start:
-        if len(_SPACE_RUN.sub(" ", text[end - size : end])) > wanted:
-            return end - size
-        size *= 2
-    return start
-
-
-def _longest_border(tail: str, head: str, minimum: int) -> int:
-    """Longest L >= minimum with ``tail.endswith(head[:L])`` (0 if none); linear time."""
-    if len(tail) < minimum or len(head) < minimum:
-        return 0
-    probe = head[:minimum]
-    position = max(0, len(tail) - len(head))
-    tries = 0
-    # Fast path: a few candidate positions checked by C-level string compares.
-    while tries < 64:
-        position = tail.find(probe, position)
-        if position < 0 or len(tail) - position < minimum:
-            return 0
-        if head.startswith(tail[position:]):
-            return len(tail) - position
-        position += 1
-        tries += 1
-    # Periodic text: fall back to the prefix function (KMP), linear in both lengths.
-    pattern = head[: len(tail)]
-    failure = [0] * len(pattern)
-    k = 0
-    for i in range(1, len(pattern)):
-        while k and pattern[i] != pattern[k]:
-            k = failure[k - 1]
-        if pattern[i] == pattern[k]:
-            k += 1
-        failure[i] = k
-    k = 0
-    for char in tail:
-        while k and (k == len(pattern) or char != pattern[k]):
-            k = failure[k - 1]
-        if char == pattern[k]:
-            k += 1
-    return k if k >= minimum else 0
-
-
-def _overlap_stage(
-    documents: Sequence[Document], kept: list[Spans], groups: Sequence[Hashable | None], config: DedupConfig
-) -> list[Removed]:
-    removed: list[Removed] = []
-    members: dict[Hashable, list[int]] = {}
-    limit = config.max_overlap_chars
-    for index, group in enumerate(groups):
-        if group is None:
-            continue
-        earlier = members.setdefault(group, [])
-        text = documents[index].text
-        if earlier and kept[index]:
-            first_start, first_end = kept[index][0]
-            head_start = _NON_SPACE.search(text, first_start, first_end)
-            head_map = _CollapsedMap()
-            if head_start is not None:
-                head_end = min(first_end, head_start.start() + 2 * limit)
-                head_map.add(text, head_start.start(), head_end, index)
-            head = head_map.text[:limit]
-            # The stream: what the group kept so far, newest last, collapsed; only as
-            # much of its end as the head could repeat (plus a trailing space).
-            wanted = len(head) + 1
-            parts: list[tuple[int, int, int]] = []
-            total = 0
-            # Bounded walk: windows removed whole add nothing, and must not make this quadratic.
-            for walked, previous in enumerate(reversed(earlier)):
-                for start, end in reversed(kept[previous]):
-                    start = _tail_start(documents[previous].text, start, end, wanted + 1 - total)
-                    parts.append((previous, start, end))
-                    total += len(_SPACE_RUN.sub(" ", documents[previous].text[start:end]))
-                    if total > wanted:
-                        break
-                if total > wanted or walked >= 1000:
-                    break
-            stream_map = _CollapsedMap()
-            for previous, start, end in reversed(parts):
-                merge = len(stream_map) > 0 and stream_map.texts[-1].endswith(" ")
-                stream_map.add(documents[previous].text, start, end, previous, skip_leading_space=merge)
-            stream = stream_map.text
-            stripped = stream.rstrip(" ")
-            if head:
-                length = _longest_border(stripped, head, config.min_overlap_chars)
-                trailing_space = False
-                if length and len(stripped) < len(stream) and head[length : length + 1] == " ":
-                    # The previous window ended inside whitespace that this one repeats.
-                    length += 1
-                    trailing_space = True
-                if length:
-                    base = len(stripped) + (1 if trailing_space else 0) - length
-                    cut = first_start
-                    position = 0
-                    while position < length:
-                        doc = stream_map[base + position][0]
-                        stop = stream_map.doc_run_end(base + position, base + length) - base
-                        end = head_map[stop - 1][2]
-                        if trailing_space and stop == length:
-                            # Take from this window's whitespace run only as much as the kept copy has.
-                            _, run_start, run_end = head_map[stop - 1]
-                            kept_run = stream_map[base + stop - 1]
-                            end = run_start + min(run_end - run_start, kept_run[2] - kept_run[1])
-                        removed.append(
-                            Removed(
-                                doc_id=documents[index].id,
-                                start=cut,
-                                end=end,
-                                reason="overlap",
-                                kept_doc_id=documents[doc].id,
-                                kept_start=stream_map[base + position][1],
-                                kept_end=stream_map[base + stop - 1][2],
-                                text=text[cut:end],
-                                similarity=None,
-                            )
-                        )
-                        cut = end
-                        position = stop
-                    first = kept[index][0]
-                    kept[index] = ([(cut, first[1])] if cut < first[1] else []) + kept[index][1:]
-        earlier.append(index)
-    return removed
+# ----------------------------------------------------------------------------- overlap (the stage is in _overlap)
 
 
 def stitch_overlaps(
@@ -652,7 +332,7 @@ def stitch_overlaps(
     config = DedupConfig.build(config, **options)
     documents = as_documents(docs)
     kept = [[(0, len(d.text))] if d.text else [] for d in documents]
-    return _overlap_stage(documents, kept, _group_keys(documents, groups, config), config)
+    return overlap_stage(documents, kept, group_keys(documents, groups, config), config)
 
 
 # ----------------------------------------------------------------------------- dedup
@@ -678,7 +358,7 @@ def _cut(kept: list[Spans], cuts: dict[int, Spans]) -> None:
 
 
 def _absorb_whitespace(text: str, end: int, piece_end: int) -> int:
-    match = _NON_SPACE.search(text, end, piece_end)
+    match = NON_SPACE.search(text, end, piece_end)
     return piece_end if match is None else match.start()
 
 
@@ -786,7 +466,7 @@ def _document_units(documents: Sequence[Document], kept: list[Spans]) -> list[tu
         text = documents[doc].text
         units = []
         for start, end in pieces:
-            s, e = _strip(text, start, end)
+            s, e = strip_span(text, start, end)
             if e > s:
                 units.append(_Unit(doc, s, e, end))
         result.append((units, "\n".join(text[u.start : u.end] for u in units)))
@@ -842,7 +522,7 @@ def _exact_keys(documents: Sequence[Document], units: Sequence[_Unit], min_chars
     """
     keys: list[bytes | None] = []
     for unit in units:
-        if unit.end - unit.start > _KEY_WINDOW_CHARS:
+        if unit.end - unit.start > KEY_WINDOW_CHARS:
             # A long unit (a whole document of short lines is one paragraph) is read in
             # windows: its words as one list cost 60 bytes each, 22x the text.
             text = documents[unit.doc].text[unit.start : unit.end]
@@ -891,7 +571,7 @@ def dedup(
     removed: list[Removed] = []
 
     if config.stitch_overlap:
-        removed.extend(_overlap_stage(documents, kept, _group_keys(documents, groups, config), config))
+        removed.extend(overlap_stage(documents, kept, group_keys(documents, groups, config), config))
     elif groups is not None and len(list(groups)) != len(documents):
         raise InputDataError(f"groups has {len(list(groups))} entries for {len(documents)} documents")
 
@@ -906,7 +586,7 @@ def dedup(
 
     # Each stage's units are dropped before the next stage builds its own.
     if config.boilerplate:
-        units = _units(documents, kept, _lines, config.boilerplate_min_chars)
+        units = _units(documents, kept, iter_lines, config.boilerplate_min_chars)
         keys = _exact_keys(documents, units, config.boilerplate_min_chars)
         live_docs = sum(1 for pieces in kept if pieces)
         decisions = boilerplate_occurrences(keys, units.docs, boilerplate_min_docs(config, live_docs))
@@ -927,14 +607,14 @@ def dedup(
             removed,
         )
 
-    for finder, wanted in ((_paragraphs, config.exact_paragraphs), (_sentences, config.exact_sentences)):
+    for finder, wanted in ((iter_paragraphs, config.exact_paragraphs), (iter_sentences, config.exact_sentences)):
         if wanted:
             units = _units(documents, kept, finder, config.min_unit_chars)
             _apply(documents, kept, units, first_occurrences(_exact_keys(documents, units, config.min_unit_chars)), "exact", removed)
             del units
 
     if config.near_paragraphs:
-        units = _units(documents, kept, _paragraphs, config.min_unit_chars)
+        units = _units(documents, kept, iter_paragraphs, config.min_unit_chars)
         # Units too short to compare are None at once, not held as strings first.
         texts = [
             text if normalized_length_at_least(text, config.min_unit_chars) else None
