@@ -18,8 +18,8 @@ from typing import Any, Literal
 
 from .._types import Chunk, Document
 from ..errors import ConfigError, InputTypeError, MissingDependencyError
-from ..chunking.chunker import chunk_documents, ChunkConfig
-from ..retrieval.compression import compress, CompressConfig
+from ..chunking.chunker import ChunkConfig, chunk_documents
+from ..retrieval.compression import CompressConfig, compress
 from ..tokens import get_tokenizer
 
 

@@ -50,7 +50,8 @@ from ..errors import InputDataError  # noqa: E402
 
 def _option_field(option: ChunkOption) -> tuple[Any, Any]:
     """A pydantic field for a chunk option. A choice is typed ``str`` and its choices named in the
-    description, so a bad value reaches ChunkConfig and fails as chunkwise's ConfigError."""
+    description, so a bad value reaches ChunkConfig, whose ConfigError message (choices listed)
+    is what the user reads, inside pydantic's ValidationError as for any model_post_init error."""
     if option.choices is None:
         return option.annotation, Field(default=option.default, description=option.help)
     described = f"{option.help}: one of {', '.join(map(repr, option.choices))}"
