@@ -449,8 +449,8 @@ def _may_earn_a_cut(text: str, start: int, end: int, config: ChunkConfig) -> boo
     return max(table.values(), default=0.0) > config.cut_penalty and _LINE_BREAKS.search(text, start, end) is not None
 
 
-_Plan = tuple[SpanTable, np.ndarray, np.ndarray]
-"""A document ready for the DP: its units, their token counts and structural gap scores."""
+_Plan = tuple[SpanTable, np.ndarray]
+"""A document ready for the DP: its units and their token counts."""
 
 
 def _plan(text: str, doc_id: str, tokenizer: Tokenizer, config: ChunkConfig, budget: int) -> list[Chunk] | _Plan:
@@ -464,12 +464,20 @@ def _plan(text: str, doc_id: str, tokenizer: Tokenizer, config: ChunkConfig, bud
         whole = tokenizer.content_count(text[start:end])
         if whole <= budget:
             return _make_chunks(text, doc_id, [(start, end, whole)], tokenizer.overhead)
-    units, tokens = _units(text, config, tokenizer, budget)
-    return units, tokens, _gap_scores(units, config)
+    return _units(text, config, tokenizer, budget)
 
 
-def _finish(text: str, doc_id: str, plan: _Plan, tokenizer: Tokenizer, config: ChunkConfig, budget: int) -> list[Chunk]:
-    units, tokens, scores = plan
+def _finish(text: str, doc_id: str, plan: _Plan, tokenizer: Tokenizer, config: ChunkConfig, budget: int,
+            semantic: np.ndarray | None = None) -> list[Chunk]:
+    """The chunks of a planned document; ``semantic``: its semantic gap scores, added to the structural ones.
+
+    Structural scores are made here, one document at a time, so a batch never holds them all
+    (nor while its units are embedded).
+    """
+    units, tokens = plan
+    scores = _gap_scores(units, config)
+    if semantic is not None:
+        scores = _add_without_veto(scores, semantic, config)
     runs = _runs(text, units, tokens, scores, budget, config, tokenizer)
     if config.overlap:
         runs = _with_overlap(text, units, tokens, runs, config.overlap, budget, tokenizer)
@@ -655,19 +663,15 @@ def chunk_documents(documents: Sequence[Document], tokenizer: object = None, con
     budget = content_budget(tokenizer, config.max_tokens)
     plans = [_plan(_check_text(d.text), d.id, tokenizer, config, budget) for d in documents]
     pending = [index for index, plan in enumerate(plans) if not isinstance(plan, list) and len(plan[0]) > 1]
+    semantic: dict[int, np.ndarray] = {}
     if pending and config.semantic_weight > 0:
         if embedder is None:
             embedder = get_embedder(config.profile)
-        for index in pending:  # structural scores are made again below: not held while embedding
-            plans[index] = (*plans[index][:2], None)  # type: ignore[assignment]
-        extra = semantic_scores([plans[i][0] for i in pending], [documents[i].text for i in pending], config, embedder)  # type: ignore[index]
-        for index, semantic in zip(pending, extra):
-            units, tokens, _ = plans[index]  # type: ignore[misc]
-            plans[index] = (units, tokens, _add_without_veto(_gap_scores(units, config), semantic, config))
-        del extra, semantic  # the batch's semantic scores: not held while the chunks are made
+        scores = semantic_scores([plans[i][0] for i in pending], [documents[i].text for i in pending], config, embedder)  # type: ignore[index]
+        semantic = dict(zip(pending, scores))
     return [
-        plan if isinstance(plan, list) else _finish(document.text, document.id, plan, tokenizer, config, budget)
-        for document, plan in zip(documents, plans)
+        plan if isinstance(plan, list) else _finish(document.text, document.id, plan, tokenizer, config, budget, semantic.get(index))
+        for index, (document, plan) in enumerate(zip(documents, plans))
     ]
 
 
