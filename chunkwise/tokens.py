@@ -166,12 +166,13 @@ class Tokenizer:
         cap is always held with the exact counts.
         """
         counts = [0] * len(texts)
-        short = [index for index, text in enumerate(texts) if _one_window(text)]
+        windows = [list(token_windows(text)) for text in texts]
+        short = [index for index, spans in enumerate(windows) if len(spans) == 1]
         for index, count in zip(short, self.content_count_batch([texts[index] for index in short])):
             counts[index] = count
-        for index, text in enumerate(texts):
-            if not _one_window(text):
-                counts[index] = sum(self.content_count(text[start:end]) for start, end in token_windows(text))
+        for index, (text, spans) in enumerate(zip(texts, windows)):
+            if len(spans) > 1:
+                counts[index] = sum(self.content_count(text[start:end]) for start, end in spans)
         return counts
 
     def token_starts(self, text: str) -> list[int] | None:
@@ -213,10 +214,6 @@ TOKEN_WINDOW_CHARS = 1 << 15
 def token_windows(text: str) -> Iterator[tuple[int, int]]:
     """``text_windows`` with the tokenizer's window size, in UTF-8 bytes."""
     return text_windows(text, TOKEN_WINDOW_CHARS, utf8=True)
-
-
-def _one_window(text: str) -> bool:
-    return len(text) <= TOKEN_WINDOW_CHARS // 4 or (len(text) <= TOKEN_WINDOW_CHARS and _utf8_length(text) <= TOKEN_WINDOW_CHARS)
 
 
 def _utf8_length(text: str) -> int:
