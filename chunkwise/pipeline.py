@@ -196,6 +196,9 @@ def prepare(
     piece_chunks = iter(chunk_documents(piece_documents, counter, config, embedder=embedder))
     chunks = [c for document, pieces in zip(documents, kept_pieces)
               for c in _raw_chunks(document, pieces, piece_chunks, normalized[document.id])]
+    # The maps back to raw offsets and the chunks in piece offsets are spent: the report
+    # needs neither (random latin-1 holds 1.3 MB of maps and 0.6 MB of chunks per MB).
+    del normalized, piece_chunks, piece_documents
 
     # 4. The report: naive windows over the raw text against these chunks, and what that costs.
     compression = None

@@ -153,3 +153,16 @@ def test_lsh_recall_and_precision_against_brute_force_jaccard():
         precision = (flagged & positive).sum() / max(1, flagged.sum())
         assert recall >= 0.95, (threshold, recall)
         assert precision >= 0.99, (threshold, precision)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_encode_units_packs_lowered_texts_back_to_back(seed, monkeypatch):
+    # Written a block at a time; small blocks here, so texts straddle, fill and exceed them.
+    monkeypatch.setattr(_minhash, "_ENCODE_BLOCK", 7)
+    rng = random.Random(seed)
+    alphabet = ["a", "B", "\u0130", "\u03a3", " ", "\n", "\ud800", "\U0001f600", "\u00e9"]
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.choice([0, 1, 6, 7, 8, 20]))) for _ in range(30)]
+    codepoints, offsets = _minhash.encode_units(texts)
+    lowered = [t.lower() for t in texts]  # "\u0130" lowers to two characters; a final sigma to its own form
+    assert offsets.tolist() == [0, *np.cumsum([len(t) for t in lowered]).tolist()]
+    assert "".join(map(chr, codepoints.tolist())) == "".join(lowered)

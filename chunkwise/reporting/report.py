@@ -427,12 +427,13 @@ def build_report(
                               if naive_config.effective_naive_overlap else sum(windows))
     raw_per_document = counter.estimate_content_count_batch([d.text for d in documents])
     raw_tokens = sum(raw_per_document)
-    normalized_per_document = _recount(counter, [r.text for r in repaired], [d.text for d in documents], raw_per_document)
+    normalized_changed = [i for i, (r, d) in enumerate(zip(repaired, documents)) if r.text != d.text]
+    normalized_per_document = _recount(counter, raw_per_document, normalized_changed, [[r.text] for r in repaired])
     normalized_tokens = sum(normalized_per_document) if normalized else raw_tokens
-    kept_per_document = _recount(
-        counter, ["".join(pieces) for pieces in kept_texts], [r.text for r in repaired], normalized_per_document,
-        pieces=kept_texts,
-    )
+    # Kept pieces are ranges of the repaired text: a document is unchanged by dedup when they
+    # cover it all (no joined copy of every document to compare).
+    dedup_changed = [i for i, (pieces, r) in enumerate(zip(kept_texts, repaired)) if sum(map(len, pieces)) != len(r.text)]
+    kept_per_document = _recount(counter, normalized_per_document, dedup_changed, kept_texts)
     deduplicated_tokens = sum(kept_per_document) if deduped is not None else normalized_tokens
     removed_tokens = {
         reason: int(summary.tokens or 0) for reason, summary in (deduped.summary.items() if deduped else ()) if summary.units
@@ -483,21 +484,10 @@ def build_report(
     )
 
 
-def _recount(
-    counter: Tokenizer, texts: list[str], previous: list[str], previous_counts: list[int],
-    *, pieces: list[list[str]] | None = None,
-) -> list[int]:
-    """Token counts of ``texts``, reusing ``previous_counts`` where a text equals its previous stage.
-
-    With ``pieces``, a changed document is counted piece by piece (its kept pieces
-    are separate texts: a chunk never spans two of them).
-    """
+def _recount(counter: Tokenizer, previous_counts: list[int], changed: list[int], pieces: list[list[str]]) -> list[int]:
+    """``previous_counts`` with the documents at ``changed`` counted again, piece by piece (kept
+    pieces are separate texts: a chunk never spans two of them)."""
     counts = list(previous_counts)
-    changed = [i for i, (text, before) in enumerate(zip(texts, previous)) if text != before]
-    if pieces is None:
-        for i, count in zip(changed, counter.estimate_content_count_batch([texts[i] for i in changed])):
-            counts[i] = count
-        return counts
     flat = [piece for i in changed for piece in pieces[i]]
     flat_counts = iter(counter.estimate_content_count_batch(flat))
     for i in changed:

@@ -14,6 +14,7 @@ the budget, separators included.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
@@ -50,7 +51,10 @@ class CompressConfig:
     relevant gives an empty result. ``separator`` goes between passages.
     ``max_sentence_chars`` splits longer units at spaces (a 1 MB line becomes
     pieces); ``max_embedded_sentences`` caps how many sentences are embedded
-    per call (the lexically best ones and their neighbours).
+    per call (the lexically best ones and their neighbours). 2,048 is 16 times
+    the sentences of five retrieved 512-token chunks (some 128), so only a
+    passage of about 200 KB reaches it; their vectors are 3 MB (4,096 held 6 MB, most of the
+    memory of compressing a 1 MB passage).
     """
 
     lexical_weight: float = 0.15
@@ -63,7 +67,7 @@ class CompressConfig:
     min_relevance: float | None = None
     separator: str = "\n\n"
     max_sentence_chars: int = 600
-    max_embedded_sentences: int = 4096
+    max_embedded_sentences: int = 2048
 
     def __post_init__(self) -> None:
         for name in ("lexical_weight", "mmr_lambda"):
@@ -345,7 +349,7 @@ def _truncate(tokenizer: Any, text: str, budget: int) -> str:
     return best
 
 
-def _join(groups: list[_Group], chosen: dict[int, list[int]], texts: list[str], spans: list[tuple[int, int, int]], separator: str) -> str:
+def _join(groups: list[_Group], chosen: dict[int, list[int]], texts: list[str], spans: _Spans, separator: str) -> str:
     """Kept sentences in order, a newline where the original had one between them, passages apart."""
     blocks = []
     for group_index in sorted(chosen):
@@ -393,8 +397,29 @@ def _attribute(groups: list[_Group], sources_count: int, kept_spans: list[tuple[
 # ---------------------------------------------------------------- the entry point
 
 
+class _Spans:
+    """(group, start, end) of each candidate sentence, in three int64 arrays: a tuple of three
+    ints per sentence was 130 bytes, most of the records of a huge passage's sentences."""
+
+    def __init__(self) -> None:
+        self.group = array("q")
+        self.start = array("q")
+        self.end = array("q")
+
+    def append(self, group: int, start: int, end: int) -> None:
+        self.group.append(group)
+        self.start.append(start)
+        self.end.append(end)
+
+    def __getitem__(self, row: int) -> tuple[int, int, int]:
+        return self.group[row], self.start[row], self.end[row]
+
+    def __len__(self) -> int:
+        return len(self.group)
+
+
 def _candidates(groups: list[_Group], model_id: str | None,
-                max_sentence_chars: int) -> tuple[list[str], list[tuple[int, int, int]], list[np.ndarray | None], int]:
+                max_sentence_chars: int) -> tuple[list[str], _Spans, list[np.ndarray | None], int]:
     """The sentences compression chooses from: (texts, (group, start, end) spans into each group's text,
     stored vectors where a single unstitched hit already has them, exact repeats dropped).
 
@@ -403,7 +428,7 @@ def _candidates(groups: list[_Group], model_id: str | None,
     holds a record per line.
     """
     texts: list[str] = []
-    spans: list[tuple[int, int, int]] = []  # (group, start, end) into group.text
+    spans = _Spans()  # (group, start, end) into group.text
     vectors_known: list[np.ndarray | None] = []
     seen: set[str] = set()
     duplicates = 0
@@ -428,7 +453,7 @@ def _candidates(groups: list[_Group], model_id: str | None,
                 continue
             seen.add(key)
             texts.append(text)
-            spans.append((group_index, start, end))
+            spans.append(group_index, start, end)
             vectors_known.append(stored.get((start, end)))
     return texts, spans, vectors_known, duplicates
 
@@ -560,7 +585,7 @@ def _checked_arguments(query: Any, passages: Any, budget_tokens: Any, config: An
 
 def _fit(chosen_rows: list[int], available: np.ndarray, redundancy: np.ndarray, score: np.ndarray, eligible: np.ndarray,
          costs: np.ndarray, lam: float, budget_tokens: int, tokenizer: Any, groups: list[_Group], group_of: np.ndarray,
-         texts: list[str], spans: list[tuple[int, int, int]], separator: str
+         texts: list[str], spans: _Spans, separator: str
          ) -> tuple[str, int, list[tuple[int, int, int]], list[int], bool]:
     """The MMR choice joined and held to the budget by real counts: the weakest dropped while over,
     then the room the separator charge left filled; with no choice, the best sentence truncated.
@@ -648,7 +673,7 @@ def compress(
 
     texts, spans, vectors_known, duplicates = _candidates(groups, model_id, config.max_sentence_chars)
     count = len(texts)
-    group_of = np.fromiter((g for g, _, _ in spans), dtype=np.int64, count=count)
+    group_of = np.array(spans.group, dtype=np.int64)
 
     # Lexical relevance: BM25 of the query against sentences and against whole passages.
     # Postings are kept for the query's terms only (a 1 MB passage has a million distinct bigrams).

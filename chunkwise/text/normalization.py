@@ -262,7 +262,7 @@ def normalize(text: str, config: NormalizeConfig | None = None, **options: Any) 
         raise InputTypeError(f"normalize() takes a str, got {type(text).__name__}{hint}")
     counts: Counter = Counter()
     pieces: list[str] = []
-    slot_parts: list[list[EditMap]] = [[] for _ in _SLOTS]
+    slot_parts: list[list[tuple[EditMap, int, int]]] = [[] for _ in _SLOTS]  # (map, block offsets in, out)
     slot_in_offset = [0] * len(_SLOTS)
     slot_out_offset = [0] * len(_SLOTS)
     bidi_slot_positions: list[int] = []
@@ -274,18 +274,21 @@ def normalize(text: str, config: NormalizeConfig | None = None, **options: Any) 
         input_length = len(block)
         for index, (edit_map, output_length) in enumerate(slots):
             if edit_map is not None:
-                slot_parts[index].append(edit_map.shifted(slot_in_offset[index], slot_out_offset[index]))
+                slot_parts[index].append((edit_map, slot_in_offset[index], slot_out_offset[index]))
             slot_in_offset[index] += input_length
             slot_out_offset[index] += output_length
             input_length = output_length
     normalized = pieces[0] if len(pieces) == 1 else "".join(pieces)
     del pieces
-    maps = tuple(concat_maps(parts) for parts in slot_parts if parts)
-    alignment = Alignment(maps, len(normalized), len(text))
+    slot_maps: list[EditMap | None] = []
+    for parts in slot_parts:
+        slot_maps.append(concat_maps(parts) if parts else None)
+        parts.clear()  # the block maps go as their pass's map is made
+    alignment = Alignment(tuple(m for m in slot_maps if m is not None), len(normalized), len(text))
     bidi_positions: tuple[int, ...] = ()
     if bidi_slot_positions:
         # Reported positions are offsets into the input of the invisibles pass: map them back.
-        earlier = [concat_maps(parts) for parts in slot_parts[:_INVISIBLES_SLOT] if parts]
+        earlier = [m for m in slot_maps[:_INVISIBLES_SLOT] if m is not None]
         positions = np.asarray(bidi_slot_positions, dtype=np.int64)
         for edit_map in reversed(earlier):
             positions = edit_map.back_starts(positions)
