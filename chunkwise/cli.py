@@ -178,6 +178,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         id_column=args.id_column,
         text_column=args.text_column,
         follow_symlinks=args.follow_symlinks,
+        retry_quarantined=args.retry_quarantined,
     )
     show_progress = not args.quiet and sys.stderr.isatty()
     summary = prepare_store(
@@ -382,6 +383,9 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--id-column", default="id", help="id field of JSONL/Parquet/CSV stores (default id)")
     prep.add_argument("--text-column", default="text", help="text field of JSONL/Parquet/CSV stores (default text)")
     prep.add_argument("--no-store-dedup", action="store_true", help="keep chunks that repeat an earlier chunk of the store")
+    prep.add_argument("--retry-quarantined", action="store_true",
+                      help="prepare again documents quarantined for bad input too (those quarantined for an error "
+                           "or a dying worker are always retried)")
     _add_follow_symlinks(prep)
     prep.add_argument("-q", "--quiet", action="store_true", help="no progress, no report, no quarantine list")
     _add_chunk_options(prep)

@@ -386,3 +386,52 @@ def test_links_out_of_the_store_are_quarantined_not_read(tmp_path):
     rows = chunk_rows(summary.output)
     assert {r["doc_id"] for r in rows} <= {"good.md", "sub/alias.md"} and "good.md" in {r["doc_id"] for r in rows}
     assert not any("root:x" in r["text"] for r in rows)
+
+
+# ----------------------------------------------------------------------------- a document that kills its worker
+
+
+@pytest.mark.parametrize("engine", ["processes", "dask"])
+def test_a_poison_document_is_isolated_and_retried_once_fixed(tmp_path, monkeypatch, engine):
+    from support_poison import PILL, SWITCH_ENV, poison_counter
+
+    if engine == "dask":
+        pytest.importorskip("distributed")
+    docs = make_docs(40, duplicates=0)
+    docs[17]["text"] += f"\n\nThis paragraph carries the {PILL}.\n"
+    store = write_jsonl(tmp_path / "s.jsonl", docs)
+    switch = tmp_path / "poison-on"
+    switch.touch()
+    monkeypatch.setenv(SWITCH_ENV, str(switch))
+    options = {"engine": "dask"} if engine == "dask" else {}
+    prepare_options = {"tokenizer": poison_counter, "max_tokens": 96}
+    out = tmp_path / "run" / "chunks.jsonl"
+
+    first = prepare_store(store, out, batch_size=8, workers=2, prepare_options=prepare_options, **options)
+
+    # Only the poison document is quarantined; its 7 batch mates and every other batch are prepared.
+    assert first.processed == 40 and first.quarantined == 1 and first.status == "partial"
+    quarantine = chunk_rows(OutputPaths.for_output(out, None).sidecar(".quarantine.jsonl"))
+    assert [(q["doc_id"], q["reason"]) for q in quarantine] == [("doc-00017", "worker_died")]
+    assert {row["doc_id"] for row in chunk_rows(out)} == {d["id"] for d in docs} - {"doc-00017"}
+
+    # The cause goes away (the content does not change): the next run retries that document only.
+    switch.unlink()
+    second = prepare_store(store, out, batch_size=8, workers=2, prepare_options=prepare_options, **options)
+    assert second.status == "ok" and second.processed == 1 and second.skipped == 39
+    reference = prepare_store(store, tmp_path / "reference" / "chunks.jsonl", batch_size=8, prepare_options=prepare_options)
+    assert outputs(out) == outputs(reference.output)
+
+
+def test_documents_quarantined_for_bad_input_are_retried_only_when_asked(tmp_path):
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "good.txt").write_text("A plain document about retrieval budgets.\n", encoding="utf-8")
+    (store / "bad.txt").write_bytes(b"caf\xe9 \xff\xfe broken bytes")
+    out = tmp_path / "out" / "chunks.jsonl"
+    first = prepare_store(store, out, prepare_options=OPTIONS)
+    assert first.quarantined == 1
+    again = prepare_store(store, out, prepare_options=OPTIONS)
+    assert again.processed == 0 and again.quarantined == 1
+    forced = prepare_store(store, out, prepare_options=OPTIONS, retry_quarantined=True)
+    assert forced.processed == 1 and forced.quarantined == 1

@@ -32,6 +32,24 @@ class BatchOutcome:
     quarantined: list[tuple[str, str, str, str]]
 
 
+RETRIED_REASONS = frozenset({"error", "worker_died"})
+"""Quarantine reasons a later run retries (the cause may be fixed); bad input is not retried."""
+
+
+def worker_died(err: BaseException) -> bool:
+    """Whether a batch failed because its worker process died (a crash, ``os._exit``, the OOM killer),
+    not because of an error the batch raised: only such a failure is worth isolating a document for."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    if isinstance(err, BrokenProcessPool):
+        return True
+    try:
+        from distributed.scheduler import KilledWorker
+    except ImportError:
+        return False
+    return isinstance(err, KilledWorker)
+
+
 def _classify(err: Exception) -> str:
     if isinstance(err, UnicodeError):
         return "undecodable"
@@ -98,6 +116,9 @@ class _InlineEngine:
     def wait_first(self, futures: Iterable[Any]) -> set[Any]:
         return set(futures)
 
+    def recover(self) -> None:
+        pass
+
     def close(self) -> None:
         pass
 
@@ -138,14 +159,34 @@ class _ProcessEngine:
     """A pool of worker processes (spawned: no inherited threads or open databases) that die with this one."""
 
     def __init__(self, workers: int) -> None:
+        self._workers = workers
+        self._pool = self._start()
+
+    def _start(self) -> Any:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_die_with_parent, initargs=(os.getpid(),))
+        return ProcessPoolExecutor(max_workers=self._workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_die_with_parent, initargs=(os.getpid(),))
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return self._pool.submit(fn, *args)
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return self._pool.submit(fn, *args)
+        except BrokenProcessPool:  # a worker died since the last submit: every future of the pool failed with it
+            self.recover()
+            return self._pool.submit(fn, *args)
+
+    def recover(self) -> None:
+        """Replace a pool that a dying worker broke (a broken pool takes no more work)."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            self._pool.submit(int).result()
+        except BrokenProcessPool:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = self._start()
 
     def wait_first(self, futures: Iterable[Any]) -> set[Any]:
         from concurrent.futures import FIRST_COMPLETED, wait
@@ -164,12 +205,17 @@ class _DaskEngine:
             from distributed import Client, LocalCluster
         except ImportError as err:
             raise MissingDependencyError("engine='dask' needs dask.distributed: pip install 'chunkwise[dask]'") from err
+        import dask
+
         self._cluster = None
         self._own_client = True
         if scheduler is None:
-            self._cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-            )
+            # A task that kills its worker is given up after one more try (Dask's default is three,
+            # each a worker restart); the batch is then isolated here, a document at a time.
+            with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+                self._cluster = LocalCluster(
+                    n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+                )
             self._client = Client(self._cluster)
         elif isinstance(scheduler, Client):
             self._client, self._own_client = scheduler, False
@@ -184,6 +230,9 @@ class _DaskEngine:
         from distributed import wait
 
         return set(wait(list(futures), return_when="FIRST_COMPLETED").done)
+
+    def recover(self) -> None:
+        pass  # the nanny restarts a dead worker
 
     def close(self) -> None:
         if self._own_client:

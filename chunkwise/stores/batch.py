@@ -42,6 +42,7 @@ import os
 import secrets
 import sqlite3
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,7 +67,7 @@ from ..pipeline import prepare
 from ..reporting.scenarios import checked_report_config, resolve
 from ..tokens import content_budget
 from ._assembly import assemble
-from ._engines import BatchOutcome, make_engine, process_batch
+from ._engines import RETRIED_REASONS, BatchOutcome, make_engine, process_batch, worker_died
 from ._output import SIDECAR_NAMES, Commit, OutputPaths, StateLock, remove_orphans
 
 Engine = Literal["local", "dask"]
@@ -85,6 +86,13 @@ class BatchConfig:
     uses ``scheduler`` (an address or a ``distributed.Client``) or, when it
     is None, a LocalCluster of ``workers`` single-threaded processes.
     ``follow_symlinks`` lets a folder store read links that lead out of it.
+
+    A batch whose worker dies (a crash, the OOM killer) is run again alone,
+    then halved until the document that kills its worker is alone; only it is
+    quarantined (reason ``worker_died``), and a broken process pool is
+    replaced. A later run retries documents quarantined for errors
+    (``error``, ``worker_died``), since their cause may be fixed, but not
+    those quarantined for bad input unless ``retry_quarantined``.
     """
 
     engine: Engine = "local"
@@ -100,6 +108,7 @@ class BatchConfig:
     id_column: str = "id"
     text_column: str = "text"
     follow_symlinks: bool = False
+    retry_quarantined: bool = False
 
     def __post_init__(self) -> None:
         if self.engine not in ("local", "dask"):
@@ -234,6 +243,13 @@ def _batches(
             batch, size = [], 0
     if batch:
         yield batch
+
+
+def _retried(handled: tuple[str, str | None], retry_quarantined: bool) -> bool:
+    """Whether a document already handled with this content is processed again: one quarantined for
+    an error (which a fix may have removed) is; one quarantined for bad input only when forced."""
+    status, reason = handled
+    return status == "quarantined" and (retry_quarantined or reason in RETRIED_REASONS)
 
 
 def _part_name(fingerprint: str, batch: list[StoreRecord]) -> str:
@@ -397,8 +413,8 @@ def _process(
                 counts["quarantined"] += 1
                 continue
             counts["listed"] += 1
-            status = manifest.list_document(position, record.doc_id, record.content_hash)
-            if status is not None:
+            handled = manifest.list_document(position, record.doc_id, record.content_hash)
+            if handled is not None and not _retried(handled, config.retry_quarantined):
                 counts["skipped"] += 1
                 continue
             yield position, record
@@ -406,36 +422,77 @@ def _process(
 
     engine = make_engine(config)
     pending: dict[Any, list[StoreRecord]] = {}
+    # Batches whose worker died while they ran, to be run again one at a time: a death in a pool
+    # fails every batch in flight, and only a batch that dies alone has the poison in it.
+    suspects: deque[list[StoreRecord]] = deque()
+
+    def commit(batch: list[StoreRecord], outcome: BatchOutcome) -> None:
+        part = _part_name(fingerprint, batch) if outcome.done else None
+        if part is not None:
+            write_atomically(paths.parts / part, outcome.part_bytes)
+        manifest.commit_batch(
+            part,
+            len(outcome.part_bytes),
+            (DoneDocument(doc_id, content_hash, part, offset, length) for doc_id, content_hash, offset, length in outcome.done),
+            (QuarantinedDocument(*entry) for entry in outcome.quarantined),
+        )
+        counts["processed"] += len(batch)
+        counts["quarantined"] += len(outcome.quarantined)
+        report_progress()
+
+    def failed_whole(batch: list[StoreRecord], reason: str, detail: str) -> BatchOutcome:
+        return BatchOutcome(b"", [], [(r.doc_id, r.content_hash, reason, detail[:2000]) for r in batch])
 
     def finish(done: set[Any]) -> None:
         for future in done:
             batch = pending.pop(future)
             try:
                 outcome: BatchOutcome = future.result()
-            # A batch that kills its worker (or cannot be sent) quarantines its documents; the job goes on.
             except Exception as err:  # noqa: BLE001
-                detail = f"the batch failed as a whole: {type(err).__name__}: {err}"[:2000]
-                outcome = BatchOutcome(b"", [], [(r.doc_id, r.content_hash, "error", detail) for r in batch])
-            part = _part_name(fingerprint, batch) if outcome.done else None
-            if part is not None:
-                write_atomically(paths.parts / part, outcome.part_bytes)
-            manifest.commit_batch(
-                part,
-                len(outcome.part_bytes),
-                (DoneDocument(doc_id, content_hash, part, offset, length) for doc_id, content_hash, offset, length in outcome.done),
-                (QuarantinedDocument(*entry) for entry in outcome.quarantined),
-            )
-            counts["processed"] += len(batch)
-            counts["quarantined"] += len(outcome.quarantined)
-            report_progress()
+                if worker_died(err):
+                    suspects.append(batch)
+                    continue
+                # Not a death (the batch could not be sent, say): its documents are quarantined; the job goes on.
+                outcome = failed_whole(batch, "error", f"the batch failed as a whole: {type(err).__name__}: {err}")
+            commit(batch, outcome)
+
+    def isolate() -> None:
+        """Run the suspect batches alone; one that dies alone is halved, until the document that kills
+        its worker is alone: only it is quarantined."""
+        engine.recover()
+        while suspects:
+            batch = suspects.popleft()
+            future = engine.submit(process_batch, batch, worker_options)
+            engine.wait_first([future])
+            try:
+                outcome = future.result()
+            except Exception as err:  # noqa: BLE001
+                if not worker_died(err):
+                    outcome = failed_whole(batch, "error", f"the batch failed as a whole: {type(err).__name__}: {err}")
+                elif len(batch) > 1:
+                    engine.recover()
+                    half = len(batch) // 2
+                    suspects.extendleft([batch[half:], batch[:half]])
+                    continue
+                else:
+                    engine.recover()
+                    outcome = failed_whole(batch, "worker_died", f"its worker process died while preparing it, "
+                                           f"also when it ran alone ({type(err).__name__}: {err})")
+            commit(batch, outcome)
 
     try:
         for batch in _batches(to_do(), config.batch_size, config.batch_bytes):
             while len(pending) >= config.max_in_flight:
                 finish(engine.wait_first(pending))
+            if suspects:
+                while pending:
+                    finish(engine.wait_first(pending))
+                isolate()
             pending[engine.submit(process_batch, batch, worker_options)] = batch
         while pending:
             finish(engine.wait_first(pending))
+        if suspects:
+            isolate()
     finally:
         engine.close()
     return counts

@@ -106,15 +106,16 @@ class Manifest:
 
     # -- listing (this run's view of the store)
 
-    def list_document(self, position: int, doc_id: str, content_hash: str) -> str | None:
-        """Record a document of the store; returns its stored status when the same content is already handled."""
+    def list_document(self, position: int, doc_id: str, content_hash: str) -> tuple[str, str | None] | None:
+        """Record a document of the store; returns its stored (status, quarantine reason) when the same
+        content is already handled."""
         self._db.execute(
             "INSERT INTO listing (position, doc_id, content_hash) VALUES (?, ?, ?)", (position, doc_id, content_hash)
         )
         row = self._db.execute(
-            "SELECT status FROM documents WHERE doc_id = ? AND content_hash = ?", (doc_id, content_hash)
+            "SELECT status, reason FROM documents WHERE doc_id = ? AND content_hash = ?", (doc_id, content_hash)
         ).fetchone()
-        return None if row is None else row[0]
+        return None if row is None else (row[0], row[1])
 
     def is_listed(self, doc_id: str) -> bool:
         return self._db.execute(
