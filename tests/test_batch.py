@@ -118,13 +118,13 @@ def test_quarantine_records_reasons_and_the_job_goes_on(tmp_path):
     root = tmp_path / "docs"
     root.mkdir()
     (root / "good.md").write_text("# Fine\n\nA good document about billing.\n", encoding="utf-8")
-    (root / "bad.txt").write_bytes(b"caf\xe9 latin-1 bytes \xff")
+    (root / "bad.txt").write_bytes(b"\x00\xff\xfe\x00 broken \x81\x8d\x8f\x90\x9d\x00\x00")  # binary, not text
     (root / "huge.txt").write_text("word " * 5000, encoding="utf-8")
     summary = prepare_store(root, tmp_path / "out", max_document_bytes=10_000, prepare_options=OPTIONS)
     assert summary.status == "partial" and summary.quarantined == 2
     quarantine = chunk_rows(Path(summary.files["quarantine"]))
     assert [(q["doc_id"], q["reason"]) for q in quarantine] == [("bad.txt", "undecodable"), ("huge.txt", "too_large")]
-    assert "not valid UTF-8" in quarantine[0]["detail"]
+    assert "not text in any encoding" in quarantine[0]["detail"]
     assert {r["doc_id"] for r in chunk_rows(summary.output)} == {"good.md"}
 
 
@@ -427,7 +427,7 @@ def test_documents_quarantined_for_bad_input_are_retried_only_when_asked(tmp_pat
     store = tmp_path / "store"
     store.mkdir()
     (store / "good.txt").write_text("A plain document about retrieval budgets.\n", encoding="utf-8")
-    (store / "bad.txt").write_bytes(b"caf\xe9 \xff\xfe broken bytes")
+    (store / "bad.txt").write_bytes(b"\x00\xff\xfe\x00 broken \x81\x8d\x8f\x90\x9d\x00\x00")
     out = tmp_path / "out" / "chunks.jsonl"
     first = prepare_store(store, out, prepare_options=OPTIONS)
     assert first.quarantined == 1
@@ -435,3 +435,26 @@ def test_documents_quarantined_for_bad_input_are_retried_only_when_asked(tmp_pat
     assert again.processed == 0 and again.quarantined == 1
     forced = prepare_store(store, out, prepare_options=OPTIONS, retry_quarantined=True)
     assert forced.processed == 1 and forced.quarantined == 1
+
+
+# ----------------------------------------------------------------------------- inputs
+
+
+def test_legacy_encodings_are_detected_not_quarantined(tmp_path):
+    store = tmp_path / "store"
+    store.mkdir()
+    french = "Le garçon apporte la crème brûlée au café; très bien, dit la cliente naïve.\n"
+    (store / "latin1.txt").write_bytes(french.encode("latin-1"))
+    page = ('<html><head><meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1"></head>'
+            "<body><h1>Menu</h1><p>Crème brûlée — “fait maison”.</p></body></html>")
+    (store / "page.html").write_bytes(page.encode("cp1252"))
+    (store / "utf16.txt").write_bytes("Ünïcödé text with a byte-order mark.\n".encode("utf-16"))
+    (store / "binary.txt").write_bytes(b"\x00\xff\xfe\x00 broken \x81\x8d\x8f\x90\x9d\x00\x00")
+    summary = prepare_store(store, tmp_path / "out" / "chunks.jsonl", prepare_options=OPTIONS)
+    rows = {row["doc_id"]: row for row in chunk_rows(summary.output)}
+    assert rows["latin1.txt"]["text"] == french.strip()
+    assert rows["latin1.txt"]["metadata"]["encoding"] == "cp1252"
+    assert "Crème brûlée — “fait maison”." in rows["page.html"]["text"]
+    assert rows["utf16.txt"]["text"].startswith("Ünïcödé")
+    quarantine = chunk_rows(Path(summary.files["quarantine"]))
+    assert [(q["doc_id"], q["reason"]) for q in quarantine] == [("binary.txt", "undecodable")]

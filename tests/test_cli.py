@@ -38,9 +38,9 @@ def test_prepare_folder_to_jsonl(tmp_path, capsys):
 
 def test_prepare_reports_bad_input_with_exit_code(tmp_path, capsys):
     bad = tmp_path / "bad.txt"
-    bad.write_bytes(b"\xff\xfe broken")
+    bad.write_bytes(b"\x00\xff\xfe\x00 broken \x81\x8d\x8f\x90\x9d\x00\x00")  # binary: no encoding reads it
     assert main(["prepare", str(bad), "-o", str(tmp_path / "o.jsonl")]) == EXIT_INPUT
-    assert "not valid UTF-8" in capsys.readouterr().err
+    assert "not text in any encoding" in capsys.readouterr().err
 
 
 def test_console_script_entry_point():

@@ -87,7 +87,7 @@ def process_batch(records: list[StoreRecord], prepare_options: dict[str, Any]) -
                 separators=(",", ":"),
             ).encode("utf-8")
         except UnicodeDecodeError as err:
-            quarantined.append((record.doc_id, record.content_hash, "undecodable", f"not valid UTF-8 ({err})"))
+            quarantined.append((record.doc_id, record.content_hash, "undecodable", f"not text in any encoding ({err})"))
             continue
         # One bad document must not stop a store of millions: anything it raises quarantines it.
         except Exception as err:  # noqa: BLE001

@@ -78,6 +78,54 @@ class _TextExtractor(HTMLParser):
         return "\n".join(out).strip() + "\n"
 
 
+_DECLARED_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]{1,40})""", re.IGNORECASE)
+# WHATWG's Encoding Standard reads these labels as windows-1252, as browsers do.
+_WINDOWS_1252_LABELS = frozenset({"iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "ascii", "us-ascii", "cp819"})
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def decode_bytes(payload: bytes, *, html: bool = False) -> tuple[str, str]:
+    """``(text, encoding)`` of a file's bytes: UTF-8, else a byte-order mark, else (HTML) the page's
+    own ``<meta charset>``, else charset-normalizer's detection.
+
+    Detection ties (several encodings decode the bytes equally cleanly, common for
+    short Western text) go to windows-1252, the web's legacy default: left to
+    itself charset-normalizer picks the first name in its order (cp1250, even
+    cp775), which turns French "crème" into "crčme". Raises UnicodeDecodeError
+    when nothing fits (binary data).
+    """
+    try:
+        return payload.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as err:
+        first_error = err
+    for mark, encoding in _BOMS:
+        if payload.startswith(mark):
+            try:
+                return payload.decode(encoding), encoding
+            except UnicodeDecodeError:
+                break
+    if html:
+        declared = _DECLARED_CHARSET.search(payload[:4096])
+        if declared is not None:
+            label = declared.group(1).decode("ascii").lower()
+            label = "cp1252" if label in _WINDOWS_1252_LABELS else label
+            try:
+                return payload.decode(label), label
+            except (LookupError, UnicodeDecodeError):
+                pass  # a wrong or unknown declaration: detect instead
+    from charset_normalizer import from_bytes
+
+    matches = list(from_bytes(payload))
+    if not matches:
+        raise UnicodeDecodeError("utf-8", payload, first_error.start, first_error.end,
+                                 "not UTF-8, and no other encoding reads it as text")
+    cleanest = min(match.chaos for match in matches)
+    tied = [match for match in matches if match.chaos == cleanest]
+    chosen = next((match for match in tied if match.encoding == "cp1252"), tied[0])
+    return str(chosen), chosen.encoding
+
+
 def html_to_text(html: str) -> str:
     """Visible text of an HTML page, with block structure kept as line breaks."""
     parser = _TextExtractor()
@@ -99,4 +147,4 @@ def file_metadata(path: Path) -> dict[str, str]:
     return metadata
 
 
-__all__ = ["html_to_text", "file_metadata"]
+__all__ = ["html_to_text", "file_metadata", "decode_bytes"]

@@ -25,7 +25,7 @@ from typing import Any, BinaryIO, Literal
 
 from .._types import Document
 from ..errors import ConfigError, InputDataError, MissingDependencyError
-from .readers import HTML_SUFFIXES, SKIP_NAMES, TEXT_SUFFIXES, file_metadata, html_to_text
+from .readers import HTML_SUFFIXES, SKIP_NAMES, TEXT_SUFFIXES, decode_bytes, file_metadata, html_to_text
 
 StoreKind = Literal["file", "folder", "jsonl", "parquet", "csv"]
 PayloadFormat = Literal["text", "html"]
@@ -129,11 +129,18 @@ class Store:
 
 
 def record_document(record: StoreRecord) -> Document:
-    """The Document a record holds: UTF-8 decoded, HTML reduced to its text (UnicodeDecodeError if not UTF-8)."""
-    text = record.payload.decode("utf-8") if isinstance(record.payload, bytes) else record.payload
+    """The Document a record holds: bytes decoded (UTF-8, else the encoding found, named in the
+    metadata as ``encoding``), HTML reduced to its text. UnicodeDecodeError when no encoding fits."""
+    metadata = record.metadata
+    if isinstance(record.payload, bytes):
+        text, encoding = decode_bytes(record.payload, html=record.payload_format == "html")
+        if encoding != "utf-8":
+            metadata = {**metadata, "encoding": encoding}
+    else:
+        text = record.payload
     if record.payload_format == "html":
         text = html_to_text(text)
-    return Document(record.doc_id, text, record.metadata)
+    return Document(record.doc_id, text, metadata)
 
 
 def with_unique_ids(records: Iterable[StoreRecord], seen: Callable[[str], bool] | None = None) -> Iterator[StoreRecord]:
@@ -168,7 +175,7 @@ def store_documents(store: Store, on_problem: Callable[[str, Problem], None] | N
             try:
                 document = record_document(record)
             except UnicodeDecodeError as err:
-                problem = Problem("undecodable", f"not valid UTF-8 ({err}); convert it or pass text yourself")
+                problem = Problem("undecodable", f"not text in any encoding ({err}); convert it or pass text yourself")
         if document is not None:
             yield document
         elif on_problem is None:
