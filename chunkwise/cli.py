@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from importlib import resources
 from pathlib import Path
@@ -90,6 +91,12 @@ def _add_follow_symlinks(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--follow-symlinks", action="store_true",
                         help="in a folder store, read links that lead out of the store and descend into linked folders "
                              "(default: such links are quarantined as outside_store)")
+
+
+def _add_kind(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--kind", choices=["file", "folder", "jsonl", "parquet", "csv"], default=None,
+                        help="what the store is, where its name does not say (default: from the name; "
+                             ".jsonl.gz/.bz2/.xz are compressed JSONL)")
 
 
 def _prepare(paths: list[Path], args: argparse.Namespace):
@@ -181,8 +188,11 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         retry_quarantined=args.retry_quarantined,
     )
     show_progress = not args.quiet and sys.stderr.isatty()
+    store = args.store if args.kind is None else open_store(
+        args.store, kind=args.kind, id_column=args.id_column, text_column=args.text_column,
+        max_document_bytes=args.max_document_bytes, follow_symlinks=args.follow_symlinks)
     summary = prepare_store(
-        args.store, args.output, config,
+        store, args.output, config,
         prepare_options=_prepare_options(args),
         progress=_ProgressBar(sys.stderr) if show_progress else None,
     )
@@ -205,7 +215,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     skipped: list[str] = []
-    store = open_store(args.store, id_column=args.id_column, text_column=args.text_column,
+    store = open_store(args.store, kind=args.kind, id_column=args.id_column, text_column=args.text_column,
                        follow_symlinks=args.follow_symlinks)
     documents = list(
         store_documents(store, lambda doc_id, problem: skipped.append(f"{doc_id}: {problem.reason} ({problem.detail})"))
@@ -366,9 +376,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=cmd_demo, bad_option_exit=EXIT_USAGE)
     prep = commands.add_parser(
         "prepare",
-        help="prepare a file, a folder (txt/md/html) or a store (.jsonl/.parquet/.csv); resumable and incremental",
+        help="prepare a file, a folder (txt/md/html and JSONL/Parquet/CSV shards) or a store (.jsonl[.gz]/.parquet/.csv); "
+             "resumable and incremental",
     )
-    prep.add_argument("store", type=Path, help="a text/Markdown/HTML file, a folder of them, or a .jsonl/.parquet/.csv store")
+    prep.add_argument("store", type=Path, help="a text/Markdown/HTML file, a folder of them (and of data files), or a .jsonl[.gz]/.parquet/.csv store")
     # A str, not a Path: a trailing slash marks a folder whose name has a dot ("run.v2/").
     prep.add_argument("-o", "--output", required=True,
                       help="chunk file (.jsonl or .parquet) or a folder for chunks.jsonl (outside the store); "
@@ -387,12 +398,13 @@ def build_parser() -> argparse.ArgumentParser:
                       help="prepare again documents quarantined for bad input too (those quarantined for an error "
                            "or a dying worker are always retried)")
     _add_follow_symlinks(prep)
+    _add_kind(prep)
     prep.add_argument("-q", "--quiet", action="store_true", help="no progress, no report, no quarantine list")
     _add_chunk_options(prep)
     _add_report_options(prep)
     prep.set_defaults(handler=cmd_prepare, bad_option_exit=EXIT_USAGE)
     aud = commands.add_parser("audit", help="measure a store's token efficiency and cost without changing it")
-    aud.add_argument("store", type=Path, help="a text/Markdown/HTML file, a folder of them, or a .jsonl/.parquet/.csv store")
+    aud.add_argument("store", type=Path, help="a text/Markdown/HTML file, a folder of them (and of data files), or a .jsonl[.gz]/.parquet/.csv store")
     aud.add_argument("--sample", type=int, default=None, help="measure N seeded random documents (with intervals)")
     aud.add_argument("--seed", type=int, default=0)
     aud.add_argument("--max-tokens", type=int, default=512, help="window size of the naive baseline (default 512)")
@@ -402,6 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
     aud.add_argument("--id-column", default="id", help="id field of JSONL/Parquet/CSV stores (default id)")
     aud.add_argument("--text-column", default="text", help="text field of JSONL/Parquet/CSV stores (default text)")
     _add_follow_symlinks(aud)
+    _add_kind(aud)
     aud.add_argument("--json", action="store_true", help="print the audit as JSON")
     aud.add_argument("--html", type=Path, default=None, help="also write the HTML audit to this file")
     aud.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
@@ -455,6 +468,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("chunkwise: interrupted; run the same command again to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`chunkwise report --json | head`): not an error. Point stdout at
+        # devnull so the interpreter's final flush does not raise the same error again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":

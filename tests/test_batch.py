@@ -458,3 +458,54 @@ def test_legacy_encodings_are_detected_not_quarantined(tmp_path):
     assert rows["utf16.txt"]["text"].startswith("Ünïcödé")
     quarantine = chunk_rows(Path(summary.files["quarantine"]))
     assert [(q["doc_id"], q["reason"]) for q in quarantine] == [("binary.txt", "undecodable")]
+
+
+def test_compressed_jsonl_and_folders_of_data_files_are_stores(tmp_path):
+    import gzip
+
+    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow as pa
+
+    docs = make_docs(30, duplicates=0)
+    plain = write_jsonl(tmp_path / "plain.jsonl", docs)
+    reference = prepare_store(plain, tmp_path / "ref" / "chunks.jsonl", prepare_options=OPTIONS)
+
+    packed = tmp_path / "packed.jsonl.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    compressed = prepare_store(packed, tmp_path / "gz" / "chunks.jsonl", prepare_options=OPTIONS)
+    assert compressed.output.read_bytes() == reference.output.read_bytes()
+
+    # A folder of shards: JSONL, compressed JSONL and Parquet files, read in sorted path order.
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    write_jsonl(shards / "part-0.jsonl", docs[:10])
+    (shards / "part-1.jsonl.gz").write_bytes(gzip.compress(write_jsonl(tmp_path / "x.jsonl", docs[10:20]).read_bytes()))
+    pq.write_table(pa.Table.from_pylist(docs[20:]), shards / "part-2.parquet")
+    (shards / "notes.pdf").write_bytes(b"%PDF-1.4 not read")
+    sharded = prepare_store(shards, tmp_path / "sharded" / "chunks.jsonl", prepare_options=OPTIONS)
+    assert sharded.documents == 30 and sharded.status == "ok"
+    assert sharded.output.read_bytes() == reference.output.read_bytes()
+
+
+def test_a_store_with_no_documents_is_an_error(tmp_path):
+    from chunkwise.cli import EXIT_INPUT, main
+
+    empty = tmp_path / "pdfs"
+    empty.mkdir()
+    (empty / "a.pdf").write_bytes(b"%PDF-1.4")
+    (empty / "b.pdf").write_bytes(b"%PDF-1.4")
+    with pytest.raises(InputDataError, match=r"no documents.*2 \.pdf"):
+        prepare_store(empty, tmp_path / "out" / "chunks.jsonl", prepare_options=OPTIONS)
+    assert not (tmp_path / "out" / "chunks.jsonl").exists()
+    assert main(["prepare", str(empty), "-o", str(tmp_path / "cli"), "-q"]) == EXIT_INPUT
+    blank = write_jsonl(tmp_path / "blank.jsonl", [])
+    assert main(["prepare", str(blank), "-o", str(tmp_path / "cli2"), "-q"]) == EXIT_INPUT
+
+
+def test_kind_names_a_store_its_name_does_not(tmp_path):
+    from chunkwise.cli import EXIT_OK, main
+
+    odd = write_jsonl(tmp_path / "records.json-lines", make_docs(5, duplicates=0))
+    assert main(["prepare", str(odd), "-o", str(tmp_path / "a"), "-q"]) != EXIT_OK
+    assert main(["prepare", str(odd), "--kind", "jsonl", "-o", str(tmp_path / "b"), "-q"]) == EXIT_OK
+    assert len(chunk_rows(tmp_path / "b" / "chunks.jsonl")) >= 5

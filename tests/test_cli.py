@@ -203,3 +203,13 @@ def test_demo_takes_the_report_options(capsys):
     out = capsys.readouterr().out
     assert "on h100-80gb" in out and "claude-3.5-haiku" in out and "500 queries a day x 365" in out
     assert "tokens saved against naive" in out and "  overlap " in out
+
+
+def test_a_closed_pipe_ends_quietly():
+    # `chunkwise demo --json | head -c 1`: the reader goes away before the output is written.
+    code = "import sys; from chunkwise.cli import main; sys.exit(main(['demo', '--json']))"
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err.decode()
+    assert b"Traceback" not in err and b"BrokenPipe" not in err

@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ..errors import ChunkwiseError, ConfigError, OutputError
+from ..errors import ChunkwiseError, ConfigError, InputDataError, OutputError
 from .manifest import DoneDocument, Manifest, QuarantinedDocument
 from .sources import (
     DEFAULT_MAX_DOCUMENT_BYTES,
@@ -345,6 +345,9 @@ def _run(
             reset = not manifest.start_run(fingerprint)
             remove_orphans(paths.parts, manifest.part_names())
             counts = _process(store, manifest, paths, config, worker_options, fingerprint, progress)
+            if counts["listed"] == 0 and counts["quarantined"] == 0:
+                raise InputDataError(f"the store {store.path} holds no documents{store.unread_note()}; the previous "
+                                     "output, if any, is unchanged")
             if manifest.unfinished():
                 raise ChunkwiseError("some documents have no result after every batch finished; re-run to retry them")
             chunks, removed, quarantined = assemble(manifest, paths, config, notes, counts, progress, commit, economics)

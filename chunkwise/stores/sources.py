@@ -101,6 +101,10 @@ class Store:
     text_column: str = "text"
     max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
     follow_symlinks: bool = False
+    # Rows without an id are named "<id_prefix>line-N": a data file inside a folder store prefixes its path.
+    id_prefix: str = ""
+    # Files of a folder that were not read, by suffix (filled while ``records`` walks the folder).
+    unread: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.follow_symlinks, bool):
@@ -110,8 +114,19 @@ class Store:
 
     @property
     def total_bytes(self) -> int | None:
-        """Size of a single-file store (for progress); None for a folder, which is not pre-walked."""
-        return None if self.kind == "folder" else self.path.stat().st_size
+        """Size of a single-file store (for progress); None for a folder, which is not pre-walked, and
+        for a compressed file, whose records are counted uncompressed."""
+        if self.kind == "folder" or self.path.suffix.lower() in COMPRESSIONS:
+            return None
+        return self.path.stat().st_size
+
+    def unread_note(self) -> str:
+        """What a folder walk passed over, for an error about an empty store ("" when nothing)."""
+        if not self.unread:
+            return ""
+        found = ", ".join(f"{count:,} {suffix or 'without a suffix'}" for suffix, count in sorted(self.unread.items()))
+        readable = sorted(TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES | {".parquet", ".csv", ".jsonl.gz"})
+        return f" it reads ({', '.join(readable)}); it has files it does not read ({found})"
 
     def records(self) -> Iterator[StoreRecord]:
         """Every document of the store, in store order.
@@ -120,12 +135,12 @@ class Store:
         that cannot be read at all (the file is unreadable, not Parquet) raises
         InputDataError, never a bare OSError.
         """
-        readers = {"file": _file_records, "folder": _folder_records, "jsonl": _jsonl_records,
-                   "parquet": _parquet_records, "csv": _csv_records}
         try:
-            yield from readers[self.kind](self)
+            yield from _READERS[self.kind](self)
         except OSError as err:
             raise InputDataError(f"cannot read the store {self.path}: {os_error_reason(err)}") from err
+        except (EOFError, ValueError) as err:  # a truncated or corrupt compressed file (lzma's error is a ValueError)
+            raise InputDataError(f"cannot read the store {self.path}: {_one_line(err)}") from err
 
 
 def record_document(record: StoreRecord) -> Document:
@@ -184,6 +199,27 @@ def store_documents(store: Store, on_problem: Callable[[str, Problem], None] | N
             on_problem(record.doc_id, problem)
 
 
+COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma"}
+
+
+def data_kind(path: Path) -> StoreKind | None:
+    """The store kind of a data file by its name (``x.jsonl.gz`` is compressed JSONL), or None."""
+    suffixes = [suffix.lower() for suffix in path.suffixes[-2:]]
+    if suffixes and suffixes[-1] in COMPRESSIONS:
+        return "jsonl" if len(suffixes) == 2 and suffixes[0] in JSONL_SUFFIXES else None
+    suffix = suffixes[-1] if suffixes else ""
+    return "jsonl" if suffix in JSONL_SUFFIXES else {".parquet": "parquet", ".csv": "csv"}.get(suffix)
+
+
+def _open_binary(path: Path) -> BinaryIO:
+    """A data file opened for reading, decompressed as its suffix says."""
+    compression = COMPRESSIONS.get(path.suffix.lower())
+    if compression is None:
+        return path.open("rb")
+    module = __import__(compression)
+    return module.open(path, "rb")
+
+
 def open_store(
     path: str | os.PathLike[str],
     *,
@@ -207,17 +243,14 @@ def open_store(
         suffix = path.suffix.lower()
         if path.is_dir():
             kind = "folder"
-        elif suffix in JSONL_SUFFIXES:
-            kind = "jsonl"
-        elif suffix == ".parquet":
-            kind = "parquet"
-        elif suffix == ".csv":
-            kind = "csv"
+        elif data_kind(path) is not None:
+            kind = data_kind(path)
         elif suffix in TEXT_SUFFIXES | HTML_SUFFIXES:
             kind = "file"
         else:
             raise InputDataError(
-                f"cannot tell what kind of store {path} is; name it .jsonl/.parquet/.csv or pass kind="
+                f"cannot tell what kind of store {path} is; name it .jsonl/.jsonl.gz/.parquet/.csv, "
+                "or pass kind= (--kind)"
             )
     if kind not in ("file", "folder", "jsonl", "parquet", "csv"):
         raise ConfigError(f"kind must be one of file, folder, jsonl, parquet, csv; got {kind!r}")
@@ -342,15 +375,31 @@ def _folder_records(store: Store) -> Iterator[StoreRecord]:
         if isinstance(found, StoreRecord):
             yield found
             continue
-        if found.name.lower() in SKIP_NAMES or found.suffix.lower() not in TEXT_SUFFIXES | HTML_SUFFIXES:
+        kind = data_kind(found)
+        if found.name.lower() in SKIP_NAMES:
+            continue
+        if kind is None and found.suffix.lower() not in TEXT_SUFFIXES | HTML_SUFFIXES:
+            store.unread[found.suffix.lower()] = store.unread.get(found.suffix.lower(), 0) + 1
             continue
         doc_id = walk.doc_id(found)
         if doc_id != escape_surrogates(doc_id):
             yield _bad_id(doc_id, "the file name {} is not valid UTF-8; rename the file")
         elif found.is_symlink() and not store.follow_symlinks and _leads_outside(walk, found):
             yield _outside_store(doc_id, found.resolve())
+        elif kind is not None:
+            yield from _data_file_records(store, found, kind, doc_id)
         else:
             yield _file_record(found, doc_id, store.max_document_bytes)
+
+
+def _data_file_records(store: Store, path: Path, kind: StoreKind, doc_id: str) -> Iterator[StoreRecord]:
+    """The rows of a JSONL/Parquet/CSV file inside a folder store (a folder of shards); a file that
+    cannot be read is one problem record, and the walk goes on."""
+    inner = replace(store, path=path, kind=kind, id_prefix=f"{doc_id}:", unread={})
+    try:
+        yield from inner.records()
+    except InputDataError as err:
+        yield _problem(doc_id, "unreadable", str(err))
 
 
 def _leads_outside(walk: _Walk, link: Path) -> bool:
@@ -399,7 +448,7 @@ def _row_record(store: Store, row: dict[str, Any], fallback_id: str) -> StoreRec
 
 def _jsonl_records(store: Store) -> Iterator[StoreRecord]:
     limit = store.max_document_bytes
-    with store.path.open("rb") as handle:
+    with _open_binary(store.path) as handle:
         line_number = 0
         while True:
             # JSON escapes can make a line longer than its text; allow some room before calling it too large.
@@ -407,7 +456,7 @@ def _jsonl_records(store: Store) -> Iterator[StoreRecord]:
             if not line:
                 return
             line_number += 1
-            fallback_id = f"line-{line_number}"
+            fallback_id = f"{store.id_prefix}line-{line_number}"
             if not line.endswith(b"\n") and len(line) >= limit * 2 + 1024:
                 _skip_rest_of_line(handle)
                 yield _too_large(fallback_id, len(line), limit)
@@ -448,10 +497,10 @@ def _parquet_records(store: Store) -> Iterator[StoreRecord]:
             for batch in parquet.iter_batches(batch_size=_PARQUET_ROWS_PER_READ, row_groups=[group]):
                 for row in batch.to_pylist():
                     row_number += 1
-                    yield _row_record(store, row, f"row-{row_number}")
+                    yield _row_record(store, row, f"{store.id_prefix}row-{row_number}")
         except (OSError, ValueError) as err:
             # A damaged row group loses its own rows, not the store: the next group is read as usual.
-            yield _problem(f"row-group-{group}", "unreadable",
+            yield _problem(f"{store.id_prefix}row-group-{group}", "unreadable",
                            f"rows {row_number + 1}-{group_end} of {store.path} cannot be read ({_one_line(err)}); re-export the file")
             row_number = group_end
 
@@ -476,11 +525,17 @@ def _csv_records(store: Store) -> Iterator[StoreRecord]:
                         f"{store.path} has no column {column!r} (header: {reader.fieldnames}); set id_column/text_column"
                     )
             for row_number, row in enumerate(reader, start=1):
-                yield _row_record(store, row, f"row-{row_number}")
+                yield _row_record(store, row, f"{store.id_prefix}row-{row_number}")
     except UnicodeDecodeError as err:
         raise InputDataError(f"{store.path} is not valid UTF-8 ({err}); CSV stores must be UTF-8") from err
     finally:
         csv.field_size_limit(previous)
+
+
+_READERS: dict[str, Callable[[Store], Iterator[StoreRecord]]] = {
+    "file": _file_records, "folder": _folder_records, "jsonl": _jsonl_records, "parquet": _parquet_records,
+    "csv": _csv_records,
+}
 
 
 # ----------------------------------------------------------------------------- writers
