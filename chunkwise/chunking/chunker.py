@@ -764,6 +764,18 @@ class _StreamedStarts:
 
 
 def _naive(text: str, doc_id: str, tokenizer: Tokenizer, max_tokens: int, overlap: int) -> list[Chunk]:
+    return _make_chunks(text, doc_id, _naive_spans(text, tokenizer, max_tokens, overlap), tokenizer.overhead)
+
+
+def naive_window_tokens(text: str, tokenizer: Tokenizer, config: ChunkConfig) -> list[int]:
+    """The token count of each naive window of ``text`` (overhead included): the baseline's lengths
+    without its chunks' texts and ids (a report needs only these)."""
+    spans = _naive_spans(text, tokenizer, config.max_tokens, config.effective_naive_overlap)
+    return [count + tokenizer.overhead for _, _, count in spans]
+
+
+def _naive_spans(text: str, tokenizer: Tokenizer, max_tokens: int, overlap: int) -> list[tuple[int, int, int]]:
+    """(start, end, content tokens) of each naive window; windows are never empty."""
     budget = content_budget(tokenizer, max_tokens)
     if overlap >= budget:
         raise ConfigError(f"overlap={overlap} must be smaller than the {budget} content tokens of a window")
@@ -815,7 +827,7 @@ def _naive(text: str, doc_id: str, tokenizer: Tokenizer, max_tokens: int, overla
             # Step back by the overlap's share of this window's characters.
             back = (cut - position) * overlap // max(count, 1)
             position = max(position + 1, cut - back)
-    return _make_chunks(text, doc_id, [s for s in spans if s[1] > s[0]], tokenizer.overhead)
+    return [s for s in spans if s[1] > s[0]]
 
 
 def naive_split(

@@ -48,7 +48,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._rows import SCHEMA_VERSION, ComparisonRow, gib, usd, padding_explanation, padding_rows, serving_rows
-from ..chunking.chunker import chunk_document, ChunkConfig as _ChunkConfig
+from ..chunking.chunker import naive_window_tokens, ChunkConfig as _ChunkConfig
 from .scenarios import Economics, economics, ReportConfig, resolve
 from .html import render_report
 
@@ -419,11 +419,11 @@ def build_report(
     naive_per_document: list[int] = []
     no_overlap_tokens = 0
     for document in documents:
-        windows = [c.token_count for c in chunk_document(document.text, document.id, counter, naive_config)]
+        windows = naive_window_tokens(document.text, counter, naive_config)
         windows_per_document.append(len(windows))
         naive_per_document.append(sum(windows))
         naive_counts.extend(windows)
-        no_overlap_tokens += (sum(c.token_count for c in chunk_document(document.text, document.id, counter, no_overlap_config))
+        no_overlap_tokens += (sum(naive_window_tokens(document.text, counter, no_overlap_config))
                               if naive_config.effective_naive_overlap else sum(windows))
     raw_per_document = counter.estimate_content_count_batch([d.text for d in documents])
     raw_tokens = sum(raw_per_document)

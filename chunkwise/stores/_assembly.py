@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 # Report fields that describe the configuration, not the documents: equal in every piece.
 _REPORT_SETTINGS = frozenset({"tokenizer", "max_tokens", "naive_overlap", "naive_overlap_set"})
 _OPEN_PARTS = 32
+_CHUNK_BLOCK = 1024
 
 
 class _PartReader:
@@ -41,7 +42,9 @@ class _PartReader:
         self._dir = parts_dir
         self._open: dict[str, Any] = {}
 
-    def record(self, document: DoneDocument) -> dict[str, Any]:
+    def record(self, document: DoneDocument) -> tuple[dict[str, Any], Iterator[list[dict[str, Any]]]]:
+        """A document's header and its chunks, a block of ``_CHUNK_BLOCK`` at a time (read as they are
+        consumed: a 50 MB document's chunks parsed at once were most of a store run's memory)."""
         handle = self._open.pop(document.part, None)
         if handle is None:
             if len(self._open) >= _OPEN_PARTS:
@@ -50,7 +53,18 @@ class _PartReader:
             handle = (self._dir / document.part).open("rb")
         self._open[document.part] = handle  # most recently used last
         handle.seek(document.offset)
-        return json.loads(handle.read(document.length))
+        header = json.loads(handle.readline())
+        position = handle.tell()
+
+        def blocks() -> Iterator[list[dict[str, Any]]]:
+            handle.seek(position)
+            left = header["chunks"]
+            while left:
+                block = [json.loads(handle.readline()) for _ in range(min(left, _CHUNK_BLOCK))]
+                left -= len(block)
+                yield block
+
+        return header, blocks()
 
     def close(self) -> None:
         for handle in self._open.values():
@@ -139,7 +153,7 @@ class _StoreReport:
         self.examples: list[tuple[int, int, tuple[str, str, str, int | None, str]]] = []
         self._pending_notes = notes
 
-    def add_document(self, doc_id: str, piece: dict[str, Any], kept_chunks: list[dict[str, Any]]) -> None:
+    def add_document(self, doc_id: str, piece: dict[str, Any], kept_tokens: list[int]) -> None:
         import heapq
 
 
@@ -162,16 +176,14 @@ class _StoreReport:
         self.naive[3] += naive["padded_tokens"]
         if self.economics is not None:
             self.naive_lengths.extend(piece.get("naive_window_tokens") or ())
-            self.chunk_lengths.extend(chunk["token_count"] for chunk in kept_chunks)
-        chunk_tokens = 0
-        for chunk in kept_chunks:
-            chunk_tokens += chunk["token_count"]
-            self.prepared[2] = max(self.prepared[2], chunk["token_count"])
-        self.prepared[0] += len(kept_chunks)
+            self.chunk_lengths.extend(kept_tokens)
+        chunk_tokens = sum(kept_tokens)
+        self.prepared[2] = max(self.prepared[2], max(kept_tokens, default=0))
+        self.prepared[0] += len(kept_tokens)
         self.prepared[1] += chunk_tokens
         self.notes.extend(note for note in piece.get("notes") or () if note not in self.notes)
         # Keep the documents that saved most, as prepare's report does (ties by id).
-        row = (doc_id, piece.get("raw_tokens", 0), naive["tokens"], len(kept_chunks), chunk_tokens)
+        row = (doc_id, piece.get("raw_tokens", 0), naive["tokens"], len(kept_tokens), chunk_tokens)
         heapq.heappush(self.rows, (naive["tokens"] - chunk_tokens, _Reversed(doc_id), row))
         if len(self.rows) > TOP_DOCUMENTS:
             heapq.heappop(self.rows)
@@ -260,24 +272,24 @@ def assemble(
     try:
         with removed_tmp.open("wb") as removed_out:
             for document in manifest.done_in_order():
-                record = reader.record(document)
-                for entry in record["removed"]:
+                header, blocks = reader.record(document)
+                for entry in header["removed"]:
                     removed_out.write(json.dumps(entry, ensure_ascii=False).encode() + b"\n")
                     removed_count += 1
-                chunks = record["chunks"]
-                copies = seen.first_copies(chunks) if seen is not None else [None] * len(chunks)
-                kept: list[dict[str, Any]] = []
-                for chunk, copy in zip(chunks, copies):
-                    if copy is None:
-                        kept.append(chunk)
-                        writer.write(chunk)
-                        continue
-                    entry = Removed(chunk["doc_id"], chunk["start"], chunk["end"], "exact", *copy, chunk["text"],
-                                    None, chunk["token_count"])
-                    removed_out.write(json.dumps(entry.to_dict(), ensure_ascii=False).encode() + b"\n")
-                    removed_count += 1
-                    totals.add_removed(entry, removed_count)
-                totals.add_document(document.doc_id, record["report"], kept)
+                kept: list[int] = []  # token counts of the kept chunks
+                for chunks in blocks:
+                    copies = seen.first_copies(chunks) if seen is not None else [None] * len(chunks)
+                    for chunk, copy in zip(chunks, copies):
+                        if copy is None:
+                            kept.append(chunk["token_count"])
+                            writer.write(chunk)
+                            continue
+                        entry = Removed(chunk["doc_id"], chunk["start"], chunk["end"], "exact", *copy, chunk["text"],
+                                        None, chunk["token_count"])
+                        removed_out.write(json.dumps(entry.to_dict(), ensure_ascii=False).encode() + b"\n")
+                        removed_count += 1
+                        totals.add_removed(entry, removed_count)
+                totals.add_document(document.doc_id, header["report"], kept)
                 chunk_count += len(kept)
                 if progress is not None and totals.documents % 1000 == 0:
                     progress(Progress("assembling", counts["listed"], counts["processed"], counts["skipped"], 0,

@@ -4,6 +4,7 @@ failures classified) and the engines that run batches inline, in local processes
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import os
 import time
@@ -59,45 +60,49 @@ def _classify(err: Exception) -> str:
 
 
 def process_batch(records: list[StoreRecord], prepare_options: dict[str, Any]) -> BatchOutcome:
-    """Run ``prepare`` on each record on its own; one JSON line per document (the part file's bytes).
+    """Run ``prepare`` on each record on its own; each document's record is the part file's bytes.
 
-    A document that fails (undecodable bytes, a parse error, anything its
-    stages raise) is quarantined with its reason; the rest of the batch goes on.
+    A document's record is a header line (its id, chunk count, removals and
+    report) and then one line per chunk, so a huge document is read back a
+    block of chunks at a time. A document that fails (undecodable bytes, a
+    parse error, anything its stages raise) is quarantined with its reason;
+    the rest of the batch goes on.
     """
 
-    lines: list[bytes] = []
+    part = io.BytesIO()
     done: list[tuple[str, str, int, int]] = []
     quarantined: list[tuple[str, str, str, str]] = []
-    offset = 0
     for record in records:
+        start = part.tell()
         try:
             document = record_document(record)
             result = prepare([document], dedup=False, report_config=False, **prepare_options)
             report = dataclasses.asdict(result.report)
             for name in _REPORT_RECOMPUTED:
                 report.pop(name, None)
-            line = json.dumps(
-                {
-                    "doc_id": record.doc_id,
-                    "chunks": [chunk.to_dict() for chunk in result.chunks],
-                    "removed": [entry.to_dict() for entry in result.removed],
-                    "report": report,
-                },
-                ensure_ascii=False,
-                separators=(",", ":"),
-            ).encode("utf-8")
+            header = {"doc_id": record.doc_id, "chunks": len(result.chunks),
+                      "removed": [entry.to_dict() for entry in result.removed], "report": report}
+            part.write(_line(header))
+            for chunk in result.chunks:
+                part.write(_line(chunk.to_dict()))
         except UnicodeDecodeError as err:
+            part.seek(start)
+            part.truncate()
             quarantined.append((record.doc_id, record.content_hash, "undecodable", f"not text in any encoding ({err})"))
             continue
         # One bad document must not stop a store of millions: anything it raises quarantines it.
         except Exception as err:  # noqa: BLE001
+            part.seek(start)
+            part.truncate()
             detail = escape_surrogates(f"{type(err).__name__}: {err}"[:2000])
             quarantined.append((record.doc_id, record.content_hash, _classify(err), detail))
             continue
-        lines.append(line + b"\n")
-        done.append((record.doc_id, record.content_hash, offset, len(line)))
-        offset += len(line) + 1
-    return BatchOutcome(b"".join(lines), done, quarantined)
+        done.append((record.doc_id, record.content_hash, start, part.tell() - start))
+    return BatchOutcome(part.getvalue(), done, quarantined)
+
+
+def _line(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
 
 
 class _InlineEngine:

@@ -72,7 +72,8 @@ from ._output import SIDECAR_NAMES, Commit, OutputPaths, StateLock, remove_orpha
 
 Engine = Literal["local", "dask"]
 # 2: a document's report carries its naive window lengths and its windows without overlap.
-PART_FORMAT_VERSION = "2"
+# 3: a document's record is a header line and a line per chunk (was one line with every chunk).
+PART_FORMAT_VERSION = "3"
 _ECONOMICS_OPTIONS = ("gpu", "queries_per_day", "top_k", "price", "report_config")
 
 
