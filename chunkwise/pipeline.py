@@ -8,6 +8,7 @@ A chunk never spans a removed piece, so its raw span normalizes to its text;
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -149,8 +150,11 @@ def prepare(
     profile name; default the ``profile`` of the config, from local files only).
     ``groups`` names the source of each document for overlap stitching
     (default: metadata ``source_id``/``source``). Chunk offsets are raw;
-    ``removed`` entries point into the raw text of both documents. Chunk
-    keywords override ``config`` (one left at its default keeps ``config``'s value).
+    ``removed`` entries point into the raw text of both documents. A chunk's
+    metadata is its document's; where that has ``page_starts`` (the raw offset
+    of each page, as a PDF store gives), the chunk's has ``page`` and
+    ``last_page`` (1-based) instead. Chunk keywords override ``config`` (one
+    left at its default keeps ``config``'s value).
 
     The report's memory and cost figures assume a ``ReportConfig`` (``report_config=``;
     ``False`` leaves them out): ``model`` as the serving LLM (default llama-3-8b),
@@ -249,6 +253,7 @@ def _raw_chunks(document: Document, pieces: list[tuple[int, int]], piece_chunks:
     raw_starts, raw_ends = _to_raw(normalized, starts, ends)
     repeats: dict[tuple[int, int, str], int] = {}
     chunks = []
+    pages = _Pages.of(document.metadata)
     for index, (c, raw_start, raw_end) in enumerate(zip(pieces_chunks, raw_starts, raw_ends)):
         raw_start, raw_end = _without_outer_space(document.text, raw_start, raw_end, c.text, normalized)
         # Chunks cut inside one stretch repaired as a whole share its span, and can share a text.
@@ -256,9 +261,31 @@ def _raw_chunks(document: Document, pieces: list[tuple[int, int]], piece_chunks:
         repeats[(raw_start, raw_end, c.text)] = repeat + 1
         chunks.append(
             Chunk(c.text, raw_start, raw_end, c.token_count, document.id, index,
-                  chunk_id(document.id, raw_start, raw_end, c.text, repeat), document.metadata)
+                  chunk_id(document.id, raw_start, raw_end, c.text, repeat),
+                  document.metadata if pages is None else pages.metadata(raw_start, raw_end))
         )
     return chunks
+
+
+@dataclass(frozen=True)
+class _Pages:
+    """A document's ``page_starts`` (raw offsets where each page begins, as the PDF reader gives them):
+    each chunk's metadata names its first and last page (1-based) instead of holding the list."""
+
+    starts: tuple[int, ...]
+    rest: dict[str, Any]
+
+    @classmethod
+    def of(cls, metadata: dict[str, Any]) -> _Pages | None:
+        starts = metadata.get("page_starts")
+        if not isinstance(starts, (list, tuple)) or not starts or not all(isinstance(s, int) for s in starts):
+            return None
+        return cls(tuple(starts), {key: value for key, value in metadata.items() if key != "page_starts"})
+
+    def metadata(self, start: int, end: int) -> dict[str, Any]:
+        first = max(1, bisect.bisect_right(self.starts, start))
+        last = max(first, bisect.bisect_right(self.starts, max(start, end - 1)))
+        return {**self.rest, "page": first, "last_page": last}
 
 
 __all__ = ["prepare", "PrepareResult"]

@@ -515,3 +515,41 @@ def test_kind_names_a_store_its_name_does_not(tmp_path):
     assert main(["prepare", str(odd), "-o", str(tmp_path / "a"), "-q"]) != EXIT_OK
     assert main(["prepare", str(odd), "--kind", "jsonl", "-o", str(tmp_path / "b"), "-q"]) == EXIT_OK
     assert len(chunk_rows(tmp_path / "b" / "chunks.jsonl")) >= 5
+
+
+def test_pdf_and_docx_are_read_with_pages_and_structure(tmp_path):
+    pytest.importorskip("pypdf")
+    docx = pytest.importorskip("docx")
+    from support_documents import minimal_pdf
+
+    store = tmp_path / "store"
+    store.mkdir()
+    pages = ["Billing guide\nInvoices are sent on the first day of each month.",
+             "Refunds\nA refund reaches the card within five business days.",
+             "Regions\nData stays in the region the tenant chose."]
+    (store / "guide.pdf").write_bytes(minimal_pdf(pages))
+    word = docx.Document()
+    word.add_heading("Quota policy", level=1)
+    word.add_paragraph("Each tenant has a monthly quota of archived records.")
+    word.add_paragraph("Exports are free", style="List Bullet")
+    word.add_paragraph("Restores are billed", style="List Bullet")
+    table = word.add_table(rows=2, cols=2)
+    for row, cells in zip(table.rows, [("Plan", "Quota"), ("Basic", "10 GB")]):
+        for cell, value in zip(row.cells, cells):
+            cell.text = value
+    word.save(store / "policy.docx")
+    (store / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a PDF")
+
+    summary = prepare_store(store, tmp_path / "out" / "chunks.jsonl", prepare_options={"max_tokens": 16})
+    rows = chunk_rows(summary.output)
+    pdf_rows = [r for r in rows if r["doc_id"] == "guide.pdf"]
+    # Each chunk names the pages it covers; the offsets point into the extracted text.
+    assert {r["metadata"]["page"] for r in pdf_rows} == {1, 2, 3}
+    assert all("page_starts" not in r["metadata"] for r in pdf_rows)
+    refund = next(r for r in pdf_rows if "refund reaches" in r["text"])
+    assert refund["metadata"]["page"] == refund["metadata"]["last_page"] == 2
+    text = "\n".join(r["text"] for r in rows if r["doc_id"] == "policy.docx")
+    assert "# Quota policy" in text and "- Exports are free\n- Restores are billed" in text and "Basic | 10 GB" in text
+    quarantine = chunk_rows(Path(summary.files["quarantine"]))
+    assert [(q["doc_id"], q["reason"]) for q in quarantine] == [("broken.pdf", "parse_error")]
+    assert "not a readable PDF" in quarantine[0]["detail"]

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ChunkwiseError, MissingDependencyError
+from ..errors import ChunkwiseError, InputDataError, MissingDependencyError
 from .sources import StoreRecord, escape_surrogates, record_document
 from ..pipeline import prepare
 
@@ -54,6 +54,8 @@ def worker_died(err: BaseException) -> bool:
 def _classify(err: Exception) -> str:
     if isinstance(err, UnicodeError):
         return "undecodable"
+    if isinstance(err, InputDataError):  # the document itself is bad (a damaged PDF): not retried
+        return "parse_error"
     if isinstance(err, (ValueError, AssertionError)) and not isinstance(err, ChunkwiseError):
         return "parse_error"
     return "error"

@@ -1,16 +1,22 @@
-"""File formats: which suffixes are text, Markdown or HTML, HTML reduced to its text, and a file's metadata.
+"""File formats: which suffixes are text, Markdown, HTML, PDF or DOCX, each reduced to its text, and a file's metadata.
 
 The store walk that reads them (and ``iter_documents``) lives in ``stores``.
 """
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
 
+from ..errors import InputDataError, MissingDependencyError
+
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".rst", ".text"})
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
+PDF_SUFFIXES = frozenset({".pdf"})
+DOCX_SUFFIXES = frozenset({".docx"})
 _WINDOW_NAME = re.compile(r"(.+?)[_\-. ]?(?:part|window|chunk|page)[_\-. ]?\d+$", re.IGNORECASE)
 SKIP_NAMES = frozenset({"readme.md", "readme.txt", "readme.rst"})
 
@@ -134,6 +140,79 @@ def html_to_text(html: str) -> str:
     return parser.text()
 
 
+def pdf_to_text(payload: bytes) -> tuple[str, list[int]]:
+    """The text of a PDF, pages apart by a blank line, and where each page starts in it.
+
+    ``page_starts`` goes into the document's metadata; ``prepare`` turns it into
+    each chunk's ``page`` and ``last_page``. Needs ``chunkwise[pdf]`` (pypdf).
+    A PDF that cannot be parsed, or is encrypted, is an InputDataError.
+    """
+    try:
+        from pypdf import PdfReader
+        from pypdf.errors import PyPdfError
+    except ImportError as err:
+        raise MissingDependencyError("reading PDF needs pypdf: pip install 'chunkwise[pdf]'") from err
+    try:
+        reader = PdfReader(io.BytesIO(payload))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise InputDataError("the PDF is encrypted; decrypt it first")
+        pages = [(page.extract_text() or "").strip() for page in reader.pages]
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError) as err:
+        # pypdf reports a damaged file through its own errors and through plain ones from deep inside.
+        raise InputDataError(f"not a readable PDF ({type(err).__name__}: {' '.join(str(err).split())[:300]})") from err
+    texts: list[str] = []
+    page_starts: list[int] = []
+    length = 0
+    for text in pages:
+        if texts:
+            texts.append("\n\n")
+            length += 2
+        page_starts.append(length)
+        texts.append(text)
+        length += len(text)
+    return "".join(texts), page_starts
+
+
+def docx_to_text(payload: bytes) -> str:
+    """The text of a Word document in reading order: headings as Markdown headings, list paragraphs
+    as items, table rows as cells apart by " | ", blocks apart by a blank line. Needs
+    ``chunkwise[docx]`` (python-docx); a file that is not a .docx is an InputDataError."""
+    try:
+        import docx
+        from docx.table import Table
+    except ImportError as err:
+        raise MissingDependencyError("reading DOCX needs python-docx: pip install 'chunkwise[docx]'") from err
+    try:
+        document = docx.Document(io.BytesIO(payload))
+        blocks: list[str] = []
+        for item in document.iter_inner_content():
+            if isinstance(item, Table):
+                rows = [" | ".join(" ".join(cell.text.split()) for cell in row.cells) for row in item.rows]
+                blocks.append("\n".join(row for row in rows if row.strip(" |")))
+                continue
+            text = " ".join(item.text.split())
+            if not text:
+                continue
+            style = (item.style.name if item.style is not None else "") or ""
+            level = _HEADING_LEVEL.match(style)
+            if style == "Title":
+                text = "# " + text
+            elif level is not None:
+                text = "#" * min(int(level.group(1)), 6) + " " + text
+            elif style.startswith("List"):
+                text = "- " + text
+                if blocks and blocks[-1].startswith("- "):
+                    blocks[-1] += "\n" + text  # items of one list stay together
+                    continue
+            blocks.append(text)
+    except (KeyError, ValueError, OSError, zipfile.BadZipFile) as err:
+        raise InputDataError(f"not a readable .docx ({type(err).__name__}: {' '.join(str(err).split())[:300]})") from err
+    return "\n\n".join(block for block in blocks if block) + "\n"
+
+
+_HEADING_LEVEL = re.compile(r"Heading (\d+)$")
+
+
 def file_metadata(path: Path) -> dict[str, str]:
     """Metadata of a document read from ``path``: its path, and its source when it is a window.
 
@@ -147,4 +226,4 @@ def file_metadata(path: Path) -> dict[str, str]:
     return metadata
 
 
-__all__ = ["html_to_text", "file_metadata", "decode_bytes"]
+__all__ = ["html_to_text", "file_metadata", "decode_bytes", "pdf_to_text", "docx_to_text"]

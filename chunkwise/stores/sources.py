@@ -25,13 +25,26 @@ from typing import Any, BinaryIO, Literal
 
 from .._types import Document
 from ..errors import ConfigError, InputDataError, MissingDependencyError
-from .readers import HTML_SUFFIXES, SKIP_NAMES, TEXT_SUFFIXES, decode_bytes, file_metadata, html_to_text
+from .readers import (
+    DOCX_SUFFIXES,
+    HTML_SUFFIXES,
+    PDF_SUFFIXES,
+    SKIP_NAMES,
+    TEXT_SUFFIXES,
+    decode_bytes,
+    docx_to_text,
+    file_metadata,
+    html_to_text,
+    pdf_to_text,
+)
 
 StoreKind = Literal["file", "folder", "jsonl", "parquet", "csv"]
-PayloadFormat = Literal["text", "html"]
+PayloadFormat = Literal["text", "html", "pdf", "docx"]
 OutputFormat = Literal["jsonl", "parquet"]
 
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
+READ_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | DOCX_SUFFIXES
+"""Suffixes of the files a folder store reads as documents (besides its data files)."""
 DEFAULT_MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 _SKIP_CHUNK = 1 << 20
 _PARQUET_ROWS_PER_READ = 1024
@@ -125,7 +138,7 @@ class Store:
         if not self.unread:
             return ""
         found = ", ".join(f"{count:,} {suffix or 'without a suffix'}" for suffix, count in sorted(self.unread.items()))
-        readable = sorted(TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES | {".parquet", ".csv", ".jsonl.gz"})
+        readable = sorted(READ_SUFFIXES | JSONL_SUFFIXES | {".parquet", ".csv", ".jsonl.gz"})
         return f" it reads ({', '.join(readable)}); it has files it does not read ({found})"
 
     def records(self) -> Iterator[StoreRecord]:
@@ -147,6 +160,11 @@ def record_document(record: StoreRecord) -> Document:
     """The Document a record holds: bytes decoded (UTF-8, else the encoding found, named in the
     metadata as ``encoding``), HTML reduced to its text. UnicodeDecodeError when no encoding fits."""
     metadata = record.metadata
+    if record.payload_format == "pdf":
+        text, page_starts = pdf_to_text(_payload_bytes(record))
+        return Document(record.doc_id, text, {**metadata, "page_starts": page_starts})
+    if record.payload_format == "docx":
+        return Document(record.doc_id, docx_to_text(_payload_bytes(record)), metadata)
     if isinstance(record.payload, bytes):
         text, encoding = decode_bytes(record.payload, html=record.payload_format == "html")
         if encoding != "utf-8":
@@ -156,6 +174,12 @@ def record_document(record: StoreRecord) -> Document:
     if record.payload_format == "html":
         text = html_to_text(text)
     return Document(record.doc_id, text, metadata)
+
+
+def _payload_bytes(record: StoreRecord) -> bytes:
+    if not isinstance(record.payload, bytes):
+        raise InputDataError(f"{record.doc_id}: a {record.payload_format.upper()} document must be bytes, not text")
+    return record.payload
 
 
 def with_unique_ids(records: Iterable[StoreRecord], seen: Callable[[str], bool] | None = None) -> Iterator[StoreRecord]:
@@ -245,7 +269,7 @@ def open_store(
             kind = "folder"
         elif data_kind(path) is not None:
             kind = data_kind(path)
-        elif suffix in TEXT_SUFFIXES | HTML_SUFFIXES:
+        elif suffix in READ_SUFFIXES:
             kind = "file"
         else:
             raise InputDataError(
@@ -270,8 +294,16 @@ def _file_record(path: Path, doc_id: str, limit: int) -> StoreRecord:
         payload = path.read_bytes()
     except OSError as err:
         return _unreadable(doc_id, err)
-    payload_format: PayloadFormat = "html" if path.suffix.lower() in HTML_SUFFIXES else "text"
-    return _record(doc_id, payload, payload_format, file_metadata(path))
+    return _record(doc_id, payload, _file_format(path), file_metadata(path))
+
+
+def _file_format(path: Path) -> PayloadFormat:
+    suffix = path.suffix.lower()
+    if suffix in HTML_SUFFIXES:
+        return "html"
+    if suffix in PDF_SUFFIXES:
+        return "pdf"
+    return "docx" if suffix in DOCX_SUFFIXES else "text"
 
 
 def _file_records(store: Store) -> Iterator[StoreRecord]:
@@ -378,7 +410,7 @@ def _folder_records(store: Store) -> Iterator[StoreRecord]:
         kind = data_kind(found)
         if found.name.lower() in SKIP_NAMES:
             continue
-        if kind is None and found.suffix.lower() not in TEXT_SUFFIXES | HTML_SUFFIXES:
+        if kind is None and found.suffix.lower() not in READ_SUFFIXES:
             store.unread[found.suffix.lower()] = store.unread.get(found.suffix.lower(), 0) + 1
             continue
         doc_id = walk.doc_id(found)
