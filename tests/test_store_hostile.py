@@ -17,13 +17,14 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytest
 
 from chunkwise.stores.batch import OutputPaths, prepare_store
 from chunkwise.cli import EXIT_INPUT, EXIT_OK, EXIT_OUTPUT, EXIT_PARTIAL, EXIT_USAGE, main
-from chunkwise.errors import ConfigError, InputDataError, OutputError
+from chunkwise.errors import ChunkwiseWarning, ConfigError, InputDataError, OutputError
 from chunkwise.stores.sources import iter_documents
 
 OPTIONS = {"max_tokens": 96}
@@ -356,7 +357,13 @@ def test_follow_symlinks_reads_links_out_of_the_store_when_asked(tmp_path, capsy
     assert summary.quarantined == 0 and summary.documents == 4
     assert [d.id for d in iter_documents(root, follow_symlinks=True)] == ["doc0.md", "linked.md", "shelf/a.md", "shelf/b.md"]
     with pytest.raises(InputDataError, match="outside_store"):
-        list(iter_documents(root))
+        list(iter_documents(root, errors="raise"))
+    with pytest.warns(ChunkwiseWarning) as caught:
+        assert [d.id for d in iter_documents(root)] == ["doc0.md"]
+    assert [str(w.message).split(":")[:2] for w in caught] == [["linked.md", " outside_store"], ["shelf/", " outside_store"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert [d.id for d in iter_documents(root, errors="skip")] == ["doc0.md"]
 
 
 # ----------------------------------------------------------------------------- workers and commits

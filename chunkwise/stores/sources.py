@@ -18,13 +18,14 @@ import json
 import os
 import re
 import stat
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 from .._types import Document
-from ..errors import ConfigError, InputDataError, MissingDependencyError
+from ..errors import ChunkwiseWarning, ConfigError, InputDataError, MissingDependencyError
 from .readers import (
     DOCX_SUFFIXES,
     HTML_SUFFIXES,
@@ -215,6 +216,10 @@ def store_documents(store: Store, on_problem: Callable[[str, Problem], None] | N
                 document = record_document(record)
             except UnicodeDecodeError as err:
                 problem = Problem("undecodable", f"not text in any encoding ({err}); convert it or pass text yourself")
+            except MissingDependencyError as err:  # a PDF without pypdf: the other documents still read
+                problem = Problem("error", str(err))
+            except InputDataError as err:  # a damaged PDF or DOCX
+                problem = Problem("parse_error", str(err))
         if document is not None:
             yield document
         elif on_problem is None:
@@ -688,15 +693,27 @@ class ChunkWriter:
             self.tmp.unlink(missing_ok=True)
 
 
-def iter_documents(path: str | Path, *, follow_symlinks: bool = False) -> Iterator[Document]:
-    """Documents from a file, a folder of text/Markdown/HTML files, or a JSONL/Parquet/CSV store.
+def iter_documents(path: str | Path, *, follow_symlinks: bool = False, kind: StoreKind | None = None,
+                   errors: Literal["warn", "skip", "raise"] = "warn") -> Iterator[Document]:
+    """Documents from a file (text, Markdown, HTML, PDF, DOCX), a folder of them (and of data
+    files), or a JSONL (also compressed), Parquet or CSV store.
 
     Files and folders are read exactly as ``chunkwise prepare`` reads them (the
     same walk, ids and metadata; links out of a folder are read only with
-    ``follow_symlinks=True``); a document that cannot be read raises
-    InputDataError, where ``prepare`` would quarantine it.
+    ``follow_symlinks=True``). A document that cannot be read (where ``prepare``
+    would quarantine it) is passed over with a ChunkwiseWarning naming it and
+    why (``errors="warn"``), passed over silently (``"skip"``), or raises
+    InputDataError (``"raise"``). A store that cannot be read at all raises.
     """
-    return store_documents(open_store(path, follow_symlinks=follow_symlinks))
+    if errors not in ("warn", "skip", "raise"):
+        raise ConfigError(f"errors must be 'warn', 'skip' or 'raise', got {errors!r}")
+
+    def passed_over(doc_id: str, problem: Problem) -> None:
+        if errors == "warn":
+            warnings.warn(f"{doc_id}: {problem.reason}: {problem.detail}", ChunkwiseWarning, stacklevel=3)
+
+    store = open_store(path, kind=kind, follow_symlinks=follow_symlinks)
+    return store_documents(store, None if errors == "raise" else passed_over)
 
 
 __all__ = [
