@@ -553,3 +553,31 @@ def test_pdf_and_docx_are_read_with_pages_and_structure(tmp_path):
     quarantine = chunk_rows(Path(summary.files["quarantine"]))
     assert [(q["doc_id"], q["reason"]) for q in quarantine] == [("broken.pdf", "parse_error")]
     assert "not a readable PDF" in quarantine[0]["detail"]
+
+
+PAGE = """<!doctype html><html><head><title>Billing help</title><style>p {color: red}</style></head>
+<body><nav><ul><li>Home</li><li>Billing</li></ul></nav>
+<h1>Invoices &amp; refunds</h1>
+<p>Invoices are sent on the <b>first</b> day of each month.<br>Refunds take five days.</p>
+<table><tr><th>Plan</th><th>Price</th></tr><tr><td>Basic</td><td>&euro;10</td></tr></table>
+<pre>  indented
+  code</pre><script>var hidden = 1;</script><!-- a comment -->
+<div><div><div><p>Deeply <i>nested</i> text.</p></div></div></div></body></html>"""
+
+
+def test_both_html_parsers_give_the_same_text(monkeypatch):
+    pytest.importorskip("selectolax")
+    from chunkwise.stores import readers
+
+    texts = {}
+    for name in ("lexbor", "html.parser"):
+        monkeypatch.setattr(readers, "html_parser_name", lambda name=name: name)
+        texts[name] = readers.html_to_text(PAGE)
+    assert texts["lexbor"] == texts["html.parser"]
+    text = texts["lexbor"]
+    assert "# Invoices & refunds" in text and "- Billing" in text and "Basic | €10" in text
+    assert "indented\ncode" in text and "hidden" not in text and "comment" not in text and "color" not in text
+    assert "first day of each month.\nRefunds take five days." in text
+    # Nesting deeper than Python's recursion limit is walked without recursion.
+    deep = "<div>" * 5000 + "deep text" + "</div>" * 5000
+    assert readers.html_to_text(deep).strip() == "deep text"

@@ -67,6 +67,7 @@ from ..pipeline import prepare
 from ..reporting.scenarios import checked_report_config, resolve
 from ..tokens import content_budget
 from ._assembly import assemble
+from .readers import html_parser_name
 from ._engines import RETRIED_REASONS, BatchOutcome, make_engine, process_batch, worker_died
 from ._output import SIDECAR_NAMES, Commit, OutputPaths, StateLock, remove_orphans
 
@@ -187,7 +188,7 @@ def _fingerprint(prepare_options: dict[str, Any], tokenizer_name: str) -> str:
     options = {key: value for key, value in prepare_options.items() if key not in ("tokenizer", "model")}
     described = json.dumps(
         {"chunkwise": __version__, "part_format": PART_FORMAT_VERSION, "tokenizer": tokenizer_name,
-         "model": prepare_options.get("model"), "options": options},
+         "model": prepare_options.get("model"), "options": options, "html": html_parser_name()},
         sort_keys=True,
         default=repr,
     )

