@@ -581,3 +581,72 @@ def test_both_html_parsers_give_the_same_text(monkeypatch):
     # Nesting deeper than Python's recursion limit is walked without recursion.
     deep = "<div>" * 5000 + "deep text" + "</div>" * 5000
     assert readers.html_to_text(deep).strip() == "deep text"
+
+
+# ----------------------------------------------------------------------------- prepare_batch: tables in, tables out
+
+
+def test_prepare_batch_gives_a_store_runs_chunks_for_every_kind_of_batch(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import chunkwise
+
+    docs = make_docs(12, duplicates=0)
+    for i, doc in enumerate(docs):
+        doc["lang"] = "en" if i % 2 else "de"
+    store = prepare_store(write_jsonl(tmp_path / "s.jsonl", docs), tmp_path / "out" / "chunks.jsonl",
+                          prepare_options=OPTIONS, store_dedup=False)
+    expected = chunk_rows(store.output)
+
+    rows = chunkwise.prepare_batch(docs, **OPTIONS)
+    assert rows == expected  # the same chunks, ids and metadata as a store run
+
+    table = chunkwise.prepare_batch(pa.Table.from_pylist(docs), **OPTIONS)
+    assert table.schema == chunkwise.stores.chunk_schema()
+    assert table.column("id").to_pylist() == [r["id"] for r in expected]
+    assert [json.loads(m) for m in table.column("metadata").to_pylist()] == [r["metadata"] for r in expected]
+
+    # Any split of the table gives the same chunks: each document is prepared on its own.
+    halves = [chunkwise.prepare_batch(pa.Table.from_pylist(part), **OPTIONS) for part in (docs[:5], docs[5:])]
+    assert pa.concat_tables(halves).equals(table)
+
+    columns = chunkwise.prepare_batch({"id": [d["id"] for d in docs], "text": [d["text"] for d in docs]}, **OPTIONS)
+    assert columns["text"] == [r["text"] for r in expected]
+
+
+def test_prepare_batch_on_a_dask_dataframe_and_bad_rows(tmp_path):
+    pd = pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe")
+    import chunkwise
+
+    docs = make_docs(20, duplicates=0)
+    frame = pd.DataFrame(docs)
+    # The README's Dask DataFrame example: chunks of each partition, computed on the cluster.
+    ddf = dd.from_pandas(frame, npartitions=3)
+    meta = chunkwise.prepare_batch(frame.iloc[:0], **OPTIONS)
+    chunks = ddf.map_partitions(chunkwise.prepare_batch, meta=meta, **OPTIONS).compute(scheduler="sync")
+    assert chunks["id"].tolist() == [r["id"] for r in chunkwise.prepare_batch(docs, **OPTIONS)]
+    assert list(chunks.columns) == list(chunkwise.stores.CHUNK_COLUMNS)
+
+    bad = [{"id": "a", "text": "A fine document about quotas."}, {"id": "b", "text": 5}, {"id": "c"}]
+    with pytest.raises(chunkwise.InputDataError, match="row 1"):
+        chunkwise.prepare_batch(bad, **OPTIONS)
+    with pytest.warns(chunkwise.ChunkwiseWarning) as caught:
+        kept = chunkwise.prepare_batch(bad, errors="warn", **OPTIONS)
+    assert {r["doc_id"] for r in kept} == {"a"} and len(caught) == 2
+    with pytest.raises(chunkwise.InputTypeError):
+        chunkwise.prepare_batch("not a batch")
+    with pytest.raises(chunkwise.ConfigError, match="dedup"):
+        chunkwise.prepare_batch(bad, dedup=True)
+
+
+def test_the_dask_dataframe_example_runs(tmp_path):
+    pytest.importorskip("dask.dataframe")
+    pytest.importorskip("distributed")
+    example = Path(__file__).resolve().parents[1] / "examples" / "dask_dataframe.py"
+    done = subprocess.run([sys.executable, str(example), str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "documents ->" in done.stdout
+    import pandas as pd
+
+    written = pd.read_parquet(tmp_path / "chunks")
+    assert len(written) > 0 and written["token_count"].max() <= 256

@@ -611,6 +611,22 @@ def write_atomically(path: Path, data: bytes) -> None:
     fsync_directory(path.parent)
 
 
+CHUNK_COLUMNS = ("id", "doc_id", "index", "start", "end", "token_count", "text", "metadata")
+"""The columns of a chunk table, in order; ``metadata`` is a JSON object as a string."""
+
+
+def chunk_schema() -> Any:
+    """The pyarrow schema of a chunk table (Parquet output, ``prepare_batch`` on Arrow)."""
+    try:
+        import pyarrow as pa
+    except ImportError as err:
+        raise MissingDependencyError("Arrow tables and Parquet need pyarrow: pip install 'chunkwise[parquet]'") from err
+    return pa.schema([
+        ("id", pa.string()), ("doc_id", pa.string()), ("index", pa.int32()), ("start", pa.int64()),
+        ("end", pa.int64()), ("token_count", pa.int32()), ("text", pa.string()), ("metadata", pa.string()),
+    ])
+
+
 class ChunkWriter:
     """Writes chunk dicts to a temporary file (``tmp``), made durable by ``finish`` and moved into place by ``commit``.
 
@@ -631,16 +647,11 @@ class ChunkWriter:
         if output_format == "jsonl":
             self._handle: BinaryIO | None = self.tmp.open("wb")
         elif output_format == "parquet":
-            try:
-                import pyarrow as pa
-                import pyarrow.parquet as pq
-            except ImportError as err:
-                raise MissingDependencyError("writing Parquet needs pyarrow: pip install 'chunkwise[parquet]'") from err
+            self._schema = chunk_schema()
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
             self._pa = pa
-            self._schema = pa.schema([
-                ("id", pa.string()), ("doc_id", pa.string()), ("index", pa.int32()), ("start", pa.int64()),
-                ("end", pa.int64()), ("token_count", pa.int32()), ("text", pa.string()), ("metadata", pa.string()),
-            ])
             self._handle = None
             self._parquet = pq.ParquetWriter(self.tmp, self._schema, compression="zstd")
         else:
@@ -718,6 +729,8 @@ def iter_documents(path: str | Path, *, follow_symlinks: bool = False, kind: Sto
 
 __all__ = [
     "iter_documents",
+    "chunk_schema",
+    "CHUNK_COLUMNS",
     "Store",
     "StoreRecord",
     "Problem",
