@@ -124,39 +124,57 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-class _ProgressBar:
-    """One self-rewriting line on stderr (only on a terminal), at most ten updates a second."""
+class _Progress:
+    """Progress bars on stderr (tqdm: rate and time left), one per stage as it starts; made only when
+    stderr is a terminal, so piped and logged runs stay quiet."""
 
     def __init__(self, stream) -> None:
         self._stream = stream
-        self._last = 0.0
-        self._started = None
+        self._bar = None
+        self._stage = None
+
+    def stage(self, name: str, total: int | None = None, unit: str = "doc", unit_scale: bool = False):
+        """The bar of ``name``, started (and the previous stage's closed) the first time it is named."""
+        if name != self._stage:
+            from tqdm import tqdm
+
+            self.close()
+            self._stage = name
+            self._bar = tqdm(total=total, desc=name, unit=unit, unit_scale=unit_scale, file=self._stream,
+                             dynamic_ncols=True, mininterval=0.2, leave=False)
+        return self._bar
+
+    def advance_to(self, bar, value: int) -> None:
+        if value > bar.n:
+            bar.update(value - bar.n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+            self._stage = None
 
     def __call__(self, event) -> None:
-        import time
-
-        now = time.monotonic()
-        if self._started is None:
-            self._started = now
-        if event.phase != "done" and now - self._last < 0.1:
-            return
-        self._last = now
-        elapsed = max(now - self._started, 1e-9)
-        handled = event.processed + event.skipped
-        if event.total_bytes:
-            fraction = min(1.0, event.bytes_read / event.total_bytes)
-            bar = "#" * int(fraction * 24)
-            head = f"[{bar:<24}] {fraction:4.0%}"
+        """A ``prepare_store`` progress event."""
+        if event.phase == "done":
+            self.close()
+        elif event.phase == "assembling":
+            self.advance_to(self.stage("assembling", unit="chunk", unit_scale=True), event.chunks)
+        elif event.total_bytes:
+            # Skipped documents count as read: the rate is of the whole store, not of new work.
+            bar = self.stage("preparing", total=event.total_bytes, unit="B", unit_scale=True)
+            bar.set_postfix_str(f"{event.processed + event.skipped:,} docs, {event.skipped:,} unchanged, "
+                                f"{event.quarantined:,} quarantined", refresh=False)
+            self.advance_to(bar, min(event.bytes_read, event.total_bytes))
         else:
-            head = f"{event.listed:,} listed"
-        line = (
-            f"\r{event.phase:<10} {head}  {handled:,} docs ({event.skipped:,} unchanged, "
-            f"{event.quarantined:,} quarantined)  {event.bytes_read / elapsed / 1e6:.1f} MB/s"
-        )
-        if event.phase == "assembling":
-            line = f"\rassembling {event.chunks:,} chunks written"
-        self._stream.write(line + ("\n" if event.phase == "done" else "\x1b[K"))
-        self._stream.flush()
+            bar = self.stage("preparing")
+            bar.set_postfix_str(f"{event.skipped:,} unchanged, {event.quarantined:,} quarantined, "
+                                f"{event.bytes_read / 1e6:,.1f} MB read", refresh=False)
+            self.advance_to(bar, event.processed + event.skipped)
+
+    def audit_step(self, stage: str, done: int, total: int) -> None:
+        """An ``audit`` progress event."""
+        self.advance_to(self.stage(stage, total=total), done)
 
 
 def _prepare_options(args: argparse.Namespace) -> dict:
@@ -194,7 +212,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     summary = prepare_store(
         store, args.output, config,
         prepare_options=_prepare_options(args),
-        progress=_ProgressBar(sys.stderr) if show_progress else None,
+        progress=_Progress(sys.stderr) if show_progress else None,
     )
     if not args.quiet:
         _show_quarantine(Path(summary.files["quarantine"]))
@@ -217,21 +235,29 @@ def cmd_audit(args: argparse.Namespace) -> int:
     skipped: list[str] = []
     store = open_store(args.store, kind=args.kind, id_column=args.id_column, text_column=args.text_column,
                        follow_symlinks=args.follow_symlinks)
-    documents = list(
-        store_documents(store, lambda doc_id, problem: skipped.append(f"{doc_id}: {problem.reason} ({problem.detail})"))
-    )
+    progress = _Progress(sys.stderr) if not args.quiet and sys.stderr.isatty() else None
+    documents = []
+    for document in store_documents(store, lambda doc_id, problem: skipped.append(f"{doc_id}: {problem.reason} ({problem.detail})")):
+        documents.append(document)
+        if progress is not None:
+            progress.stage("reading").update(1)
     if not documents:
         print(f"chunkwise: error: no readable documents in {args.store}", file=sys.stderr)
         return EXIT_INPUT
-    result = audit(
-        documents,
-        tokenizer=args.tokenizer,
-        model=args.model,
-        sample=args.sample,
-        seed=args.seed,
-        max_tokens=args.max_tokens,
-        **_report_options(args),
-    )
+    try:
+        result = audit(
+            documents,
+            tokenizer=args.tokenizer,
+            model=args.model,
+            sample=args.sample,
+            seed=args.seed,
+            max_tokens=args.max_tokens,
+            progress=progress.audit_step if progress is not None else None,
+            **_report_options(args),
+        )
+    finally:
+        if progress is not None:
+            progress.close()
     if args.html is not None:
         _write_file(args.html, result.to_html().encode("utf-8"))
     if args.json:

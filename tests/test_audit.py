@@ -234,3 +234,11 @@ def test_nonnegative_least_squares_finds_the_optimum():
                 if (solution >= 0).all():
                     best = min(best, float(np.linalg.norm(features[:, subset] @ solution - target)))
         assert np.linalg.norm(features @ found - target) <= best + 1e-9 * np.linalg.norm(target)
+
+
+def test_audit_reports_progress_per_stage():
+    docs = [{"id": f"d{i}", "text": f"Paragraph {i} about quotas and exports.\n\nThe same footer line.\n"} for i in range(6)]
+    seen: list[tuple[str, int, int]] = []
+    audit(docs, progress=lambda stage, done, total: seen.append((stage, done, total)))
+    assert [s for s in seen if s[0] == "normalizing"] == [("normalizing", i, 6) for i in range(1, 7)]
+    assert ("deduplicating", 6, 6) in seen and seen[-1] == ("chunking", 6, 6)

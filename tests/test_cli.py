@@ -213,3 +213,26 @@ def test_a_closed_pipe_ends_quietly():
     _, err = process.communicate(timeout=300)
     assert process.returncode == 0, err.decode()
     assert b"Traceback" not in err and b"BrokenPipe" not in err
+
+
+def test_progress_bars_show_rate_and_time_left():
+    import io
+    import re
+    import time
+
+    from chunkwise.cli import _Progress
+    from chunkwise.stores.batch import Progress
+
+    stream = io.StringIO()
+    progress = _Progress(stream)
+    total = 40_000_000
+    for step in range(1, 5):
+        time.sleep(0.25)
+        progress(Progress("processing", 10 * step, 9 * step, step, 0, total * step // 4, total))
+    progress(Progress("assembling", 40, 36, 4, 0, total, None, chunks=500))
+    progress(Progress("done", 40, 36, 4, 0, total, total, 500))
+    shown = stream.getvalue()
+    assert "preparing" in shown and "assembling" in shown
+    assert re.search(r"\d+(\.\d+)?MB/s", shown) and "<" in shown  # a rate, and the time left
+    rates = [float(x) for x in re.findall(r"(\d+(?:\.\d+)?)MB/s", shown)]
+    assert max(rates) < 1000  # 10 MB every quarter second, not a burst divided by nothing

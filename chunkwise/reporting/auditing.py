@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -480,6 +480,7 @@ def audit(
     queries_per_day: float | None = None,
     top_k: int | None = None,
     price: Any = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> AuditReport:
     """Measure a store's token efficiency without changing it; ``sample=n`` measures n seeded random documents.
 
@@ -488,6 +489,7 @@ def audit(
     be after normalize + dedup. ``tokenizer``/``model`` as in ``prepare``. Intervals
     are bootstrap percentiles over measured documents (``resamples``, ``seed``), shrunk
     by the finite-population correction; a full measurement has no interval.
+    ``progress(stage, done, total)`` is called as documents are measured.
     """
     _check_sampling(sample, confidence, resamples, calibration_documents)
     chunk_config = ChunkConfig(max_tokens=max_tokens, naive_overlap=naive_overlap)
@@ -513,7 +515,7 @@ def audit(
     measured_counts = all_counts[measured_index]
 
     raw, normalized, kept, removed, store_removed, fixes_per_doc = _measure(measured, counter, normalize_config, dedup_config,
-                                                                            chunk_config)
+                                                                            chunk_config, progress)
     store_kept = normalized - store_removed
     budget = content_budget(counter, max_tokens)
     naive = _naive_tokens(raw, budget, chunk_config.effective_naive_overlap)
@@ -593,14 +595,22 @@ def _check_sampling(sample: int | None, confidence: float, resamples: int, calib
         raise ConfigError(f"sample={sample!r} must be an integer >= 2 (documents to measure), or None for all")
 
 
-def _measure(measured: list[Document], counter: Any, normalize_config: Any, dedup_config: Any, chunk_config: ChunkConfig
+def _measure(measured: list[Document], counter: Any, normalize_config: Any, dedup_config: Any, chunk_config: ChunkConfig,
+             progress: Callable[[str, int, int], None] | None = None,
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray, list[Mapping[str, int]]]:
     """Tokens of each measured document raw, repaired and deduplicated (in memory), the tokens each
     removal reason took, the tokens a store run would remove, and each document's repairs."""
+    total = len(measured)
+
+    def step(stage: str, done: int) -> None:
+        if progress is not None:
+            progress(stage, done, total)
+
     raw = np.asarray(counter.content_count_batch([d.text for d in measured]), dtype=float)
     repaired: list[Document] = []
     fixes_per_doc: list[Mapping[str, int]] = []
-    for document in measured:
+    for position, document in enumerate(measured, start=1):
+        step("normalizing", position)
         if normalize_config is None:
             repaired.append(document)
             fixes_per_doc.append({})
@@ -613,15 +623,19 @@ def _measure(measured: list[Document], counter: Any, normalize_config: Any, dedu
     reasons = ("overlap", "exact", "near", "boilerplate")
     removed = {reason: np.zeros(len(measured)) for reason in reasons}
     if dedup_config is not None:
+        step("deduplicating", 0)
         deduped = run_dedup(repaired, dedup_config, tokenizer=counter)
+        step("deduplicating", total)
         position = {d.id: i for i, d in enumerate(measured)}
         for entry in deduped.removed:
             removed[entry.reason][position[entry.doc_id]] += entry.token_count or 0
         kept = np.asarray(counter.content_count_batch([d.text for d in deduped.documents]), dtype=float)
     else:
         kept = normalized.copy()
+    step("chunking", 0)
     store_removed = _store_duplicate_tokens(repaired, counter, chunk_config) if dedup_config is not None \
         else np.zeros(len(measured))
+    step("chunking", total)
     return raw, normalized, kept, removed, store_removed, fixes_per_doc
 
 
