@@ -487,7 +487,7 @@ def test_compressed_jsonl_and_folders_of_data_files_are_stores(tmp_path):
     write_jsonl(shards / "part-0.jsonl", docs[:10])
     (shards / "part-1.jsonl.gz").write_bytes(gzip.compress(write_jsonl(tmp_path / "x.jsonl", docs[10:20]).read_bytes()))
     pq.write_table(pa.Table.from_pylist(docs[20:]), shards / "part-2.parquet")
-    (shards / "notes.pdf").write_bytes(b"%PDF-1.4 not read")
+    (shards / "notes.bin").write_bytes(b"\x00 not a document")
     sharded = prepare_store(shards, tmp_path / "sharded" / "chunks.jsonl", prepare_options=OPTIONS)
     assert sharded.documents == 30 and sharded.status == "ok"
     assert sharded.output.read_bytes() == reference.output.read_bytes()
@@ -496,11 +496,11 @@ def test_compressed_jsonl_and_folders_of_data_files_are_stores(tmp_path):
 def test_a_store_with_no_documents_is_an_error(tmp_path):
     from chunkwise.cli import EXIT_INPUT, main
 
-    empty = tmp_path / "pdfs"
+    empty = tmp_path / "books"
     empty.mkdir()
-    (empty / "a.pdf").write_bytes(b"%PDF-1.4")
-    (empty / "b.pdf").write_bytes(b"%PDF-1.4")
-    with pytest.raises(InputDataError, match=r"no documents.*2 \.pdf"):
+    (empty / "a.epub").write_bytes(b"PK\x03\x04")
+    (empty / "b.epub").write_bytes(b"PK\x03\x04")
+    with pytest.raises(InputDataError, match=r"no documents.*2 \.epub"):
         prepare_store(empty, tmp_path / "out" / "chunks.jsonl", prepare_options=OPTIONS)
     assert not (tmp_path / "out" / "chunks.jsonl").exists()
     assert main(["prepare", str(empty), "-o", str(tmp_path / "cli"), "-q"]) == EXIT_INPUT

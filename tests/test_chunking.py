@@ -294,3 +294,23 @@ def test_chunk_documents_takes_what_chunk_takes():
     assert all(len(c.text.split()) <= 40 for chunks in by_callable for c in chunks)
     with pytest.raises(InputTypeError, match="ChunkConfig"):
         chunk_documents(documents, None, {"max_tokens": 64})
+
+
+@pytest.mark.parametrize("special", [False, True])
+@pytest.mark.parametrize("which", ["cl100k", "wordlevel", "callable"])
+def test_naive_window_tokens_are_the_naive_windows_counts(which, special):
+    # The report's baseline lengths take a shortcut for a text within one window: it must give
+    # exactly the counts of naive_split's windows, for every tokenizer and overlap.
+    from chunkwise.chunking.chunker import naive_window_tokens
+
+    name = {"cl100k": None, "wordlevel": wordlevel_with_specials(["a", "b", "word", "hello", "中"]), "callable": lambda s: len(s) // 4 + (1 if s else 0)}[which]
+    if which == "callable" and special:
+        pytest.skip("a callable has no special tokens")
+    tokenizer = get_tokenizer(name, special_tokens=special)
+    rng = random.Random(11)
+    pieces = ["a", "b", " ", "\n", "word ", "é", "\U0001f600", "\u200d", "\u0301", "中", "\t", ".", "\ufeff", "hello "]
+    for _ in range(400):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 60)))
+        config = ChunkConfig(max_tokens=rng.choice([16, 24, 40]), strategy="naive", naive_overlap=rng.choice([0, 2, 5]))
+        windows = naive_split(text, max_tokens=config.max_tokens, overlap=config.naive_overlap, tokenizer=tokenizer)
+        assert naive_window_tokens(text, tokenizer, config) == [c.token_count for c in windows], repr(text)

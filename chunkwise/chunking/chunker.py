@@ -770,7 +770,15 @@ def _naive(text: str, doc_id: str, tokenizer: Tokenizer, max_tokens: int, overla
 def naive_window_tokens(text: str, tokenizer: Tokenizer, config: ChunkConfig) -> list[int]:
     """The token count of each naive window of ``text`` (overhead included): the baseline's lengths
     without its chunks' texts and ids (a report needs only these)."""
-    spans = _naive_spans(text, tokenizer, config.max_tokens, config.effective_naive_overlap)
+    overlap = config.effective_naive_overlap
+    budget = content_budget(tokenizer, config.max_tokens)
+    if text and overlap < budget:
+        # A text within one window is that window (most documents of a store are): one count,
+        # not a walk over its token starts. Text with no tokens takes the walk, which gives none.
+        count = tokenizer.content_count(text)
+        if 0 < count <= budget:
+            return [count + tokenizer.overhead]
+    spans = _naive_spans(text, tokenizer, config.max_tokens, overlap)
     return [count + tokenizer.overhead for _, _, count in spans]
 
 

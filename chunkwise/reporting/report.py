@@ -423,8 +423,9 @@ def build_report(
         windows_per_document.append(len(windows))
         naive_per_document.append(sum(windows))
         naive_counts.extend(windows)
+        # One window has no overlap to leave out.
         no_overlap_tokens += (sum(naive_window_tokens(document.text, counter, no_overlap_config))
-                              if naive_config.effective_naive_overlap else sum(windows))
+                              if naive_config.effective_naive_overlap and len(windows) > 1 else sum(windows))
     raw_per_document = counter.estimate_content_count_batch([d.text for d in documents])
     raw_tokens = sum(raw_per_document)
     normalized_changed = [i for i, (r, d) in enumerate(zip(repaired, documents)) if r.text != d.text]

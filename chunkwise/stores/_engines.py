@@ -79,9 +79,7 @@ def process_batch(records: list[StoreRecord], prepare_options: dict[str, Any]) -
         try:
             document = record_document(record)
             result = prepare([document], dedup=False, report_config=False, **prepare_options)
-            report = dataclasses.asdict(result.report)
-            for name in _REPORT_RECOMPUTED:
-                report.pop(name, None)
+            report = _report_fields(result.report)
             header = {"doc_id": record.doc_id, "chunks": len(result.chunks),
                       "removed": [entry.to_dict() for entry in result.removed], "report": report}
             part.write(_line(header))
@@ -101,6 +99,15 @@ def process_batch(records: list[StoreRecord], prepare_options: dict[str, Any]) -
             continue
         done.append((record.doc_id, record.content_hash, start, part.tell() - start))
     return BatchOutcome(part.getvalue(), done, quarantined)
+
+
+def _report_fields(report: Any) -> dict[str, Any]:
+    """The report's fields a store sums, as JSON-ready values (``dataclasses.asdict`` of the whole
+    report, deep-copying what is then dropped, was a tenth of a small document's time)."""
+    fields = {field.name: getattr(report, field.name) for field in dataclasses.fields(report)
+              if field.name not in _REPORT_RECOMPUTED}
+    fields["naive"] = dataclasses.asdict(report.naive)
+    return fields
 
 
 def _line(data: dict[str, Any]) -> bytes:
