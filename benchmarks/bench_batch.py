@@ -102,7 +102,13 @@ def run(store: Path, out: Path, extra: list[str], batch_size: int, source: Path 
     if process.returncode not in (0, 1):
         raise SystemExit(f"{command} failed ({process.returncode}): {stderr[-2000:]}")
     summary = json.loads(text)["summary"]
-    digest = hashlib.blake2b(out.read_bytes(), digest_size=16).hexdigest()
+    # Streamed: a child's peak RSS starts from this process's RSS at fork, so holding a 250 MB
+    # output here would show up as every later run's peak.
+    hasher = hashlib.blake2b(digest_size=16)
+    with out.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            hasher.update(block)
+    digest = hasher.hexdigest()
     return {"wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "summary": summary, "output_blake2b": digest}
 
 

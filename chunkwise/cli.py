@@ -405,7 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="prepare a file, a folder (txt/md/html and JSONL/Parquet/CSV shards) or a store (.jsonl[.gz]/.parquet/.csv); "
              "resumable and incremental",
     )
-    prep.add_argument("store", type=Path, help="a text/Markdown/HTML file, a folder of them (and of data files), or a .jsonl[.gz]/.parquet/.csv store")
+    prep.add_argument("store", help="a text/Markdown/HTML/PDF/DOCX file, a folder of them (and of data files), or a .jsonl[.gz]/.parquet/.csv store; a path or an fsspec URL (s3://, gs://...)")
     # A str, not a Path: a trailing slash marks a folder whose name has a dot ("run.v2/").
     prep.add_argument("-o", "--output", required=True,
                       help="chunk file (.jsonl or .parquet) or a folder for chunks.jsonl (outside the store); "
@@ -430,7 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report_options(prep)
     prep.set_defaults(handler=cmd_prepare, bad_option_exit=EXIT_USAGE)
     aud = commands.add_parser("audit", help="measure a store's token efficiency and cost without changing it")
-    aud.add_argument("store", type=Path, help="a text/Markdown/HTML file, a folder of them (and of data files), or a .jsonl[.gz]/.parquet/.csv store")
+    aud.add_argument("store", help="a text/Markdown/HTML/PDF/DOCX file, a folder of them (and of data files), or a .jsonl[.gz]/.parquet/.csv store; a path or an fsspec URL (s3://, gs://...)")
     aud.add_argument("--sample", type=int, default=None, help="measure N seeded random documents (with intervals)")
     aud.add_argument("--seed", type=int, default=0)
     aud.add_argument("--max-tokens", type=int, default=512, help="window size of the naive baseline (default 512)")

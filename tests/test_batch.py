@@ -650,3 +650,37 @@ def test_the_dask_dataframe_example_runs(tmp_path):
 
     written = pd.read_parquet(tmp_path / "chunks")
     assert len(written) > 0 and written["token_count"].max() <= 256
+
+
+def test_stores_behind_fsspec_urls(tmp_path):
+    fsspec = pytest.importorskip("fsspec")
+    import gzip
+
+    from chunkwise.cli import EXIT_DEPENDENCY, EXIT_INPUT, EXIT_OK, main
+    from chunkwise.stores.sources import iter_documents
+
+    docs = make_docs(12, duplicates=0)
+    local = write_jsonl(tmp_path / "s.jsonl", docs)
+    reference = prepare_store(local, tmp_path / "ref" / "chunks.jsonl", prepare_options=OPTIONS)
+    memory = fsspec.filesystem("memory")
+    memory.pipe("/bucket/store.jsonl.gz", gzip.compress(local.read_bytes()))
+    memory.pipe("/bucket/folder/a.md", b"# Alpha\n\nThe first document of the folder.\n")
+    memory.pipe("/bucket/folder/sub/b.txt", "Caf\u00e9 cr\u00e8me, the second one.\n".encode("latin-1"))
+    memory.pipe("/bucket/folder/shard.jsonl", local.read_bytes())
+    memory.pipe("/bucket/folder/skip.bin", b"\x00")
+    try:
+        remote = prepare_store("memory://bucket/store.jsonl.gz", tmp_path / "gz" / "chunks.jsonl", prepare_options=OPTIONS)
+        assert remote.output.read_bytes() == reference.output.read_bytes()
+        ids = [d.id for d in iter_documents("memory://bucket/folder")]
+        assert ids == ["a.md", *[d["id"] for d in docs], "sub/b.txt"]
+        second = next(d for d in iter_documents("memory://bucket/folder") if d.id == "sub/b.txt")
+        assert second.text.startswith("Café crème") and second.metadata["path"] == memory.unstrip_protocol("/bucket/folder/sub/b.txt")
+        assert main(["prepare", "memory://bucket/folder", "-o", str(tmp_path / "cli"), "-q"]) == EXIT_OK
+        assert main(["prepare", "memory://bucket/missing.jsonl", "-o", str(tmp_path / "x"), "-q"]) == EXIT_INPUT
+    finally:
+        memory.rm("/bucket", recursive=True)
+    # A protocol whose package is not installed is a missing dependency (exit 4), not "s3:/bucket does not exist".
+    try:
+        import s3fs  # noqa: F401
+    except ImportError:
+        assert main(["prepare", "s3://bucket/store.jsonl", "-o", str(tmp_path / "s3"), "-q"]) == EXIT_DEPENDENCY

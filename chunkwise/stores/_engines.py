@@ -238,7 +238,9 @@ class _DaskEngine:
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
         # pure=False: two batches with equal arguments are still two tasks (results are not shared by key).
-        return self._client.submit(fn, *args, pure=False)
+        # retries: a task that raises (a lost connection, a worker's disk) runs again elsewhere; one that
+        # kills its worker is Dask's allowed-failures' business, and then isolate()'s.
+        return self._client.submit(fn, *args, pure=False, retries=2)
 
     def wait_first(self, futures: Iterable[Any]) -> set[Any]:
         from distributed import wait

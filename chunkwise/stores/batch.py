@@ -305,6 +305,8 @@ def prepare_store(
 
 def _refuse_output_in_store(store: Store, paths: OutputPaths) -> None:
     """Refuse an output the store would read back as documents, or one that would overwrite the store."""
+    if store.fs is not None:
+        return  # a store behind a URL is not on this machine's disk (file:// URLs are opened as paths)
     root = store.path.resolve()
     written = [path.resolve() for path in (*paths.visible, paths.state)]
     if store.kind == "folder" and any(root in path.parents for path in written):
@@ -348,7 +350,7 @@ def _run(
             remove_orphans(paths.parts, manifest.part_names())
             counts = _process(store, manifest, paths, config, worker_options, fingerprint, progress)
             if counts["listed"] == 0 and counts["quarantined"] == 0:
-                raise InputDataError(f"the store {store.path} holds no documents{store.unread_note()}; the previous "
+                raise InputDataError(f"the store {store.location} holds no documents{store.unread_note()}; the previous "
                                      "output, if any, is unchanged")
             if manifest.unfinished():
                 raise ChunkwiseError("some documents have no result after every batch finished; re-run to retry them")

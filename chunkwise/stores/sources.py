@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import io
 import json
 import os
 import re
@@ -119,6 +120,9 @@ class Store:
     id_prefix: str = ""
     # Files of a folder that were not read, by suffix (filled while ``records`` walks the folder).
     unread: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    # A store behind an fsspec URL: its filesystem and its path there (``path`` then only names it).
+    fs: Any = field(default=None, compare=False, repr=False)
+    remote: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.follow_symlinks, bool):
@@ -132,7 +136,12 @@ class Store:
         for a compressed file, whose records are counted uncompressed."""
         if self.kind == "folder" or self.path.suffix.lower() in COMPRESSIONS:
             return None
-        return self.path.stat().st_size
+        return int(self.fs.size(self.remote)) if self.fs is not None else self.path.stat().st_size
+
+    @property
+    def location(self) -> str:
+        """The store as the user named it: its path, or its URL."""
+        return self.fs.unstrip_protocol(self.remote) if self.fs is not None else str(self.path)
 
     def unread_note(self) -> str:
         """What a folder walk passed over, for an error about an empty store ("" when nothing)."""
@@ -152,9 +161,9 @@ class Store:
         try:
             yield from _READERS[self.kind](self)
         except OSError as err:
-            raise InputDataError(f"cannot read the store {self.path}: {os_error_reason(err)}") from err
+            raise InputDataError(f"cannot read the store {self.location}: {os_error_reason(err)}") from err
         except (EOFError, ValueError) as err:  # a truncated or corrupt compressed file (lzma's error is a ValueError)
-            raise InputDataError(f"cannot read the store {self.path}: {_one_line(err)}") from err
+            raise InputDataError(f"cannot read the store {self.location}: {_one_line(err)}") from err
 
 
 def record_document(record: StoreRecord) -> Document:
@@ -240,13 +249,15 @@ def data_kind(path: Path) -> StoreKind | None:
     return "jsonl" if suffix in JSONL_SUFFIXES else {".parquet": "parquet", ".csv": "csv"}.get(suffix)
 
 
-def _open_binary(path: Path) -> BinaryIO:
+def _open_binary(store: Store) -> BinaryIO:
     """A data file opened for reading, decompressed as its suffix says."""
-    compression = COMPRESSIONS.get(path.suffix.lower())
+    compression = COMPRESSIONS.get(store.path.suffix.lower())
+    if store.fs is not None:
+        return store.fs.open(store.remote, "rb", compression=compression)
     if compression is None:
-        return path.open("rb")
+        return store.path.open("rb")
     module = __import__(compression)
-    return module.open(path, "rb")
+    return module.open(store.path, "rb")
 
 
 def open_store(
@@ -265,7 +276,9 @@ def open_store(
     into linked folders (a link back to a folder being walked is quarantined
     as ``symlink_loop``).
     """
-    path = Path(path)
+    if isinstance(path, str) and "://" in path and not path.startswith("file://"):
+        return _url_store(path, kind, id_column, text_column, max_document_bytes)
+    path = Path(path[len("file://"):] if isinstance(path, str) and path.startswith("file://") else path)
     if not path.exists():
         raise InputDataError(f"{path} does not exist; pass a folder, a .jsonl, .parquet or .csv file, or a text file")
     if kind is None:
@@ -284,6 +297,39 @@ def open_store(
     if kind not in ("file", "folder", "jsonl", "parquet", "csv"):
         raise ConfigError(f"kind must be one of file, folder, jsonl, parquet, csv; got {kind!r}")
     return Store(path, kind, id_column, text_column, max_document_bytes, follow_symlinks)
+
+
+def _url_store(url: str, kind: StoreKind | None, id_column: str, text_column: str, max_document_bytes: int) -> Store:
+    """A store behind an fsspec URL (``s3://``, ``gs://``, ``memory://``...), read through fsspec."""
+    try:
+        import fsspec
+    except ImportError as err:
+        raise MissingDependencyError(f"reading {url} needs fsspec: pip install fsspec (and the protocol's package, "
+                                     "such as s3fs or gcsfs)") from err
+    try:
+        fs, remote = fsspec.core.url_to_fs(url)
+    except ImportError as err:  # fsspec knows the protocol but its package is missing ("Install s3fs to access S3")
+        raise MissingDependencyError(f"reading {url}: {err}") from err
+    except ValueError as err:
+        raise InputDataError(f"{url}: {err}") from err
+    try:
+        info = fs.info(remote)
+    except FileNotFoundError as err:
+        raise InputDataError(f"{url} does not exist") from err
+    except OSError as err:
+        raise InputDataError(f"cannot read {url}: {os_error_reason(err)}") from err
+    name = Path(remote.rstrip("/") or "/")
+    if kind is None:
+        if info.get("type") == "directory":
+            kind = "folder"
+        elif data_kind(name) is not None:
+            kind = data_kind(name)
+        elif name.suffix.lower() in READ_SUFFIXES:
+            kind = "file"
+        else:
+            raise InputDataError(f"cannot tell what kind of store {url} is; name it .jsonl/.jsonl.gz/.parquet/.csv, "
+                                 "or pass kind= (--kind)")
+    return Store(name, kind, id_column, text_column, max_document_bytes, fs=fs, remote=remote.rstrip("/"))
 
 
 # ----------------------------------------------------------------------------- readers
@@ -312,7 +358,45 @@ def _file_format(path: Path) -> PayloadFormat:
 
 
 def _file_records(store: Store) -> Iterator[StoreRecord]:
-    yield _file_record(store.path, store.path.name, store.max_document_bytes)
+    if store.fs is not None:
+        yield _remote_file_record(store, store.remote, store.path.name)
+    else:
+        yield _file_record(store.path, store.path.name, store.max_document_bytes)
+
+
+def _remote_file_record(store: Store, remote: str, doc_id: str) -> StoreRecord:
+    """A file behind fsspec as a record (too large ones are not read)."""
+    try:
+        size = int(store.fs.size(remote))
+        if size > store.max_document_bytes:
+            return _too_large(doc_id, size, store.max_document_bytes)
+        payload = store.fs.cat_file(remote)
+    except OSError as err:
+        return _unreadable(doc_id, err)
+    metadata = {key: store.fs.unstrip_protocol(value) for key, value in file_metadata(Path(remote)).items()}
+    return _record(doc_id, payload, _file_format(Path(remote)), metadata)
+
+
+def _remote_folder_records(store: Store) -> Iterator[StoreRecord]:
+    """A folder behind fsspec: every file under it, in the order a local folder is walked (each
+    folder's entries by name, depth first), so a store copied to a bucket gives the same output."""
+    root = store.remote
+    for remote in sorted(store.fs.find(root), key=lambda found: found[len(root):].lstrip("/").split("/")):
+        doc_id = remote[len(root):].lstrip("/")
+        name = Path(doc_id)
+        kind = data_kind(name)
+        if name.name.lower() in SKIP_NAMES:
+            continue
+        if kind is None and name.suffix.lower() not in READ_SUFFIXES:
+            store.unread[name.suffix.lower()] = store.unread.get(name.suffix.lower(), 0) + 1
+        elif kind is not None:
+            inner = replace(store, path=name, kind=kind, remote=remote, id_prefix=f"{doc_id}:", unread={})
+            try:
+                yield from inner.records()
+            except InputDataError as err:
+                yield _problem(doc_id, "unreadable", str(err))
+        else:
+            yield _remote_file_record(store, remote, doc_id)
 
 
 def _file_kind(mode: int) -> str:
@@ -407,6 +491,9 @@ def _outside_store(doc_id: str, target: Path) -> StoreRecord:
 
 
 def _folder_records(store: Store) -> Iterator[StoreRecord]:
+    if store.fs is not None:
+        yield from _remote_folder_records(store)
+        return
     walk = _Walk(store.path, store.path.resolve(), store.follow_symlinks)
     for found in _walk_folder(walk, store.path, frozenset()):
         if isinstance(found, StoreRecord):
@@ -485,7 +572,7 @@ def _row_record(store: Store, row: dict[str, Any], fallback_id: str) -> StoreRec
 
 def _jsonl_records(store: Store) -> Iterator[StoreRecord]:
     limit = store.max_document_bytes
-    with _open_binary(store.path) as handle:
+    with _open_binary(store) as handle:
         line_number = 0
         while True:
             # JSON escapes can make a line longer than its text; allow some room before calling it too large.
@@ -520,13 +607,13 @@ def _parquet_records(store: Store) -> Iterator[StoreRecord]:
     except ImportError as err:
         raise MissingDependencyError("reading Parquet needs pyarrow: pip install 'chunkwise[parquet]'") from err
     try:
-        parquet = pq.ParquetFile(store.path)
+        parquet = pq.ParquetFile(store.fs.open(store.remote, "rb") if store.fs is not None else store.path)
     except (OSError, ValueError) as err:  # pyarrow's ArrowInvalid is a ValueError
-        raise InputDataError(f"{store.path} is not a readable Parquet file ({_one_line(err)}); check it or re-export it") from err
+        raise InputDataError(f"{store.location} is not a readable Parquet file ({_one_line(err)}); check it or re-export it") from err
     names = parquet.schema_arrow.names
     for column in (store.id_column, store.text_column):
         if column not in names:
-            raise InputDataError(f"{store.path} has no column {column!r} (columns: {names}); set id_column/text_column")
+            raise InputDataError(f"{store.location} has no column {column!r} (columns: {names}); set id_column/text_column")
     row_number = 0
     for group in range(parquet.num_row_groups):
         group_end = row_number + parquet.metadata.row_group(group).num_rows
@@ -538,7 +625,7 @@ def _parquet_records(store: Store) -> Iterator[StoreRecord]:
         except (OSError, ValueError) as err:
             # A damaged row group loses its own rows, not the store: the next group is read as usual.
             yield _problem(f"{store.id_prefix}row-group-{group}", "unreadable",
-                           f"rows {row_number + 1}-{group_end} of {store.path} cannot be read ({_one_line(err)}); re-export the file")
+                           f"rows {row_number + 1}-{group_end} of {store.location} cannot be read ({_one_line(err)}); re-export the file")
             row_number = group_end
 
 
@@ -554,17 +641,19 @@ def _csv_records(store: Store) -> Iterator[StoreRecord]:
     previous = csv.field_size_limit()
     csv.field_size_limit(sys.maxsize)
     try:
-        with store.path.open("r", encoding="utf-8", newline="") as handle:
+        opened = (io.TextIOWrapper(store.fs.open(store.remote, "rb"), encoding="utf-8", newline="") if store.fs is not None
+                  else store.path.open("r", encoding="utf-8", newline=""))
+        with opened as handle:
             reader = csv.DictReader(handle)
             for column in (store.id_column, store.text_column):
                 if reader.fieldnames is None or column not in reader.fieldnames:
                     raise InputDataError(
-                        f"{store.path} has no column {column!r} (header: {reader.fieldnames}); set id_column/text_column"
+                        f"{store.location} has no column {column!r} (header: {reader.fieldnames}); set id_column/text_column"
                     )
             for row_number, row in enumerate(reader, start=1):
                 yield _row_record(store, row, f"{store.id_prefix}row-{row_number}")
     except UnicodeDecodeError as err:
-        raise InputDataError(f"{store.path} is not valid UTF-8 ({err}); CSV stores must be UTF-8") from err
+        raise InputDataError(f"{store.location} is not valid UTF-8 ({err}); CSV stores must be UTF-8") from err
     finally:
         csv.field_size_limit(previous)
 
