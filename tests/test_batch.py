@@ -684,3 +684,21 @@ def test_stores_behind_fsspec_urls(tmp_path):
         import s3fs  # noqa: F401
     except ImportError:
         assert main(["prepare", "s3://bucket/store.jsonl", "-o", str(tmp_path / "s3"), "-q"]) == EXIT_DEPENDENCY
+
+
+def test_a_pyarrow_dataset_is_a_store(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    docs = make_docs(25, duplicates=0)
+    reference = prepare_store(write_jsonl(tmp_path / "s.jsonl", docs), tmp_path / "ref" / "chunks.jsonl", prepare_options=OPTIONS)
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    for number, start in enumerate(range(0, 25, 10)):
+        pq.write_table(pa.Table.from_pylist(docs[start : start + 10]), shards / f"part-{number}.parquet")
+    dataset = ds.dataset(shards, format="parquet")
+    summary = prepare_store(dataset, tmp_path / "out" / "chunks.jsonl", prepare_options=OPTIONS)
+    assert summary.documents == 25 and summary.output.read_bytes() == reference.output.read_bytes()
+    with pytest.raises(InputDataError, match="no column 'body'"):
+        prepare_store(dataset, tmp_path / "bad" / "chunks.jsonl", prepare_options=OPTIONS, text_column="body")

@@ -272,8 +272,10 @@ def prepare_store(
 ) -> BatchSummary:
     """Prepare every document of ``store`` into ``output``; resumable, incremental and deterministic.
 
-    ``store``: a folder (txt/md/html), a .jsonl, .parquet or .csv file (with
-    ``id_column``/``text_column``), a single text file, or a ``Store``.
+    ``store``: a folder (txt/md/html/pdf/docx and data-file shards), a .jsonl
+    (also compressed), .parquet or .csv file (with ``id_column``/``text_column``),
+    a single text file, an fsspec URL of any of these, a ``pyarrow.dataset.Dataset``,
+    or a ``Store``.
     ``output``: the chunk file (.jsonl or .parquet) or a folder for
     ``chunks.jsonl``. ``prepare_options`` are ``prepare()``'s keyword
     options (``max_tokens``, ``tokenizer``, ``model``, ...; a tokenizer must
@@ -305,8 +307,8 @@ def prepare_store(
 
 def _refuse_output_in_store(store: Store, paths: OutputPaths) -> None:
     """Refuse an output the store would read back as documents, or one that would overwrite the store."""
-    if store.fs is not None:
-        return  # a store behind a URL is not on this machine's disk (file:// URLs are opened as paths)
+    if store.fs is not None or store.dataset is not None:
+        return  # not files of this machine's disk (file:// URLs are opened as paths)
     root = store.path.resolve()
     written = [path.resolve() for path in (*paths.visible, paths.state)]
     if store.kind == "folder" and any(root in path.parents for path in written):

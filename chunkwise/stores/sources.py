@@ -40,7 +40,7 @@ from .readers import (
     pdf_to_text,
 )
 
-StoreKind = Literal["file", "folder", "jsonl", "parquet", "csv"]
+StoreKind = Literal["file", "folder", "jsonl", "parquet", "csv", "dataset"]
 PayloadFormat = Literal["text", "html", "pdf", "docx"]
 OutputFormat = Literal["jsonl", "parquet"]
 
@@ -123,6 +123,8 @@ class Store:
     # A store behind an fsspec URL: its filesystem and its path there (``path`` then only names it).
     fs: Any = field(default=None, compare=False, repr=False)
     remote: str | None = None
+    # A pyarrow.dataset.Dataset (kind "dataset"): rows read in its fragments' order.
+    dataset: Any = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.follow_symlinks, bool):
@@ -134,13 +136,15 @@ class Store:
     def total_bytes(self) -> int | None:
         """Size of a single-file store (for progress); None for a folder, which is not pre-walked, and
         for a compressed file, whose records are counted uncompressed."""
-        if self.kind == "folder" or self.path.suffix.lower() in COMPRESSIONS:
+        if self.kind in ("folder", "dataset") or self.path.suffix.lower() in COMPRESSIONS:
             return None
         return int(self.fs.size(self.remote)) if self.fs is not None else self.path.stat().st_size
 
     @property
     def location(self) -> str:
         """The store as the user named it: its path, or its URL."""
+        if self.dataset is not None:
+            return "the pyarrow dataset"
         return self.fs.unstrip_protocol(self.remote) if self.fs is not None else str(self.path)
 
     def unread_note(self) -> str:
@@ -271,11 +275,16 @@ def open_store(
 ) -> Store:
     """A ``Store`` for ``path``; the kind comes from the path (folder, .jsonl, .parquet, .csv, a text file).
 
+    ``path`` may also be an fsspec URL (``s3://bucket/docs/``) or a ``pyarrow.dataset.Dataset``
+    (``pyarrow.dataset.dataset("shards/", format="parquet")``), read a record batch at a time.
+
     In a folder, symbolic links that lead out of the store are quarantined
     (``outside_store``) unless ``follow_symlinks=True``, which also descends
     into linked folders (a link back to a folder being walked is quarantined
     as ``symlink_loop``).
     """
+    if type(path).__module__.startswith("pyarrow") and hasattr(path, "scanner") and hasattr(path, "to_batches"):
+        return Store(Path("dataset"), "dataset", id_column, text_column, max_document_bytes, dataset=path)
     if isinstance(path, str) and "://" in path and not path.startswith("file://"):
         return _url_store(path, kind, id_column, text_column, max_document_bytes)
     path = Path(path[len("file://"):] if isinstance(path, str) and path.startswith("file://") else path)
@@ -629,6 +638,19 @@ def _parquet_records(store: Store) -> Iterator[StoreRecord]:
             row_number = group_end
 
 
+def _dataset_records(store: Store) -> Iterator[StoreRecord]:
+    names = store.dataset.schema.names
+    for column in (store.id_column, store.text_column):
+        if column not in names:
+            raise InputDataError(f"the pyarrow dataset has no column {column!r} (columns: {names}); set id_column/text_column")
+    row_number = 0
+    # One thread: the rows must come in the same order on every run (resume and skipping depend on it).
+    for batch in store.dataset.to_batches(batch_size=_PARQUET_ROWS_PER_READ, use_threads=False):
+        for row in batch.to_pylist():
+            row_number += 1
+            yield _row_record(store, row, f"{store.id_prefix}row-{row_number}")
+
+
 def _one_line(err: Exception) -> str:
     return " ".join(str(err).split())
 
@@ -660,7 +682,7 @@ def _csv_records(store: Store) -> Iterator[StoreRecord]:
 
 _READERS: dict[str, Callable[[Store], Iterator[StoreRecord]]] = {
     "file": _file_records, "folder": _folder_records, "jsonl": _jsonl_records, "parquet": _parquet_records,
-    "csv": _csv_records,
+    "csv": _csv_records, "dataset": _dataset_records,
 }
 
 
