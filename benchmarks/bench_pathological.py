@@ -21,21 +21,16 @@ finding was about 50) through ``prepare_store`` (the store path behind
     python benchmarks/bench_pathological.py [--mb 1] [--big-mb 10] [--json out.json]
         [--functions chunk,prepare] [--classes prose,cjk] [--timeout 300]
 
-Last full run (2026-11-27, cython backend, --mb 1 --big-mb 50; the cores were quiet).
-Memory (peak / input), the worst class of each function, before -> after that stop's work:
-chunk 10.3x -> 9.6x (tiny paragraphs; emoji 10.3x -> 1.6x, CJK 8.6x -> 2.6x: tokenizer
-windows are sized in UTF-8 bytes, ~32 KB a call, and tiktoken's token starts come from
-encode_to_numpy); naive_split 1.8x; normalize 8.8x (html_entities); semantic 16.5x -> 10.7x
-on tiny paragraphs (9.9x in an earlier run the same day; int32 similarities and scores,
-blocks of 512 units, peaks kept in place, SQLite's page cache 256 KiB: a run that loads
-vectors from a large cache varies by a megabyte); prepare 15.5x -> 14.4x and compress 13.5x,
-both on random latin-1 bytes. prepare's repaired text holds characters beyond U+FFFF, so
-every copy of it is 4 bytes a character. compress holds a vector of 384 float32 (1.5 KB)
-per candidate sentence, at most max_embedded_sentences=4096 of them (6.3 MB): a fixed cap,
-not growth with the input. Time: within 10x of prose but normalize on latin-1 (90x of
-prose's 0.03 s/MB; 94% inside ftfy.fix_encoding) and semantic on tiny paragraphs (17.9x;
-most of it EmbeddingCache lookups, one per 512 units, in a 247 MB cache earlier runs filled).
-The 50 MB file through prepare_store: 10.4x.
+Last full run (2026-11-27, cython backend, --mb 1 --big-mb 50; quiet cores), worst class of
+each function, memory (peak / input): chunk 9.6x (tiny paragraphs); naive_split 1.8x (CJK);
+normalize 6.9x (HTML entities); compress 8.8x (random latin-1; was 13.5x: at most 2,048
+sentences embedded per call, spans in arrays); semantic 10.2-10.7x on tiny paragraphs across
+runs; prepare 11.5-11.8x on random latin-1 (was 14.4x) and 10.2x on tiny paragraphs. prepare's
+repaired latin-1 holds characters beyond U+FFFF (ftfy decodes random bytes into them), so every
+copy of it is 4 bytes a character, 2.2x the input's UTF-8. The 50 MB file through prepare_store:
+7.6x (was 10.4x: a document's part record is a line per chunk, read back in blocks). Time:
+within 10x of prose but normalize on latin-1 (93x of prose's 0.04 s/MB; ftfy.fix_encoding) and
+semantic on tiny paragraphs (7.8x and 13.6x in two runs: EmbeddingCache lookups).
 """
 
 from __future__ import annotations
