@@ -109,6 +109,7 @@ class Manifest:
     def list_document(self, position: int, doc_id: str, content_hash: str) -> tuple[str, str | None] | None:
         """Record a document of the store; returns its stored (status, quarantine reason) when the same
         content is already handled."""
+        self._in_listing_transaction()
         self._db.execute(
             "INSERT INTO listing (position, doc_id, content_hash) VALUES (?, ?, ?)", (position, doc_id, content_hash)
         )
@@ -124,10 +125,18 @@ class Manifest:
 
     def list_problem(self, position: int, doc_id: str, content_hash: str, reason: str, detail: str) -> None:
         """Record a store entry the reader rejected; it is reported, never processed."""
+        self._in_listing_transaction()
         self._db.execute(
             "INSERT INTO listing (position, doc_id, content_hash, reason, detail) VALUES (?, ?, ?, ?, ?)",
             (position, doc_id, content_hash, reason, detail),
         )
+
+    def _in_listing_transaction(self) -> None:
+        # A batch's commit ends the listing's transaction; without a new one every listed document
+        # was a transaction of its own (a WAL commit each: 0.27 ms a document, a tenth of a small
+        # document's time). Listing rows are rebuilt by every run, so losing them to a crash is harmless.
+        if not self._db.in_transaction:
+            self._db.execute("BEGIN")
 
     def begin(self) -> None:
         """Group the following listing writes into one transaction (commit with ``commit``)."""
