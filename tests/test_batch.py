@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import random
@@ -702,3 +703,16 @@ def test_a_pyarrow_dataset_is_a_store(tmp_path):
     assert summary.documents == 25 and summary.output.read_bytes() == reference.output.read_bytes()
     with pytest.raises(InputDataError, match="no column 'body'"):
         prepare_store(dataset, tmp_path / "bad" / "chunks.jsonl", prepare_options=OPTIONS, text_column="body")
+
+
+def test_workers_write_their_own_parts_and_report_a_failed_write(tmp_path):
+    from chunkwise.stores._engines import process_batch_into
+
+    records = list(open_store(write_jsonl(tmp_path / "s.jsonl", make_docs(4, duplicates=0))).records())
+    part = tmp_path / "part-x.jsonl"
+    written = process_batch_into(records, OPTIONS, str(part))
+    returned = process_batch(records, OPTIONS)
+    assert part.read_bytes() == returned.part_bytes and written.part_bytes == b""
+    assert written.written == len(returned.part_bytes) and written.done == returned.done
+    failed = process_batch_into(records, OPTIONS, str(tmp_path / "no-such-folder" / "part-y.jsonl"))
+    assert failed.write_error is not None and failed.write_error[0] == errno.ENOENT

@@ -68,7 +68,7 @@ from ..reporting.scenarios import checked_report_config, resolve
 from ..tokens import content_budget
 from ._assembly import assemble
 from .readers import html_parser_name
-from ._engines import RETRIED_REASONS, BatchOutcome, make_engine, process_batch, worker_died
+from ._engines import RETRIED_REASONS, BatchOutcome, make_engine, process_batch, process_batch_into, worker_died
 from ._output import SIDECAR_NAMES, Commit, OutputPaths, StateLock, remove_orphans
 
 Engine = Literal["local", "dask"]
@@ -435,13 +435,20 @@ def _process(
     # fails every batch in flight, and only a batch that dies alone has the poison in it.
     suspects: deque[list[StoreRecord]] = deque()
 
+    def submit(batch: list[StoreRecord]) -> Any:
+        if engine.shares_disk:
+            return engine.submit(process_batch_into, batch, worker_options, str(paths.parts / _part_name(fingerprint, batch)))
+        return engine.submit(process_batch, batch, worker_options)
+
     def commit(batch: list[StoreRecord], outcome: BatchOutcome) -> None:
+        if outcome.write_error is not None:
+            raise OSError(*outcome.write_error)  # the output's disk: an OutputError, as when written here
         part = _part_name(fingerprint, batch) if outcome.done else None
-        if part is not None:
+        if part is not None and outcome.written is None:
             write_atomically(paths.parts / part, outcome.part_bytes)
         manifest.commit_batch(
             part,
-            len(outcome.part_bytes),
+            outcome.part_size,
             (DoneDocument(doc_id, content_hash, part, offset, length) for doc_id, content_hash, offset, length in outcome.done),
             (QuarantinedDocument(*entry) for entry in outcome.quarantined),
         )
@@ -471,7 +478,7 @@ def _process(
         engine.recover()
         while suspects:
             batch = suspects.popleft()
-            future = engine.submit(process_batch, batch, worker_options)
+            future = submit(batch)
             engine.wait_first([future])
             try:
                 outcome = future.result()
@@ -497,7 +504,7 @@ def _process(
                 while pending:
                     finish(engine.wait_first(pending))
                 isolate()
-            pending[engine.submit(process_batch, batch, worker_options)] = batch
+            pending[submit(batch)] = batch
         while pending:
             finish(engine.wait_first(pending))
         if suspects:
