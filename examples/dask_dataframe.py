@@ -28,7 +28,7 @@ def main(out: Path) -> pd.DataFrame:
     store = out / "store"
     dd.from_pandas(pd.DataFrame(documents), npartitions=3).to_parquet(store)
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster, Client(cluster):
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster, Client(cluster):
         docs = dd.read_parquet(store)
         meta = chunkwise.prepare_batch(docs.head(0), max_tokens=256)
         chunks = docs.map_partitions(chunkwise.prepare_batch, meta=meta, max_tokens=256)

@@ -716,3 +716,22 @@ def test_workers_write_their_own_parts_and_report_a_failed_write(tmp_path):
     assert written.written == len(returned.part_bytes) and written.done == returned.done
     failed = process_batch_into(records, OPTIONS, str(tmp_path / "no-such-folder" / "part-y.jsonl"))
     assert failed.write_error is not None and failed.write_error[0] == errno.ENOENT
+
+
+def test_dask_runs_while_another_cluster_holds_the_dashboard_port(tmp_path):
+    # Another Dask cluster (or one still closing) on 8787 must not turn into a warning, or an error.
+    pytest.importorskip("distributed")
+    import socket
+
+    holder = socket.socket()
+    try:
+        holder.bind(("0.0.0.0", 8787))
+        holder.listen()
+    except OSError:
+        pass  # something holds it already: the same situation
+    try:
+        summary = prepare_store(write_jsonl(tmp_path / "s.jsonl", make_docs(6, duplicates=0)), tmp_path / "out" / "chunks.jsonl",
+                                engine="dask", workers=1, prepare_options=OPTIONS)
+        assert summary.status == "ok" and summary.processed == 6
+    finally:
+        holder.close()

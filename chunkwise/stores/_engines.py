@@ -260,9 +260,11 @@ class _DaskEngine:
         if scheduler is None:
             # A task that kills its worker is given up after one more try (Dask's default is three,
             # each a worker restart); the batch is then isolated here, a document at a time.
+            # dashboard_address ":0": the scheduler's HTTP server takes a free port. With None it
+            # still binds 8787, and warns when another cluster (or one still closing) holds it.
             with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
                 self._cluster = LocalCluster(
-                    n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+                    n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
                 )
             self._client = Client(self._cluster)
         elif isinstance(scheduler, Client):
