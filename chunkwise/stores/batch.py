@@ -459,6 +459,10 @@ def _process(
     def failed_whole(batch: list[StoreRecord], reason: str, detail: str) -> BatchOutcome:
         return BatchOutcome(b"", [], [(r.doc_id, r.content_hash, reason, detail[:2000]) for r in batch])
 
+    def raised(batch: list[StoreRecord], err: Exception) -> BatchOutcome:
+        # Not a death (the batch could not be sent, say): its documents are quarantined; the job goes on.
+        return failed_whole(batch, "error", f"the batch failed as a whole: {type(err).__name__}: {err}")
+
     def finish(done: set[Any]) -> None:
         for future in done:
             batch = pending.pop(future)
@@ -468,8 +472,7 @@ def _process(
                 if worker_died(err):
                     suspects.append(batch)
                     continue
-                # Not a death (the batch could not be sent, say): its documents are quarantined; the job goes on.
-                outcome = failed_whole(batch, "error", f"the batch failed as a whole: {type(err).__name__}: {err}")
+                outcome = raised(batch, err)
             commit(batch, outcome)
 
     def isolate() -> None:
@@ -484,7 +487,7 @@ def _process(
                 outcome = future.result()
             except Exception as err:  # noqa: BLE001
                 if not worker_died(err):
-                    outcome = failed_whole(batch, "error", f"the batch failed as a whole: {type(err).__name__}: {err}")
+                    outcome = raised(batch, err)
                 elif len(batch) > 1:
                     engine.recover()
                     half = len(batch) // 2

@@ -291,21 +291,23 @@ def open_store(
     if not path.exists():
         raise InputDataError(f"{path} does not exist; pass a folder, a .jsonl, .parquet or .csv file, or a text file")
     if kind is None:
-        suffix = path.suffix.lower()
-        if path.is_dir():
-            kind = "folder"
-        elif data_kind(path) is not None:
-            kind = data_kind(path)
-        elif suffix in READ_SUFFIXES:
-            kind = "file"
-        else:
-            raise InputDataError(
-                f"cannot tell what kind of store {path} is; name it .jsonl/.jsonl.gz/.parquet/.csv, "
-                "or pass kind= (--kind)"
-            )
+        kind = _kind_of(path, path.is_dir(), str(path))
     if kind not in ("file", "folder", "jsonl", "parquet", "csv"):
         raise ConfigError(f"kind must be one of file, folder, jsonl, parquet, csv; got {kind!r}")
     return Store(path, kind, id_column, text_column, max_document_bytes, follow_symlinks)
+
+
+def _kind_of(name: Path, is_folder: bool, where: str) -> StoreKind:
+    """The kind of a store by what it is and its name (local or behind a URL)."""
+    if is_folder:
+        return "folder"
+    kind = data_kind(name)
+    if kind is not None:
+        return kind
+    if name.suffix.lower() in READ_SUFFIXES:
+        return "file"
+    raise InputDataError(f"cannot tell what kind of store {where} is; name it .jsonl/.jsonl.gz/.parquet/.csv, "
+                         "or pass kind= (--kind)")
 
 
 def _url_store(url: str, kind: StoreKind | None, id_column: str, text_column: str, max_document_bytes: int) -> Store:
@@ -329,15 +331,7 @@ def _url_store(url: str, kind: StoreKind | None, id_column: str, text_column: st
         raise InputDataError(f"cannot read {url}: {os_error_reason(err)}") from err
     name = Path(remote.rstrip("/") or "/")
     if kind is None:
-        if info.get("type") == "directory":
-            kind = "folder"
-        elif data_kind(name) is not None:
-            kind = data_kind(name)
-        elif name.suffix.lower() in READ_SUFFIXES:
-            kind = "file"
-        else:
-            raise InputDataError(f"cannot tell what kind of store {url} is; name it .jsonl/.jsonl.gz/.parquet/.csv, "
-                                 "or pass kind= (--kind)")
+        kind = _kind_of(name, info.get("type") == "directory", url)
     return Store(name, kind, id_column, text_column, max_document_bytes, fs=fs, remote=remote.rstrip("/"))
 
 
@@ -397,13 +391,9 @@ def _remote_folder_records(store: Store) -> Iterator[StoreRecord]:
         if name.name.lower() in SKIP_NAMES:
             continue
         if kind is None and name.suffix.lower() not in READ_SUFFIXES:
-            store.unread[name.suffix.lower()] = store.unread.get(name.suffix.lower(), 0) + 1
+            _count_unread(store, name)
         elif kind is not None:
-            inner = replace(store, path=name, kind=kind, remote=remote, id_prefix=f"{doc_id}:", unread={})
-            try:
-                yield from inner.records()
-            except InputDataError as err:
-                yield _problem(doc_id, "unreadable", str(err))
+            yield from _data_file_records(store, name, kind, doc_id, remote=remote)
         else:
             yield _remote_file_record(store, remote, doc_id)
 
@@ -512,7 +502,7 @@ def _folder_records(store: Store) -> Iterator[StoreRecord]:
         if found.name.lower() in SKIP_NAMES:
             continue
         if kind is None and found.suffix.lower() not in READ_SUFFIXES:
-            store.unread[found.suffix.lower()] = store.unread.get(found.suffix.lower(), 0) + 1
+            _count_unread(store, found)
             continue
         doc_id = walk.doc_id(found)
         if doc_id != escape_surrogates(doc_id):
@@ -525,10 +515,17 @@ def _folder_records(store: Store) -> Iterator[StoreRecord]:
             yield _file_record(found, doc_id, store.max_document_bytes)
 
 
-def _data_file_records(store: Store, path: Path, kind: StoreKind, doc_id: str) -> Iterator[StoreRecord]:
-    """The rows of a JSONL/Parquet/CSV file inside a folder store (a folder of shards); a file that
-    cannot be read is one problem record, and the walk goes on."""
-    inner = replace(store, path=path, kind=kind, id_prefix=f"{doc_id}:", unread={})
+def _count_unread(store: Store, path: Path) -> None:
+    suffix = path.suffix.lower()
+    store.unread[suffix] = store.unread.get(suffix, 0) + 1
+
+
+def _data_file_records(store: Store, path: Path, kind: StoreKind, doc_id: str,
+                       remote: str | None = None) -> Iterator[StoreRecord]:
+    """The rows of a JSONL/Parquet/CSV file inside a folder store (a folder of shards; ``remote``: its
+    path behind the store's fsspec filesystem); a file that cannot be read is one problem record,
+    and the walk goes on."""
+    inner = replace(store, path=path, kind=kind, remote=remote, id_prefix=f"{doc_id}:", unread={})
     try:
         yield from inner.records()
     except InputDataError as err:
