@@ -160,6 +160,9 @@ class _Progress:
             self.close()
         elif event.phase == "assembling":
             self.advance_to(self.stage("assembling", unit="chunk", unit_scale=True), event.chunks)
+        elif event.phase == "deduplicating":
+            bar = self.stage("deduplicating", total=event.total_bytes, unit="B", unit_scale=True)
+            self.advance_to(bar, min(event.bytes_read, event.total_bytes or event.bytes_read))
         elif event.total_bytes:
             # Skipped documents count as read: the rate is of the whole store, not of new work.
             bar = self.stage("preparing", total=event.total_bytes, unit="B", unit_scale=True)
@@ -191,6 +194,12 @@ def _show_quarantine(path: Path, limit: int = _SHOWN_PROBLEMS) -> None:
         print(f"chunkwise: ... and {len(lines) - limit} more in {path}", file=sys.stderr)
 
 
+def _store_dedup(args: argparse.Namespace) -> bool | str:
+    if args.no_store_dedup or args.store_dedup == "off":
+        return False
+    return True if args.store_dedup is None else args.store_dedup
+
+
 def cmd_prepare(args: argparse.Namespace) -> int:
     config = BatchConfig(
         engine=args.engine,
@@ -199,7 +208,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         max_document_bytes=args.max_document_bytes,
         output_format=args.format,
-        store_dedup=not args.no_store_dedup,
+        store_dedup=_store_dedup(args),
         id_column=args.id_column,
         text_column=args.text_column,
         follow_symlinks=args.follow_symlinks,
@@ -419,7 +428,12 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--format", choices=["jsonl", "parquet"], default=None, help="output format (default: from -o)")
     prep.add_argument("--id-column", default="id", help="id field of JSONL/Parquet/CSV stores (default id)")
     prep.add_argument("--text-column", default="text", help="text field of JSONL/Parquet/CSV stores (default text)")
-    prep.add_argument("--no-store-dedup", action="store_true", help="keep chunks that repeat an earlier chunk of the store")
+    prep.add_argument("--store-dedup", choices=["full", "chunks", "off"], default=None,
+                      help="dedup across the store's documents: 'full' removes what prepare() removes, deciding over "
+                           "the whole store in memory before chunking; 'chunks' streams, dropping chunks that repeat "
+                           "an earlier chunk exactly; 'off' removes nothing across documents (default: full, or "
+                           "chunks with a warning when the store is over a tenth of the memory available)")
+    prep.add_argument("--no-store-dedup", action="store_true", help="the same as --store-dedup off")
     prep.add_argument("--retry-quarantined", action="store_true",
                       help="prepare again documents quarantined for bad input too (those quarantined for an error "
                            "or a dying worker are always retried)")

@@ -18,14 +18,25 @@ import numpy as np
 from ._types import Chunk, Document, Removed, as_documents, chunk_id
 from ._options import resolve_tokenizer, stage_config
 from .chunking.chunker import ChunkConfig, Strategy, chunk_documents, with_keywords
-from .duplicates.removal import DedupConfig, DedupResult, dedup as run_dedup
-from .errors import InputDataError, InputTypeError
+from .duplicates.removal import DedupConfig, DedupedDocument, DedupResult, dedup as run_dedup, summarize_removed
+from .errors import ConfigError, InputDataError, InputTypeError
 from .text.normalization import Normalized, NormalizeConfig, normalize as run_normalize
 from .reporting.report import Report, ReportConfig, build_report
 from .reporting.scenarios import CompressionStats, checked_report_config
 from .retrieval.compression import compress
 from .embedding.embedders import get_embedder
 from .retrieval.index import Index
+
+
+@dataclass(frozen=True)
+class DedupPlan:
+    """Dedup decided elsewhere for one document: the kept pieces of its repaired text and its
+    removals in raw offsets (with token counts). A store run decides dedup over the whole store
+    and passes each document's plan to ``prepare([document], dedup=plan)``, so the document's
+    chunks are those ``prepare()`` gives on the whole list."""
+
+    kept: tuple[tuple[int, int], ...]
+    removed: tuple[Removed, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,7 +83,7 @@ def _without_outer_space(raw: str, start: int, end: int, text: str, normalized: 
     return start, end
 
 
-def _map_removed(removed: list[Removed], normalized: dict[str, Normalized | None]) -> list[Removed]:
+def map_removed(removed: list[Removed], normalized: dict[str, Normalized | None]) -> list[Removed]:
     """Removed spans (and their kept copies) in raw offsets."""
     mapped = []
     for entry in removed:
@@ -128,7 +139,7 @@ def prepare(
     naive_overlap: int | None = None,
     special_tokens: bool = False,
     normalize: bool | NormalizeConfig = True,
-    dedup: bool | DedupConfig = True,
+    dedup: bool | DedupConfig | DedupPlan = True,
     groups: Sequence[Hashable | None] | None = None,
     config: ChunkConfig | None = None,
     gpu: str | None = None,
@@ -145,7 +156,9 @@ def prepare(
     or an iterable of those; ids must be unique. ``model`` names the target
     LLM; its tokenizer is used when found locally, else cl100k_base with a
     ``ChunkwiseWarning`` and a note in the report. ``normalize``/``dedup``:
-    True (defaults), False, or a ``NormalizeConfig``/``DedupConfig``.
+    True (defaults), False, or a ``NormalizeConfig``/``DedupConfig``;
+    ``dedup`` may also be a ``DedupPlan``, dedup decided over a larger collection
+    for the one document given (what a store run passes).
     ``strategy="semantic"`` embeds sentences with ``embedder`` (an Embedder or a
     profile name; default the ``profile`` of the config, from local files only).
     ``groups`` names the source of each document for overlap stitching
@@ -169,7 +182,10 @@ def prepare(
     config = with_keywords(config, prepare, max_tokens=max_tokens, min_tokens=min_tokens, overlap=overlap,
                            strategy=strategy, profile=profile, special_tokens=special_tokens, naive_overlap=naive_overlap)
     normalize_config = stage_config(normalize, NormalizeConfig, "normalize")
-    dedup_config = stage_config(dedup, DedupConfig, "dedup")
+    plan = dedup if isinstance(dedup, DedupPlan) else None
+    if plan is not None and len(documents) != 1:
+        raise ConfigError(f"a DedupPlan is one document's; got {len(documents)} documents")
+    dedup_config = None if plan is not None else stage_config(dedup, DedupConfig, "dedup")
     report_options = checked_report_config(report_config, model, gpu=gpu, queries_per_day=queries_per_day, top_k=top_k,
                                            price=price, compress_budget_tokens=compress_budget_tokens)
     if queries is not None:
@@ -179,14 +195,18 @@ def prepare(
     counter, notes = resolve_tokenizer(tokenizer, model, config.special_tokens)
 
     # 1. Normalize: repaired text plus the way back to raw offsets.
-    normalized, repaired, fixes = _normalize_all(documents, normalize_config)
+    normalized, repaired, fixes = normalize_all(documents, normalize_config)
 
     # 2. Dedup: kept pieces of each repaired text; removals with their kept copies.
     deduped: DedupResult | None = None
-    if dedup_config is not None:
+    if plan is not None:
+        deduped = _planned(repaired[0], plan, counter.name)
+        kept_pieces = [list(plan.kept)]
+        removed = list(plan.removed)
+    elif dedup_config is not None:
         deduped = run_dedup(repaired, dedup_config, groups=groups, tokenizer=counter)
         kept_pieces = [list(d.kept) for d in deduped.documents]
-        removed = _map_removed(deduped.removed, normalized)
+        removed = map_removed(deduped.removed, normalized)
     else:
         kept_pieces = [[(0, len(d.text))] if d.text else [] for d in repaired]
         removed = []
@@ -217,7 +237,17 @@ def prepare(
     return PrepareResult(chunks=chunks, removed=removed, report=report, documents=documents)
 
 
-def _normalize_all(documents: list[Document], config: NormalizeConfig | None
+def _planned(repaired: Document, plan: DedupPlan, tokenizer_name: str) -> DedupResult:
+    """The DedupResult a plan stands for (its removals already in raw offsets: the report reads
+    only their texts and token counts)."""
+    size = len(repaired.text)
+    if any(not 0 <= start < end <= size for start, end in plan.kept):
+        raise ConfigError(f"the DedupPlan of {repaired.id!r} keeps a span outside its repaired text of {size} characters")
+    return DedupResult([DedupedDocument(repaired.id, plan.kept, repaired)], list(plan.removed),
+                       summarize_removed(plan.removed, True), size, tokenizer_name)
+
+
+def normalize_all(documents: list[Document], config: NormalizeConfig | None
                    ) -> tuple[dict[str, Normalized | None], list[Document], dict[str, int]]:
     """Each document repaired, the way back to its raw offsets (None where they are unchanged), and the
     repairs counted by category."""
@@ -288,4 +318,4 @@ class _Pages:
         return {**self.rest, "page": first, "last_page": last}
 
 
-__all__ = ["prepare", "PrepareResult"]
+__all__ = ["prepare", "PrepareResult", "DedupPlan"]

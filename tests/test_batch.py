@@ -237,13 +237,99 @@ def test_store_dedup_stays_correct_when_documents_change_and_disappear(tmp_path)
     first = prepare_store(store, out, prepare_options=OPTIONS)
     removed = chunk_rows(Path(first.files["removed"]))
     assert removed and {(r["doc_id"], r["kept_doc_id"], r["reason"]) for r in removed} == {("c", "a", "exact")}
-    # The kept copy disappears: c's chunks must come back, and "a" is forgotten.
+    # The kept copy disappears: c's chunks must come back (c is prepared again: what dedup keeps
+    # of it changed), and "a" is forgotten.
     write_jsonl(store, docs[1:])
     second = prepare_store(store, out, prepare_options=OPTIONS)
-    assert (second.processed, second.forgotten, second.removed) == (0, 1, 0)
+    assert (second.processed, second.skipped, second.forgotten, second.removed) == (1, 1, 1, 0)
     assert {r["doc_id"] for r in chunk_rows(out)} == {"b", "c"}
     fresh = prepare_store(store, tmp_path / "fresh" / "chunks.jsonl", prepare_options=OPTIONS)
     assert outputs(out) == outputs(fresh.output)
+
+
+def _dedup_store(tmp_path: Path) -> Path:
+    """The bundled sample (overlapping windows of one source, exact and near duplicates) plus four
+    files sharing a footer line (boilerplate: in 4 of 20 documents)."""
+    import shutil
+
+    import chunkwise
+
+    folder = tmp_path / "store"
+    shutil.copytree(Path(chunkwise.__file__).parent / "data" / "sample", folder)
+    footer = "Copyright 2026 Example Corp. All rights reserved.\n"
+    for index, topic in enumerate(["quotas", "exports", "ledgers", "replicas"]):
+        (folder / f"note_{index}.txt").write_text(f"# Note on {topic}\n\nThe team reviewed {topic} on day {index}.\n\n"
+                                                 + footer, encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_store_run_removes_what_prepare_removes_on_the_same_documents(tmp_path, workers):
+    """Issue 16: overlap, exact and near duplicates and boilerplate across the store, as prepare() on a list."""
+    import chunkwise
+    from chunkwise.stores.sources import store_documents
+
+    store = _dedup_store(tmp_path)
+    summary = prepare_store(store, tmp_path / "out" / "chunks.jsonl", workers=workers, batch_size=3,
+                            prepare_options={"max_tokens": 128})
+    in_memory = chunkwise.prepare(list(store_documents(open_store(store))), max_tokens=128)
+    removed = chunk_rows(Path(summary.files["removed"]))
+    assert {entry["reason"] for entry in removed} == {"overlap", "exact", "near", "boilerplate"}
+    assert chunk_rows(summary.output) == [c.to_dict() for c in in_memory.chunks]
+    assert removed == [entry.to_dict() for entry in in_memory.removed]
+    report = json.loads(Path(summary.files["report_json"]).read_text(encoding="utf-8"))
+    assert report["removed_tokens"] == in_memory.report.removed_tokens
+    assert report["tokens_saved"] == in_memory.report.tokens_saved
+    # Nothing changed: nothing is prepared again.
+    again = prepare_store(store, tmp_path / "out" / "chunks.jsonl", workers=workers, batch_size=3,
+                          prepare_options={"max_tokens": 128})
+    assert (again.processed, again.skipped) == (0, summary.documents)
+
+
+def test_a_store_too_large_for_memory_falls_back_to_chunks_with_a_warning(tmp_path, monkeypatch):
+    """The default store dedup holds the store's text; where it would not fit (here: a budget of
+    100 bytes), the run goes on by chunks, warns, and says so in its report; "full" insists."""
+    from chunkwise.errors import ChunkwiseWarning
+    import chunkwise.stores.batch as batch_module
+
+    monkeypatch.setattr(batch_module, "memory_budget", lambda: 100)
+    store = write_jsonl(tmp_path / "s.jsonl", make_docs(12))
+    with pytest.warns(ChunkwiseWarning, match="by chunks"):
+        fallback = prepare_store(store, tmp_path / "a" / "chunks.jsonl", prepare_options=OPTIONS)
+    assert fallback.store_dedup == "chunks"
+    report = json.loads(Path(fallback.files["report_json"]).read_text(encoding="utf-8"))
+    assert any("store-wide dedup ran by chunks" in note for note in report["notes"])
+    chunks_mode = prepare_store(store, tmp_path / "b" / "chunks.jsonl", store_dedup="chunks", prepare_options=OPTIONS)
+    assert outputs(fallback.output)[fallback.output.name] == outputs(chunks_mode.output)[chunks_mode.output.name]
+    insisted = prepare_store(store, tmp_path / "c" / "chunks.jsonl", store_dedup="full", prepare_options=OPTIONS)
+    assert insisted.store_dedup == "full"
+
+
+def test_chunks_mode_streams_and_drops_only_repeated_chunks(tmp_path):
+    """store_dedup="chunks": each document prepared alone, then repeated chunks dropped in store order;
+    a kept copy that goes brings its duplicate's chunks back without preparing anything again."""
+    from chunkwise.cli import main
+
+    text = make_text(random.Random(1), 0)
+    docs = [{"id": "a", "text": text}, {"id": "b", "text": "# Other\n\nUnrelated words about invoices and ledgers.\n"},
+            {"id": "c", "text": text}]
+    store = write_jsonl(tmp_path / "s.jsonl", docs)
+    out = tmp_path / "out" / "chunks.jsonl"
+    first = prepare_store(store, out, store_dedup="chunks", prepare_options=OPTIONS)
+    removed = chunk_rows(Path(first.files["removed"]))
+    assert removed and {(r["doc_id"], r["kept_doc_id"], r["reason"]) for r in removed} == {("c", "a", "exact")}
+    # Whole chunks, as chunk() cut them: c's removed spans are a's chunk spans.
+    assert [(r["start"], r["end"]) for r in removed] == [(r["kept_start"], r["kept_end"]) for r in removed]
+    assert "c" not in {r["doc_id"] for r in chunk_rows(out)}
+    write_jsonl(store, docs[1:])
+    second = prepare_store(store, out, store_dedup="chunks", prepare_options=OPTIONS)
+    assert (second.processed, second.forgotten) == (0, 1)
+    assert "c" in {r["doc_id"] for r in chunk_rows(out)}
+    off = tmp_path / "off" / "chunks.jsonl"
+    assert main(["prepare", str(store), "-o", str(off), "--max-tokens", "96", "--store-dedup", "off", "-q"]) == 0
+    assert chunk_rows(Path(str(off) + ".removed.jsonl")) == []
+    with pytest.raises(ConfigError, match="store_dedup"):
+        BatchConfig(store_dedup="near")
 
 
 def test_changed_configuration_starts_over_and_orphans_are_removed(tmp_path):

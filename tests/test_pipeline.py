@@ -239,3 +239,25 @@ def test_stage_switches_validate():
 
     with pytest.raises(ConfigError, match="normalize must be"):
         prepare(TEXT, normalize="yes")
+
+
+def test_a_dedup_plan_chunks_only_the_kept_pieces_of_one_document():
+    """A DedupPlan (dedup decided over a store) is applied as given: chunks come from the kept pieces only,
+    the removals are returned as they are and counted in the report; a plan is one document's."""
+    from chunkwise import prepare
+    from chunkwise._types import Removed
+    from chunkwise.errors import ConfigError
+    from chunkwise.pipeline import DedupPlan
+
+    text = "First paragraph about quotas and exports.\n\nSecond paragraph, removed elsewhere.\n\nThird one about ledgers."
+    cut = text.index("Second")
+    resume = text.index("Third")
+    entry = Removed("d", cut, resume, "exact", "other", 0, 37, text[cut:resume], None, 7)
+    result = prepare({"id": "d", "text": text}, dedup=DedupPlan(((0, cut), (resume, len(text))), (entry,)))
+    assert "Second" not in "".join(c.text for c in result.chunks)
+    assert all(text[c.start:c.end] == c.text for c in result.chunks)
+    assert result.removed == [entry] and result.report.removed_tokens == {"exact": 7}
+    with pytest.raises(ConfigError, match="one document"):
+        prepare([{"id": "a", "text": text}, {"id": "b", "text": text}], dedup=DedupPlan(((0, 5),)))
+    with pytest.raises(ConfigError, match="outside"):
+        prepare({"id": "d", "text": text}, dedup=DedupPlan(((0, len(text) + 5),)))

@@ -161,7 +161,7 @@ class ReasonSummary:
         return {"units": self.units, "chars": self.chars, "tokens": self.tokens}
 
 
-def _summarize(removed: Sequence[Removed], counted: bool) -> dict[str, ReasonSummary]:
+def summarize_removed(removed: Sequence[Removed], counted: bool) -> dict[str, ReasonSummary]:
     summary: dict[str, ReasonSummary] = {}
     for reason in REASONS:
         entries = [entry for entry in removed if entry.reason == reason]
@@ -628,7 +628,7 @@ def dedup(
     return DedupResult(
         documents=[DedupedDocument(d.id, tuple(pieces), d) for d, pieces in zip(documents, kept)],
         removed=removed,
-        summary=_summarize(removed, tokenizer is not None),
+        summary=summarize_removed(removed, tokenizer is not None),
         input_chars=sum(len(d.text) for d in documents),
         tokenizer_name=tokenizer_name,
     )
@@ -721,7 +721,7 @@ def select_units(
                 )
             position += 1
     removed, _ = _with_tokens(removed, tokenizer)
-    return UnitSelection(drop=drop, removed=removed, summary=_summarize(removed, tokenizer is not None))
+    return UnitSelection(drop=drop, removed=removed, summary=summarize_removed(removed, tokenizer is not None))
 
 
 __all__ = [

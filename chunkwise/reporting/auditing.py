@@ -27,8 +27,8 @@ import numpy as np
 from .._types import Document, as_documents
 from ..errors import ConfigError, InputDataError
 from .._options import resolve_tokenizer, stage_config
-from ..chunking.chunker import chunk_documents, ChunkConfig
-from ..duplicates.removal import dedup as run_dedup, DedupConfig, normalize_unit
+from ..chunking.chunker import ChunkConfig
+from ..duplicates.removal import dedup as run_dedup, DedupConfig
 from ..text.normalization import normalize as run_normalize, NormalizeConfig
 from .scenarios import ReportConfig, resolve, scenario
 from .html import render_audit
@@ -62,9 +62,6 @@ MIN_CLASS_CHARS = 200
 #: normalize() categories that change layout, not broken text: counted, never as damage. Inner
 #: whitespace runs are aligned code or tables as often as they are mistakes.
 FORMATTING_CATEGORIES = frozenset({"whitespace", "line_endings"})
-
-#: Chunks shorter than this (normalized) are never store duplicates, as ``BatchConfig.min_dedup_chars``.
-STORE_DEDUP_MIN_CHARS = 24
 
 
 def script_counts(texts: Sequence[str]) -> np.ndarray:
@@ -252,8 +249,8 @@ class AuditReport:
     estimator: TokenEstimator | None
     economics: Mapping[str, Any] | None = None
     notes: tuple[str, ...] = field(default=())
-    # What ``chunkwise prepare STORE`` removes: chunks repeating an earlier chunk exactly (the in-memory
-    # figures above also remove overlap, near duplicates and boilerplate, which a store run does not).
+    # What ``chunkwise prepare STORE`` removes (prepare()'s dedup over the store): the removals' own
+    # token counts, as the store run's removed file and report sum them.
     store_removed_tokens: Estimate | None = None
     store_deduplicated_tokens: Estimate | None = None
     store_tokens_saved_fraction: Estimate | None = None
@@ -322,7 +319,7 @@ class AuditReport:
         ]
         if self.store_deduplicated_tokens is not None:
             rows += [
-                (f"{STORE_RUN}: removed (exact duplicate chunks)", str(self.store_removed_tokens)),
+                (f"{STORE_RUN}: removed (overlap, duplicates, boilerplate)", str(self.store_removed_tokens)),
                 (f"{STORE_RUN}: after dedup", str(self.store_deduplicated_tokens)),
                 (f"{STORE_RUN}: tokens saved (normalize + dedup)", _pct(self.store_tokens_saved_fraction)),
                 (f"{STORE_RUN}: tokens saved vs naive windows", _pct(self.store_tokens_saved_vs_naive_fraction)),
@@ -435,31 +432,6 @@ def _naive_tokens(tokens: np.ndarray, budget: int, overlap: int) -> np.ndarray:
     return tokens + np.maximum(windows - 1, 0) * overlap
 
 
-def _store_duplicate_tokens(documents: Sequence[Document], counter: Any, config: Any) -> np.ndarray:
-    """Tokens per document in chunks that repeat an earlier chunk, in store order: what a store run removes.
-
-    A store run prepares each document alone (no dedup inside ``prepare``) and then drops every
-    chunk whose text, whitespace-folded and lower-cased, it has seen before (at least
-    :data:`STORE_DEDUP_MIN_CHARS` characters); the same chunker and key, here on the measured documents.
-    """
-    import hashlib
-
-
-    seen: set[bytes] = set()
-    removed = np.zeros(len(documents))
-    for row, chunks in enumerate(chunk_documents(list(documents), counter, config)):
-        for piece in chunks:
-            key = normalize_unit(piece.text)
-            if len(key) < STORE_DEDUP_MIN_CHARS:
-                continue
-            digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-            if digest in seen:
-                removed[row] += piece.token_count
-            else:
-                seen.add(digest)
-    return removed
-
-
 def audit(
     docs: Iterable[Any] | str | Document | dict,
     *,
@@ -515,7 +487,7 @@ def audit(
     measured_counts = all_counts[measured_index]
 
     raw, normalized, kept, removed, store_removed, fixes_per_doc = _measure(measured, counter, normalize_config, dedup_config,
-                                                                            chunk_config, progress)
+                                                                            progress)
     store_kept = normalized - store_removed
     budget = content_budget(counter, max_tokens)
     naive = _naive_tokens(raw, budget, chunk_config.effective_naive_overlap)
@@ -595,7 +567,7 @@ def _check_sampling(sample: int | None, confidence: float, resamples: int, calib
         raise ConfigError(f"sample={sample!r} must be an integer >= 2 (documents to measure), or None for all")
 
 
-def _measure(measured: list[Document], counter: Any, normalize_config: Any, dedup_config: Any, chunk_config: ChunkConfig,
+def _measure(measured: list[Document], counter: Any, normalize_config: Any, dedup_config: Any,
              progress: Callable[[str, int, int], None] | None = None,
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray, list[Mapping[str, int]]]:
     """Tokens of each measured document raw, repaired and deduplicated (in memory), the tokens each
@@ -632,10 +604,9 @@ def _measure(measured: list[Document], counter: Any, normalize_config: Any, dedu
         kept = np.asarray(counter.content_count_batch([d.text for d in deduped.documents]), dtype=float)
     else:
         kept = normalized.copy()
-    step("chunking", 0)
-    store_removed = _store_duplicate_tokens(repaired, counter, chunk_config) if dedup_config is not None \
-        else np.zeros(len(measured))
-    step("chunking", total)
+    # A store run removes what prepare() removes (the same dedup over the store, in store order):
+    # its removed tokens are the removals' own counts, as its removed file sums them.
+    store_removed = np.sum([removed[reason] for reason in reasons], axis=0)
     return raw, normalized, kept, removed, store_removed, fixes_per_doc
 
 
@@ -649,9 +620,9 @@ def _method_notes(sampled: int | None, confidence: float, resamples: int, budget
         )
         notes.append("totals are ratio estimates: measured / predicted on the sample x predicted for the whole store; "
                      f"{confidence:.0%} bootstrap percentile intervals ({resamples} resamples) with finite-population correction")
-    notes.append(f"{STORE_RUN} removes only chunks that repeat an earlier chunk exactly (predicted here by chunking "
-                 f"the measured documents); {IN_MEMORY} also stitches overlap and removes near duplicates and "
-                 "boilerplate: its figures are labelled so")
+    notes.append(f"{STORE_RUN} removes what {IN_MEMORY} removes (the same dedup, over the store in store order); "
+                 f"its removed tokens are the removals' own counts, {IN_MEMORY}'s 'after dedup' counts the kept text "
+                 "(token counts are not additive at the seams, so the two differ by a few tokens)")
     notes.append("whitespace and line-ending fixes are formatting (aligned code, tables), counted but not as damage")
     notes.append(f"naive window tokens per document = T + (windows - 1) x {naive_overlap}, "
                  f"windows = 1 + ceil((T - {budget}) / {budget - naive_overlap}) (formula, not re-tokenized)")

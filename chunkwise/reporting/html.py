@@ -550,7 +550,7 @@ def render_audit(audit: Any, *, title: str = "chunkwise store audit") -> str:
         for k, v, d in cards) + "</div>")
     steps = [("naive", "windows, overlap", round(audit.naive_tokens.value)), ("as stored", "raw text", round(audit.tokens.value)),
              ("normalized", "Unicode repaired", round(audit.normalized_tokens.value)),
-             ("deduplicated", "store run: exact chunk copies out" if store_run else "copies out",
+             ("deduplicated", "store run: overlap and copies out" if store_run else "copies out",
               round((audit.store_deduplicated_tokens if store_run else audit.deduplicated_tokens).value))]
     body.append("<section><h2>Where the tokens go</h2>" + waterfall_svg(steps))
     body.append(_legend([("naive windows", PALETTE["naive"]), ("tokens after the step", PALETTE["chunkwise"]),

@@ -189,13 +189,18 @@ class _StoreReport:
             heapq.heappop(self.rows)
 
     def add_removed(self, entry: Removed, position: int) -> None:
-        import heapq
-
-
+        """A chunk the store-wide pass dropped: its tokens come off the documents' kept tokens."""
         tokens = entry.token_count or 0
         self.by_key["removed_tokens"][entry.reason] = self.by_key["removed_tokens"].get(entry.reason, 0) + tokens
         if self.sums.get("deduplicated_tokens") is not None:
             self.sums["deduplicated_tokens"] -= tokens
+        self.add_example(entry, position)
+
+    def add_example(self, entry: Removed, position: int) -> None:
+        """A removal the report may show (the largest ``REMOVED_EXAMPLES``; its tokens are counted elsewhere)."""
+        import heapq
+
+        tokens = entry.token_count or 0
         flat = " ".join(entry.text.split())
         excerpt = flat if len(flat) <= EXCERPT_CHARS else flat[: EXCERPT_CHARS - 1] + "\u2026"
         heapq.heappush(self.examples, (tokens, -position, (entry.doc_id, entry.reason, entry.kept_doc_id, entry.token_count, excerpt)))
@@ -266,7 +271,7 @@ def assemble(
     writer = ChunkWriter(paths.chunks, paths.output_format, tmp=commit.temporary(paths.chunks))
     removed_tmp = commit.temporary(paths.sidecar(".removed.jsonl"))
     reader = _PartReader(paths.parts)
-    seen = _SeenChunks(paths.state / "seen.sqlite", config.min_dedup_chars) if config.store_dedup else None
+    seen = _SeenChunks(paths.state / "seen.sqlite", config.min_dedup_chars) if config.dedup_mode == "chunks" else None
     totals = _StoreReport(notes, economics)
     chunk_count = removed_count = 0
     try:
@@ -276,6 +281,7 @@ def assemble(
                 for entry in header["removed"]:
                     removed_out.write(json.dumps(entry, ensure_ascii=False).encode() + b"\n")
                     removed_count += 1
+                    totals.add_example(Removed(**entry), removed_count)
                 kept: list[int] = []  # token counts of the kept chunks
                 for chunks in blocks:
                     copies = seen.first_copies(chunks) if seen is not None else [None] * len(chunks)

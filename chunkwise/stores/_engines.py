@@ -72,6 +72,9 @@ def _classify(err: Exception) -> str:
 def process_batch(records: list[StoreRecord], prepare_options: dict[str, Any]) -> BatchOutcome:
     """Run ``prepare`` on each record on its own; each document's record is the part file's bytes.
 
+    A record may carry its ``dedup_plan`` (dedup decided over the whole store); without one
+    the document is prepared without dedup.
+
     A document's record is a header line (its id, chunk count, removals and
     report) and then one line per chunk, so a huge document is read back a
     block of chunks at a time. A document that fails (undecodable bytes, a
@@ -86,7 +89,8 @@ def process_batch(records: list[StoreRecord], prepare_options: dict[str, Any]) -
         start = part.tell()
         try:
             document = record_document(record)
-            result = prepare([document], dedup=False, report_config=False, **prepare_options)
+            plan = record.dedup_plan if record.dedup_plan is not None else False
+            result = prepare([document], dedup=plan, report_config=False, **prepare_options)
             report = _report_fields(result.report)
             header = {"doc_id": record.doc_id, "chunks": len(result.chunks),
                       "removed": [entry.to_dict() for entry in result.removed], "report": report}

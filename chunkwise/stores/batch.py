@@ -5,14 +5,26 @@ whose content was already processed with the same configuration, sends the
 rest in batches to workers, and assembles the output in store order.
 
 Why per document: every document goes through ``chunkwise.prepare`` on its
-own (with ``dedup=False``), so its record is a pure function of its content
-and the configuration. That is what makes skipping unchanged documents
+own, so its record is a pure function of its content, the configuration and
+what dedup keeps of it. That is what makes skipping unchanged documents
 correct, local and Dask output byte-identical, and a resumed job equal to an
-uninterrupted one. Duplicates *across* documents are removed afterwards, in
-one ordered pass over the whole store (``store_dedup``): a chunk whose text,
-whitespace-collapsed and lower-cased, equals an earlier chunk's is dropped and
-recorded with the kept copy. That pass is recomputed on every run, so it
-stays correct when documents change, appear or disappear.
+uninterrupted one. Dedup across documents (``store_dedup``):
+
+* ``True`` (default, "full"): before any chunking, the coordinator runs
+  ``prepare()``'s own dedup over every readable document in store order
+  (``chunkwise.stores._plan``), so the run removes what ``prepare()`` on the
+  same documents removes: overlap within a source, exact and near duplicate
+  documents, boilerplate, exact paragraphs and sentences, near paragraphs.
+  Each document goes to its worker with its kept pieces; a document whose kept
+  pieces or removals change (its kept copy elsewhere went) is prepared again.
+  The store's repaired text is in the coordinator's memory while it decides.
+* ``"chunks"``: each document is prepared without dedup, and afterwards one
+  ordered, streaming pass drops every chunk whose text, whitespace-collapsed
+  and lower-cased, equals an earlier chunk's (memory flat for any store).
+* ``False``: no dedup across documents.
+
+Either is recomputed on every run, so it stays correct when documents change,
+appear or disappear.
 
 Layout for ``output = OUT/chunks.jsonl`` (or ``.parquet``; every sidecar is
 named after the whole chunk file, so a JSONL and a Parquet output can share a
@@ -42,13 +54,14 @@ import os
 import secrets
 import sqlite3
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ..errors import ChunkwiseError, ConfigError, InputDataError, OutputError
+from ..errors import ChunkwiseError, ChunkwiseWarning, ConfigError, InputDataError, OutputError
 from .manifest import DoneDocument, Manifest, QuarantinedDocument
 from .sources import (
     DEFAULT_MAX_DOCUMENT_BYTES,
@@ -67,6 +80,7 @@ from ..pipeline import prepare
 from ..reporting.scenarios import checked_report_config, resolve
 from ..tokens import content_budget
 from ._assembly import assemble
+from ._plan import StorePlan, StoreTooLarge, memory_budget, plan_store
 from .readers import html_parser_name
 from ._engines import RETRIED_REASONS, BatchOutcome, make_engine, process_batch, process_batch_into, worker_died
 from ._output import SIDECAR_NAMES, Commit, OutputPaths, StateLock, remove_orphans
@@ -88,6 +102,12 @@ class BatchConfig:
     uses ``scheduler`` (an address or a ``distributed.Client``) or, when it
     is None, a LocalCluster of ``workers`` single-threaded processes.
     ``follow_symlinks`` lets a folder store read links that lead out of it.
+    ``store_dedup``: ``True`` (default) removes what ``prepare()`` removes on
+    the same documents, deciding over the whole store in the coordinator's
+    memory, and falls back to ``"chunks"`` (with a ``ChunkwiseWarning`` and a
+    report note) when the store is over a tenth of the memory available;
+    ``"full"`` insists; ``"chunks"`` streams and drops repeated chunks only;
+    ``False`` removes nothing across documents (see the module docstring).
 
     A batch whose worker dies (a crash, the OOM killer) is run again alone,
     then halved until the document that kills its worker is alone; only it is
@@ -105,7 +125,7 @@ class BatchConfig:
     in_flight: int | None = None
     max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
     output_format: OutputFormat | None = None
-    store_dedup: bool = True
+    store_dedup: bool | Literal["full", "chunks"] = True
     min_dedup_chars: int = 24
     id_column: str = "id"
     text_column: str = "text"
@@ -125,6 +145,15 @@ class BatchConfig:
             raise ConfigError(f"output_format must be 'jsonl' or 'parquet', got {self.output_format!r}")
         if self.scheduler is not None and self.engine != "dask":
             raise ConfigError("scheduler= is for engine='dask'")
+        if self.store_dedup not in (True, False, "full", "chunks"):
+            raise ConfigError(f"store_dedup must be True ('full'), 'chunks' or False, got {self.store_dedup!r}")
+
+    @property
+    def dedup_mode(self) -> Literal["full", "chunks", "off"]:
+        """``store_dedup`` as one word: "full" (prepare()'s dedup over the store), "chunks" or "off"."""
+        if self.store_dedup is True or self.store_dedup == "full":
+            return "full"
+        return "chunks" if self.store_dedup == "chunks" else "off"
 
     @property
     def max_in_flight(self) -> int:
@@ -133,9 +162,10 @@ class BatchConfig:
 
 @dataclass(frozen=True)
 class Progress:
-    """A progress update, sent to the ``progress`` callback after every batch and during assembly."""
+    """A progress update, sent to the ``progress`` callback while the store-wide dedup reads the store
+    (``listed``: records read), after every batch, and during assembly."""
 
-    phase: Literal["processing", "assembling", "done"]
+    phase: Literal["deduplicating", "processing", "assembling", "done"]
     listed: int
     processed: int
     skipped: int
@@ -171,6 +201,7 @@ class BatchSummary:
     reset: bool
     files: dict[str, str] = field(default_factory=dict)
     run_id: str = ""
+    store_dedup: str = ""  # the store-wide dedup the run did: "full", "chunks" or "off"
 
     @property
     def status(self) -> Literal["ok", "partial"]:
@@ -195,8 +226,8 @@ def _fingerprint(prepare_options: dict[str, Any], tokenizer_name: str) -> str:
     return hashlib.blake2b(described.encode(), digest_size=16).hexdigest()
 
 
-def _resolve_options(prepare_options: dict[str, Any]) -> tuple[dict[str, Any], str, list[str], Any]:
-    """Options for the workers, the tokenizer's name, report notes (a model fallback warns once, here), and the
+def _resolve_options(prepare_options: dict[str, Any]) -> tuple[dict[str, Any], Any, list[str], Any]:
+    """Options for the workers, the tokenizer (a model fallback warns once, here), and the
     report's resolved economics assumptions (None when ``report_config=False``), checked before any work.
     """
 
@@ -216,7 +247,7 @@ def _resolve_options(prepare_options: dict[str, Any]) -> tuple[dict[str, Any], s
         options["model"] = None
         options["tokenizer"] = None
     _check_options(options, counter)
-    return options, counter.name, notes, resolved
+    return options, counter, notes, resolved
 
 
 def _check_options(options: dict[str, Any], counter: Any) -> None:
@@ -294,10 +325,10 @@ def prepare_store(
                            max_document_bytes=config.max_document_bytes, follow_symlinks=config.follow_symlinks)
     paths = OutputPaths.for_output(output, config.output_format)
     _refuse_output_in_store(store, paths)
-    worker_options, tokenizer_name, notes, economics = _resolve_options(prepare_options or {})
-    fingerprint = _fingerprint(worker_options, tokenizer_name)
+    worker_options, counter, notes, economics = _resolve_options(prepare_options or {})
+    fingerprint = _fingerprint(worker_options, counter.name)
     try:
-        return _run(store, paths, config, worker_options, fingerprint, notes, progress, economics)
+        return _run(store, paths, config, worker_options, fingerprint, notes, progress, economics, counter)
     except ChunkwiseError:
         raise
     # The store's own read errors are InputDataError or quarantine entries by now: what is left is the output's.
@@ -337,6 +368,7 @@ def _run(
     notes: list[str],
     progress: Callable[[Progress], None] | None,
     economics: Any = None,
+    counter: Any = None,
 ) -> BatchSummary:
     started = time.perf_counter()
     paths.chunks.parent.mkdir(parents=True, exist_ok=True)
@@ -350,7 +382,8 @@ def _run(
         try:
             reset = not manifest.start_run(fingerprint)
             remove_orphans(paths.parts, manifest.part_names())
-            counts = _process(store, manifest, paths, config, worker_options, fingerprint, progress)
+            plan, config, notes = _plan(store, config, worker_options, counter, progress, notes)
+            counts = _process(store, manifest, paths, config, worker_options, fingerprint, progress, plan)
             if counts["listed"] == 0 and counts["quarantined"] == 0:
                 raise InputDataError(f"the store {store.location} holds no documents{store.unread_note()}; the previous "
                                      "output, if any, is unchanged")
@@ -376,6 +409,7 @@ def _run(
                        **{name: str(paths.sidecar(suffix)) for name, suffix in SIDECAR_NAMES.items()},
                        "state": str(paths.state)},
                 run_id=commit.run_id,
+                store_dedup=config.dedup_mode,
             )
             commit.stage(paths.sidecar(".summary.json"), json.dumps(summary.to_dict(), indent=2).encode())
             commit.commit()
@@ -394,6 +428,30 @@ def _run(
         lock.release()
 
 
+def _plan(store: Store, config: BatchConfig, worker_options: dict[str, Any], counter: Any,
+          progress: Callable[[Progress], None] | None, notes: list[str],
+          ) -> tuple[StorePlan | None, BatchConfig, list[str]]:
+    """The store-wide dedup plan ("full"), and the configuration and report notes the run goes on with:
+    with the default ``store_dedup=True``, a store too large for this machine's memory falls back
+    to "chunks", with a warning and a note; ``store_dedup="full"`` insists."""
+    if config.dedup_mode != "full":
+        return None, config, notes
+
+    def planning(read: int, size: int) -> None:
+        if progress is not None:
+            progress(Progress("deduplicating", read, 0, 0, 0, size, store.total_bytes))
+
+    limit = memory_budget() if config.store_dedup is True else None
+    try:
+        return plan_store(store, worker_options, counter, planning, limit), config, notes
+    except StoreTooLarge as err:
+        note = (f"store-wide dedup ran by chunks (only repeated chunks removed): the store is over "
+                f"{err.limit / 1e6:,.0f} MB, a tenth of the memory available, which deciding prepare()'s dedup "
+                "over it would need; pass store_dedup='full' (--store-dedup full) to insist")
+        warnings.warn(note, ChunkwiseWarning, stacklevel=4)
+        return None, dataclasses.replace(config, store_dedup="chunks"), [*notes, note]
+
+
 def _process(
     store: Store,
     manifest: Manifest,
@@ -402,8 +460,10 @@ def _process(
     worker_options: dict[str, Any],
     fingerprint: str,
     progress: Callable[[Progress], None] | None,
+    plan: StorePlan | None = None,
 ) -> dict[str, int]:
-    """List the store, send new or changed documents to the engine, commit every finished batch."""
+    """List the store, send new or changed documents to the engine, commit every finished batch
+    (each with its dedup plan when ``plan`` is given)."""
     counts = {"listed": 0, "processed": 0, "skipped": 0, "quarantined": 0, "bytes_read": 0}
     total_bytes = store.total_bytes
 
@@ -415,6 +475,8 @@ def _process(
     def to_do() -> Iterator[tuple[int, StoreRecord]]:
         manifest.begin()
         for position, record in enumerate(with_unique_ids(store.records(), manifest.is_listed)):
+            if plan is not None:
+                record = plan.attach(record)
             counts["bytes_read"] += record.size
             if record.problem is not None:
                 manifest.list_problem(position, record.doc_id, record.content_hash,

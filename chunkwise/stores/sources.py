@@ -78,6 +78,7 @@ class StoreRecord:
     content_hash: str
     metadata: dict[str, Any] = field(default_factory=dict)
     problem: Problem | None = None
+    dedup_plan: Any = None  # a pipeline.DedupPlan when the store's dedup was decided before chunking
 
 
 def _hash(doc_id: str, payload: bytes | str | None, payload_format: str, metadata: dict[str, Any]) -> str:
@@ -160,8 +161,10 @@ class Store:
 
         A document that cannot be read is a record with ``problem`` set; a store
         that cannot be read at all (the file is unreadable, not Parquet) raises
-        InputDataError, never a bare OSError.
+        InputDataError, never a bare OSError. Each walk counts the files it does not
+        read afresh (``unread_note``).
         """
+        self.unread.clear()
         try:
             yield from _READERS[self.kind](self)
         except OSError as err:
