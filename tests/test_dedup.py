@@ -413,3 +413,67 @@ def test_paragraph_spans_are_the_regex_paragraphs(pieces, bounds):
     start, end = min(bounds[0], len(text)), min(max(bounds), len(text))
     expected = [m.span() for m in _PARAGRAPH_AS_ONE_REGEX.finditer(text, start, end)]
     assert paragraph_spans(text, start, end) == expected
+
+
+def _near_duplicates_every_unit(texts, config):
+    """near_duplicates as first written: every unit looked up and inserted in every band (the
+    reference for the version that skips units sharing no band key with another)."""
+    from chunkwise.duplicates import _minhash
+
+    present = [index for index, text in enumerate(texts) if text is not None]
+    result = [None] * len(texts)
+    if len(present) < 2:
+        return result
+    hashes, offsets = _minhash.shingle_hashes([texts[i] for i in present], by_words=config.shingle == "word",
+                                              size=config.shingle_size)
+    matrix = _minhash.signatures(hashes, offsets, *_minhash.permutations(config.num_perm, config.seed))
+    keys = _minhash.band_keys(matrix, _minhash.choose_banding(float(config.threshold), config.num_perm))
+    offsets = offsets.tolist()
+    tables = [{} for _ in range(keys.shape[1])]
+    for position in range(len(offsets) - 1):
+        if offsets[position + 1] == offsets[position]:
+            continue
+        candidates = []
+        for band, key in enumerate(keys[position].tolist()):
+            for other in tables[band].get(key, []):
+                if other not in candidates:
+                    candidates.append(other)
+            if len(candidates) >= config.max_candidates:
+                break
+        mine = set(hashes[offsets[position]:offsets[position + 1]].tolist())
+        best = None
+        for other in sorted(candidates)[: config.max_candidates]:
+            theirs = set(hashes[offsets[other]:offsets[other + 1]].tolist())
+            similarity = len(mine & theirs) / len(mine | theirs)
+            if similarity >= config.threshold and (best is None or similarity > best[1]):
+                best = (other, similarity)
+        if best is not None:
+            result[present[position]] = (present[best[0]], best[1])
+            continue
+        for band, key in enumerate(keys[position].tolist()):
+            tables[band].setdefault(key, []).append(position)
+    return result
+
+
+@pytest.mark.parametrize("config", [DedupConfig(), DedupConfig(threshold=0.5), DedupConfig(max_candidates=2),
+                                    DedupConfig(shingle="char", shingle_size=4, threshold=0.9)])
+def test_near_duplicates_skipping_units_that_share_no_band_decides_as_looking_up_every_unit(config):
+    from chunkwise.duplicates.removal import near_duplicates
+
+    rng = random.Random(5)
+    words = [f"w{i}" for i in range(300)]
+    base = [" ".join(rng.choice(words) for _ in range(rng.randint(3, 40))) for _ in range(200)]
+    texts = []
+    for _ in range(2500):
+        roll = rng.random()
+        if roll < 0.3:  # a base paragraph with a few words changed: near duplicates and chains of them
+            edited = rng.choice(base).split()
+            for _ in range(rng.randint(0, 4)):
+                edited[rng.randrange(len(edited))] = rng.choice(words)
+            texts.append(" ".join(edited))
+        else:
+            texts.append(None if roll < 0.35 else "" if roll < 0.4 else
+                         " ".join(rng.choice(words) for _ in range(rng.randint(3, 40))))
+    expected = _near_duplicates_every_unit(texts, config)
+    assert near_duplicates(texts, config) == expected
+    assert sum(found is not None for found in expected) > 50

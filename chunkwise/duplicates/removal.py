@@ -277,9 +277,7 @@ def near_duplicates(
         return set(hashes[offsets[position] : offsets[position + 1]].tolist())
 
     threshold = float(config.threshold)
-    for position in range(len(offsets) - 1):
-        if offsets[position + 1] == offsets[position]:
-            continue
+    for position in _sharing_a_band(band_keys, np.flatnonzero(np.diff(hash_offsets) > 0)):
         unit_keys = band_keys[position].tolist()
         candidates: list[int] = []
         seen: set[int] = set()
@@ -312,6 +310,26 @@ def near_duplicates(
             else:
                 earlier.append(position)
     return result
+
+
+def _sharing_a_band(band_keys: np.ndarray, live: np.ndarray) -> list[int]:
+    """The units of ``live`` (in order) whose key in some band another live unit has too.
+
+    Only these can find a candidate or be one: a unit whose every band key is its own is
+    kept and never looked up, so the LSH loop skips it (one sort per band instead of a
+    dictionary lookup and insert per unit and band: most units of a store share nothing).
+    """
+    involved = np.zeros(band_keys.shape[0], dtype=bool)
+    for band in range(band_keys.shape[1]):
+        keys = band_keys[live, band]
+        order = np.argsort(keys, kind="stable")
+        ordered = keys[order]
+        repeat = ordered[1:] == ordered[:-1]
+        shared = np.zeros(len(live), dtype=bool)
+        shared[1:] |= repeat
+        shared[:-1] |= repeat
+        involved[live[order[shared]]] = True
+    return np.flatnonzero(involved).tolist()
 
 
 # ----------------------------------------------------------------------------- overlap (the stage is in _overlap)
