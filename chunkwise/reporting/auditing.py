@@ -622,7 +622,7 @@ def _method_notes(sampled: int | None, confidence: float, resamples: int, budget
                      f"{confidence:.0%} bootstrap percentile intervals ({resamples} resamples) with finite-population correction")
     notes.append(f"{STORE_RUN} removes what {IN_MEMORY} removes (the same dedup, over the store in store order); "
                  f"its removed tokens are the removals' own counts, {IN_MEMORY}'s 'after dedup' counts the kept text "
-                 "(token counts are not additive at the seams, so the two differ by a few tokens)")
+                 "(token counts are not additive at the seams, so the two can differ slightly)")
     notes.append("whitespace and line-ending fixes are formatting (aligned code, tables), counted but not as damage")
     notes.append(f"naive window tokens per document = T + (windows - 1) x {naive_overlap}, "
                  f"windows = 1 + ceil((T - {budget}) / {budget - naive_overlap}) (formula, not re-tokenized)")
