@@ -15,7 +15,7 @@ from .errors import *  # noqa: F403 - every error class and the warning, as erro
 from .pipeline import PrepareResult, prepare
 from .reporting import AuditReport, Report, ReportConfig, audit
 from .retrieval import CompressConfig, Compressed, Evaluation, Hit, Index, compress, evaluate, plan_budget
-from .stores import BatchConfig, BatchSummary, prepare_batch, prepare_store
+from .stores import BatchConfig, BatchSummary, iter_documents, prepare_batch, prepare_store
 from .text import Normalized, NormalizeConfig, normalize, segment
 from .tokens import Tokenizer, get_tokenizer
 
@@ -33,6 +33,7 @@ __all__ = [
     "PrepareResult",
     "prepare_store",
     "prepare_batch",
+    "iter_documents",
     "BatchConfig",
     "BatchSummary",
     "audit",
