@@ -7,7 +7,8 @@ embedder), a vector store, a mock LLM where a framework insists on one. Ray and 
 installed here: the Ray/Spark block runs against stand-ins that call its functions as
 ``Dataset.map_batches`` and ``DataFrame.mapInArrow`` do, and the Spark schema string is checked
 against the columns ``prepare_batch`` returns. A block without a prelude fails the test, so a new
-README example cannot go untested.
+README example cannot go untested. Every ``chunkwise ...`` line of the bash blocks runs through the
+CLI too, except the lines ``NOT_RUN`` names with their reasons.
 """
 
 from __future__ import annotations
@@ -189,3 +190,101 @@ def test_readme_block_runs(line, block, tmp_path, monkeypatch):
         exec(compile(prelude, f"prelude of README.md:{line}", "exec"), namespace)
         exec(compile(block, f"README.md:{line}", "exec"), namespace)
     exec(compile(checks, f"checks of README.md:{line}", "exec"), namespace)
+
+
+# ----------------------------------------------------------------------------- shell blocks
+
+# Shell lines the suite does not run, each with its reason; every other `chunkwise ...` line of a
+# bash block runs through the CLI's main() in a folder holding docs/, store.jsonl and store.parquet.
+NOT_RUN = {
+    "python3 -m venv .venv": "the set-up and test commands: CI runs them as they are (.ci/run)",
+    "python benchmarks/eval_chunking.py": "a benchmark of several minutes; its output is committed in docs/",
+}
+
+
+def _shell_lines() -> list[tuple[int, str]]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    lines = []
+    for m in re.finditer(r"```bash\n(.*?)```", text, re.S):
+        first = text[: m.start()].count("\n") + 2
+        for offset, line in enumerate(m.group(1).splitlines()):
+            command = line.split("  #")[0].strip()
+            if command:
+                lines.append((first + offset, command))
+    return lines
+
+
+def _run_line(command: str, address: str) -> int:
+    import shlex
+
+    from chunkwise.cli import main
+
+    words = shlex.split(command.replace("tcp://host:8786", address))
+    assert words[0] == "chunkwise", command
+    return main(words[1:])
+
+
+@pytest.fixture
+def shell_folder(tmp_path, monkeypatch):
+    """docs/ (the sample), store.jsonl and store.parquet of its text files, an eval chunker package and
+    questions; the static table of the fast profile (built from the model on first use, minutes) is a
+    seeded random table of the right shape, as in test_embed."""
+    import json
+    import shutil
+    import sys
+
+    import numpy as np
+    import pyarrow
+    import pyarrow.parquet
+
+    from chunkwise.embedding import static as static_module
+    from chunkwise.embedding._common import normalize_rows
+
+    shutil.copytree(SAMPLE, tmp_path / "docs")
+    rows = [{"id": p.name, "text": p.read_text(encoding="utf-8")} for p in sorted(SAMPLE.iterdir())
+            if p.suffix in (".md", ".txt")]
+    (tmp_path / "store.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    pyarrow.parquet.write_table(pyarrow.table({"id": [r["id"] for r in rows], "text": [r["text"] for r in rows]}),
+                                tmp_path / "store.parquet")
+    (tmp_path / "mypkg").mkdir()
+    (tmp_path / "mypkg" / "__init__.py").write_text("", encoding="utf-8")
+    (tmp_path / "mypkg" / "split.py").write_text(
+        "def split_text(text):\n    return [p for p in text.split('\\n\\n') if p.strip()]\n", encoding="utf-8")
+    (tmp_path / "questions.jsonl").write_text(json.dumps(
+        {"question": "Where are the serial number and the factory setup code printed?", "doc_id": "operator_manual_part1.txt",
+         "evidence": "The serial number and the factory setup code are printed on a label on the underside of the collector."})
+        + "\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(static_module, "build_static_table", lambda source, batch_size=512, *, limit=None:
+                        normalize_rows(np.random.default_rng(0).standard_normal((30522, 384))))
+    yield tmp_path
+    sys.modules.pop("mypkg.split", None)
+    sys.modules.pop("mypkg", None)
+
+
+@pytest.mark.slow  # about a minute: once, in the compiled pass
+def test_every_shell_line_of_the_readme_runs(shell_folder, capsys):
+    """Each `chunkwise ...` line exits 0 (the Dask line on a LocalCluster of this machine; `--measure`
+    without a CUDA GPU says it skipped the measurement, as the README says)."""
+    from distributed import Client, LocalCluster
+
+    lines = _shell_lines()
+    skipped = [line for _, line in lines if any(line.startswith(prefix) for prefix in NOT_RUN)]
+    assert {prefix for prefix in NOT_RUN if any(line.startswith(prefix) for line in skipped)} == set(NOT_RUN)
+    ran = []
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster, \
+            Client(cluster):
+        for number, line in lines:
+            if line in skipped:
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ChunkwiseWarning)  # --model qwen2.5-7b: not in the local cache
+                warnings.simplefilter("ignore", DeprecationWarning)
+                status = _run_line(line, cluster.scheduler_address)
+            assert status == 0, f"README.md:{number}: {line} exited {status}"
+            ran.append(line)
+    assert len(ran) >= 10
+    assert "measured mode skipped" in capsys.readouterr().err
+    assert (shell_folder / "report.html").is_file() and (shell_folder / "audit.html").is_file()
