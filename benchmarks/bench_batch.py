@@ -42,6 +42,7 @@ CONFIGS = {
     "dask LocalCluster 2 workers": ["--engine", "dask", "--workers", "2"],
     "local 1 worker (store dedup: chunks)": ["--workers", "1", "--store-dedup", "chunks"],
     "local 2 workers (store dedup: chunks)": ["--workers", "2", "--store-dedup", "chunks"],
+    "dask LocalCluster 2 workers (store dedup: chunks)": ["--engine", "dask", "--workers", "2", "--store-dedup", "chunks"],
     "local 1 worker (no store dedup)": ["--workers", "1", "--no-store-dedup"],
     "local 2 workers (no store dedup)": ["--workers", "2", "--no-store-dedup"],
 }
@@ -215,6 +216,10 @@ def main() -> None:
     if "local 2 workers" in results and "dask LocalCluster 2 workers" in results:
         overhead = results["dask LocalCluster 2 workers"]["wall_s"] / results["local 2 workers"]["wall_s"] - 1
         print(f"\nDask overhead against local processes (2 workers): {overhead:+.1%} (target <= 20%)")
+    chunks_pair = ("local 2 workers (store dedup: chunks)", "dask LocalCluster 2 workers (store dedup: chunks)")
+    if all(name in results for name in chunks_pair):
+        ratio = results[chunks_pair[1]]["wall_s"] / results[chunks_pair[0]]["wall_s"] - 1
+        print(f"Dask overhead against local processes (2 workers, store dedup by chunks): {ratio:+.1%}")
     if "local 1 worker" in results and "local 2 workers" in results:
         print(f"speed-up 1 -> 2 workers: {results['local 1 worker']['wall_s'] / results['local 2 workers']['wall_s']:.2f}x")
     print(f"identical output across configurations with the same code and dedup setting: {identical}")
