@@ -428,7 +428,7 @@ def _load_named(name: str) -> Tokenizer:
             snapshot = cached_snapshot(name, ("tokenizer.json",))
             if snapshot is None:
                 raise TokenizerNotFoundError(
-                    f"the tokenizer of {name!r} is not in the local Hugging Face cache (looked in "
+                    f"{name!r} is not a local file, and no tokenizer of that hub id is in the local Hugging Face cache (looked in "
                     f"{', '.join(str(d) for d in hub_cache_dirs())}); chunkwise never downloads. Fetch it once "
                     f"(huggingface-cli download {name} tokenizer.json), or pass tokenizer='/path/to/tokenizer.json'"
                 )
