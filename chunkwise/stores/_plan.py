@@ -64,9 +64,6 @@ class StorePlan:
     def __init__(self, plans: dict[str, tuple[DedupPlan, str]]) -> None:
         self._plans = plans
 
-    def __len__(self) -> int:
-        return len(self._plans)
-
     def attach(self, record: StoreRecord) -> StoreRecord:
         """``record`` carrying its plan, with the plan's digest in its content hash (unchanged when
         the coordinator could not read the record: its worker quarantines it as before)."""

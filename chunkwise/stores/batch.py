@@ -473,7 +473,6 @@ def _process(
                               counts["quarantined"], counts["bytes_read"], total_bytes))
 
     def to_do() -> Iterator[tuple[int, StoreRecord]]:
-        manifest.begin()
         for position, record in enumerate(with_unique_ids(store.records(), manifest.is_listed)):
             if plan is not None:
                 record = plan.attach(record)

@@ -138,11 +138,8 @@ class Manifest:
         if not self._db.in_transaction:
             self._db.execute("BEGIN")
 
-    def begin(self) -> None:
-        """Group the following listing writes into one transaction (commit with ``commit``)."""
-        self._db.execute("BEGIN")
-
     def commit(self) -> None:
+        """End the listing's transaction (listing writes open one as needed)."""
         if self._db.in_transaction:
             self._db.execute("COMMIT")
 
