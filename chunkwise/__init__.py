@@ -13,7 +13,7 @@ from .duplicates import DedupConfig, DedupResult, dedup
 from .embedding import Embedder, get_embedder
 from .errors import *  # noqa: F403 - every error class and the warning, as errors.__all__ lists them
 from .pipeline import PrepareResult, prepare
-from .reporting import AuditReport, Report, ReportConfig, audit
+from .reporting import AuditReport, Report, ReportConfig, Visualization, audit, visualize
 from .retrieval import CompressConfig, Compressed, Evaluation, Hit, Index, compress, evaluate, plan_budget
 from .stores import BatchConfig, BatchSummary, iter_documents, prepare_batch, prepare_store
 from .text import Normalized, NormalizeConfig, normalize, segment
@@ -40,6 +40,8 @@ __all__ = [
     "AuditReport",
     "Report",
     "ReportConfig",
+    "visualize",
+    "Visualization",
     # the stages
     "normalize",
     "Normalized",

@@ -11,6 +11,7 @@ from typing import Any, Literal, NamedTuple, overload
 
 import numpy as np
 
+from ._display import HTML_ROWS, html_table, plural, preview
 from .errors import InputDataError, InputTypeError
 
 SpanKind = Literal["heading", "paragraph", "sentence", "list_item", "code", "table", "line", "piece"]
@@ -36,6 +37,9 @@ class Document:
             raise InputTypeError(
                 f"Document.text must be a str, got {type(self.text).__name__}; decode bytes first"
             )
+
+    def __repr__(self) -> str:
+        return f"Document(id={self.id!r}, {plural(len(self.text), 'char')}, text={preview(self.text)})"
 
 
 class Break(IntEnum):
@@ -193,6 +197,40 @@ class Chunk:
             "metadata": dict(self.metadata),
         }
 
+    def __repr__(self) -> str:
+        return (f"Chunk(doc_id={self.doc_id!r}, index={self.index}, token_count={self.token_count}, "
+                f"span={self.start}:{self.end}, text={preview(self.text)})")
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Chunks(list):  # type: ignore[type-arg]
+    """A list of Chunk that prints as a summary and renders as a table in a notebook."""
+
+    def summary(self) -> str:
+        tokens = [c.token_count for c in self]
+        documents = len({c.doc_id for c in self})
+        if not tokens:
+            return "0 chunks"
+        return (f"{plural(len(tokens), 'chunk')} from {plural(documents, 'document')}, {sum(tokens):,} tokens "
+                f"({min(tokens)}-{max(tokens)} per chunk, mean {sum(tokens) / len(tokens):.0f})")
+
+    def __repr__(self) -> str:
+        shown = [f"  {chunk!r}," for chunk in self[:3]]
+        if len(self) > 3:
+            shown.append(f"  ... {len(self) - 3:,} more")
+        return f"<Chunks: {self.summary()}>" + ("\n" + "\n".join(shown) if shown else "")
+
+    def _repr_html_(self) -> str:
+        rows = [(c.index, c.doc_id, c.token_count, f"{c.start}:{c.end}", preview(c.text, 100)) for c in self[:HTML_ROWS]]
+        return html_table(["index", "doc_id", "tokens", "raw span", "text"], rows, caption=self.summary(),
+                          more=max(0, len(self) - HTML_ROWS))
+
+    def __getitem__(self, index: Any) -> Any:
+        found = super().__getitem__(index)
+        return Chunks(found) if isinstance(index, slice) else found
+
 
 @dataclass(frozen=True, slots=True)
 class Removed:
@@ -222,6 +260,10 @@ class Removed:
             "token_count": self.token_count,
             "text": self.text,
         }
+
+    def __repr__(self) -> str:
+        return (f"Removed({self.reason}, doc_id={self.doc_id!r}, span={self.start}:{self.end}, "
+                f"kept_in={self.kept_doc_id!r} {self.kept_start}:{self.kept_end}, text={preview(self.text)})")
 
 
 def as_document(item: Any, position: int) -> Document:

@@ -20,6 +20,7 @@ from pathlib import Path
 from . import __version__
 from ._backend import backend
 from .reporting.auditing import audit
+from .reporting.visualization import visualize
 from .stores.batch import BatchConfig, OutputPaths, prepare_store
 from .chunking.chunker import chunk
 from .integrations._shared import CHUNK_OPTIONS, chunk_options
@@ -282,6 +283,28 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if skipped else EXIT_OK
 
 
+def cmd_viz(args: argparse.Namespace) -> int:
+    documents = list(iter_documents(args.file))
+    if not documents:
+        print(f"chunkwise: error: no readable documents in {args.file}", file=sys.stderr)
+        return EXIT_INPUT
+    if args.doc is not None and args.doc not in {d.id for d in documents}:
+        print(f"chunkwise: error: no document {args.doc!r} in {args.file}; its first is {documents[0].id!r}",
+              file=sys.stderr)
+        return EXIT_INPUT
+    result = prepare(documents, model=args.model, tokenizer=args.tokenizer, report_config=False, **_chunk_arguments(args))
+    doc_id = args.doc or (result.chunks[0].doc_id if result.chunks else documents[0].id)
+    output = args.output or Path(f"{Path(str(args.file).rstrip('/')).name}.chunks.html")
+    shown = visualize(result, doc_id=doc_id)
+    _write_file(output, shown.html.encode("utf-8"))
+    if args.json:
+        print(json.dumps({"output": str(output), "doc_id": doc_id, "chunks": shown.chunks, "removed": shown.removed}))
+    elif not args.quiet:
+        print(f"wrote {output}: {doc_id}, {shown.chunks:,} chunks, {shown.removed:,} removed spans "
+              f"(cap {args.max_tokens} tokens); open it in a browser")
+    return EXIT_OK
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     paths = OutputPaths.for_output(args.result, None)
     try:
@@ -294,7 +317,13 @@ def cmd_report(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_INPUT
     if args.html is not None:
-        _write_file(args.html, paths.sidecar(".report.html").read_bytes())
+        html_page = paths.sidecar(".report.html").read_bytes()
+        sample = paths.sidecar(".sample.html")
+        if sample.exists():  # the report links it by name: it goes beside the copy
+            copied = args.html.with_name(sample.name)
+            if copied.resolve() != sample.resolve():
+                _write_file(copied, sample.read_bytes())
+        _write_file(args.html, html_page)
     if args.json:
         summary_path = paths.sidecar(".summary.json")
         summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else None
@@ -459,6 +488,13 @@ def build_parser() -> argparse.ArgumentParser:
     aud.add_argument("--html", type=Path, default=None, help="also write the HTML audit to this file")
     aud.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     aud.set_defaults(handler=cmd_audit, bad_option_exit=EXIT_USAGE)
+    viz = commands.add_parser("viz", help="draw a document's chunk boundaries, token counts and removed spans as an HTML page")
+    viz.add_argument("file", type=Path, help="a text/Markdown/HTML/PDF/DOCX file, or a folder (see --doc)")
+    viz.add_argument("-o", "--output", type=Path, default=None, help="the page to write (default FILE.chunks.html here)")
+    viz.add_argument("--doc", default=None, help="which document of a folder to draw (default the first with chunks)")
+    viz.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    _add_chunk_options(viz)
+    viz.set_defaults(handler=cmd_viz, bad_option_exit=EXIT_USAGE)
     rep = commands.add_parser("report", help="show the report of a prepared output (text, --json, or --html FILE)")
     rep.add_argument("result", type=Path, help="the -o of a chunkwise prepare run")
     rep.add_argument("--json", action="store_true", help="print the run summary and report as JSON")

@@ -9,13 +9,15 @@ A chunk never spans a removed piece, so its raw span normalizes to its text;
 from __future__ import annotations
 
 import bisect
+import html
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from ._types import Chunk, Document, Removed, as_documents, chunk_id
+from ._display import HTML_ROWS, html_table, plural, preview
+from ._types import Chunk, Chunks, Document, Removed, as_documents, chunk_id
 from ._options import resolve_tokenizer, stage_config
 from .chunking.chunker import ChunkConfig, Strategy, chunk_documents, with_keywords
 from .duplicates.removal import DedupConfig, DedupedDocument, DedupResult, dedup as run_dedup, summarize_removed
@@ -48,8 +50,24 @@ class PrepareResult:
     report: Report
     documents: list[Document] = field(default_factory=list)
 
-    def chunks_for(self, doc_id: str) -> list[Chunk]:
-        return [c for c in self.chunks if c.doc_id == doc_id]
+    def chunks_for(self, doc_id: str) -> Chunks:
+        return Chunks(c for c in self.chunks if c.doc_id == doc_id)
+
+    def __repr__(self) -> str:
+        report = self.report
+        return (f"<PrepareResult: {plural(len(self.chunks), 'chunk')} from {plural(report.documents, 'document')}, "
+                f"{report.prepared.tokens:,} tokens in chunks against naive's {report.naive.tokens:,} "
+                f"({100 * report.tokens_saved_fraction:.1f}% fewer); {plural(len(self.removed), 'span')} removed>")
+
+    def _repr_html_(self) -> str:
+        removed = [(r.reason, r.doc_id, f"{r.start}:{r.end}", r.kept_doc_id, preview(r.text, 80))
+                   for r in self.removed[:HTML_ROWS]]
+        return (f"<div><p>{html.escape(repr(self))}</p>" + self.report._repr_html_()
+                + Chunks(self.chunks)._repr_html_()
+                + (html_table(["reason", "doc_id", "raw span", "kept in", "text"], removed,
+                              caption=f"{plural(len(self.removed), 'removed span')}",
+                              more=max(0, len(self.removed) - HTML_ROWS)) if self.removed else "")
+                + "</div>")
 
 
 def _to_raw(normalized: Normalized | None, starts: Sequence[int], ends: Sequence[int]) -> tuple[list[int], list[int]]:
@@ -234,7 +252,7 @@ def prepare(
     report = build_report(documents, repaired, kept_texts, chunks, counter, config, normalized=normalize_config is not None,
                           deduped=deduped, fixes=fixes, notes=notes, report_config=report_options, model_hint=model,
                           compression=compression)
-    return PrepareResult(chunks=chunks, removed=removed, report=report, documents=documents)
+    return PrepareResult(chunks=Chunks(chunks), removed=removed, report=report, documents=documents)
 
 
 def _planned(repaired: Document, plan: DedupPlan, tokenizer_name: str) -> DedupResult:

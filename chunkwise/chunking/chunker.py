@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import regex
 
-from .._types import SPAN_KINDS, Chunk, Document, Span, SpanTable, chunk_id
+from .._types import SPAN_KINDS, Chunk, Chunks, Document, Span, SpanTable, chunk_id
 from ..embedding.embedders import get_embedder
 from ..errors import ConfigError, InputTypeError
 from ..text.segmentation import Break, cluster_safe_cut, segment_table
@@ -702,7 +702,7 @@ def chunk(
     doc_id: str = "doc-0",
     config: ChunkConfig | None = None,
     embedder: Embedder | None = None,
-) -> list[Chunk]:
+) -> Chunks:
     """Cut ``text`` into chunks of at most ``max_tokens`` tokens at the strongest boundaries.
 
     Offsets are exact: ``text[c.start:c.end] == c.text`` for every chunk.
@@ -720,7 +720,7 @@ def chunk(
     config = with_keywords(config, chunk, max_tokens=max_tokens, min_tokens=min_tokens, overlap=overlap,
                            strategy=strategy, profile=profile, special_tokens=special_tokens)
     resolved = get_tokenizer(tokenizer, special_tokens=config.special_tokens)
-    return chunk_document(text, doc_id, resolved, config, embedder=embedder)
+    return Chunks(chunk_document(text, doc_id, resolved, config, embedder=embedder))
 
 
 # ---------------------------------------------------------------- naive baseline
@@ -846,7 +846,7 @@ def naive_split(
     tokenizer: object = None,
     special_tokens: bool = False,
     doc_id: str = "doc-0",
-) -> list[Chunk]:
+) -> Chunks:
     """The baseline: fixed windows of ``max_tokens`` token ids, each starting ``max_tokens - overlap`` after the last.
 
     ``overlap`` defaults to ``max_tokens // 5``, near LlamaIndex's SentenceSplitter default
@@ -858,7 +858,7 @@ def naive_split(
     _check_doc_id(doc_id)
     config = ChunkConfig(max_tokens=max_tokens, naive_overlap=overlap, strategy="naive", special_tokens=special_tokens)
     resolved = get_tokenizer(tokenizer, special_tokens=special_tokens)
-    return _naive(text, doc_id, resolved, max_tokens, config.effective_naive_overlap)
+    return Chunks(_naive(text, doc_id, resolved, max_tokens, config.effective_naive_overlap))
 
 
 __all__ = [

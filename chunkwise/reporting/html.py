@@ -286,8 +286,12 @@ def _formulas(items: Sequence[str]) -> str:
     return '<ul class="formulas">' + "".join(f"<li><code>{_e(item)}</code></li>" for item in items) + "</ul>"
 
 
-def render_report(report: Report, *, title: str = "chunkwise token-economics report") -> str:
-    """The whole page for one report: the heading, then each section in reading order."""
+def render_report(report: Report, *, title: str = "chunkwise token-economics report",
+                  sample: tuple[str, str] | None = None) -> str:
+    """The whole page for one report: the heading, then each section in reading order.
+
+    ``sample``: ``(href, doc_id)`` of a document drawn by ``visualize``, linked under the headline.
+    """
     econ = report.economics
     body: list[str] = [f"<h1>{_e(title)}</h1>"]
     subtitle = (f"{report.documents:,} documents \u00b7 {report.raw_chars:,} characters \u00b7 "
@@ -296,6 +300,10 @@ def render_report(report: Report, *, title: str = "chunkwise token-economics rep
     body.append(f'<p class="sub">{_e(subtitle)}</p>')
 
     body += _headline_cards(report)
+    if sample is not None:
+        href, doc_id = sample
+        body.append(f'<p class="sub">See where the chunks were cut: <a href="{_e(href)}">{_e(doc_id)}</a>, drawn with '
+                    "its chunk boundaries, token counts, removed spans and the break each cut is at.</p>")
     body += _waterfall_section(report)
     body += _comparison_section(report)
     if econ is not None:

@@ -47,6 +47,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .._display import html_table
 from ._rows import SCHEMA_VERSION, ComparisonRow, gib, usd, padding_explanation, padding_rows, serving_rows
 from ..chunking.chunker import naive_window_tokens, ChunkConfig as _ChunkConfig
 from .scenarios import Economics, economics, ReportConfig, resolve
@@ -273,25 +274,30 @@ class Report:
     def to_json(self, **kwargs: Any) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, **({"indent": 2} | kwargs))
 
+    def _side_by_side(self) -> list[tuple[str, str, str]]:
+        """The naive-against-chunkwise rows of the text table and the notebook table."""
+        return [
+            ("chunks", f"{self.naive.chunks:,}", f"{self.prepared.chunks:,}"),
+            ("tokens in chunks", f"{self.naive.tokens:,}", f"{self.prepared.tokens:,}"),
+            ("mean tokens / chunk", f"{self.naive.mean_chunk_tokens:.1f}", f"{self.prepared.mean_chunk_tokens:.1f}"),
+            ("largest chunk (tokens)", f"{self.naive.max_chunk_tokens:,}", f"{self.prepared.max_chunk_tokens:,}"),
+        ]
+
+    def _subject(self) -> str:
+        return f"{self.documents} documents, {self.raw_chars:,} characters, {self.raw_tokens:,} tokens ({self.tokenizer})"
+
     def to_text(self) -> str:
         """A terminal table: naive against prepared."""
-        rows = [
-            ("chunks", self.naive.chunks, self.prepared.chunks),
-            ("tokens in chunks", self.naive.tokens, self.prepared.tokens),
-            ("mean tokens / chunk", f"{self.naive.mean_chunk_tokens:.1f}", f"{self.prepared.mean_chunk_tokens:.1f}"),
-            ("largest chunk (tokens)", self.naive.max_chunk_tokens, self.prepared.max_chunk_tokens),
-        ]
+        rows = self._side_by_side()
         width = max(len(r[0]) for r in rows)
         lines = [
-            f"{self.documents} documents, {self.raw_chars:,} characters, {self.raw_tokens:,} tokens ({self.tokenizer})",
+            self._subject(),
             *_baseline_text(self.baseline()),
             "",
             f"{'':<{width}}  {'naive':>12}  {'chunkwise':>12}",
         ]
         for label, naive, prepared in rows:
-            naive_text = f"{naive:,}" if isinstance(naive, int) else naive
-            prepared_text = f"{prepared:,}" if isinstance(prepared, int) else prepared
-            lines.append(f"{label:<{width}}  {naive_text:>12}  {prepared_text:>12}")
+            lines.append(f"{label:<{width}}  {naive:>12}  {prepared:>12}")
         lines.append("")
         lines.append("tokens by stage: " + " -> ".join(f"{name} {count:,}" for name, count in self.stages.items()))
         if self.fixes:
@@ -308,10 +314,27 @@ class Report:
             lines.extend(f"note: {note}" for note in self.economics.notes)
         return "\n".join(lines)
 
-    def to_html(self, *, title: str = "chunkwise token-economics report") -> str:
-        """A self-contained HTML page (inline SVG, no scripts, every document string escaped)."""
+    def __str__(self) -> str:
+        return self.to_text()
 
-        return render_report(self, title=title)
+    def __repr__(self) -> str:
+        return (f"<Report: {self._subject()}; naive {self.naive.tokens:,} -> chunkwise {self.prepared.tokens:,} "
+                f"tokens in chunks ({100 * self.tokens_saved_fraction:.1f}% fewer); .to_text(), .to_html(), .to_dict()>")
+
+    def _repr_html_(self) -> str:
+        """For a notebook: the side-by-side table and the saving in parts (``to_html()`` is the whole page)."""
+        saving = [(part["part"], f"{part['tokens']:,}", f"{100 * part['fraction_of_naive']:.1f}%") for part in self.savings()]
+        return ("<div>" + html_table(["", "naive", "chunkwise"], self._side_by_side(), caption=self._subject())
+                + html_table(["part of the saving", "tokens", "of naive"], saving,
+                             caption=f"{self.tokens_saved:,} tokens saved ({100 * self.tokens_saved_fraction:.1f}%)")
+                + "</div>")
+
+    def to_html(self, *, title: str = "chunkwise token-economics report", sample: tuple[str, str] | None = None) -> str:
+        """A self-contained HTML page (inline SVG, no scripts, every document string escaped).
+
+        ``sample``: ``(href, doc_id)`` of a page ``chunkwise.visualize`` drew, linked near the top.
+        """
+        return render_report(self, title=title, sample=sample)
 
 
 def split_stats(token_counts: list[int], max_tokens: int) -> SplitStats:

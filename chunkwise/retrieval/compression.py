@@ -22,6 +22,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ._bm25 import BM25, terms
+from .._display import plural, preview
 from .._types import Chunk
 from ..errors import ConfigError, InputDataError, InputTypeError
 from ..text.segmentation import sentences_within
@@ -119,6 +120,14 @@ class Compressed:
     def ratio(self) -> float:
         """tokens_after / tokens_before (0 when there was nothing)."""
         return self.tokens_after / self.tokens_before if self.tokens_before else 0.0
+
+    def __repr__(self) -> str:
+        cut = ", the best sentence cut to fit" if self.truncated else ""
+        return (f"<Compressed: {self.tokens_before:,} -> {self.tokens_after:,} tokens (budget {self.budget_tokens:,}), "
+                f"{self.sentences_kept:,} of {plural(self.sentences_total, 'sentence')} kept{cut}; text={preview(self.text)}>")
+
+    def __str__(self) -> str:
+        return self.text
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..text.segmentation import sentences_within
 from ..errors import ConfigError, EmbedderMismatchError, InputDataError, InputTypeError, MissingDependencyError
+from .._display import plural
 from .._types import Chunk, chunk_id
 from ..embedding.embedders import get_embedder
 
@@ -169,6 +170,11 @@ class Index:
 
     def __len__(self) -> int:
         return len(self.chunks)
+
+    def __repr__(self) -> str:
+        profile = f" (profile {self.profile!r})" if self.profile else ""
+        return (f"<Index: {plural(len(self.chunks), 'chunk')}, {plural(len(self.sentence_spans), 'sentence')}, "
+                f"{self.kind}, {self.model_id} {self.dimension}-d{profile}>")
 
     @property
     def model_id(self) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._types import Removed
+from .._types import Chunk, Removed
 from .manifest import DoneDocument, Manifest
 from .sources import ChunkWriter
 from ..duplicates.removal import normalize_unit
@@ -24,6 +24,7 @@ from ..reporting.report import (
     TOP_DOCUMENTS,
 )
 from ..reporting.scenarios import economics
+from ..reporting.visualization import render_document
 from ._output import Commit, OutputPaths
 
 if TYPE_CHECKING:
@@ -257,6 +258,26 @@ class _Reversed:
         return isinstance(other, _Reversed) and self.value == other.value
 
 
+_NO_SAMPLE = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>chunkwise sample</title></head>"
+              "<body><p>No sample document: the store had none, or it is not on this machine's disk to be read again. "
+              "Draw any document with <code>chunkwise viz FILE</code>.</p></body></html>\n")
+
+
+def _sample_page(reader: _PartReader, document: DoneDocument, sample_text: Callable[[str], str | None] | None,
+                 max_tokens: int) -> str | None:
+    """One document of the store drawn with its chunks and removals (``visualize``'s page), or None."""
+    text = sample_text(document.doc_id) if sample_text is not None else None
+    if text is None:
+        return None
+    header, blocks = reader.record(document)
+    chunks = [Chunk(**entry) for block in blocks for entry in block]
+    removed = [Removed(**entry) for entry in header["removed"]]
+    if any(not 0 <= item.start <= item.end <= len(text) for item in (*chunks, *removed)):
+        return None  # the document changed since it was prepared
+    return render_document(text, chunks, removed, doc_id=document.doc_id, max_tokens=max_tokens,
+                           title=f"Sample document: {document.doc_id}")
+
+
 def assemble(
     manifest: Manifest,
     paths: OutputPaths,
@@ -266,8 +287,13 @@ def assemble(
     progress: Callable[[Progress], None] | None,
     commit: Commit,
     economics: Any = None,
+    sample_text: Callable[[str], str | None] | None = None,
 ) -> tuple[int, int, int]:
-    """Stage the chunks, removals, quarantine list and report of the whole store, in store order, in ``commit``."""
+    """Stage the chunks, removals, quarantine list and report of the whole store, in store order, in ``commit``.
+
+    ``sample_text(doc_id)``: the raw text of a document, for the sample page the report
+    links (the document with the most removed tokens); None where it cannot be read again.
+    """
     writer = ChunkWriter(paths.chunks, paths.output_format, tmp=commit.temporary(paths.chunks))
     removed_tmp = commit.temporary(paths.sidecar(".removed.jsonl"))
     reader = _PartReader(paths.parts)
@@ -276,8 +302,15 @@ def assemble(
     chunk_count = removed_count = 0
     try:
         with removed_tmp.open("wb") as removed_out:
+            sample: tuple[tuple[int, int], DoneDocument] | None = None
             for document in manifest.done_in_order():
                 header, blocks = reader.record(document)
+                # The sample: a document cut at least once, with the most removed tokens, then the most
+                # chunks; the first of equals.
+                weight = (header["chunks"] >= 2, sum(entry.get("token_count") or 0 for entry in header["removed"]),
+                          header["chunks"])
+                if sample is None or weight > sample[0]:
+                    sample = (weight, document)
                 for entry in header["removed"]:
                     removed_out.write(json.dumps(entry, ensure_ascii=False).encode() + b"\n")
                     removed_count += 1
@@ -312,7 +345,12 @@ def assemble(
         commit.stage(paths.sidecar(".quarantine.jsonl"), b"".join(quarantine_lines))
         commit.stage(paths.sidecar(".report.json"), report.to_json().encode("utf-8"))
         commit.stage(paths.sidecar(".report.txt"), report.to_text().encode("utf-8") + b"\n")
-        commit.stage(paths.sidecar(".report.html"), report.to_html().encode("utf-8"))
+        sample_page = paths.sidecar(".sample.html")
+        doc_id = sample[1].doc_id if sample is not None else None
+        page = _sample_page(reader, sample[1], sample_text, report.max_tokens) if sample is not None else None
+        commit.stage(sample_page, (page or _NO_SAMPLE).encode("utf-8"))
+        link = (sample_page.name, doc_id) if page is not None and doc_id is not None else None
+        commit.stage(paths.sidecar(".report.html"), report.to_html(sample=link).encode("utf-8"))
         writer.finish()
     except BaseException:
         writer.abort()

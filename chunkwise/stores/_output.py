@@ -14,7 +14,8 @@ from .sources import OutputFormat, fsync_directory, write_atomically, write_dura
 
 
 SIDECAR_NAMES = {"removed": ".removed.jsonl", "quarantine": ".quarantine.jsonl", "report_json": ".report.json",
-                  "report_text": ".report.txt", "report_html": ".report.html", "summary": ".summary.json"}
+                  "report_text": ".report.txt", "report_html": ".report.html", "sample_html": ".sample.html",
+                  "summary": ".summary.json"}
 SIDECARS = tuple(SIDECAR_NAMES.values())
 
 

@@ -70,6 +70,7 @@ from .sources import (
     StoreRecord,
     open_store,
     os_error_reason,
+    record_document,
     with_unique_ids,
     write_atomically,
 )
@@ -349,6 +350,26 @@ def _refuse_output_in_store(store: Store, paths: OutputPaths) -> None:
         raise ConfigError(f"the output {paths.chunks} would overwrite the store {store.path}; choose another -o")
 
 
+def _sample_reader(store: Store) -> Callable[[str], str | None] | None:
+    """Reads one document of the store again for the report's sample page; None for a store not on this disk
+    (a remote store is not read twice for a picture)."""
+    if store.fs is not None or store.dataset is not None:
+        return None
+
+    def read(doc_id: str) -> str | None:
+        for record in with_unique_ids(store.records()):
+            if record.doc_id == doc_id:
+                if record.problem is not None:
+                    return None
+                try:
+                    return record_document(record).text
+                except (UnicodeDecodeError, ChunkwiseError):
+                    return None
+        return None
+
+    return read
+
+
 def _output_failure(paths: OutputPaths, err: OSError | sqlite3.Error) -> str:
     if (isinstance(err, OSError) and err.errno == errno.ENOSPC) or "full" in str(err):  # sqlite: "disk is full"
         hint = "the disk is full; free some space"
@@ -389,7 +410,8 @@ def _run(
                                      "output, if any, is unchanged")
             if manifest.unfinished():
                 raise ChunkwiseError("some documents have no result after every batch finished; re-run to retry them")
-            chunks, removed, quarantined = assemble(manifest, paths, config, notes, counts, progress, commit, economics)
+            chunks, removed, quarantined = assemble(manifest, paths, config, notes, counts, progress, commit, economics,
+                                                    sample_text=_sample_reader(store))
             forgotten, unused_parts = manifest.forget_unlisted()
             summary = BatchSummary(
                 output=paths.chunks,
