@@ -20,7 +20,7 @@ from ._display import HTML_ROWS, html_table, plural, preview
 from ._types import Chunk, Chunks, Document, Removed, as_documents, chunk_id
 from ._options import resolve_tokenizer, stage_config
 from .chunking.chunker import ChunkConfig, Strategy, chunk_documents, with_keywords
-from .duplicates.removal import DedupConfig, DedupedDocument, DedupResult, dedup as run_dedup, summarize_removed
+from .duplicates.removal import CODE_LANGUAGES, DedupConfig, DedupedDocument, DedupResult, dedup as run_dedup, summarize_removed
 from .errors import ConfigError, InputDataError, InputTypeError
 from .text.normalization import Normalized, NormalizeConfig, normalize as run_normalize
 from .reporting.report import Report, ReportConfig, build_report
@@ -156,6 +156,7 @@ def prepare(
     overlap: int = 0,
     naive_overlap: int | None = None,
     special_tokens: bool = False,
+    language: str = "auto",
     normalize: bool | NormalizeConfig = True,
     dedup: bool | DedupConfig | DedupPlan = True,
     groups: Sequence[Hashable | None] | None = None,
@@ -185,7 +186,10 @@ def prepare(
     metadata is its document's; where that has ``page_starts`` (the raw offset
     of each page, as a PDF store gives), the chunk's has ``page`` and
     ``last_page`` (1-based) instead. Chunk keywords override ``config`` (one
-    left at its default keeps ``config``'s value).
+    left at its default keeps ``config``'s value). ``language``: as ``chunk``'s;
+    with ``"auto"`` each document's ``language`` metadata decides (a store sets it
+    from the file suffix). Source code keeps its whitespace, and dedup removes
+    only whole duplicate documents and window overlap from it, never a line.
 
     The report's memory and cost figures assume a ``ReportConfig`` (``report_config=``;
     ``False`` leaves them out): ``model`` as the serving LLM (default llama-3-8b),
@@ -198,7 +202,10 @@ def prepare(
     """
     documents = as_documents(docs)
     config = with_keywords(config, prepare, max_tokens=max_tokens, min_tokens=min_tokens, overlap=overlap,
-                           strategy=strategy, profile=profile, special_tokens=special_tokens, naive_overlap=naive_overlap)
+                           strategy=strategy, profile=profile, special_tokens=special_tokens, naive_overlap=naive_overlap,
+                           language=language)
+    if config.language != "auto":  # said for every document: their metadata says it to each stage
+        documents = [replace(d, metadata={**d.metadata, "language": config.language}) for d in documents]
     normalize_config = stage_config(normalize, NormalizeConfig, "normalize")
     plan = dedup if isinstance(dedup, DedupPlan) else None
     if plan is not None and len(documents) != 1:
@@ -233,7 +240,7 @@ def prepare(
     # All pieces go to the chunker at once, so semantic chunking embeds every
     # sentence of the batch once, in length-sorted batches.
     kept_texts = [[text[start:end] for start, end in pieces] for text, pieces in zip((d.text for d in repaired), kept_pieces)]
-    piece_documents = [Document(d.id, piece) for d, pieces in zip(documents, kept_texts) for piece in pieces]
+    piece_documents = [Document(d.id, piece, _language_only(d)) for d, pieces in zip(documents, kept_texts) for piece in pieces]
     embedder = _embedder(embedder)  # a profile name resolves once, for chunking and the report
     piece_chunks = iter(chunk_documents(piece_documents, counter, config, embedder=embedder))
     chunks = [c for document, pieces in zip(documents, kept_pieces)
@@ -265,6 +272,12 @@ def _planned(repaired: Document, plan: DedupPlan, tokenizer_name: str) -> DedupR
                        summarize_removed(plan.removed, True), size, tokenizer_name)
 
 
+def _language_only(document: Document) -> dict[str, Any]:
+    """The metadata a piece of ``document`` is chunked with: its language, which picks prose or code units."""
+    language = document.metadata.get("language")
+    return {"language": language} if language is not None else {}
+
+
 def normalize_all(documents: list[Document], config: NormalizeConfig | None
                    ) -> tuple[dict[str, Normalized | None], list[Document], dict[str, int]]:
     """Each document repaired, the way back to its raw offsets (None where they are unchanged), and the
@@ -272,8 +285,11 @@ def normalize_all(documents: list[Document], config: NormalizeConfig | None
     normalized: dict[str, Normalized | None] = {}
     repaired: list[Document] = []
     fixes: dict[str, int] = {}
+    code_config = replace(config, collapse_whitespace=False) if config is not None else None
     for document in documents:
-        result = run_normalize(document.text, config) if config is not None else None
+        # Source code keeps its whitespace: indentation and aligned columns are its syntax.
+        chosen = code_config if document.metadata.get("language") in CODE_LANGUAGES else config
+        result = run_normalize(document.text, chosen) if chosen is not None else None
         # An unchanged text can still have stretches judged as a whole (a segment ftfy left
         # alone), whose inside offsets map to their ends.
         keeps_offsets = result is None or not (result.changed or result.alignment.maps)

@@ -15,7 +15,7 @@ from chunkwise.integrations._shared import CHUNK_OPTIONS, Splitter, chunk_config
 
 def test_the_options_are_chunkconfigs_fields_with_their_defaults():
     fields = {item.name: item for item in dataclasses.fields(ChunkConfig)}
-    assert CHUNK_OPTIONS == ("max_tokens", "min_tokens", "overlap", "strategy", "special_tokens", "profile")
+    assert CHUNK_OPTIONS == ("max_tokens", "min_tokens", "overlap", "strategy", "special_tokens", "profile", "language")
     for option in chunk_options():
         assert option.default == fields[option.name].default == getattr(ChunkConfig(), option.name)
         assert option.help == fields[option.name].metadata["help"]
@@ -57,7 +57,8 @@ def test_every_adapter_takes_every_option_over_a_config():
     from chunkwise.integrations.langchain import ChunkwiseTextSplitter
     from chunkwise.integrations.llamaindex import ChunkwiseNodeParser
 
-    options = {"max_tokens": 96, "min_tokens": 8, "overlap": 12, "strategy": "naive", "special_tokens": True, "profile": "fast"}
+    options = {"max_tokens": 96, "min_tokens": 8, "overlap": 12, "strategy": "naive", "special_tokens": True, "profile": "fast",
+               "language": "python"}
     assert set(options) == set(CHUNK_OPTIONS)
     base = ChunkConfig(max_tokens=512, cut_penalty=0.7)
     configs = {

@@ -54,6 +54,10 @@ PRELUDES: dict[str, tuple[str, str]] = {
         _SAMPLE_DOCS + "docs = list(chunkwise.iter_documents(SAMPLE))\n",
         "assert result.chunks and all(c.token_count <= 512 for c in result.chunks) and result.removed\n",
     ),
+    'chunks = chunk(source, max_tokens=256, language="python")': (
+        "",
+        "assert any(c.text.startswith(('def ', '@', '# ')) for c in chunks)\n",
+    ),
     "baseline = naive_split(text, max_tokens=256)": (
         _HANDBOOK,
         "assert chunks and baseline and result.report.to_dict()['schema_version']\n",

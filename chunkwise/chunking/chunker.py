@@ -34,6 +34,7 @@ from ..errors import ConfigError, InputTypeError
 from ..text.segmentation import Break, cluster_safe_cut, segment_table
 from ..tokens import Tokenizer, content_budget, get_tokenizer
 from ._boundaries import SCORE_SCALE, select_starts
+from .code import LANGUAGES, Language, code_span_table
 from ._scores import gap_similarities as semantic_gap_similarities
 from ._scores import scores_from_similarities as semantic_scores_from_similarities
 
@@ -93,6 +94,9 @@ class ChunkConfig:
     # (in SECTION units, added to the structural one) and the deviation, in
     # mean absolute deviations of the document, that earns it.
     profile: Profile = field(default="balanced", metadata={"help": "embedder profile of the semantic strategy"})
+    language: Language = field(default="auto", metadata={
+        "help": "what the text is: 'python' (cut at def/class through ast), 'code' (any other language, by "
+                "indentation and brackets), 'prose', or 'auto' (a store's file suffix decides; prose otherwise)"})
     semantic_window: int = 3
     semantic_weight: float = 0.5
     semantic_clip_z: float = 2.5
@@ -121,6 +125,8 @@ class ChunkConfig:
             raise ConfigError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
         if self.cut_penalty < 0 or self.underfill_penalty < 0:
             raise ConfigError("cut_penalty and underfill_penalty must be >= 0")
+        if self.language not in LANGUAGES:
+            raise ConfigError(f"language must be one of {LANGUAGES}, got {self.language!r}")
         if self.profile not in PROFILES:
             raise ConfigError(f"profile must be one of {PROFILES}, got {self.profile!r}")
         if isinstance(self.semantic_window, bool) or not isinstance(self.semantic_window, int) or self.semantic_window < 1:
@@ -281,7 +287,10 @@ def _estimated_counts(text: str, spans: SpanTable, tokenizer: Tokenizer) -> np.n
 
 def _units(text: str, config: ChunkConfig, tokenizer: Tokenizer, budget: int) -> tuple[SpanTable, np.ndarray]:
     """The document's units, each within the budget (over-long ones split), and their token counts."""
-    spans = segment_table(text, markdown=config.markdown)
+    if config.language in ("python", "code"):
+        spans = code_span_table(text, config.language)
+    else:
+        spans = segment_table(text, markdown=config.markdown)
     char_limit = budget * _MAX_CHARS_PER_TOKEN
     estimates = _estimated_counts(text, spans, tokenizer)
     lengths = spans.ends - spans.starts
@@ -301,6 +310,13 @@ def _units(text: str, config: ChunkConfig, tokenizer: Tokenizer, budget: int) ->
     del lengths, needs_exact, exact_rows
     over = np.flatnonzero(counts > budget)
     tokens = np.maximum(counts, 1, out=counts)  # in place: per unit, every copy is 2x a text of tiny units
+    if config.language in ("python", "code"):
+        # The newline before a statement is a gap, outside every unit, but tokenizers read it with
+        # the next line's indentation as a token of its own: counted here (never past the budget, so
+        # a unit that fits alone still does), the DP's sums stop under-counting code and a run it
+        # plans fits on the first count, cut where it chose.
+        fits = tokens < budget
+        tokens[fits] += 1
     if not over.size:
         return spans, tokens
     # Split the over-long units; the rest keep their rows.
@@ -642,6 +658,15 @@ def semantic_scores(units_by_doc: Sequence[SpanTable], texts: Sequence[str], con
     return by_doc
 
 
+def _for_document(config: ChunkConfig, document: Document) -> ChunkConfig:
+    """``config`` with ``language="auto"`` settled by the document's ``language`` metadata (a store sets it from
+    the file suffix): code is cut at its definitions, everything else as prose."""
+    if config.language != "auto":
+        return config
+    language = document.metadata.get("language") if isinstance(document.metadata, dict) else None
+    return dataclasses.replace(config, language=language) if language in ("python", "code") else config
+
+
 def chunk_documents(documents: Sequence[Document], tokenizer: object = None, config: ChunkConfig | None = None, *,
                     embedder: Embedder | None = None) -> list[list[Chunk]]:
     """Chunk a batch of documents; for ``semantic``, every unit of every document is embedded once.
@@ -659,9 +684,9 @@ def chunk_documents(documents: Sequence[Document], tokenizer: object = None, con
         raise InputTypeError(f"config must be a ChunkConfig, got {type(config).__name__}")
     tokenizer = get_tokenizer(tokenizer, special_tokens=config.special_tokens)
     if config.strategy != "semantic":
-        return [chunk_document(_check_text(d.text), d.id, tokenizer, config) for d in documents]
+        return [chunk_document(_check_text(d.text), d.id, tokenizer, _for_document(config, d)) for d in documents]
     budget = content_budget(tokenizer, config.max_tokens)
-    plans = [_plan(_check_text(d.text), d.id, tokenizer, config, budget) for d in documents]
+    plans = [_plan(_check_text(d.text), d.id, tokenizer, _for_document(config, d), budget) for d in documents]
     pending = [index for index, plan in enumerate(plans) if not isinstance(plan, list) and len(plan[0]) > 1]
     semantic: dict[int, np.ndarray] = {}
     if pending and config.semantic_weight > 0:
@@ -699,6 +724,7 @@ def chunk(
     strategy: Strategy = "structural",
     profile: Profile = "balanced",
     special_tokens: bool = False,
+    language: Language = "auto",
     doc_id: str = "doc-0",
     config: ChunkConfig | None = None,
     embedder: Embedder | None = None,
@@ -714,11 +740,15 @@ def chunk(
     of ``profile`` (``"fast"``, ``"balanced"``, ``"precise"``; see
     ``chunkwise.embedding.embedders``) or the ``embedder`` passed. Keywords override
     ``config`` (a keyword left at its default keeps ``config``'s value).
+    ``language="python"`` cuts source code at its definitions (through ``ast``:
+    functions, classes and docstrings kept whole where they fit), ``"code"``
+    any other language by indentation and brackets; ``"auto"`` is prose here
+    (in ``prepare`` and stores, a document's ``language`` metadata decides).
     """
     _check_text(text)
     _check_doc_id(doc_id)
     config = with_keywords(config, chunk, max_tokens=max_tokens, min_tokens=min_tokens, overlap=overlap,
-                           strategy=strategy, profile=profile, special_tokens=special_tokens)
+                           strategy=strategy, profile=profile, special_tokens=special_tokens, language=language)
     resolved = get_tokenizer(tokenizer, special_tokens=config.special_tokens)
     return Chunks(chunk_document(text, doc_id, resolved, config, embedder=embedder))
 

@@ -421,8 +421,13 @@ class _UnitTable(Sequence[_Unit]):
 _LOWER_GROWTH = 2
 
 
+# Documents with one of these ``language`` metadata values are source code (a store sets it from the
+# file suffix): only whole-document duplicates and window overlap are removed from them.
+CODE_LANGUAGES = frozenset({"python", "code"})
+
+
 def _units(documents: Sequence[Document], kept: list[Spans], finder, min_chars: int = 0) -> _UnitTable:
-    """Units of every kept piece, leaving out those too short to ever reach ``min_chars``.
+    """Units of every kept piece of prose, leaving out those too short to ever reach ``min_chars``.
 
     A unit without a key never gets a decision and is never another's source, so
     leaving it out changes nothing; a store of two-letter lines then builds no rows.
@@ -431,6 +436,8 @@ def _units(documents: Sequence[Document], kept: list[Spans], finder, min_chars: 
 
     def values() -> Iterator[int]:
         for doc, pieces in enumerate(kept):
+            if documents[doc].metadata.get("language") in CODE_LANGUAGES:
+                continue  # a repeated line or docstring sentence of a program is not removable text
             text = documents[doc].text
             for piece_start, piece_end in pieces:
                 for start, end in finder(text, piece_start, piece_end):

@@ -11,6 +11,7 @@ import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
 
+from ..chunking.code import CODE_SUFFIXES, language_of
 from ..errors import InputDataError, MissingDependencyError
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".rst", ".text"})
@@ -266,16 +267,20 @@ _HEADING_LEVEL = re.compile(r"Heading (\d+)$")
 
 
 def file_metadata(path: Path) -> dict[str, str]:
-    """Metadata of a document read from ``path``: its path, and its source when it is a window.
+    """Metadata of a document read from ``path``: its path, its ``language`` when it is source code, and its
+    source when it is a window.
 
     "manual_part2.txt" is a window of the source "manual": dedup stitches the
     overlap between windows of one source (see ``DedupConfig.source_keys``).
     """
     metadata = {"path": str(path)}
+    language = language_of(path.suffix)
+    if language is not None:
+        metadata["language"] = language  # chunked as code (ChunkConfig.language="auto")
     window = _WINDOW_NAME.match(path.stem)
     if window is not None:
         metadata["source_id"] = str(path.with_name(window.group(1)))
     return metadata
 
 
-__all__ = ["html_to_text", "html_parser_name", "file_metadata", "decode_bytes", "pdf_to_text", "docx_to_text"]
+__all__ = ["CODE_SUFFIXES", "html_to_text", "html_parser_name", "file_metadata", "decode_bytes", "pdf_to_text", "docx_to_text"]

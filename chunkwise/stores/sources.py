@@ -28,6 +28,7 @@ from typing import Any, BinaryIO, Literal
 from .._types import Document
 from ..errors import ChunkwiseWarning, ConfigError, InputDataError, MissingDependencyError
 from .readers import (
+    CODE_SUFFIXES,
     DOCX_SUFFIXES,
     HTML_SUFFIXES,
     PDF_SUFFIXES,
@@ -45,7 +46,7 @@ PayloadFormat = Literal["text", "html", "pdf", "docx"]
 OutputFormat = Literal["jsonl", "parquet"]
 
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
-READ_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | DOCX_SUFFIXES
+READ_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | DOCX_SUFFIXES | frozenset(CODE_SUFFIXES)
 """Suffixes of the files a folder store reads as documents (besides its data files)."""
 DEFAULT_MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 _SKIP_CHUNK = 1 << 20

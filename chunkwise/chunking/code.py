@@ -1,0 +1,267 @@
+"""Source code as units for the chunker: one unit per statement, its break from the program's structure.
+
+Prose units come from ``segment``; code has its own grammar. Python is read with
+the standard library's ``ast``: the lines before a top-level ``def``/``class``
+(its decorators and the comments right above it) are section breaks, methods
+are paragraph breaks, statements inside a body weaker the deeper they sit,
+and a line inside a signature, a docstring or any multi-line statement is a
+``PIECE`` break, the weakest there is, so the chunker cuts there only when the
+statement alone is over the cap. Other languages, and Python that does not
+parse, get the same scale from indentation and brackets.
+
+Each unit is whole lines without the last newline (indentation kept); blank lines
+between units are gaps, so a chunk starts and ends on code, never on blank lines.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import warnings
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+
+from .._types import SPAN_KINDS, Break, SpanTable
+
+Language = Literal["auto", "prose", "python", "code"]
+LANGUAGES: tuple[str, ...] = ("auto", "prose", "python", "code")
+
+# File suffixes a store reads as code, and the language each is chunked as.
+CODE_SUFFIXES: dict[str, str] = {
+    ".py": "python", ".pyi": "python",
+    **{suffix: "code" for suffix in (
+        ".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx", ".java", ".kt", ".scala", ".go", ".rs", ".c", ".h", ".cc",
+        ".cpp", ".cxx", ".hpp", ".cs", ".swift", ".rb", ".php", ".sh", ".bash", ".lua", ".r", ".jl", ".sql",
+        ".toml", ".yaml", ".yml",
+    )},
+}
+
+_CODE = SPAN_KINDS.index("code")
+_LINE = re.compile(r"[^\n]*\n?")
+# A line that opens a definition in a C-like, Go, Rust, JS/TS, Java, Ruby or shell file.
+_DEFINITION = re.compile(
+    r"(?:(?:export|public|private|protected|internal|static|async|abstract|final|default|pub(?:\([^)]*\))?|"
+    r"unsafe|extern|inline|virtual|override|open|sealed|data)\s+)*"
+    r"(?:function\b|class\b|interface\b|struct\b|enum\b|impl\b|trait\b|fn\b|func\b|def\b|module\b|type\s+\w+\s*[={]|"
+    r"namespace\b|object\b|[\w$]+\s*\([^;]*\)\s*\{?\s*$|(?:const|let|var)\s+[\w$]+\s*=\s*(?:async\s*)?(?:function|\())"
+)
+
+
+def _lines(text: str) -> tuple[list[int], list[int]]:
+    """Start and end (without the newline) of every line."""
+    starts: list[int] = []
+    ends: list[int] = []
+    for match in _LINE.finditer(text):
+        if match.start() == len(text):
+            break
+        starts.append(match.start())
+        line_end = match.end()
+        if text.endswith("\n", match.start(), line_end):
+            line_end -= 1
+        ends.append(line_end)
+    return starts, ends
+
+
+def code_span_table(text: str, language: str) -> SpanTable:
+    """The units of ``text`` as code: a row per non-blank line, its break from the structure."""
+    starts, ends = _lines(text)
+    breaks = _python_breaks(text, starts, ends) if language == "python" else None
+    if breaks is None:
+        breaks = _indentation_breaks(text, starts, ends)
+    rows: list[list[int]] = []
+    for start, end, strength in zip(starts, ends, breaks):
+        if not text[start:end].strip():
+            continue
+        if strength == Break.PIECE and rows:
+            rows[-1][1] = end  # a line inside a statement, signature or docstring: part of the unit before it
+        else:
+            rows.append([start, end, _CODE, int(strength)])
+    if not rows:
+        return SpanTable(np.zeros((0, 4), dtype=np.int64))
+    return SpanTable(np.asarray(rows, dtype=np.int64))
+
+
+def _blank_before(text: str, starts: Sequence[int], ends: Sequence[int], line: int) -> bool:
+    return line > 0 and not text[starts[line - 1]:ends[line - 1]].strip()
+
+
+def _python_breaks(text: str, starts: list[int], ends: list[int]) -> list[Break] | None:
+    """Breaks from Python's own parse; None if it does not parse (the caller falls back to indentation)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarning for odd escapes in old sources is not ours to show
+            tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    if len(starts) and _line_offsets_disagree(text, starts):
+        return None
+    breaks = [Break.PIECE] * len(starts)
+    marked: set[int] = set()  # lines that start a statement or the comments right above one
+
+    def mark(line: int, strength: Break) -> None:
+        if 0 <= line < len(breaks):
+            breaks[line] = strength
+            marked.add(line)
+
+    def visit(body: Sequence[ast.stmt], depth: int) -> None:
+        for position, node in enumerate(body):
+            own = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", ())]) - 1
+            first = _comments_above(text, starts, ends, own)
+            definition = isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            blank = _blank_before(text, starts, ends, first)
+            if position == 0 and depth > 0:
+                # A docstring is part of its definition's header (one unit with it); any other first
+                # statement stays close to the line that opens its block.
+                strength = Break.PIECE if _is_docstring(node) else Break.WORD
+            elif definition:
+                strength = Break.SECTION if depth == 0 else Break.PARAGRAPH if depth == 1 else Break.ITEM
+            elif depth == 0:
+                strength = Break.ITEM if blank else Break.LINE
+            elif depth == 1:
+                strength = Break.SENTENCE if blank else Break.CLAUSE
+            else:
+                strength = Break.CLAUSE if blank else Break.WORD
+            mark(first, strength)
+            if first < own and strength != Break.PIECE:
+                # The comments above go with the statement, but where both do not fit in one chunk
+                # the cut falls between them, not inside the signature.
+                mark(own, Break.WORD)
+            for field in ("body", "orelse", "finalbody", "handlers"):
+                inner = getattr(node, field, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], (ast.stmt, ast.excepthandler)):
+                    visit(inner, depth + 1)
+            if isinstance(node, _MATCH):
+                for case in node.cases:
+                    visit(case.body, depth + 1)
+
+    visit(tree.body, 0)
+    _mark_loose_comments(text, starts, ends, breaks, _covered_lines(tree, len(starts)), marked)
+    return breaks
+
+
+def _covered_lines(tree: ast.Module, count: int) -> list[bool]:
+    """Lines inside a statement, past its first line: a simple statement's continuation lines (a docstring's
+    included) and a compound statement's header (a signature over several lines)."""
+    covered = [False] * count
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.stmt, ast.excepthandler)):
+            continue
+        last = node.end_lineno or node.lineno
+        if any(isinstance(value, list) and value and isinstance(value[0], (ast.stmt, ast.excepthandler))
+               for _, value in ast.iter_fields(node)):
+            last = node.lineno  # compound: only its header, which ends where its last expression does
+            for name, value in ast.iter_fields(node):
+                parts = value if isinstance(value, list) else [value]
+                for part in parts:
+                    if isinstance(part, ast.AST) and not isinstance(part, (ast.stmt, ast.excepthandler)):
+                        last = max(last, getattr(part, "end_lineno", None) or last)
+        for line in range(node.lineno, min(last, count)):  # 0-based lineno .. last - 1 are past the first line
+            covered[line] = True
+    return covered
+
+
+def _mark_loose_comments(text: str, starts: list[int], ends: list[int], breaks: list[Break], covered: list[bool],
+                         marked: set[int]) -> None:
+    """A comment block that belongs to no statement right below it (a blank line between, or at a block's end)
+    starts a unit of its own: otherwise it would join the unit above, a docstring's say, and make it too long."""
+    previous_comment = False
+    for line, (start, end) in enumerate(zip(starts, ends)):
+        content = text[start:end]
+        stripped = content.lstrip()
+        comment = stripped.startswith("#") and not covered[line]
+        if comment and not previous_comment and line not in marked:
+            blank = _blank_before(text, starts, ends, line)
+            top = len(content) == len(stripped)
+            breaks[line] = (Break.ITEM if blank else Break.LINE) if top else (Break.SENTENCE if blank else Break.CLAUSE)
+        if stripped:
+            previous_comment = comment
+
+
+_MATCH = getattr(ast, "Match", ())  # Python 3.10+
+
+
+def _is_docstring(node: ast.AST) -> bool:
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+
+
+def _line_offsets_disagree(text: str, starts: list[int]) -> bool:
+    """ast counts lines at \\r, \\r\\n and \\n; ours are at \\n only: with a lone \\r the numbers differ."""
+    return "\r" in text.replace("\r\n", "")
+
+
+def _comments_above(text: str, starts: Sequence[int], ends: Sequence[int], line: int) -> int:
+    """The first line of the comment block right above ``line`` (no blank line between), or ``line``."""
+    while line > 0 and text[starts[line - 1]:ends[line - 1]].lstrip().startswith("#"):
+        line -= 1
+    return line
+
+
+def _indentation_breaks(text: str, starts: list[int], ends: list[int]) -> list[Break]:
+    """Breaks from indentation and brackets: for languages without a parser here, and Python that does not parse."""
+    breaks: list[Break] = []
+    depth = 0  # open brackets carried over from earlier lines
+    in_block_comment = False
+    previous_opens = False  # the previous code line opened a block ("{" or ":" at its end)
+    previous_comment = False  # the previous line was a comment
+    unit = _indent_unit(text, starts, ends)
+    for line, (start, end) in enumerate(zip(starts, ends)):
+        content = text[start:end]
+        stripped = content.strip()
+        if not stripped:
+            breaks.append(Break.PIECE)
+            continue
+        indent = len(content) - len(content.lstrip(" \t"))
+        blank = _blank_before(text, starts, ends, line)
+        if in_block_comment or depth > 0 or stripped[0] in ")]}":
+            strength = Break.PIECE  # inside a comment, a bracket, or closing a block: with what came before
+        elif previous_opens:
+            strength = Break.WORD
+        elif indent == 0:
+            strength = Break.SECTION if _DEFINITION.match(stripped) or (blank and stripped.startswith(("/**", "//", "#"))) \
+                else Break.ITEM if blank else Break.LINE
+        elif indent <= unit:
+            strength = Break.PARAGRAPH if _DEFINITION.match(stripped) else Break.SENTENCE if blank else Break.CLAUSE
+        else:
+            strength = Break.CLAUSE if blank else Break.WORD
+        if previous_comment and not blank and strength > Break.WORD:
+            strength = Break.WORD  # the comment right above starts this statement's unit
+        breaks.append(strength)
+        previous_comment = stripped.startswith(("//", "#", "/*", "*")) and depth == 0
+        code = _without_strings(stripped)
+        if "/*" in code and "*/" not in code[code.index("/*"):]:
+            in_block_comment = True
+        elif in_block_comment and "*/" in code:
+            in_block_comment = False
+        if not in_block_comment:
+            depth = max(0, depth + sum(code.count(c) for c in "([") - sum(code.count(c) for c in ")]"))
+        previous_opens = code.endswith(("{", ":")) and depth == 0
+    return breaks
+
+
+def _indent_unit(text: str, starts: list[int], ends: list[int]) -> int:
+    """The smallest indentation of an indented line (a tab counts one): one level."""
+    smallest = 0
+    for start, end in zip(starts, ends):
+        content = text[start:end]
+        indent = len(content) - len(content.lstrip(" \t"))
+        if indent and content.strip() and (smallest == 0 or indent < smallest):
+            smallest = indent
+    return smallest or 4
+
+
+_STRINGS = re.compile(r"\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'|`[^`]*`|//.*$|#.*$")
+
+
+def _without_strings(line: str) -> str:
+    """The line with string literals and line comments taken out, so their brackets are not counted."""
+    return _STRINGS.sub("", line).rstrip()
+
+
+def language_of(suffix: str) -> str | None:
+    """The language a file suffix is chunked as, or None for prose."""
+    return CODE_SUFFIXES.get(suffix.lower())
+
+
+__all__ = ["code_span_table", "language_of", "Language", "LANGUAGES", "CODE_SUFFIXES"]
