@@ -157,6 +157,7 @@ def prepare(
     naive_overlap: int | None = None,
     special_tokens: bool = False,
     language: str = "auto",
+    embed_max_tokens: int | None = None,
     normalize: bool | NormalizeConfig = True,
     dedup: bool | DedupConfig | DedupPlan = True,
     groups: Sequence[Hashable | None] | None = None,
@@ -203,7 +204,7 @@ def prepare(
     documents = as_documents(docs)
     config = with_keywords(config, prepare, max_tokens=max_tokens, min_tokens=min_tokens, overlap=overlap,
                            strategy=strategy, profile=profile, special_tokens=special_tokens, naive_overlap=naive_overlap,
-                           language=language)
+                           language=language, embed_max_tokens=embed_max_tokens)
     if config.language != "auto":  # said for every document: their metadata says it to each stage
         documents = [replace(d, metadata={**d.metadata, "language": config.language}) for d in documents]
     normalize_config = stage_config(normalize, NormalizeConfig, "normalize")

@@ -15,7 +15,8 @@ from chunkwise.integrations._shared import CHUNK_OPTIONS, Splitter, chunk_config
 
 def test_the_options_are_chunkconfigs_fields_with_their_defaults():
     fields = {item.name: item for item in dataclasses.fields(ChunkConfig)}
-    assert CHUNK_OPTIONS == ("max_tokens", "min_tokens", "overlap", "strategy", "special_tokens", "profile", "language")
+    assert CHUNK_OPTIONS == ("max_tokens", "min_tokens", "overlap", "strategy", "special_tokens", "profile", "language",
+                             "embed_max_tokens")
     for option in chunk_options():
         assert option.default == fields[option.name].default == getattr(ChunkConfig(), option.name)
         assert option.help == fields[option.name].metadata["help"]
@@ -58,7 +59,7 @@ def test_every_adapter_takes_every_option_over_a_config():
     from chunkwise.integrations.llamaindex import ChunkwiseNodeParser
 
     options = {"max_tokens": 96, "min_tokens": 8, "overlap": 12, "strategy": "naive", "special_tokens": True, "profile": "fast",
-               "language": "python"}
+               "language": "python", "embed_max_tokens": 200}
     assert set(options) == set(CHUNK_OPTIONS)
     base = ChunkConfig(max_tokens=512, cut_penalty=0.7)
     configs = {

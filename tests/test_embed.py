@@ -164,8 +164,13 @@ def test_long_text_warns_once_and_window_remedy(minilm):
     long_text = " ".join(f"Sentence {i} is about storage replicas and failover." for i in range(80))
     assert minilm.token_counts([long_text])[0] > minilm.max_seq_length
     minilm._warned_long = False
-    with pytest.warns(ChunkwiseWarning, match="head only"):
-        head = minilm.embed([long_text])
+    longest = minilm.token_counts([long_text])[0]
+    with pytest.warns(ChunkwiseWarning, match="head only") as caught:
+        head = minilm.embed([long_text, "a short one"])
+    message = str(caught[0].message)
+    assert "1 of 2 texts" in message and f"the longest has {longest}" in message
+    assert f"embed_max_tokens={minilm.max_seq_length}" in message  # the remedy, with the number to pass
+    head = head[:1]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         minilm.embed([long_text])  # once per embedder: no second warning

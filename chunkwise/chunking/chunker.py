@@ -97,6 +97,9 @@ class ChunkConfig:
     language: Language = field(default="auto", metadata={
         "help": "what the text is: 'python' (cut at def/class through ast), 'code' (any other language, by "
                 "indentation and brackets), 'prose', or 'auto' (a store's file suffix decides; prose otherwise)"})
+    embed_max_tokens: int | None = field(default=None, metadata={
+        "help": "also cap each chunk at this many tokens of the embedder's own tokenizer (all-MiniLM-L6-v2's word "
+                "pieces, [CLS] and [SEP] included; its window is 256), so no chunk is embedded from its head only"})
     semantic_window: int = 3
     semantic_weight: float = 0.5
     semantic_clip_z: float = 2.5
@@ -125,6 +128,10 @@ class ChunkConfig:
             raise ConfigError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
         if self.cut_penalty < 0 or self.underfill_penalty < 0:
             raise ConfigError("cut_penalty and underfill_penalty must be >= 0")
+        if self.embed_max_tokens is not None and (isinstance(self.embed_max_tokens, bool)
+                                                  or not isinstance(self.embed_max_tokens, int) or self.embed_max_tokens < 3):
+            raise ConfigError(f"embed_max_tokens must be an int >= 3 (the embedder's [CLS] and [SEP] count) or None, "
+                              f"got {self.embed_max_tokens!r}")
         if self.language not in LANGUAGES:
             raise ConfigError(f"language must be one of {LANGUAGES}, got {self.language!r}")
         if self.profile not in PROFILES:
@@ -508,9 +515,45 @@ def chunk_document(text: str, doc_id: str, tokenizer: Tokenizer, config: ChunkCo
     if config.strategy == "naive":
         return _naive(text, doc_id, tokenizer, config.max_tokens, config.effective_naive_overlap)
     plan = _plan(text, doc_id, tokenizer, config, budget)
-    if isinstance(plan, list):
-        return plan
-    return _finish(text, doc_id, plan, tokenizer, config, budget)
+    chunks = plan if isinstance(plan, list) else _finish(text, doc_id, plan, tokenizer, config, budget)
+    return _within_embedder(text, doc_id, chunks, tokenizer, config)
+
+
+# The tokenizer of every embedder profile (the static "fast" table is all-MiniLM-L6-v2's vocabulary too).
+EMBEDDER_TOKENIZER = "all-minilm-l6-v2"
+
+
+def _within_embedder(text: str, doc_id: str, chunks: list[Chunk], tokenizer: Tokenizer, config: ChunkConfig) -> list[Chunk]:
+    """``chunks`` with each one over ``config.embed_max_tokens`` embedder tokens chunked again under that cap.
+
+    A re-cut piece is counted again by the chunk's own tokenizer: it is part of a chunk that
+    was within ``max_tokens``, and should a piece still count over (a tokenizer whose counts
+    do not add up), that piece is cut once more by the chunk's tokenizer, so ``max_tokens``
+    holds whatever happens.
+    """
+    if config.embed_max_tokens is None or not chunks:
+        return chunks
+    embedder_tokens = get_tokenizer(EMBEDDER_TOKENIZER, special_tokens=True)
+    counts = embedder_tokens.count_batch([c.text for c in chunks])
+    if max(counts) <= config.embed_max_tokens:
+        return chunks
+    inner = dataclasses.replace(config, max_tokens=config.embed_max_tokens, min_tokens=None, overlap=0,
+                                embed_max_tokens=None, strategy="structural")
+    budget = content_budget(tokenizer, config.max_tokens)
+    spans: list[tuple[int, int, int]] = []
+    for item, count in zip(chunks, counts):
+        if count <= config.embed_max_tokens:
+            spans.append((item.start, item.end, item.token_count - tokenizer.overhead))
+            continue
+        pieces = chunk_document(item.text, doc_id, embedder_tokens, inner)
+        for piece, piece_tokens in zip(pieces, tokenizer.content_count_batch([p.text for p in pieces])):
+            start = item.start + piece.start
+            if piece_tokens <= budget:
+                spans.append((start, start + len(piece.text), piece_tokens))
+                continue
+            again = chunk_document(piece.text, doc_id, tokenizer, dataclasses.replace(inner, max_tokens=config.max_tokens))
+            spans.extend((start + p.start, start + p.end, p.token_count - tokenizer.overhead) for p in again)
+    return _make_chunks(text, doc_id, spans, tokenizer.overhead)
 
 
 def _embed_once(embedder: Embedder, texts: list[str]) -> np.ndarray:
@@ -695,7 +738,9 @@ def chunk_documents(documents: Sequence[Document], tokenizer: object = None, con
         scores = semantic_scores([plans[i][0] for i in pending], [documents[i].text for i in pending], config, embedder)  # type: ignore[index]
         semantic = dict(zip(pending, scores))
     return [
-        plan if isinstance(plan, list) else _finish(document.text, document.id, plan, tokenizer, config, budget, semantic.get(index))
+        _within_embedder(document.text, document.id, plan if isinstance(plan, list) else
+                         _finish(document.text, document.id, plan, tokenizer, config, budget, semantic.get(index)),
+                         tokenizer, config)
         for index, (document, plan) in enumerate(zip(documents, plans))
     ]
 
@@ -725,6 +770,7 @@ def chunk(
     profile: Profile = "balanced",
     special_tokens: bool = False,
     language: Language = "auto",
+    embed_max_tokens: int | None = None,
     doc_id: str = "doc-0",
     config: ChunkConfig | None = None,
     embedder: Embedder | None = None,
@@ -744,11 +790,15 @@ def chunk(
     functions, classes and docstrings kept whole where they fit), ``"code"``
     any other language by indentation and brackets; ``"auto"`` is prose here
     (in ``prepare`` and stores, a document's ``language`` metadata decides).
+    ``embed_max_tokens`` also caps each chunk in the embedder's word pieces
+    (all-MiniLM-L6-v2 reads 256, [CLS] and [SEP] included), for chunks sized for
+    an LLM but embedded by a smaller model; ``token_count`` stays the LLM's.
     """
     _check_text(text)
     _check_doc_id(doc_id)
     config = with_keywords(config, chunk, max_tokens=max_tokens, min_tokens=min_tokens, overlap=overlap,
-                           strategy=strategy, profile=profile, special_tokens=special_tokens, language=language)
+                           strategy=strategy, profile=profile, special_tokens=special_tokens, language=language,
+                           embed_max_tokens=embed_max_tokens)
     resolved = get_tokenizer(tokenizer, special_tokens=config.special_tokens)
     return Chunks(chunk_document(text, doc_id, resolved, config, embedder=embedder))
 

@@ -105,18 +105,20 @@ class SentenceTransformerEmbedder:
             vectors[long_indexes] = self._windowed([texts[index] for index in long_indexes])
         else:
             if long_indexes:
-                self._warn_long(len(long_indexes))
+                self._warn_long(len(long_indexes), len(texts), max(counts))
             vectors = self._encode(texts)
         return check_vectors(vectors, f"model {self.model_id}")
 
-    def _warn_long(self, count: int) -> None:
+    def _warn_long(self, count: int, total: int, longest: int) -> None:
         if self._warned_long:
             return
         self._warned_long = True
         warnings.warn(
-            f"{count} text(s) are longer than the embedder's max_seq_length={self.max_seq_length} tokens and are "
-            "embedded from their head only; pass long_texts='window' (mean of windowed embeddings, the 'precise' "
-            "profile does this) or smaller chunks. This warning is shown once per embedder.",
+            f"{count} of {total} texts are longer than the embedder's window of {self.max_seq_length} word pieces "
+            f"(the longest has {longest}) and are embedded from their head only: the rest of each is never "
+            f"searched. Chunk with embed_max_tokens={self.max_seq_length} (chunk(), prepare(), "
+            f"--embed-max-tokens) so every chunk also fits the embedder, or pass long_texts='window' (the mean of "
+            "windowed embeddings; the 'precise' profile does this). This warning is shown once per embedder.",
             ChunkwiseWarning,
             stacklevel=3,
         )
