@@ -123,3 +123,10 @@ def test_a_store_run_draws_a_sample_document_and_its_report_links_it(tmp_path):
     copy = tmp_path / "elsewhere" / "report.html"
     assert main(["report", str(out), "--html", str(copy)]) == 0
     assert (copy.parent / sample.name).read_text(encoding="utf-8") == page
+
+
+def test_cuts_in_code_are_labelled_by_the_programs_structure():
+    source = "import os\n\n\ndef first():\n    return 1\n\n\nclass Second:\n    def method(self):\n        return 2\n" * 6
+    shown = visualize(source, max_tokens=40, language="python").html
+    labels = re.findall(r'id="c\d+" title="[^"]*">#\d+ \u00b7 [\d,]+ tok \u00b7 ([a-z ]+)<', shown)
+    assert labels and set(labels) <= {"section", "paragraph", "item", "line"}

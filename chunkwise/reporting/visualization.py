@@ -20,6 +20,8 @@ import numpy as np
 
 from .._types import Break, Chunk, Removed
 from ..chunking.chunker import chunk
+from ..chunking.code import code_span_table
+from ..duplicates.removal import CODE_LANGUAGES
 from ..errors import InputDataError, InputTypeError
 from ..text.segmentation import segment_table
 
@@ -102,9 +104,10 @@ def visualize(
     Offsets are the raw ones chunks carry. ``path`` also writes the page there.
     """
     if hasattr(source, "chunks") and hasattr(source, "documents") and hasattr(source, "removed"):
-        text, doc_id, chunks, removed, cap = _from_result(source, doc_id)
+        text, doc_id, chunks, removed, cap, language = _from_result(source, doc_id)
     elif isinstance(source, str):
         config = chunk_options.get("config")
+        language = chunk_options.get("language") or (config.language if config is not None else None)
         cap = max_tokens or (config.max_tokens if config is not None else DEFAULT_MAX_TOKENS)
         if chunks is None:
             chunks = chunk(source, **chunk_options, **({"max_tokens": max_tokens} if max_tokens else {}))
@@ -119,14 +122,15 @@ def visualize(
         if not 0 <= item.start <= item.end <= len(text):
             raise InputDataError(f"span {item.start}:{item.end} of {doc_id!r} is outside its {len(text):,} characters; "
                                  "were the chunks made from another text?")
-    page = render_document(text, chunks, removed, doc_id=doc_id, max_tokens=cap, title=title, max_chars=max_chars)
+    page = render_document(text, chunks, removed, doc_id=doc_id, max_tokens=cap, title=title, max_chars=max_chars,
+                           language=language)
     shown = Visualization(page, doc_id, len(chunks), len(removed))
     if path is not None:
         shown.save(path)
     return shown
 
 
-def _from_result(result: Any, doc_id: str | None) -> tuple[str, str, list[Chunk], list[Removed], int]:
+def _from_result(result: Any, doc_id: str | None) -> tuple[str, str, list[Chunk], list[Removed], int, str | None]:
     documents = {document.id: document for document in result.documents}
     if doc_id is None:
         if not result.chunks:
@@ -137,12 +141,16 @@ def _from_result(result: Any, doc_id: str | None) -> tuple[str, str, list[Chunk]
                              f"(first: {next(iter(documents), None)!r})")
     chunks = [c for c in result.chunks if c.doc_id == doc_id]
     removed = [r for r in result.removed if r.doc_id == doc_id]
-    return documents[doc_id].text, doc_id, chunks, removed, result.report.max_tokens
+    document = documents[doc_id]
+    return document.text, doc_id, chunks, removed, result.report.max_tokens, document.metadata.get("language")
 
 
-def cut_strengths(text: str, starts: Sequence[int]) -> list[Break | None]:
-    """The structural break before each chunk start: ``None`` where the start is inside a unit (a cut the cap forced)."""
-    table = segment_table(text)
+def cut_strengths(text: str, starts: Sequence[int], language: str | None = None) -> list[Break | None]:
+    """The structural break before each chunk start: ``None`` where the start is inside a unit (a cut the cap forced).
+
+    ``language`` "python" or "code" reads the breaks from the program's structure, as the chunker did.
+    """
+    table = code_span_table(text, language) if language in CODE_LANGUAGES else segment_table(text)
     unit_starts = table.starts.astype(np.int64)
     breaks = table.breaks
     out: list[Break | None] = []
@@ -157,9 +165,9 @@ def cut_strengths(text: str, starts: Sequence[int]) -> list[Break | None]:
 
 
 def render_document(text: str, chunks: Sequence[Chunk], removed: Sequence[Removed], *, doc_id: str, max_tokens: int,
-                    title: str | None = None, max_chars: int = MAX_CHARS) -> str:
+                    title: str | None = None, max_chars: int = MAX_CHARS, language: str | None = None) -> str:
     """The page: heading, legend, the text with cuts and removals marked, then a row per chunk."""
-    strengths = cut_strengths(text, [c.start for c in chunks])
+    strengths = cut_strengths(text, [c.start for c in chunks], language)
     shown_chars = min(len(text), max_chars)
     body = [f"<h1>{_e(title or f'Chunks of {doc_id}')}</h1>"]
     tokens = [c.token_count for c in chunks]

@@ -24,6 +24,7 @@ from ..reporting.report import (
     TOP_DOCUMENTS,
 )
 from ..reporting.scenarios import economics
+from ..chunking.code import language_of
 from ..reporting.visualization import render_document
 from ._output import Commit, OutputPaths
 
@@ -275,7 +276,7 @@ def _sample_page(reader: _PartReader, document: DoneDocument, sample_text: Calla
     if any(not 0 <= item.start <= item.end <= len(text) for item in (*chunks, *removed)):
         return None  # the document changed since it was prepared
     return render_document(text, chunks, removed, doc_id=document.doc_id, max_tokens=max_tokens,
-                           title=f"Sample document: {document.doc_id}")
+                           title=f"Sample document: {document.doc_id}", language=language_of(Path(document.doc_id).suffix))
 
 
 def assemble(
