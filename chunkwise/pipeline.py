@@ -19,8 +19,9 @@ import numpy as np
 from ._display import HTML_ROWS, html_table, plural, preview
 from ._types import Chunk, Chunks, Document, Removed, as_documents, chunk_id
 from ._options import resolve_tokenizer, stage_config
+from .chunking.code import CODE_LANGUAGES
 from .chunking.chunker import ChunkConfig, Strategy, chunk_documents, with_keywords
-from .duplicates.removal import CODE_LANGUAGES, DedupConfig, DedupedDocument, DedupResult, dedup as run_dedup, summarize_removed
+from .duplicates.removal import DedupConfig, DedupedDocument, DedupResult, dedup as run_dedup, summarize_removed
 from .errors import ConfigError, InputDataError, InputTypeError
 from .text.normalization import Normalized, NormalizeConfig, normalize as run_normalize
 from .reporting.report import Report, ReportConfig, build_report

@@ -12,7 +12,7 @@ import pytest
 
 import chunkwise
 from chunkwise import ConfigError, chunk, get_tokenizer, prepare
-from chunkwise.chunking.code import code_span_table
+from chunkwise.chunking.code import GRAMMARS, code_span_table
 
 MODULE = '''"""A module."""
 
@@ -160,7 +160,7 @@ class Cache {
 """
 
 
-def test_other_languages_are_cut_by_indentation_and_brackets():
+def test_languages_without_a_grammar_are_cut_by_indentation_and_brackets():
     table = code_span_table(JS, "code")
     units = [JS[s:e] for s, e in table.rows[:, :2].tolist()]
     assert any(u.startswith('    this.items = new Map([') and '    ]);' in u for u in units)  # a bracket stays whole
@@ -178,7 +178,7 @@ def test_a_store_chunks_code_files_by_suffix_and_keeps_their_lines(tmp_path):
     (tmp_path / "notes.md").write_text("# Notes\n\nimport os\n\nSome prose about the modules.\n", encoding="utf-8")
     documents = list(chunkwise.iter_documents(tmp_path))
     assert {d.id: d.metadata.get("language") for d in documents} == \
-        {"a.py": "python", "app.js": "code", "b.py": "python", "notes.md": None}
+        {"a.py": "python", "app.js": "javascript", "b.py": "python", "notes.md": None}
     result = prepare(documents, max_tokens=64, report_config=False)
     # Code loses no line to dedup (b.py repeats a.py's functions; "import os" is in three files) and keeps
     # its whitespace (the aligned columns); a near-copy document as a whole is still a duplicate.
@@ -192,3 +192,131 @@ def test_a_store_chunks_code_files_by_suffix_and_keeps_their_lines(tmp_path):
 def test_language_is_checked():
     with pytest.raises(ConfigError, match="language must be one of"):
         chunk("x = 1", language="cobol")
+
+
+SOURCES = {
+    "go": """package store
+
+import "fmt"
+
+// Open opens a store.
+func Open(path string,
+\tsize int) (*Store, error) {
+\ts := &Store{path: path, size: size}
+\treturn s, nil
+}
+
+type Store struct {
+\tpath string
+\tsize int
+}
+
+// Get reads a key.
+func (s *Store) Get(key string) string {
+\tfmt.Println(key)
+\treturn s.path + key
+}
+""",
+    "rust": """use std::fmt;
+
+/// A store.
+pub struct Store {
+    path: String,
+}
+
+impl Store {
+    /// Opens a store.
+    pub fn open(path: &str,
+                size: usize) -> Store {
+        let s = Store { path: path.to_string() };
+        s
+    }
+
+    pub fn get(&self, key: &str) -> String {
+        format!("{}{}", self.path, key)
+    }
+}
+""",
+    "java": """package store;
+
+import java.util.Map;
+
+/** A store. */
+public class Store {
+    private final Map<String, String> items;
+
+    /** Opens a store. */
+    public Store(Map<String, String> items,
+                 int size) {
+        this.items = items;
+    }
+
+    public String get(String key) {
+        return items.get(key);
+    }
+}
+""",
+    "c": """#include <stdio.h>
+
+/* Opens a store. */
+struct store *store_open(const char *path,
+                         int size) {
+    struct store *s = malloc(sizeof *s);
+    return s;
+}
+
+int store_get(struct store *s, const char *key) {
+    printf("%s", key);
+    return 0;
+}
+""",
+    "typescript": """import { x } from "y";
+
+/** Adds two numbers. */
+export function add(a: number,
+                    b: number): number {
+  const total = a + b;
+  return total;
+}
+
+export class Cache<T> {
+  private items = new Map<string, T>();
+
+  get(key: string): T | undefined {
+    return this.items.get(key);
+  }
+}
+""",
+}
+
+
+@pytest.mark.parametrize("language", sorted(SOURCES))
+def test_tree_sitter_languages_are_cut_at_their_definitions(language):
+    pytest.importorskip(GRAMMARS[language][0])
+    source = SOURCES[language]
+    table = code_span_table(source, language)
+    units = [source[s:e] for s, e in table.rows[:, :2].tolist()]
+    # A multi-line signature is one unit with its definition's first line: never cut inside.
+    assert not any(u.lstrip().startswith(("size int)", "size: usize)", "int size)", "b: number)")) for u in units)
+    for cap in (24, 48, 4096):
+        chunks = chunk(source, max_tokens=cap, language=language)
+        assert all(source[c.start:c.end] == c.text and c.token_count <= cap for c in chunks)
+    openers = ("func ", "type ", "impl ", "pub ", "public ", "struct ", "int ", "export ", "import ", "use ", "package ",
+               "#include", "//", "/*", "/**", "///", "private ", "get(", "let ", "return ", "this.", "printf", "fmt.",
+               "format!", "s\n", "const ")
+    for c in chunk(source, max_tokens=48, language=language):
+        assert c.text.lstrip().startswith(openers), (language, c.text[:40])
+
+
+def test_a_language_whose_grammar_is_missing_falls_back_to_indentation(monkeypatch):
+    from chunkwise.chunking import code
+
+    monkeypatch.setitem(code.GRAMMARS, "go", ("chunkwise_no_such_grammar", "language"))
+    code._grammar.cache_clear()
+    try:
+        source = SOURCES["go"]
+        chunks = chunk(source, max_tokens=48, language="go")
+        assert all(source[c.start:c.end] == c.text and c.token_count <= 48 for c in chunks)
+        assert code._grammar("go") is None
+    finally:
+        code._grammar.cache_clear()

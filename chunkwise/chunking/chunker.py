@@ -34,7 +34,7 @@ from ..errors import ConfigError, InputTypeError
 from ..text.segmentation import Break, cluster_safe_cut, segment_table
 from ..tokens import Tokenizer, content_budget, get_tokenizer
 from ._boundaries import SCORE_SCALE, select_starts
-from .code import LANGUAGES, Language, code_span_table
+from .code import CODE_LANGUAGES, LANGUAGES, Language, code_span_table
 from ._scores import gap_similarities as semantic_gap_similarities
 from ._scores import scores_from_similarities as semantic_scores_from_similarities
 
@@ -95,8 +95,9 @@ class ChunkConfig:
     # mean absolute deviations of the document, that earns it.
     profile: Profile = field(default="balanced", metadata={"help": "embedder profile of the semantic strategy"})
     language: Language = field(default="auto", metadata={
-        "help": "what the text is: 'python' (cut at def/class through ast), 'code' (any other language, by "
-                "indentation and brackets), 'prose', or 'auto' (a store's file suffix decides; prose otherwise)"})
+        "help": "what the text is: 'python' (cut at def/class through ast), javascript, typescript, tsx, go, rust, "
+                "java, c or cpp (through tree-sitter with chunkwise[code], else as 'code'), 'code' (any other language, "
+                "by indentation and brackets), 'prose', or 'auto' (a store's file suffix decides; prose otherwise)"})
     embed_max_tokens: int | None = field(default=None, metadata={
         "help": "also cap each chunk at this many tokens of the embedder's own tokenizer (all-MiniLM-L6-v2's word "
                 "pieces, [CLS] and [SEP] included; its window is 256), so no chunk is embedded from its head only"})
@@ -294,7 +295,7 @@ def _estimated_counts(text: str, spans: SpanTable, tokenizer: Tokenizer) -> np.n
 
 def _units(text: str, config: ChunkConfig, tokenizer: Tokenizer, budget: int) -> tuple[SpanTable, np.ndarray]:
     """The document's units, each within the budget (over-long ones split), and their token counts."""
-    if config.language in ("python", "code"):
+    if config.language in CODE_LANGUAGES:
         spans = code_span_table(text, config.language)
     else:
         spans = segment_table(text, markdown=config.markdown)
@@ -317,7 +318,7 @@ def _units(text: str, config: ChunkConfig, tokenizer: Tokenizer, budget: int) ->
     del lengths, needs_exact, exact_rows
     over = np.flatnonzero(counts > budget)
     tokens = np.maximum(counts, 1, out=counts)  # in place: per unit, every copy is 2x a text of tiny units
-    if config.language in ("python", "code"):
+    if config.language in CODE_LANGUAGES:
         # The newline before a statement is a gap, outside every unit, but tokenizers read it with
         # the next line's indentation as a token of its own: counted here (never past the budget, so
         # a unit that fits alone still does), the DP's sums stop under-counting code and a run it
@@ -707,7 +708,7 @@ def _for_document(config: ChunkConfig, document: Document) -> ChunkConfig:
     if config.language != "auto":
         return config
     language = document.metadata.get("language") if isinstance(document.metadata, dict) else None
-    return dataclasses.replace(config, language=language) if language in ("python", "code") else config
+    return dataclasses.replace(config, language=language) if language in CODE_LANGUAGES else config
 
 
 def chunk_documents(documents: Sequence[Document], tokenizer: object = None, config: ChunkConfig | None = None, *,

@@ -16,24 +16,47 @@ between units are gaps, so a chunk starts and ends on code, never on blank lines
 from __future__ import annotations
 
 import ast
+import functools
+import importlib
 import re
 import warnings
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from .._types import SPAN_KINDS, Break, SpanTable
 
-Language = Literal["auto", "prose", "python", "code"]
-LANGUAGES: tuple[str, ...] = ("auto", "prose", "python", "code")
+Language = Literal["auto", "prose", "python", "code", "javascript", "typescript", "tsx", "go", "rust", "java", "c",
+                   "cpp"]
+LANGUAGES: tuple[str, ...] = ("auto", "prose", "python", "code", "javascript", "typescript", "tsx", "go", "rust", "java",
+                              "c", "cpp")
+# Every ``language`` that chunks a text as code (the rest are prose).
+CODE_LANGUAGES = frozenset(LANGUAGES) - {"auto", "prose"}
+
+# The tree-sitter grammar of each language that has one here: (package, function giving the language).
+# Each grammar is its own small package with a compiled wheel (``pip install "chunkwise[code]"``);
+# tree-sitter-language-pack was tried first, but it downloads its grammars on first use.
+GRAMMARS: dict[str, tuple[str, str]] = {
+    "javascript": ("tree_sitter_javascript", "language"),
+    "typescript": ("tree_sitter_typescript", "language_typescript"),
+    "tsx": ("tree_sitter_typescript", "language_tsx"),
+    "go": ("tree_sitter_go", "language"),
+    "rust": ("tree_sitter_rust", "language"),
+    "java": ("tree_sitter_java", "language"),
+    "c": ("tree_sitter_c", "language"),
+    "cpp": ("tree_sitter_cpp", "language"),
+}
 
 # File suffixes a store reads as code, and the language each is chunked as.
 CODE_SUFFIXES: dict[str, str] = {
     ".py": "python", ".pyi": "python",
+    ".js": "javascript", ".mjs": "javascript", ".cjs": "javascript", ".jsx": "javascript",
+    ".ts": "typescript", ".mts": "typescript", ".cts": "typescript", ".tsx": "tsx",
+    ".go": "go", ".rs": "rust", ".java": "java", ".c": "c", ".h": "c",
+    ".cc": "cpp", ".cpp": "cpp", ".cxx": "cpp", ".hpp": "cpp", ".hh": "cpp",
     **{suffix: "code" for suffix in (
-        ".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx", ".java", ".kt", ".scala", ".go", ".rs", ".c", ".h", ".cc",
-        ".cpp", ".cxx", ".hpp", ".cs", ".swift", ".rb", ".php", ".sh", ".bash", ".lua", ".r", ".jl", ".sql",
+        ".kt", ".scala", ".cs", ".swift", ".rb", ".php", ".sh", ".bash", ".lua", ".r", ".jl", ".sql",
         ".toml", ".yaml", ".yml",
     )},
 }
@@ -67,7 +90,12 @@ def _lines(text: str) -> tuple[list[int], list[int]]:
 def code_span_table(text: str, language: str) -> SpanTable:
     """The units of ``text`` as code: a row per non-blank line, its break from the structure."""
     starts, ends = _lines(text)
-    breaks = _python_breaks(text, starts, ends) if language == "python" else None
+    if language == "python":
+        breaks = _python_breaks(text, starts, ends)
+    elif language in GRAMMARS:
+        breaks = _tree_sitter_breaks(text, starts, ends, language)
+    else:
+        breaks = None
     if breaks is None:
         breaks = _indentation_breaks(text, starts, ends)
     rows: list[list[int]] = []
@@ -85,6 +113,23 @@ def code_span_table(text: str, language: str) -> SpanTable:
 
 def _blank_before(text: str, starts: Sequence[int], ends: Sequence[int], line: int) -> bool:
     return line > 0 and not text[starts[line - 1]:ends[line - 1]].strip()
+
+
+def statement_break(position: int, depth: int, definition: bool, blank_before: bool) -> Break:
+    """The break before a statement, one scale for every language: definitions strongest (top level, then
+    members, then nested), other statements weaker the deeper they sit, a blank line above one step more.
+
+    A block's first statement (``position`` 0 inside a body) stays near the line that opens the block.
+    """
+    if position == 0 and depth > 0:
+        return Break.WORD
+    if definition:
+        return Break.SECTION if depth == 0 else Break.PARAGRAPH if depth == 1 else Break.ITEM
+    if depth == 0:
+        return Break.ITEM if blank_before else Break.LINE
+    if depth == 1:
+        return Break.SENTENCE if blank_before else Break.CLAUSE
+    return Break.CLAUSE if blank_before else Break.WORD
 
 
 def _python_breaks(text: str, starts: list[int], ends: list[int]) -> list[Break] | None:
@@ -111,18 +156,10 @@ def _python_breaks(text: str, starts: list[int], ends: list[int]) -> list[Break]
             first = _comments_above(text, starts, ends, own)
             definition = isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
             blank = _blank_before(text, starts, ends, first)
-            if position == 0 and depth > 0:
-                # A docstring is part of its definition's header (one unit with it); any other first
-                # statement stays close to the line that opens its block.
-                strength = Break.PIECE if _is_docstring(node) else Break.WORD
-            elif definition:
-                strength = Break.SECTION if depth == 0 else Break.PARAGRAPH if depth == 1 else Break.ITEM
-            elif depth == 0:
-                strength = Break.ITEM if blank else Break.LINE
-            elif depth == 1:
-                strength = Break.SENTENCE if blank else Break.CLAUSE
+            if position == 0 and depth > 0 and _is_docstring(node):
+                strength = Break.PIECE  # a docstring is part of its definition's header: one unit with it
             else:
-                strength = Break.CLAUSE if blank else Break.WORD
+                strength = statement_break(position, depth, definition, blank)
             mark(first, strength)
             if first < own and strength != Break.PIECE:
                 # The comments above go with the statement, but where both do not fit in one chunk
@@ -163,14 +200,14 @@ def _covered_lines(tree: ast.Module, count: int) -> list[bool]:
 
 
 def _mark_loose_comments(text: str, starts: list[int], ends: list[int], breaks: list[Break], covered: list[bool],
-                         marked: set[int]) -> None:
+                         marked: set[int], prefixes: tuple[str, ...] = ("#",)) -> None:
     """A comment block that belongs to no statement right below it (a blank line between, or at a block's end)
     starts a unit of its own: otherwise it would join the unit above, a docstring's say, and make it too long."""
     previous_comment = False
     for line, (start, end) in enumerate(zip(starts, ends)):
         content = text[start:end]
         stripped = content.lstrip()
-        comment = stripped.startswith("#") and not covered[line]
+        comment = stripped.startswith(prefixes) and not covered[line]
         if comment and not previous_comment and line not in marked:
             blank = _blank_before(text, starts, ends, line)
             top = len(content) == len(stripped)
@@ -191,11 +228,139 @@ def _line_offsets_disagree(text: str, starts: list[int]) -> bool:
     return "\r" in text.replace("\r\n", "")
 
 
-def _comments_above(text: str, starts: Sequence[int], ends: Sequence[int], line: int) -> int:
+def _comments_above(text: str, starts: Sequence[int], ends: Sequence[int], line: int,
+                    prefixes: tuple[str, ...] = ("#",)) -> int:
     """The first line of the comment block right above ``line`` (no blank line between), or ``line``."""
-    while line > 0 and text[starts[line - 1]:ends[line - 1]].lstrip().startswith("#"):
+    while line > 0 and text[starts[line - 1]:ends[line - 1]].lstrip().startswith(prefixes):
         line -= 1
     return line
+
+
+@functools.lru_cache(maxsize=len(GRAMMARS))
+def _grammar(language: str) -> Any:
+    """The tree-sitter Language of ``language``, or None where its grammar package is not installed."""
+    package, function = GRAMMARS[language]
+    try:
+        import tree_sitter
+
+        module = importlib.import_module(package)
+        return tree_sitter.Language(getattr(module, function)())
+    except (ImportError, AttributeError, ValueError, TypeError):  # not installed, or a grammar of another ABI
+        return None
+
+
+# Node types whose named children are statements (a body, a block, a list of members).
+_CONTAINERS = frozenset({
+    "program", "source_file", "translation_unit", "module", "statement_block", "class_body", "block",
+    "statement_list", "declaration_list", "field_declaration_list", "compound_statement", "interface_body",
+    "enum_body", "object_type", "switch_body", "enum_variant_list", "namespace_body", "constructor_body",
+    "annotation_type_body", "enum_body_declarations",
+})
+# Node types that define something: functions, methods, classes and their kin.
+_DEFINITIONS = re.compile(
+    r"(?:function|method|class|interface|struct|impl|enum|trait|type|mod|module|namespace|constructor|union|"
+    r"abstract_class|generator_function|arrow_function|record|annotation_type)"
+    r"_(?:declaration|definition|item|specifier|signature)$"
+)
+_WRAPPERS = frozenset({"export_statement", "lexical_declaration", "variable_declaration", "declaration",
+                       "template_declaration", "decorated_definition"})
+
+
+def _is_definition(node: Any) -> bool:
+    """A function, class... or a statement wrapping one (``export function``, ``const f = () => {}``)."""
+    if _DEFINITIONS.search(node.type):
+        return True
+    if node.type not in _WRAPPERS:
+        return False
+    for child in node.named_children:
+        if _DEFINITIONS.search(child.type) or any(_DEFINITIONS.search(g.type) or g.type in ("arrow_function",
+                                                                                          "function_expression")
+                                                  for g in child.named_children):
+            return True
+    return False
+
+
+def _bodies(node: Any) -> list[Any]:
+    """The statement containers right inside ``node`` (not inside a nested statement of it)."""
+    found = []
+    stack = list(node.named_children)
+    while stack:
+        child = stack.pop()
+        if child.type in _CONTAINERS:
+            found.append(child)
+        elif child.end_point.row > child.start_point.row and "comment" not in child.type:
+            stack.extend(child.named_children)  # a declarator, a value: a body may sit inside it
+    return sorted(found, key=lambda body: body.start_byte)
+
+
+_C_COMMENTS = ("//", "/*", "*", "#")
+
+
+def _error_rows(root: Any) -> int:
+    """Lines covered by the parse's ERROR nodes (tree-sitter recovers around them; statements inside are lost)."""
+    rows: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.type == "ERROR" or node.is_missing:
+            rows.update(range(node.start_point.row, node.end_point.row + 1))
+        elif node.has_error:
+            stack.extend(node.children)
+    return len(rows)
+
+
+def _tree_sitter_breaks(text: str, starts: list[int], ends: list[int], language: str) -> list[Break] | None:
+    """Breaks from the program's tree-sitter parse; None without the grammar, or where much of it does not parse."""
+    grammar = _grammar(language)
+    if grammar is None:
+        return None
+    import tree_sitter
+
+    # Rows count "\n" only; a lone "\r" would shift them against our lines.
+    if "\r" in text.replace("\r\n", ""):
+        return None
+    root = tree_sitter.Parser(grammar).parse(text.encode("utf-8", "surrogatepass")).root_node
+    if root.has_error and _error_rows(root) * 10 > len(starts):
+        return None  # more than a tenth of the lines unparsed (macros, another dialect): indentation reads it better
+    breaks = [Break.PIECE] * len(starts)
+    marked: set[int] = set()
+    covered = [False] * len(starts)  # lines inside a statement, past its first, outside its bodies
+
+    def mark(line: int, strength: Break) -> None:
+        if 0 <= line < len(breaks):
+            breaks[line] = strength
+            marked.add(line)
+
+    def visit(container: Any, depth: int) -> None:
+        statements = [child for child in container.named_children if "comment" not in child.type]
+        if len(statements) == 1 and statements[0].type in _CONTAINERS:
+            visit(statements[0], depth)  # Go's block holds a statement_list
+            return
+        previous_row = -1
+        for position, node in enumerate(statements):
+            own = node.start_point.row
+            if own == previous_row:
+                continue  # a second statement on one line: the line's first statement decides
+            previous_row = node.end_point.row
+            first = _comments_above(text, starts, ends, own, _C_COMMENTS)
+            blank = _blank_before(text, starts, ends, first)
+            strength = statement_break(position, depth, _is_definition(node), blank)
+            mark(first, strength)
+            if first < own:
+                mark(own, Break.WORD)  # with its comments, unless both do not fit
+            bodies = _bodies(node)
+            for body in bodies:
+                visit(body, depth + 1)
+            inside = set()
+            for body in bodies:
+                inside.update(range(body.start_point.row + 1, body.end_point.row))
+            for row in range(own + 1, min(node.end_point.row + 1, len(covered))):
+                if row not in inside:
+                    covered[row] = True
+
+    visit(root, 0)
+    _mark_loose_comments(text, starts, ends, breaks, covered, marked, ("//", "/*", "#"))
+    return breaks
 
 
 def _indentation_breaks(text: str, starts: list[int], ends: list[int]) -> list[Break]:
@@ -264,4 +429,4 @@ def language_of(suffix: str) -> str | None:
     return CODE_SUFFIXES.get(suffix.lower())
 
 
-__all__ = ["code_span_table", "language_of", "Language", "LANGUAGES", "CODE_SUFFIXES"]
+__all__ = ["code_span_table", "language_of", "Language", "LANGUAGES", "CODE_LANGUAGES", "CODE_SUFFIXES", "GRAMMARS"]

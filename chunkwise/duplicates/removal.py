@@ -32,6 +32,7 @@ import numpy as np
 
 from . import _minhash
 from .._types import Document, Removed, RemovedReason, as_documents
+from ..chunking.code import CODE_LANGUAGES
 from ..errors import ConfigError, InputDataError
 from ..tokens import get_tokenizer
 from ._overlap import group_keys, overlap_stage
@@ -421,11 +422,6 @@ class _UnitTable(Sequence[_Unit]):
 _LOWER_GROWTH = 2
 
 
-# Documents with one of these ``language`` metadata values are source code (a store sets it from the
-# file suffix): only whole-document duplicates and window overlap are removed from them.
-CODE_LANGUAGES = frozenset({"python", "code"})
-
-
 def _units(documents: Sequence[Document], kept: list[Spans], finder, min_chars: int = 0) -> _UnitTable:
     """Units of every kept piece of prose, leaving out those too short to ever reach ``min_chars``.
 
@@ -437,7 +433,9 @@ def _units(documents: Sequence[Document], kept: list[Spans], finder, min_chars: 
     def values() -> Iterator[int]:
         for doc, pieces in enumerate(kept):
             if documents[doc].metadata.get("language") in CODE_LANGUAGES:
-                continue  # a repeated line or docstring sentence of a program is not removable text
+                # Source code (a store sets the language from the file suffix): a repeated line or docstring
+                # sentence of a program is not removable text; whole duplicate files and overlap still go.
+                continue
             text = documents[doc].text
             for piece_start, piece_end in pieces:
                 for start, end in finder(text, piece_start, piece_end):

@@ -20,8 +20,7 @@ import numpy as np
 
 from .._types import Break, Chunk, Removed
 from ..chunking.chunker import chunk
-from ..chunking.code import code_span_table
-from ..duplicates.removal import CODE_LANGUAGES
+from ..chunking.code import CODE_LANGUAGES, code_span_table
 from ..errors import InputDataError, InputTypeError
 from ..text.segmentation import segment_table
 
