@@ -1,13 +1,16 @@
 """Source code as units for the chunker: one unit per statement, its break from the program's structure.
 
 Prose units come from ``segment``; code has its own grammar. Python is read with
-the standard library's ``ast``: the lines before a top-level ``def``/``class``
-(its decorators and the comments right above it) are section breaks, methods
-are paragraph breaks, statements inside a body weaker the deeper they sit,
-and a line inside a signature, a docstring or any multi-line statement is a
-``PIECE`` break, the weakest there is, so the chunker cuts there only when the
-statement alone is over the cap. Other languages, and Python that does not
-parse, get the same scale from indentation and brackets.
+the standard library's ``ast``; JavaScript, TypeScript, Go, Rust, Java, C and C++
+with tree-sitter where its grammar package is installed. One scale serves all
+(``statement_break``): the lines before a top-level definition (its decorators
+and the comments right above it) are section breaks, members are paragraph
+breaks, other statements weaker the deeper they sit. A line inside a
+signature, a docstring or any multi-line statement joins the unit it
+continues, so a definition's header and docstring are one unit, which the
+chunker splits only when that unit alone is over the cap. Other languages, a
+grammar not installed, and sources that do not parse get the same scale from
+indentation and brackets.
 
 Each unit is whole lines without the last newline (indentation kept); blank lines
 between units are gaps, so a chunk starts and ends on code, never on blank lines.
@@ -88,7 +91,7 @@ def _lines(text: str) -> tuple[list[int], list[int]]:
 
 
 def code_span_table(text: str, language: str) -> SpanTable:
-    """The units of ``text`` as code: a row per non-blank line, its break from the structure."""
+    """The units of ``text`` as code: a row per statement (its lines), its break from the structure."""
     starts, ends = _lines(text)
     if language == "python":
         breaks = _python_breaks(text, starts, ends)
@@ -189,7 +192,7 @@ def _covered_lines(tree: ast.Module, count: int) -> list[bool]:
         if any(isinstance(value, list) and value and isinstance(value[0], (ast.stmt, ast.excepthandler))
                for _, value in ast.iter_fields(node)):
             last = node.lineno  # compound: only its header, which ends where its last expression does
-            for name, value in ast.iter_fields(node):
+            for _, value in ast.iter_fields(node):
                 parts = value if isinstance(value, list) else [value]
                 for part in parts:
                     if isinstance(part, ast.AST) and not isinstance(part, (ast.stmt, ast.excepthandler)):
@@ -339,15 +342,15 @@ def _tree_sitter_breaks(text: str, starts: list[int], ends: list[int], language:
         previous_row = -1
         for position, node in enumerate(statements):
             own = node.start_point.row
-            if own == previous_row:
-                continue  # a second statement on one line: the line's first statement decides
+            # A statement that starts on the line where the one before it ends: that line is the first's.
+            if own != previous_row:
+                first = _comments_above(text, starts, ends, own, _C_COMMENTS)
+                blank = _blank_before(text, starts, ends, first)
+                strength = statement_break(position, depth, _is_definition(node), blank)
+                mark(first, strength)
+                if first < own:
+                    mark(own, Break.WORD)  # with its comments, unless both do not fit
             previous_row = node.end_point.row
-            first = _comments_above(text, starts, ends, own, _C_COMMENTS)
-            blank = _blank_before(text, starts, ends, first)
-            strength = statement_break(position, depth, _is_definition(node), blank)
-            mark(first, strength)
-            if first < own:
-                mark(own, Break.WORD)  # with its comments, unless both do not fit
             bodies = _bodies(node)
             for body in bodies:
                 visit(body, depth + 1)
