@@ -788,9 +788,12 @@ def chunk(
     ``chunkwise.embedding.embedders``) or the ``embedder`` passed. Keywords override
     ``config`` (a keyword left at its default keeps ``config``'s value).
     ``language="python"`` cuts source code at its definitions (through ``ast``:
-    functions, classes and docstrings kept whole where they fit), ``"code"``
-    any other language by indentation and brackets; ``"auto"`` is prose here
-    (in ``prepare`` and stores, a document's ``language`` metadata decides).
+    functions, classes and docstrings kept whole where they fit); ``"javascript"``,
+    ``"typescript"``, ``"tsx"``, ``"go"``, ``"rust"``, ``"java"``, ``"c"`` and
+    ``"cpp"`` the same through tree-sitter (``chunkwise[code]``; by indentation
+    without it); ``"code"`` any other language by indentation and brackets;
+    ``"auto"`` is prose here (in ``prepare`` and stores, a document's
+    ``language`` metadata decides).
     ``embed_max_tokens`` also caps each chunk in the embedder's word pieces
     (all-MiniLM-L6-v2 reads 256, [CLS] and [SEP] included), for chunks sized for
     an LLM but embedded by a smaller model; ``token_count`` stays the LLM's.
