@@ -1,8 +1,8 @@
 """What preparation saved and what it costs to serve: the report against naive splitting
 (``report``), its serving scenarios and settings (``scenarios``), the HTML pages (``html``,
-shared rows and formats in ``_rows``), store audits from a sample (``auditing``), one document's
-chunk boundaries drawn as a page (``visualization``) and the
-memory, cost and padding models (``economics``).
+shared rows and formats in ``_rows``), store audits from a sample (``auditing``), one
+document's chunk boundaries drawn as a page (``visualization``) and the memory, cost and
+padding models (``economics``).
 """
 
 from .auditing import AuditReport, Estimate, TokenEstimator, audit
