@@ -93,12 +93,14 @@ def _lines(text: str) -> tuple[list[int], list[int]]:
 def code_span_table(text: str, language: str) -> SpanTable:
     """The units of ``text`` as code: a row per statement (its lines), its break from the structure."""
     starts, ends = _lines(text)
-    if language == "python":
-        breaks = _python_breaks(text, starts, ends)
-    elif language in GRAMMARS:
-        breaks = _tree_sitter_breaks(text, starts, ends, language)
-    else:
-        breaks = None
+    breaks = None
+    # Our lines end at "\n" only; ast also ends one at a lone "\r", so its line numbers and ours would
+    # disagree there (tree-sitter's rows are not relied on either): such a text is read by indentation.
+    if not _lone_carriage_return(text):
+        if language == "python":
+            breaks = _python_breaks(text, starts, ends)
+        elif language in GRAMMARS:
+            breaks = _tree_sitter_breaks(text, starts, ends, language)
     if breaks is None:
         breaks = _indentation_breaks(text, starts, ends)
     rows: list[list[int]] = []
@@ -143,15 +145,8 @@ def _python_breaks(text: str, starts: list[int], ends: list[int]) -> list[Break]
             tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    if len(starts) and _line_offsets_disagree(text, starts):
-        return None
-    breaks = [Break.PIECE] * len(starts)
-    marked: set[int] = set()  # lines that start a statement or the comments right above one
-
-    def mark(line: int, strength: Break) -> None:
-        if 0 <= line < len(breaks):
-            breaks[line] = strength
-            marked.add(line)
+    marks = _Marks(len(starts))
+    mark = marks.mark
 
     def visit(body: Sequence[ast.stmt], depth: int) -> None:
         for position, node in enumerate(body):
@@ -177,8 +172,8 @@ def _python_breaks(text: str, starts: list[int], ends: list[int]) -> list[Break]
                     visit(case.body, depth + 1)
 
     visit(tree.body, 0)
-    _mark_loose_comments(text, starts, ends, breaks, _covered_lines(tree, len(starts)), marked)
-    return breaks
+    _mark_loose_comments(text, starts, ends, marks, _covered_lines(tree, len(starts)))
+    return marks.breaks
 
 
 def _covered_lines(tree: ast.Module, count: int) -> list[bool]:
@@ -202,8 +197,21 @@ def _covered_lines(tree: ast.Module, count: int) -> list[bool]:
     return covered
 
 
-def _mark_loose_comments(text: str, starts: list[int], ends: list[int], breaks: list[Break], covered: list[bool],
-                         marked: set[int], prefixes: tuple[str, ...] = ("#",)) -> None:
+class _Marks:
+    """The break of every line, all ``PIECE`` (joined to the unit above) until a statement marks its first line."""
+
+    def __init__(self, count: int) -> None:
+        self.breaks = [Break.PIECE] * count
+        self.marked: set[int] = set()  # lines that start a statement or the comments right above one
+
+    def mark(self, line: int, strength: Break) -> None:
+        if 0 <= line < len(self.breaks):  # a line the parse sees that our split does not is left alone
+            self.breaks[line] = strength
+            self.marked.add(line)
+
+
+def _mark_loose_comments(text: str, starts: list[int], ends: list[int], marks: _Marks, covered: list[bool],
+                         prefixes: tuple[str, ...] = ("#",)) -> None:
     """A comment block that belongs to no statement right below it (a blank line between, or at a block's end)
     starts a unit of its own: otherwise it would join the unit above, a docstring's say, and make it too long."""
     previous_comment = False
@@ -211,10 +219,10 @@ def _mark_loose_comments(text: str, starts: list[int], ends: list[int], breaks: 
         content = text[start:end]
         stripped = content.lstrip()
         comment = stripped.startswith(prefixes) and not covered[line]
-        if comment and not previous_comment and line not in marked:
+        if comment and not previous_comment and line not in marks.marked:
             blank = _blank_before(text, starts, ends, line)
             top = len(content) == len(stripped)
-            breaks[line] = (Break.ITEM if blank else Break.LINE) if top else (Break.SENTENCE if blank else Break.CLAUSE)
+            marks.breaks[line] = (Break.ITEM if blank else Break.LINE) if top else (Break.SENTENCE if blank else Break.CLAUSE)
         if stripped:
             previous_comment = comment
 
@@ -226,8 +234,7 @@ def _is_docstring(node: ast.AST) -> bool:
     return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
 
 
-def _line_offsets_disagree(text: str, starts: list[int]) -> bool:
-    """ast counts lines at \\r, \\r\\n and \\n; ours are at \\n only: with a lone \\r the numbers differ."""
+def _lone_carriage_return(text: str) -> bool:
     return "\r" in text.replace("\r\n", "")
 
 
@@ -319,20 +326,12 @@ def _tree_sitter_breaks(text: str, starts: list[int], ends: list[int], language:
         return None
     import tree_sitter
 
-    # Rows count "\n" only; a lone "\r" would shift them against our lines.
-    if "\r" in text.replace("\r\n", ""):
-        return None
     root = tree_sitter.Parser(grammar).parse(text.encode("utf-8", "surrogatepass")).root_node
     if root.has_error and _error_rows(root) * 10 > len(starts):
         return None  # more than a tenth of the lines unparsed (macros, another dialect): indentation reads it better
-    breaks = [Break.PIECE] * len(starts)
-    marked: set[int] = set()
+    marks = _Marks(len(starts))
+    mark = marks.mark
     covered = [False] * len(starts)  # lines inside a statement, past its first, outside its bodies
-
-    def mark(line: int, strength: Break) -> None:
-        if 0 <= line < len(breaks):
-            breaks[line] = strength
-            marked.add(line)
 
     def visit(container: Any, depth: int) -> None:
         statements = [child for child in container.named_children if "comment" not in child.type]
@@ -362,8 +361,8 @@ def _tree_sitter_breaks(text: str, starts: list[int], ends: list[int], language:
                     covered[row] = True
 
     visit(root, 0)
-    _mark_loose_comments(text, starts, ends, breaks, covered, marked, ("//", "/*", "#"))
-    return breaks
+    _mark_loose_comments(text, starts, ends, marks, covered, ("//", "/*", "#"))
+    return marks.breaks
 
 
 def _indentation_breaks(text: str, starts: list[int], ends: list[int]) -> list[Break]:

@@ -215,7 +215,6 @@ def _marked_text(text: str, chunks: Sequence[Chunk], removed: Sequence[Removed],
         starts_at.setdefault(item.start, []).append(number)
     chunk_starts = np.array([c.start for c in chunks], dtype=np.int64)
     chunk_ends = np.array([c.end for c in chunks], dtype=np.int64)
-    removed_at = {r.start: r for r in removed}
     removed_starts = np.array([r.start for r in removed], dtype=np.int64)
     removed_ends = np.array([r.end for r in removed], dtype=np.int64)
     out: list[str] = []
@@ -224,8 +223,9 @@ def _marked_text(text: str, chunks: Sequence[Chunk], removed: Sequence[Removed],
             out.append(_marker(number, chunks[number], strengths[number], max_tokens))
         run = _e(text[left:right])
         covering = np.flatnonzero((chunk_starts <= left) & (chunk_ends >= right)) if len(chunks) else []
-        if len(removed) and np.any((removed_starts <= left) & (removed_ends >= right)):
-            item = removed_at.get(left) or removed[int(np.flatnonzero((removed_starts <= left) & (removed_ends >= right))[0])]
+        removals = np.flatnonzero((removed_starts <= left) & (removed_ends >= right)) if len(removed) else []
+        if len(removals):
+            item = removed[int(removals[0])]  # removed spans of a document are disjoint: one covers the run
             hint = f"removed ({item.reason}): the kept copy is {item.kept_doc_id} {item.kept_start}:{item.kept_end}"
             out.append(f'<span class="rm" title="{_e(hint)}">{run}</span>')
         elif len(covering) >= 2:
