@@ -220,6 +220,7 @@ def prepare(
         if queries is None or not all(isinstance(q, str) for q in queries):
             raise InputTypeError("queries must be a list of strings (sample questions for measuring compression)")
     counter, notes = resolve_tokenizer(tokenizer, model, config.special_tokens)
+    counter = counter.remembering()  # the stages count the same documents: each is tokenized once for them all
 
     # 1. Normalize: repaired text plus the way back to raw offsets.
     normalized, repaired, fixes = normalize_all(documents, normalize_config)
@@ -287,10 +288,13 @@ def normalize_all(documents: list[Document], config: NormalizeConfig | None
     normalized: dict[str, Normalized | None] = {}
     repaired: list[Document] = []
     fixes: dict[str, int] = {}
-    code_config = replace(config, collapse_whitespace=False) if config is not None else None
+    code_config: NormalizeConfig | None = None  # made on the first code document (most batches have none)
     for document in documents:
         # Source code keeps its whitespace: indentation and aligned columns are its syntax.
-        chosen = code_config if document.metadata.get("language") in CODE_LANGUAGES else config
+        chosen = config
+        if config is not None and document.metadata.get("language") in CODE_LANGUAGES:
+            code_config = code_config or replace(config, collapse_whitespace=False)
+            chosen = code_config
         result = run_normalize(document.text, chosen) if chosen is not None else None
         # An unchanged text can still have stretches judged as a whole (a segment ftfy left
         # alone), whose inside offsets map to their ends.

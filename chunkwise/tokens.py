@@ -118,6 +118,7 @@ class Tokenizer:
         self.special_token_count = special_token_count
         self.special_tokens = special_tokens
         self.backend = backend
+        self._known: dict[str, int] | None = None
 
     @property
     def overhead(self) -> int:
@@ -129,10 +130,13 @@ class Tokenizer:
         return self._token_starts is not None
 
     def with_special_tokens(self, special_tokens: bool) -> Tokenizer:
-        """The same tokenizer, counting special tokens or not."""
+        """The same tokenizer, counting special tokens or not (sharing what it remembers)."""
         if special_tokens == self.special_tokens:
             return self
-        return Tokenizer(
+        return self._copy(special_tokens, self._known)
+
+    def _copy(self, special_tokens: bool, known: dict[str, int] | None) -> Tokenizer:
+        other = Tokenizer(
             self.name,
             self._count_many,
             token_starts=self._token_starts,
@@ -140,10 +144,50 @@ class Tokenizer:
             special_tokens=special_tokens,
             backend=self.backend,
         )
+        other._known = known
+        return other
+
+    def remembering(self) -> Tokenizer:
+        """The same tokenizer with a memory of whole-text counts, for one ``prepare`` call.
+
+        A document is counted by several stages: the chunker reads its token
+        starts, the report counts it and splits it naively. Where a stage
+        counts a whole text of one window (``token_windows``: then the count is
+        exact), the count is kept, keyed by the text, and later counts of an
+        equal text are read back instead of tokenizing it again. Only texts the
+        caller already holds are kept (documents, never slices made to count),
+        so the memory is a dict entry per document.
+        """
+        return self._copy(self.special_tokens, {})
+
+    def remember(self, text: str, count: int) -> None:
+        """Keep ``count`` as ``text``'s content count (a whole text of one window), when remembering."""
+        if self._known is not None and _one_window(text):
+            self._known[text] = count
+
+    def whole_count(self, text: str) -> int:
+        """``content_count`` of a text the caller holds (a document), remembered when remembering."""
+        known = self._known
+        if known is None:
+            return self.content_count(text)
+        count = known.get(text)
+        if count is None:
+            count = self.content_count(text)
+            self.remember(text, count)
+        return count
 
     def content_count_batch(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
+        known = self._known
+        if known:
+            counts = [known.get(text) for text in texts]
+            missing = [index for index, count in enumerate(counts) if count is None]
+            if missing:
+                fresh = self._count_many([without_surrogates(texts[index]) for index in missing])
+                for index, count in zip(missing, fresh):
+                    counts[index] = count
+            return counts  # type: ignore[return-value]
         return self._count_many([without_surrogates(text) for text in texts])
 
     def content_count(self, text: str) -> int:
@@ -171,6 +215,7 @@ class Tokenizer:
         short = [index for index, spans in enumerate(windows) if len(spans) == 1]
         for index, count in zip(short, self.content_count_batch([texts[index] for index in short])):
             counts[index] = count
+            self.remember(texts[index], count)
         for index, (text, spans) in enumerate(zip(texts, windows)):
             if len(spans) > 1:
                 counts[index] = sum(self.content_count(text[start:end]) for start, end in spans)
@@ -215,6 +260,13 @@ TOKEN_WINDOW_CHARS = 1 << 15
 def token_windows(text: str) -> Iterator[tuple[int, int]]:
     """``text_windows`` with the tokenizer's window size, in UTF-8 bytes."""
     return text_windows(text, TOKEN_WINDOW_CHARS, utf8=True)
+
+
+def _one_window(text: str) -> bool:
+    """Whether ``token_windows`` reads ``text`` in one window (so window-by-window counts are exact)."""
+    if len(text) <= TOKEN_WINDOW_CHARS // 4:
+        return True
+    return next(iter(token_windows(text)))[1] == len(text)
 
 
 def _utf8_length(text: str) -> int:

@@ -162,3 +162,36 @@ def test_a_hub_id_is_read_from_the_local_cache_and_never_downloaded(monkeypatch,
             get_tokenizer("meta-llama/Meta-Llama-3-70B")
     finally:
         _load_named.cache_clear()
+
+
+def test_prepare_tokenizes_each_unchanged_document_once_for_all_stages():
+    """The chunker, the naive baseline and the report's counts read one count of a document."""
+    import chunkwise
+
+    seen: list[str] = []
+
+    def words(text: str) -> int:
+        seen.append(text)
+        return len(text.split())
+
+    documents = [f"Document {i} has one line of plain text and no line breaks at all." for i in range(3)]
+    result = chunkwise.prepare(documents, tokenizer=words, dedup=False)
+    for document in documents:
+        assert seen.count(document) == 1
+    assert result.report.raw_tokens == sum(len(d.split()) for d in documents)
+    assert result.report.naive.tokens == result.report.raw_tokens
+
+
+def test_remembered_counts_are_the_tokenizers_own():
+    """What a remembering tokenizer reads back equals a fresh count; slices are never kept."""
+    plain = get_tokenizer(None)
+    remembering = plain.remembering()
+    text = "Remembered text. " * 400
+    assert remembering.whole_count(text) == plain.content_count(text)
+    assert remembering.content_count_batch([text, text[:50]]) == plain.content_count_batch([text, text[:50]])
+    assert remembering.estimate_content_count_batch([text]) == plain.estimate_content_count_batch([text])
+    assert list(remembering._known) == [text]
+    assert plain._known is None and plain.with_special_tokens(True)._known is None
+    long_text = "word " * 40_000  # several windows: a window-by-window count is an estimate, never kept
+    remembering.remember(long_text, 1)
+    assert long_text not in remembering._known

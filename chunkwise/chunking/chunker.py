@@ -284,12 +284,15 @@ def _estimated_counts(text: str, spans: SpanTable, tokenizer: Tokenizer) -> np.n
         return None
     unit_starts = np.ascontiguousarray(spans.starts)
     counts = np.zeros(len(spans), dtype=np.int32)
+    total = 0
     for token_starts in tokenizer.token_start_windows(text):  # window by window: memory stays bounded
+        total += len(token_starts)
         if not len(token_starts):
             continue
         owners = np.maximum(np.searchsorted(unit_starts, token_starts, side="right") - 1, 0)
         low = int(owners[0])  # token starts rise, so a window's owners are one stretch of units
         counts[low : int(owners[-1]) + 1] += np.bincount(owners - low)
+    tokenizer.remember(text, total)  # the document's count, when one window read it: prepare's report reuses it
     return counts
 
 
@@ -485,7 +488,7 @@ def _plan(text: str, doc_id: str, tokenizer: Tokenizer, config: ChunkConfig, bud
     if end - start <= budget * _MAX_CHARS_PER_TOKEN and not _may_earn_a_cut(text, start, end, config):
         # Most documents of a store are short, and one without line breaks has no gap worth a
         # cut when it fits: one count decides, no segmentation needed.
-        whole = tokenizer.content_count(text[start:end])
+        whole = tokenizer.whole_count(text) if end - start == len(text) else tokenizer.content_count(text[start:end])
         if whole <= budget:
             return _make_chunks(text, doc_id, [(start, end, whole)], tokenizer.overhead)
     return _units(text, config, tokenizer, budget)
@@ -859,7 +862,7 @@ def naive_window_tokens(text: str, tokenizer: Tokenizer, config: ChunkConfig) ->
     if text and overlap < budget:
         # A text within one window is that window (most documents of a store are): one count,
         # not a walk over its token starts. Text with no tokens takes the walk, which gives none.
-        count = tokenizer.content_count(text)
+        count = tokenizer.whole_count(text)
         if 0 < count <= budget:
             return [count + tokenizer.overhead]
     spans = _naive_spans(text, tokenizer, config.max_tokens, overlap)
