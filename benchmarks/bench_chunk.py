@@ -6,8 +6,11 @@ Python's pydoc topics, the UD PUD sentences (ar, de, en, th, zh, joined per
 document) and the Python 3.11 HTML docs with their tags stripped (Debian's
 python3.11-doc); sources are read in sorted order and the whole list is
 repeated a fixed number of times only when it falls short of --min-mb.
-A second part times the boundary DP, Cython against its Python twin, on
-seeded inputs and checks they agree.
+The limit is timed in the same run: cl100k's own encode of every document
+once (one call per document, one core), and encode_ordinary_batch over the
+whole corpus with two threads, what any chunker that counts every token exactly
+needs at least. A second part times the boundary DP, Cython against its Python
+twin, on seeded inputs and checks they agree.
 
     python benchmarks/bench_chunk.py [--json out.json] [--quick] [--repeat N]
 
@@ -32,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 MAX_TOKENS = 512
+# The speed target of chunk() (issue 17): this many times Chonkie's RecursiveChunker, same corpus and tokenizer.
+TARGET_VS_CHONKIE_RECURSIVE = 1.5
 PUD_LANGUAGES = ("ar", "de", "en", "th", "zh")
 # Chinese runs sentences together; the others put a space between them.
 PUD_JOINERS = {"zh": ""}
@@ -303,6 +308,23 @@ def measure(method: Method, documents: list[str], repeat: int, encoding: Any, wa
     }
 
 
+def tokenizer_limit(encoding: Any, documents: list[str], repeat: int) -> dict[str, float]:
+    """Seconds cl100k alone takes to encode every document once: per document on one core, and batched on two threads."""
+    ways = {
+        "cl100k encode, 1 core": lambda: [encoding.encode_ordinary(d) for d in documents],
+        "cl100k encode_ordinary_batch, 2 threads": lambda: encoding.encode_ordinary_batch(documents, num_threads=2),
+    }
+    seconds = {}
+    for name, way in ways.items():
+        best = math.inf
+        for _ in range(repeat):
+            started = time.perf_counter()
+            way()
+            best = min(best, time.perf_counter() - started)
+        seconds[name] = best
+    return seconds
+
+
 # ---------------------------------------------------------------- boundary DP
 
 
@@ -412,6 +434,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{method.name:<44} {row['seconds']:>8.2f} {row['mb_per_s']:>7.2f} {row['chunks']:>7} "
               f"{row['mean_tokens']:>8.1f} {row['max_tokens']:>7} {row['over_cap']:>5} {offsets:>8}", flush=True)
 
+    limit = tokenizer_limit(encoding, corpus.documents, args.repeat)
+    for name, seconds in limit.items():
+        print(f"{'limit: ' + name:<44} {seconds:>8.2f} {total_bytes / 1e6 / seconds:>7.2f}")
+
     def ratio(fast: str, slow: str) -> float | None:
         if fast in results and slow in results:
             return results[slow]["seconds"] / results[fast]["seconds"]
@@ -427,12 +453,23 @@ def main(argv: list[str] | None = None) -> int:
             "chunkwise.naive_split (default overlap)",
             next((n for n in results if n.startswith("Chonkie TokenChunker (overlap=") and not n.endswith("=0)")), ""),
         ),
-        "chunk vs Chonkie RecursiveChunker": ratio("chunkwise.chunk", "Chonkie RecursiveChunker"),
+        f"chunk vs Chonkie RecursiveChunker (target >= {TARGET_VS_CHONKIE_RECURSIVE:g})": ratio(
+            "chunkwise.chunk", "Chonkie RecursiveChunker"),
         "chunk vs LangChain RecursiveCharacterTextSplitter": ratio("chunkwise.chunk", "LangChain RecursiveCharacterTextSplitter"),
     }
     print("\nratios (peer seconds / chunkwise seconds; > 1 means chunkwise is faster)")
     for name, value in ratios.items():
         print(f"  {name:<78} {'n/a' if value is None else f'{value:.2f}x'}")
+    # The share of the tokenizer's own rate each exact method reaches (1.0 = as fast as encoding alone).
+    to_limit = {
+        f"{method} / {name}": limit[name] / results[method]["seconds"]
+        for method in ("chunkwise.chunk", "chunkwise.naive_split (overlap=0)", "Chonkie RecursiveChunker")
+        if method in results
+        for name in limit
+    }
+    print("\nspeed as a fraction of the limit (limit seconds / method seconds)")
+    for name, value in to_limit.items():
+        print(f"  {name:<78} {value:.2f}")
 
     dp_units = args.dp_units or (20_000 if args.quick else 200_000)
     dp = bench_boundaries(dp_units, args.repeat)
@@ -458,6 +495,8 @@ def main(argv: list[str] | None = None) -> int:
             "skipped": skipped,
             "methods": results,
             "ratios": ratios,
+            "limit_seconds": limit,
+            "fraction_of_limit": to_limit,
             "boundary_dp": dp,
         }
         args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
