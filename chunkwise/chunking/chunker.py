@@ -494,20 +494,28 @@ def _plan(text: str, doc_id: str, tokenizer: Tokenizer, config: ChunkConfig, bud
     return _units(text, config, tokenizer, budget)
 
 
-def _finish(text: str, doc_id: str, plan: _Plan, tokenizer: Tokenizer, config: ChunkConfig, budget: int,
-            semantic: np.ndarray | None = None) -> list[Chunk]:
-    """The chunks of a planned document; ``semantic``: its semantic gap scores, added to the structural ones.
+def _finish(text: str, doc_id: str, plans: list[Any], index: int, tokenizer: Tokenizer, config: ChunkConfig,
+            budget: int, semantic: dict[int, np.ndarray] | None = None) -> list[Chunk]:
+    """The chunks of the document planned at ``plans[index]``, with its semantic gap scores
+    (``semantic[index]``, where given) added to the structural ones.
 
-    Structural scores are made here, one document at a time, so a batch never holds them all
-    (nor while its units are embedded).
+    The plan and the semantic scores are taken out of their containers, so a unit table (16
+    bytes a unit, 4x a text of one-line paragraphs) is freed once the runs are counted, before
+    the chunks' texts are made. Structural scores are made here, one document at a time, so a
+    batch never holds them all (nor while its units are embedded).
     """
-    units, tokens = plan
+    units, tokens = plans[index]
+    plans[index] = None
     scores = _gap_scores(units, config)
-    if semantic is not None:
-        scores = _add_without_veto(scores, semantic, config)
+    own = semantic.pop(index, None) if semantic is not None else None
+    if own is not None:
+        scores = _add_without_veto(scores, own, config)
+        del own
     runs = _runs(text, units, tokens, scores, budget, config, tokenizer)
+    del scores
     if config.overlap:
         runs = _with_overlap(text, units, tokens, runs, config.overlap, budget, tokenizer)
+    del units, tokens
     return _make_chunks(text, doc_id, runs, tokenizer.overhead)
 
 
@@ -518,8 +526,8 @@ def chunk_document(text: str, doc_id: str, tokenizer: Tokenizer, config: ChunkCo
     budget = content_budget(tokenizer, config.max_tokens)
     if config.strategy == "naive":
         return _naive(text, doc_id, tokenizer, config.max_tokens, config.effective_naive_overlap)
-    plan = _plan(text, doc_id, tokenizer, config, budget)
-    chunks = plan if isinstance(plan, list) else _finish(text, doc_id, plan, tokenizer, config, budget)
+    plans = [_plan(text, doc_id, tokenizer, config, budget)]
+    chunks = plans[0] if isinstance(plans[0], list) else _finish(text, doc_id, plans, 0, tokenizer, config, budget)
     return _within_embedder(text, doc_id, chunks, tokenizer, config)
 
 
@@ -581,7 +589,7 @@ def peaks_only(scores: np.ndarray, radius: int) -> np.ndarray:
     return _keep_peaks(np.array(scores), radius)
 
 
-_PEAK_BLOCK = 1 << 16
+_PEAK_BLOCK = 1 << 14
 
 
 def _keep_peaks(scores: np.ndarray, radius: int) -> np.ndarray:
@@ -605,13 +613,16 @@ def _keep_peaks(scores: np.ndarray, radius: int) -> np.ndarray:
         padded[radius : radius + last - first] = scores[first:last]
         # maxima[i] is the largest of padded[i : i + radius]: for gap p (at i = p - first),
         # maxima[i] covers the radius gaps before it and maxima[i + radius + 1] those after.
+        # The gaps of the block are one stretch of each array: slices (views), no index arrays.
         maxima = np.lib.stride_tricks.sliding_window_view(padded, radius).max(axis=1)
-        at = np.arange(low - first, high - first)
-        values = padded[at + radius]
-        beaten = (values > 0) & ((maxima[at] >= values) | (maxima[at + radius + 1] > values))
+        begin, end = low - first, high - first
+        values = padded[begin + radius : end + radius]
+        beaten = maxima[begin:end] >= values
+        beaten |= maxima[begin + radius + 1 : end + radius + 1] > values
+        beaten &= values > 0
         if pending is not None:
             scores[pending] = 0
-        pending = at[beaten] + first
+        pending = np.flatnonzero(beaten) + low
     if pending is not None:
         scores[pending] = 0
     return scores
@@ -742,10 +753,10 @@ def chunk_documents(documents: Sequence[Document], tokenizer: object = None, con
         scores = semantic_scores([plans[i][0] for i in pending], [documents[i].text for i in pending], config, embedder)  # type: ignore[index]
         semantic = dict(zip(pending, scores))
     return [
-        _within_embedder(document.text, document.id, plan if isinstance(plan, list) else
-                         _finish(document.text, document.id, plan, tokenizer, config, budget, semantic.get(index)),
+        _within_embedder(document.text, document.id, plans[index] if isinstance(plans[index], list) else
+                         _finish(document.text, document.id, plans, index, tokenizer, config, budget, semantic),
                          tokenizer, config)
-        for index, (document, plan) in enumerate(zip(documents, plans))
+        for index, document in enumerate(documents)
     ]
 
 
