@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ._display import HTML_ROWS, html_table, plural, preview
+from ._memory import trim
 from ._types import Chunk, Chunks, Document, Removed, as_documents, chunk_id
 from ._options import resolve_tokenizer, stage_config
 from .chunking.code import CODE_LANGUAGES
@@ -224,6 +225,8 @@ def prepare(
 
     # 1. Normalize: repaired text plus the way back to raw offsets.
     normalized, repaired, fixes = normalize_all(documents, normalize_config)
+    size = sum(len(d.text) for d in documents)
+    trim(size)  # each stage's peak starts from what is live, not from what the last one freed
 
     # 2. Dedup: kept pieces of each repaired text; removals with their kept copies.
     deduped: DedupResult | None = None
@@ -238,6 +241,7 @@ def prepare(
     else:
         kept_pieces = [[(0, len(d.text))] if d.text else [] for d in repaired]
         removed = []
+    trim(size)
 
     # 3. Chunk every kept piece; a chunk never spans a removed one.
     # All pieces go to the chunker at once, so semantic chunking embeds every
@@ -251,6 +255,7 @@ def prepare(
     # The maps back to raw offsets and the chunks in piece offsets are spent: the report
     # needs neither (random latin-1 holds 1.3 MB of maps and 0.6 MB of chunks per MB).
     del normalized, piece_chunks, piece_documents
+    trim(size)
 
     # 4. The report: naive windows over the raw text against these chunks, and what that costs.
     compression = None

@@ -134,6 +134,29 @@ def test_naive_windows_over_a_long_text_follow_one_tokenization():
     assert windows[-1].end == len(text)
 
 
+def test_the_reports_naive_baseline_reads_a_long_run_window_by_window(monkeypatch):
+    """A 1 MB run without a space is one pre-token piece: one call on it held 40 MB in BPE (prepare 44x its input)."""
+    import chunkwise
+    from chunkwise.chunking.chunker import ChunkConfig, naive_window_tokens
+
+    tokenizer = get_tokenizer()
+    longest: list[int] = []
+    counting = tokenizer._count_many
+
+    def recording(texts: list[str]) -> list[int]:
+        longest.append(max(map(len, texts)))
+        return counting(texts)
+
+    text = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(3 * TOKEN_WINDOW_CHARS))
+    monkeypatch.setattr(tokenizer, "_count_many", recording)  # the default tokenizer is shared: patched for this test
+    windows = naive_window_tokens(text, tokenizer, ChunkConfig(max_tokens=512, strategy="naive"))
+    assert max(longest, default=0) <= TOKEN_WINDOW_CHARS
+    assert sum(windows) >= len(text) // 4
+    longest.clear()
+    chunkwise.prepare(text, tokenizer=tokenizer, dedup=False)
+    assert max(longest) <= TOKEN_WINDOW_CHARS
+
+
 def test_bm25_keeps_postings_for_the_query_only_and_groups_add_up():
     sentences = [terms(s) for s in _prose(20_000).split(". ")]
     query = terms("How long are backups kept after an account is deleted?")
@@ -207,3 +230,16 @@ def test_exact_unit_keys_are_digests_of_the_normalized_unit():
     keys = dedup._exact_keys([Document("d", text)], units, min_chars=3)
     assert keys[0] == keys[1] != keys[2] and keys[3] is None
     assert all(len(key) == 16 for key in keys[:3])
+
+
+def test_prepare_hands_freed_memory_back_between_stages_of_a_large_input(monkeypatch):
+    """glibc keeps the pages of freed small objects; a large prepare() trims after each stage, a small one never."""
+    import chunkwise
+    from chunkwise import _memory
+
+    calls: list[int] = []
+    monkeypatch.setattr(_memory, "_malloc_trim", lambda: calls.append)
+    chunkwise.prepare(_prose(4_000), dedup=False)
+    assert calls == []
+    chunkwise.prepare(_prose(_memory.TRIM_MIN_CHARS), max_tokens=2048)
+    assert calls == [0, 0, 0]

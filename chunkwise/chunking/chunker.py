@@ -32,7 +32,7 @@ from .._types import SPAN_KINDS, Chunk, Chunks, Document, Span, SpanTable, chunk
 from ..embedding.embedders import get_embedder
 from ..errors import ConfigError, InputTypeError
 from ..text.segmentation import Break, cluster_safe_cut, segment_table
-from ..tokens import Tokenizer, content_budget, get_tokenizer
+from ..tokens import Tokenizer, content_budget, get_tokenizer, one_window
 from ._boundaries import SCORE_SCALE, select_starts
 from .code import CODE_LANGUAGES, LANGUAGES, Language, code_span_table
 from ._scores import gap_similarities as semantic_gap_similarities
@@ -870,9 +870,10 @@ def naive_window_tokens(text: str, tokenizer: Tokenizer, config: ChunkConfig) ->
     without its chunks' texts and ids (a report needs only these)."""
     overlap = config.effective_naive_overlap
     budget = content_budget(tokenizer, config.max_tokens)
-    if text and overlap < budget:
+    if text and overlap < budget and one_window(text):
         # A text within one window is that window (most documents of a store are): one count,
         # not a walk over its token starts. Text with no tokens takes the walk, which gives none.
+        # A longer text is read window by window, never in one call.
         count = tokenizer.whole_count(text)
         if 0 < count <= budget:
             return [count + tokenizer.overhead]
