@@ -130,3 +130,33 @@ def test_cuts_in_code_are_labelled_by_the_programs_structure():
     shown = visualize(source, max_tokens=40, language="python").html
     labels = re.findall(r'id="c\d+" title="[^"]*">#\d+ \u00b7 [\d,]+ tok \u00b7 ([a-z ]+)<', shown)
     assert labels and set(labels) <= {"section", "paragraph", "item", "line"}
+
+
+def test_a_stores_sample_of_a_large_document_holds_only_the_part_it_draws(tmp_path, monkeypatch):
+    """The page draws the first part and lists the chunks that start there; the heading counts the whole."""
+    from chunkwise.stores import _assembly
+
+    monkeypatch.setattr(_assembly, "MAX_CHARS", 2_000)  # a large document, in miniature
+    made: list[int] = []
+    original = _assembly.Chunk
+
+    def counted(**fields):
+        made.append(fields["start"])
+        return original(**fields)
+
+    monkeypatch.setattr(_assembly, "Chunk", counted)
+    store = tmp_path / "store"
+    store.mkdir()
+    text = "".join(f"Paragraph {i} says a few words about topic {i % 7}, then stops.\n\n" for i in range(200))
+    (store / "long.txt").write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    chunkwise.prepare_store(store, out, prepare_options={"max_tokens": 32})
+    page = (out / "chunks.jsonl.sample.html").read_text(encoding="utf-8")
+    lines = (out / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
+    starts = [json.loads(line)["start"] for line in lines]
+    shown = [s for s in starts if s < 2_000]
+    assert f"{len(text):,} characters \u00b7 {len(lines):,} chunks" in page
+    assert f"The text stops at 2,000 of {len(text):,} characters" in page
+    assert f"the table lists the {len(shown):,} chunks that start there" in page
+    assert sorted(made) == shown  # no chunk past the drawn part was ever made
+    assert _drawn_text(page) == text[:2_000]

@@ -14,7 +14,7 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -163,25 +163,42 @@ def cut_strengths(text: str, starts: Sequence[int], language: str | None = None)
     return out
 
 
+class Totals(NamedTuple):
+    """The whole document's figures, for a page given only its first part (a store's sample of a large document)."""
+
+    characters: int
+    chunks: int
+    tokens: int
+    largest: int
+
+
 def render_document(text: str, chunks: Sequence[Chunk], removed: Sequence[Removed], *, doc_id: str, max_tokens: int,
-                    title: str | None = None, max_chars: int = MAX_CHARS, language: str | None = None) -> str:
-    """The page: heading, legend, the text with cuts and removals marked, then a row per chunk."""
+                    title: str | None = None, max_chars: int = MAX_CHARS, language: str | None = None,
+                    totals: Totals | None = None) -> str:
+    """The page: heading, legend, the text with cuts and removals marked, then a row per chunk.
+
+    ``totals``: when ``text`` is the document's first part and ``chunks`` those that start in it,
+    the whole document's figures for the heading (the table then lists those chunks).
+    """
     strengths = cut_strengths(text, [c.start for c in chunks], language)
     shown_chars = min(len(text), max_chars)
     body = [f"<h1>{_e(title or f'Chunks of {doc_id}')}</h1>"]
     tokens = [c.token_count for c in chunks]
+    whole = totals or Totals(len(text), len(chunks), sum(tokens), max(tokens, default=0))
     removed_chars = sum(r.end - r.start for r in removed)
-    body.append(f'<p class="sub">{_e(doc_id)} \u00b7 {len(text):,} characters \u00b7 {len(chunks):,} chunks \u00b7 '
-                f"cap {max_tokens:,} tokens \u00b7 {sum(tokens):,} tokens in chunks (largest {max(tokens, default=0):,}) "
+    body.append(f'<p class="sub">{_e(doc_id)} \u00b7 {whole.characters:,} characters \u00b7 {whole.chunks:,} chunks \u00b7 '
+                f"cap {max_tokens:,} tokens \u00b7 {whole.tokens:,} tokens in chunks (largest {whole.largest:,}) "
                 f"\u00b7 {len(removed):,} removed spans ({removed_chars:,} characters)</p>")
     body.append('<div class="legend"><span class="c0">chunk</span><span class="c1">next chunk</span>'
                 '<span class="ov">in two chunks (overlap)</span><span class="rm">removed by dedup</span>'
                 '<span class="cut">#3 \u00b7 412 tok \u00b7 paragraph</span> a cut at a structural boundary'
                 '<span class="cut weak">#4 \u00b7 512 tok \u00b7 inside a unit</span> a cut the cap forced</div>')
     body.append('<div class="doc">' + _marked_text(text[:shown_chars], chunks, removed, strengths, max_tokens) + "</div>")
-    if shown_chars < len(text):
-        body.append(f'<p class="note">The text stops at {shown_chars:,} of {len(text):,} characters '
-                    "(max_chars); the table lists every chunk.</p>")
+    if shown_chars < whole.characters:
+        listed = ("the table lists every chunk" if whole.chunks == len(chunks) else
+                  f"the table lists the {len(chunks):,} chunks that start there")
+        body.append(f'<p class="note">The text stops at {shown_chars:,} of {whole.characters:,} characters '
+                    f"(max_chars); {listed}.</p>")
     body.append(_chunk_table(chunks, strengths, max_tokens))
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{_e(title or f'Chunks of {doc_id}')}</title><style>{CSS}</style></head><body><main>"
@@ -255,4 +272,4 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-__all__ = ["visualize", "Visualization", "render_document", "cut_strengths"]
+__all__ = ["visualize", "Visualization", "render_document", "cut_strengths", "Totals"]

@@ -25,7 +25,7 @@ from ..reporting.report import (
 )
 from ..reporting.scenarios import economics
 from ..chunking.code import language_of
-from ..reporting.visualization import render_document
+from ..reporting.visualization import MAX_CHARS, Totals, render_document
 from ._output import Commit, OutputPaths
 
 if TYPE_CHECKING:
@@ -270,13 +270,29 @@ def _sample_page(reader: _PartReader, document: DoneDocument, sample_text: Calla
     text = sample_text(document.doc_id) if sample_text is not None else None
     if text is None:
         return None
+    # The page draws the first MAX_CHARS characters and the chunks that start in them; the rest
+    # of a large document (and its chunks' texts) is counted, never held: drawing a 50 MB
+    # document whole doubled a store run's peak memory.
+    characters = len(text)
+    text = text[:MAX_CHARS]
     header, blocks = reader.record(document)
-    chunks = [Chunk(**entry) for block in blocks for entry in block]
+    chunks: list[Chunk] = []
+    count = tokens = largest = 0
+    for block in blocks:
+        for entry in block:
+            if not 0 <= entry["start"] <= entry["end"] <= characters:
+                return None  # the document changed since it was prepared
+            count += 1
+            tokens += entry["token_count"]
+            largest = max(largest, entry["token_count"])
+            if entry["start"] < len(text) or characters == len(text):
+                chunks.append(Chunk(**entry))
     removed = [Removed(**entry) for entry in header["removed"]]
-    if any(not 0 <= item.start <= item.end <= len(text) for item in (*chunks, *removed)):
-        return None  # the document changed since it was prepared
+    if any(not 0 <= item.start <= item.end <= characters for item in removed):
+        return None
     return render_document(text, chunks, removed, doc_id=document.doc_id, max_tokens=max_tokens,
-                           title=f"Sample document: {document.doc_id}", language=language_of(Path(document.doc_id).suffix))
+                           title=f"Sample document: {document.doc_id}", language=language_of(Path(document.doc_id).suffix),
+                           totals=Totals(characters, count, tokens, largest))
 
 
 def assemble(
