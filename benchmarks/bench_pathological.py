@@ -21,16 +21,23 @@ finding was about 50) through ``prepare_store`` (the store path behind
     python benchmarks/bench_pathological.py [--mb 1] [--big-mb 10] [--json out.json]
         [--functions chunk,prepare] [--classes prose,cjk] [--timeout 300]
 
-Last full run (2026-11-27, cython backend, --mb 1 --big-mb 50; quiet cores), worst class of
-each function, memory (peak / input): chunk 9.6x (tiny paragraphs); naive_split 1.8x (CJK);
-normalize 6.9x (HTML entities); compress 8.8x (random latin-1; was 13.5x: at most 2,048
-sentences embedded per call, spans in arrays); semantic 10.2-10.7x on tiny paragraphs across
-runs; prepare 11.5-11.8x on random latin-1 (was 14.4x) and 10.2x on tiny paragraphs. prepare's
-repaired latin-1 holds characters beyond U+FFFF (ftfy decodes random bytes into them), so every
-copy of it is 4 bytes a character, 2.2x the input's UTF-8. The 50 MB file through prepare_store:
-7.6x (was 10.4x: a document's part record is a line per chunk, read back in blocks). Time:
-within 10x of prose but normalize on latin-1 (93x of prose's 0.04 s/MB; ftfy.fix_encoding) and
-semantic on tiny paragraphs (7.8x and 13.6x in two runs: EmbeddingCache lookups).
+Last full run (2026-11-27 14:00, cython backend, --mb 1 --big-mb 50, on a busy machine: prose's
+own time per MB varied 3x between runs, so time ratios near the limit move with it), worst class
+of each function, memory (peak / input): chunk 7.0x (tiny paragraphs); naive_split 1.8x (CJK);
+prepare 11.3x (random latin-1; 14.4-15.4x before its stages handed freed heap pages back) and
+8.4x (tiny paragraphs; 10.2x before a document's unit table was freed ahead of its chunks);
+compress 8.8x (random latin-1); semantic 10.1x (tiny paragraphs; 9.7-9.8x in two other runs);
+normalize 7.3x (HTML entities). prepare on random CJK was 44.5x in the run before: the report's
+naive baseline counted a 1 MB run without spaces in one tokenizer call (3.5x since it reads it
+window by window). The 50 MB file through prepare_store: 14.0x (7.6x in an earlier run, before
+the store-wide dedup plan became the default and the store drew a sample page). The page held the
+whole document and its chunks until 12.9x at 20 MB (the fix came after this run). What remains is
+in the coordinator, not yet split further: its store-wide dedup pass reads, repairs and dedups the
+whole file before the workers start, and its plan holds every removed span's text (4.0 M
+characters for a 5 MB file of this prose, which is mostly repeats). Time: within 10x of prose but normalize on latin-1 (116x of prose's
+0.03 s/MB; ftfy.fix_encoding on about 30,000 segments per MB) and on HTML entities (14.5x of that
+0.03 s/MB), and semantic on tiny paragraphs (15.3x; 7.8-13.6x in earlier runs: EmbeddingCache
+lookups, one per unit).
 """
 
 from __future__ import annotations
