@@ -30,8 +30,9 @@ compress 8.8x (random latin-1); semantic 10.1x (tiny paragraphs; 9.7-9.8x in two
 normalize 7.3x (HTML entities). prepare on random CJK was 44.5x in the run before: the report's
 naive baseline counted a 1 MB run without spaces in one tokenizer call (3.5x since it reads it
 window by window). The 50 MB file through prepare_store: 14.0x (7.6x in an earlier run, before
-the store-wide dedup plan became the default and the store drew a sample page). The page held the
-whole document and its chunks until 12.9x at 20 MB (the fix came after this run). What remains is
+the store-wide dedup plan became the default and before the store drew a sample page). The page
+held the whole document and its chunks: 12.9x at 20 MB once it stopped (the fix came after this
+run). What remains is
 in the coordinator, not yet split further: its store-wide dedup pass reads, repairs and dedups the
 whole file before the workers start, and its plan holds every removed span's text (4.0 M
 characters for a 5 MB file of this prose, which is mostly repeats). Time: within 10x of prose but normalize on latin-1 (116x of prose's
