@@ -286,6 +286,30 @@ def test_a_store_run_removes_what_prepare_removes_on_the_same_documents(tmp_path
     assert (again.processed, again.skipped) == (0, summary.documents)
 
 
+def test_a_store_of_one_document_runs_its_own_dedup_with_no_coordinator_pass(tmp_path, monkeypatch):
+    """One document: the store's dedup is the document's own, run by its worker; the coordinator
+    never repairs or dedups it first (that pass was most of a one-file run's memory), same output."""
+    import chunkwise
+    from chunkwise.stores import _plan
+    from chunkwise.stores.sources import store_documents
+
+    def no_pass(*args, **kwargs):
+        raise AssertionError("the coordinator repaired a one-document store")
+
+    monkeypatch.setattr(_plan, "normalize_all", no_pass)
+    store = tmp_path / "store"
+    store.mkdir()
+    paragraph = "The ledger replicas are compared every night and the differences are reported at dawn.\n\n"
+    (store / "one.txt").write_text("# Ledgers\n\n" + paragraph * 3 + "A closing line of its own.\n", encoding="utf-8")
+    summary = prepare_store(store, tmp_path / "out" / "chunks.jsonl", prepare_options={"max_tokens": 64})
+    in_memory = chunkwise.prepare(list(store_documents(open_store(store))), max_tokens=64)
+    assert summary.store_dedup == "full"
+    assert in_memory.removed and chunk_rows(Path(summary.files["removed"])) == [e.to_dict() for e in in_memory.removed]
+    assert chunk_rows(summary.output) == [c.to_dict() for c in in_memory.chunks]
+    again = prepare_store(store, tmp_path / "out" / "chunks.jsonl", prepare_options={"max_tokens": 64})
+    assert (again.processed, again.skipped) == (0, 1)
+
+
 def test_a_store_too_large_for_memory_falls_back_to_chunks_with_a_warning(tmp_path, monkeypatch):
     """The default store dedup holds the store's text; where it would not fit (here: a budget of
     100 bytes), the run goes on by chunks, warns, and says so in its report; "full" insists."""

@@ -72,8 +72,9 @@ def _classify(err: Exception) -> str:
 def process_batch(records: list[StoreRecord], prepare_options: dict[str, Any]) -> BatchOutcome:
     """Run ``prepare`` on each record on its own; each document's record is the part file's bytes.
 
-    A record may carry its ``dedup_plan`` (dedup decided over the whole store); without one
-    the document is prepared without dedup.
+    A record may carry its ``dedup_plan`` (dedup decided over the whole store, or True for the
+    document's own dedup, in a store of one document); without one the document is prepared
+    without dedup.
 
     A document's record is a header line (its id, chunk count, removals and
     report) and then one line per chunk, so a huge document is read back a

@@ -79,7 +79,7 @@ class StoreRecord:
     content_hash: str
     metadata: dict[str, Any] = field(default_factory=dict)
     problem: Problem | None = None
-    dedup_plan: Any = None  # a pipeline.DedupPlan when the store's dedup was decided before chunking
+    dedup_plan: Any = None  # a pipeline.DedupPlan when the store's dedup was decided before chunking (True: the document's own)
 
 
 def _hash(doc_id: str, payload: bytes | str | None, payload_format: str, metadata: dict[str, Any]) -> str:
