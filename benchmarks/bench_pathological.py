@@ -31,11 +31,10 @@ normalize 7.3x (HTML entities). prepare on random CJK was 44.5x in the run befor
 naive baseline counted a 1 MB run without spaces in one tokenizer call (3.5x since it reads it
 window by window). The 50 MB file through prepare_store: 14.0x (7.6x in an earlier run, before
 the store-wide dedup plan became the default and before the store drew a sample page). The page
-held the whole document and its chunks: 12.9x at 20 MB once it stopped (the fix came after this
-run). What remains is
-in the coordinator, not yet split further: its store-wide dedup pass reads, repairs and dedups the
-whole file before the workers start, and its plan holds every removed span's text (4.0 M
-characters for a 5 MB file of this prose, which is mostly repeats). Time: within 10x of prose but normalize on latin-1 (116x of prose's
+held the whole document and its chunks: 12.9x at 20 MB once it stopped, and 12.1x once a store of
+one document skipped the coordinator's dedup pass (both fixes came after this run). What remains
+is the worker's prepare holding the record's bytes, the decoded text (2 bytes a character: this
+prose has a few non-ASCII characters), the repaired text and dedup's unit texts at once. Time: within 10x of prose but normalize on latin-1 (116x of prose's
 0.03 s/MB; ftfy.fix_encoding on about 30,000 segments per MB) and on HTML entities (14.5x of that
 0.03 s/MB), and semantic on tiny paragraphs (15.3x; 7.8-13.6x in earlier runs: EmbeddingCache
 lookups, one per unit).
