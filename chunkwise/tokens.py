@@ -166,14 +166,10 @@ class Tokenizer:
             self._known[text] = count
 
     def whole_count(self, text: str) -> int:
-        """``content_count`` of a text the caller holds (a document), remembered when remembering."""
-        known = self._known
-        if known is None:
-            return self.content_count(text)
-        count = known.get(text)
-        if count is None:
-            count = self.content_count(text)
-            self.remember(text, count)
+        """``content_count`` of a text the caller holds (a document), remembered when remembering
+        (``content_count_batch`` reads a remembered count back)."""
+        count = self.content_count(text)
+        self.remember(text, count)
         return count
 
     def content_count_batch(self, texts: Sequence[str]) -> list[int]:
