@@ -98,8 +98,16 @@ def patterns() -> dict[str, Any]:
             r"[\p{Cf}\p{Zs}\t\x00-\x08\x0e-\x1f\x7f-\x9f]*(?=\p{Ll})"
         ),
         "invisibles": re.compile(f"[{CONTROLS}{INVISIBLE}{ZERO_WIDTH_JOINERS}{BIDI_CONTROLS}]"),
-        "joiner_script": re.compile(f"[{_JOINER_SCRIPTS}]"),
-        "emoji_left": regex.compile(r"[\p{Extended_Pictographic}\p{Emoji_Modifier}\ufe0f\ufe0e]"),
+        # The same, but a joiner only where it joins nothing: a character of a joining script
+        # before it, or (ZWJ only) an emoji, its modifier or a variation selector. Judged by
+        # the character before alone: a chunk may end right after a joiner (a cap smaller
+        # than one emoji sequence), and normalizing that chunk alone must keep what
+        # normalizing the whole text kept; chunks never start with a joiner.
+        "removable_invisibles": regex.compile(
+            f"[{CONTROLS}{INVISIBLE}{BIDI_CONTROLS}]"
+            f"|(?<![{_JOINER_SCRIPTS}\\p{{Extended_Pictographic}}\\p{{Emoji_Modifier}}\ufe0f\ufe0e])\u200d"
+            f"|(?<![{_JOINER_SCRIPTS}])\u200c"
+        ),
         "spaces": re.compile(f"[{SPACES}]+"),
         "fullwidth": re.compile(f"[{FULLWIDTH}]+"),
         "fullwidth_punct": re.compile(r"[\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff5e]"),
@@ -210,6 +218,8 @@ def fix_mojibake(text: str, counts: Counter, leads: str, removes_controls: bool 
     boundary_backwards = pats["mojibake_boundary_backwards"]
     invisible = pats["hides_mojibake"]
     controls = pats["controls"]
+    # Mojibake repeats its words ("donâ€™t", "itâ€™s"); ftfy costs tens of microseconds a call.
+    fix_encoding = functools.lru_cache(maxsize=4096)(ftfy.fix_encoding)
     edits: list[tuple[int, int, str]] = []
     segment_end = 0
     for hint_start, hint_end in _mojibake_hints(text, leads):
@@ -221,21 +231,20 @@ def fix_mojibake(text: str, counts: Counter, leads: str, removes_controls: bool 
         after = boundary.search(text, hint_end)
         segment_end = after.start() if after else len(text)
         segment = text[start:segment_end]
-        repaired = ftfy.fix_encoding(segment)
         # A stray invisible character can hide mojibake from ftfy; later passes remove it
         # and a second run would then repair: judge the segment without it too, and prefer
-        # that repair. (A soft hyphen can also be a mojibake byte: "Ã" + SHY is "í".)
+        # that repair (then the segment as it is need not be judged). A soft hyphen can
+        # also be a mojibake byte: "Ã" + SHY is "í".
         visible = invisible.sub("", segment) if invisible.search(segment) else segment
-        if visible is not segment:
-            repaired_visible = ftfy.fix_encoding(visible)
-            if repaired_visible != visible:
-                repaired = repaired_visible
+        repaired = fix_encoding(visible) if visible is not segment else visible
+        if repaired == visible:
+            repaired = fix_encoding(segment)
         # C1 controls can be mojibake bytes, so they are not stripped up front; but a
         # control ftfy left in place goes in a later pass, and a second run would judge
         # what is left ("\x8dÂ\x80" -> "\x8dÂ€" -> "Â€" -> "€"): judge it now.
         if removes_controls and controls.search(repaired):
             settled = controls.sub("", repaired)
-            repaired_settled = ftfy.fix_encoding(settled)
+            repaired_settled = fix_encoding(settled)
             if repaired_settled != settled:
                 repaired = repaired_settled
         if repaired != segment:
@@ -287,20 +296,41 @@ def fix_html_entities(text: str, counts: Counter, keep_syntax: bool = False) -> 
     from ftfy.fixes import unescape_html
 
     body = patterns()["entity_body"]
-
-    def fix(match: Any) -> str:
+    # A page repeats a handful of references, and ftfy's unescape costs a few microseconds a
+    # call: each spelling is decided once. The loop builds the text and its map directly
+    # (substitute()'s callback per match was half the time on entity-dense text).
+    decided: dict[str, str] = {}
+    pieces: list[str] = []
+    in_start: list[int] = []
+    in_end: list[int] = []
+    out_len: list[int] = []
+    position = 0
+    for match in patterns()["entity"].finditer(text):
         found = match.group()
-        new = unescape_html(found)
-        if keep_syntax and new in HTML_SYNTAX:
-            return found
+        new = decided.get(found)
+        if new is None:
+            new = unescape_html(found)
+            if keep_syntax and new in HTML_SYNTAX:
+                new = found
+            decided[found] = new
+        if new == found:
+            continue
+        start, end = match.span()
         # "&amp;lt;" must stay: unescaping it would make "&lt;", and a second run would differ.
-        if new == "&" and body.match(text, match.end()):
-            return found
-        if new != found:
-            counts["html_entities"] += 1
-        return new
-
-    return substitute(text, patterns()["entity"], fix)
+        if new == "&" and body.match(text, end):
+            continue
+        pieces.append(text[position:start])
+        pieces.append(new)
+        position = end
+        # A reference is at least three characters, so every replacement moves later offsets.
+        in_start.append(start)
+        in_end.append(end)
+        out_len.append(len(new))
+    if not in_start:
+        return text, None
+    counts["html_entities"] += len(in_start)
+    pieces.append(text[position:])
+    return "".join(pieces), EditMap.from_edits(in_start, in_end, out_len)
 
 
 def fix_line_breaks(text: str, counts: Counter) -> tuple[str, EditMap | None]:
@@ -329,20 +359,6 @@ def fix_invisibles(
 ) -> tuple[str, EditMap | None]:
     """Remove control, zero-width and bidi characters; ZWJ / ZWNJ stay where they join."""
     pats = patterns()
-    joiner_script = pats["joiner_script"]
-    emoji_left = pats["emoji_left"]
-
-    # Judged by the character before only: a chunk may end right after a joiner (a cap
-    # smaller than one emoji sequence), and normalizing that chunk alone must keep what
-    # normalizing the whole text kept. Chunks never start with a joiner.
-    def joiner_meaningful(match: Any) -> bool:
-        position = match.start()
-        before = text[position - 1] if position else ""
-        if not before:
-            return False
-        if joiner_script.match(before):
-            return True
-        return match.group() == "\u200d" and bool(emoji_left.match(before))
 
     def fix(match: Any) -> str:
         char = match.group()
@@ -355,7 +371,8 @@ def fix_invisibles(
                 return char
             return ""
         if char in ZERO_WIDTH_JOINERS:
-            if not remove_invisible or joiner_meaningful(match):
+            # Only joiners that join nothing match when invisibles go (see the pattern).
+            if not remove_invisible:
                 return char
             counts["invisible"] += 1
             return ""
@@ -369,7 +386,8 @@ def fix_invisibles(
         counts["invisible"] += 1
         return ""
 
-    return substitute(text, pats["invisibles"], fix)
+    # A joiner that joins is never matched, so emoji sequences cost no call each.
+    return substitute(text, pats["removable_invisibles" if remove_invisible else "invisibles"], fix)
 
 
 def fix_spaces(text: str, counts: Counter, present: str) -> str:
@@ -433,20 +451,41 @@ def apply_form(text: str, form: str, protect: bool, counts: Counter) -> tuple[st
         windows = [(0, len(text))]
     protected = pats["nfkc_protected"] if (protect and form == "NFKC") else None
     unstable = pats["unstable"][form]
-    edits: list[tuple[int, int, str]] = []
+    normalize = unicodedata.normalize
+    # Built here rather than through apply_edits(): text with a mark on every letter has a
+    # run every few characters, and the per-edit bookkeeping there cost as much as the
+    # normalizing itself. Runs are maximal, so each one's stable character before it lies
+    # after the previous run: the edits never overlap.
+    pieces: list[str] = []
+    in_start: list[int] = []
+    in_end: list[int] = []
+    out_len: list[int] = []
+    position = 0
     for window_start, window_end in windows:
         for run in unstable.finditer(text, window_start, window_end):
-            start = max(run.start() - 1, 0)
-            segment = text[start : run.end()]
+            start, end = run.span()
+            if start:
+                start -= 1
+            segment = text[start:end]
             if protected is not None and protected.search(segment):
                 normalized = _normalize_keeping(segment, form, protected)
             else:
-                normalized = unicodedata.normalize(form, segment)
+                normalized = normalize(form, segment)
             if normalized != segment:
-                counts["form"] += 1
-                edits.append((start, run.end(), normalized))
-    # Whole: canonical ordering moves marks within the run, so no slice of it maps one to one.
-    return apply_edits(text, edits, trim=False)
+                pieces.append(text[position:start])
+                pieces.append(normalized)
+                position = end
+                # Whole: canonical ordering moves marks within the run, so no slice of it
+                # maps one to one.
+                if not (end - start == 1 == len(normalized)):
+                    in_start.append(start)
+                    in_end.append(end)
+                    out_len.append(len(normalized))
+    if not pieces:
+        return text, None
+    counts["form"] += len(pieces) // 2
+    pieces.append(text[position:])
+    return "".join(pieces), (EditMap.from_edits(in_start, in_end, out_len) if in_start else None)
 
 
 def _normalize_keeping(segment: str, form: str, protected: Any) -> str:

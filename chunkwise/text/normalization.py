@@ -16,6 +16,7 @@ point where no repair looks across) so memory stays a small multiple of the inpu
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -398,6 +399,10 @@ def _blocks(text: str, block_size: int):
         start = end
 
 
+# The first of two letters or digits in a row: re's \w is exactly str.isalnum() or "_".
+_ALNUM_PAIR = re.compile(r"[^\W_](?=[^\W_])")
+
+
 def _cut_point(text: str, start: int, block_size: int) -> int:
     limit = start + block_size
     if limit >= len(text):
@@ -414,16 +419,22 @@ def _cut_point(text: str, start: int, block_size: int) -> int:
     # letters or digits that are both ASCII or both beyond Latin, and not inside an
     # entity (an "&" less than 34 characters before, with no ";" after it yet). Only
     # ftfy's view of the stretch can change across such a cut.
-    for position in range(limit, low, -1):
-        before, after = text[position - 1], text[position]
-        if (
-            before.isalnum()
-            and after.isalnum()
-            and (before.isascii() == after.isascii())
-            and (before.isascii() or (before > "\u02ff" and after > "\u02ff"))
-            and not _inside_entity(text, max(start, position - 34), position)
-        ):
-            return position
+    # Scanned backwards a window at a time by the compiled matcher: a character-by-character
+    # loop cost more than the rest of normalize() on letters buried in marks.
+    high = limit
+    while high > low:
+        window_low = max(low, high - 512)
+        firsts = [match.start() for match in _ALNUM_PAIR.finditer(text, window_low, high + 1)]
+        for first in reversed(firsts):
+            position = first + 1
+            before, after = text[first], text[position]
+            if (
+                (before.isascii() == after.isascii())
+                and (before.isascii() or (before > "\u02ff" and after > "\u02ff"))
+                and not _inside_entity(text, max(start, position - 34), position)
+            ):
+                return position
+        high = window_low
     # Text without letters (all controls, symbols): cut anywhere but inside CRLF or a
     # surrogate pair, and not before a character that attaches to the one before it;
     # before an entity rather than inside it.
