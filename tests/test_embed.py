@@ -268,6 +268,10 @@ def test_cache_keys_by_model(tmp_path):
     assert found.tolist() == [True, False] and vectors[0].tolist() == [1, 1, 1, 1]
     _, found = cache.get("model-a", ["x"], 8)  # another dimension: a miss, not garbage
     assert not found.any()
+    cache.put("model-a", ["z"], np.full((1, 4), 2, dtype=np.float32))
+    vectors, found = cache.get("model-a", ["z", "y", "x", "z", "x"], 4)  # repeats get their key's row
+    assert found.tolist() == [True, False, True, True, True]
+    assert vectors[:, 0].tolist() == [2, 0, 1, 2, 1]
 
 
 def test_cache_is_safe_across_processes(tmp_path):

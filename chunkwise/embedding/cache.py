@@ -47,13 +47,13 @@ class EmbeddingCache:
 
     def get(self, model_id: str, texts: Sequence[str], dimension: int) -> tuple[np.ndarray, np.ndarray]:
         """(vectors, found): rows for texts in the cache; ``found`` marks which rows are filled."""
-        vectors = np.zeros((len(texts), dimension), dtype=np.float32)
-        found = np.zeros(len(texts), dtype=bool)
-        keys = [text_key(text) for text in texts]
-        rows_by_key: dict[bytes, list[int]] = {}
-        for index, key in enumerate(keys):
-            rows_by_key.setdefault(key, []).append(index)
-        unique = list(rows_by_key)
+        position: dict[bytes, int] = {}
+        inverse = np.fromiter(
+            (position.setdefault(text_key(text), len(position)) for text in texts), dtype=np.int64, count=len(texts)
+        )
+        unique = list(position)
+        hits: list[int] = []
+        blobs: list[bytes] = []
         with self._lock:
             for first in range(0, len(unique), self._QUERY_CHUNK):
                 part = unique[first : first + self._QUERY_CHUNK]
@@ -62,13 +62,20 @@ class EmbeddingCache:
                     f"SELECT key, vector FROM vectors WHERE model = ? AND key IN ({marks})", [model_id, *part]
                 )
                 for key, blob in cursor:
-                    vector = np.frombuffer(blob, dtype=np.float32)
-                    if vector.size != dimension:
+                    if len(blob) != 4 * dimension:
                         continue  # written by another model version; treat as missing
-                    rows = rows_by_key[key]
-                    vectors[rows] = vector
-                    found[rows] = True
-        return vectors, found
+                    hits.append(position[key])
+                    blobs.append(blob)
+        # Filled in one assignment, then spread to the rows: an assignment per key was most of
+        # a lookup's time for short texts (one-line paragraphs).
+        vectors = np.zeros((len(unique), dimension), dtype=np.float32)
+        found = np.zeros(len(unique), dtype=bool)
+        if hits:
+            vectors[hits] = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(hits), dimension)
+            found[hits] = True
+        if len(unique) == len(texts):  # no repeats: the unique rows are the rows, in order
+            return vectors, found
+        return vectors[inverse], found[inverse]
 
     def put(self, model_id: str, texts: Sequence[str], vectors: np.ndarray) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
