@@ -244,3 +244,46 @@ def test_prepare_hands_freed_memory_back_between_stages_of_a_large_input(monkeyp
     assert calls == []
     chunkwise.prepare(_prose(30_000)[:30_000])
     assert calls == [0, 0, 0]
+
+
+def test_a_part_header_is_written_and_read_a_removal_at_a_time_as_one_json_line():
+    # A file that is mostly repeats has a header as large as itself: it is written and read
+    # entry by entry, and must stay exactly the line json makes of the whole dict.
+    import io
+    import json
+
+    from chunkwise._types import Removed
+    from chunkwise.stores._assembly import _Header
+    from chunkwise.stores._engines import _line, _write_header
+
+    rng = random.Random(7)
+    for count in (0, 1, 5):
+        removed = [Removed(f"d\"{i}", i, i + 3, "exact", "k\u00e9", 0, 3, rng.choice(['a "q" \\', "\u00e9\n\t", "],\"report\":"]),
+                           rng.choice([None, 0.5]), rng.choice([None, 4])) for i in range(count)]
+        report = {"naive": {"tokens": 3, "notes": ["],\"report\":{"]}, "x": [1, 2.5, None]}
+        part = io.BytesIO()
+        _write_header(part, 'doc "removed":[ id', 7, removed, report)
+        line = part.getvalue()
+        assert line == _line({"doc_id": 'doc "removed":[ id', "chunks": 7, "removed": [r.to_dict() for r in removed],
+                              "report": report})
+        header = _Header(line)
+        assert header.chunks == 7
+        assert list(header.removals()) == [r.to_dict() for r in removed]
+        assert header.report() == report
+        assert header.report() == json.loads(line)["report"]  # again, and before the removals are read:
+        assert _Header(line).report() == report
+
+
+def test_the_store_reports_removal_excerpt_reads_only_its_first_words():
+    from chunkwise._types import Removed
+    from chunkwise.stores._assembly import EXCERPT_CHARS, _StoreReport
+
+    rng = random.Random(11)
+    for case in range(300):
+        text = "".join(rng.choice(["word ", "x", "\u00a0", "\n\n\n", " " * 50, "\u3000", "\u00e9t\u00e9 "])
+                       for _ in range(rng.randrange(0, 3 * EXCERPT_CHARS)))
+        report = _StoreReport([], None)
+        report.add_example(Removed("d", 0, len(text), "exact", "k", 0, len(text), text, None, 5), case)
+        flat = " ".join(text.split())
+        expected = flat if len(flat) <= EXCERPT_CHARS else flat[: EXCERPT_CHARS - 1] + "\u2026"
+        assert report.examples[0][2][4] == expected

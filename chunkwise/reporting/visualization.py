@@ -170,6 +170,8 @@ class Totals(NamedTuple):
     chunks: int
     tokens: int
     largest: int
+    removed_spans: int | None = None  # None: counted from the removals the page is given
+    removed_chars: int | None = None
 
 
 def render_document(text: str, chunks: Sequence[Chunk], removed: Sequence[Removed], *, doc_id: str, max_tokens: int,
@@ -185,10 +187,11 @@ def render_document(text: str, chunks: Sequence[Chunk], removed: Sequence[Remove
     body = [f"<h1>{_e(title or f'Chunks of {doc_id}')}</h1>"]
     tokens = [c.token_count for c in chunks]
     whole = totals or Totals(len(text), len(chunks), sum(tokens), max(tokens, default=0))
-    removed_chars = sum(r.end - r.start for r in removed)
+    removed_spans = len(removed) if whole.removed_spans is None else whole.removed_spans
+    removed_chars = sum(r.end - r.start for r in removed) if whole.removed_chars is None else whole.removed_chars
     body.append(f'<p class="sub">{_e(doc_id)} \u00b7 {whole.characters:,} characters \u00b7 {whole.chunks:,} chunks \u00b7 '
                 f"cap {max_tokens:,} tokens \u00b7 {whole.tokens:,} tokens in chunks (largest {whole.largest:,}) "
-                f"\u00b7 {len(removed):,} removed spans ({removed_chars:,} characters)</p>")
+                f"\u00b7 {removed_spans:,} removed spans ({removed_chars:,} characters)</p>")
     body.append('<div class="legend"><span class="c0">chunk</span><span class="c1">next chunk</span>'
                 '<span class="ov">in two chunks (overlap)</span><span class="rm">removed by dedup</span>'
                 '<span class="cut">#3 \u00b7 412 tok \u00b7 paragraph</span> a cut at a structural boundary'

@@ -6,10 +6,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._memory import trim
 from .._types import Chunk, Removed
 from .manifest import DoneDocument, Manifest
 from .sources import ChunkWriter
@@ -34,7 +36,41 @@ if TYPE_CHECKING:
 # Report fields that describe the configuration, not the documents: equal in every piece.
 _REPORT_SETTINGS = frozenset({"tokenizer", "max_tokens", "naive_overlap", "naive_overlap_set"})
 _OPEN_PARTS = 32
+_WORDS = re.compile(r"\S+")  # re's \s is str.isspace(), the whitespace str.split() splits on
 _CHUNK_BLOCK = 1024
+
+
+class _Header:
+    """A document's header line in a part (``_engines._write_header``), its removals parsed one at a time.
+
+    Removals carry their text, so the header of a document that is mostly repeats is as
+    large as the document; parsed whole it was held as dicts and strings beside the line
+    (a 10 MB file's sample page took the run from 9x its size to 13.7x). The line has no
+    spaces, and its first ``"removed":[`` is the key: inside a JSON string the quote would
+    be escaped.
+    """
+
+    def __init__(self, line: bytes) -> None:
+        self._text = line.decode("utf-8")
+        key = self._text.index('"removed":[')
+        self.chunks: int = json.loads(self._text[:key].rstrip(",") + "}")["chunks"]
+        self._at = key + len('"removed":[')
+        self._decoder = json.JSONDecoder()
+
+    def removals(self) -> Iterator[dict[str, Any]]:
+        """The removal entries, in order; once only (a second call yields none)."""
+        text = self._text
+        while text[self._at] != "]":
+            entry, at = self._decoder.raw_decode(text, self._at)
+            self._at = at + 1 if text[at] == "," else at
+            yield entry
+
+    def report(self) -> dict[str, Any]:
+        """The document's report fields (after any removals not yet read)."""
+        for _ in self.removals():
+            pass
+        value, _ = self._decoder.raw_decode(self._text, self._at + len('],"report":'))
+        return value
 
 
 class _PartReader:
@@ -44,9 +80,7 @@ class _PartReader:
         self._dir = parts_dir
         self._open: dict[str, Any] = {}
 
-    def record(self, document: DoneDocument) -> tuple[dict[str, Any], Iterator[list[dict[str, Any]]]]:
-        """A document's header and its chunks, a block of ``_CHUNK_BLOCK`` at a time (read as they are
-        consumed: a 50 MB document's chunks parsed at once were most of a store run's memory)."""
+    def _header_line(self, document: DoneDocument) -> tuple[Any, bytes]:
         handle = self._open.pop(document.part, None)
         if handle is None:
             if len(self._open) >= _OPEN_PARTS:
@@ -55,18 +89,23 @@ class _PartReader:
             handle = (self._dir / document.part).open("rb")
         self._open[document.part] = handle  # most recently used last
         handle.seek(document.offset)
-        header = json.loads(handle.readline())
-        position = handle.tell()
+        return handle, handle.readline()
 
-        def blocks() -> Iterator[list[dict[str, Any]]]:
-            handle.seek(position)
-            left = header["chunks"]
-            while left:
-                block = [json.loads(handle.readline()) for _ in range(min(left, _CHUNK_BLOCK))]
-                left -= len(block)
-                yield block
+    @staticmethod
+    def _blocks(handle: Any, position: int, count: int) -> Iterator[list[dict[str, Any]]]:
+        handle.seek(position)
+        left = count
+        while left:
+            block = [json.loads(handle.readline()) for _ in range(min(left, _CHUNK_BLOCK))]
+            left -= len(block)
+            yield block
 
-        return header, blocks()
+    def record(self, document: DoneDocument) -> tuple[_Header, Iterator[list[dict[str, Any]]]]:
+        """A document's header and its chunks, a block of ``_CHUNK_BLOCK`` at a time (read as they are
+        consumed: a 50 MB document's chunks parsed at once were most of a store run's memory)."""
+        handle, line = self._header_line(document)
+        header = _Header(line)
+        return header, self._blocks(handle, handle.tell(), header.chunks)
 
     def close(self) -> None:
         for handle in self._open.values():
@@ -203,7 +242,17 @@ class _StoreReport:
         import heapq
 
         tokens = entry.token_count or 0
-        flat = " ".join(entry.text.split())
+        # The text's words joined by single spaces, read only as far as the excerpt shows: a
+        # removal can be a whole repeated section, and splitting it all made a list of every
+        # word (a 10 MB file of repeats: 7.9x -> 11.3x its size while assembling).
+        words: list[str] = []
+        length = -1
+        for word in _WORDS.finditer(entry.text):
+            words.append(word.group())
+            length += len(words[-1]) + 1
+            if length > EXCERPT_CHARS:
+                break
+        flat = " ".join(words)
         excerpt = flat if len(flat) <= EXCERPT_CHARS else flat[: EXCERPT_CHARS - 1] + "\u2026"
         heapq.heappush(self.examples, (tokens, -position, (entry.doc_id, entry.reason, entry.kept_doc_id, entry.token_count, excerpt)))
         if len(self.examples) > REMOVED_EXAMPLES:
@@ -287,12 +336,18 @@ def _sample_page(reader: _PartReader, document: DoneDocument, sample_text: Calla
             largest = max(largest, entry["token_count"])
             if entry["start"] < len(text) or characters == len(text):
                 chunks.append(Chunk(**entry))
-    removed = [Removed(**entry) for entry in header["removed"]]
-    if any(not 0 <= item.start <= item.end <= characters for item in removed):
-        return None
+    removed: list[Removed] = []
+    spans = removed_chars = 0
+    for entry in header.removals():
+        if not 0 <= entry["start"] <= entry["end"] <= characters:
+            return None
+        spans += 1
+        removed_chars += entry["end"] - entry["start"]
+        if entry["start"] < len(text) or characters == len(text):
+            removed.append(Removed(**{**entry, "text": ""}))  # the page draws a span from the document's text
     return render_document(text, chunks, removed, doc_id=document.doc_id, max_tokens=max_tokens,
                            title=f"Sample document: {document.doc_id}", language=language_of(Path(document.doc_id).suffix),
-                           totals=Totals(characters, count, tokens, largest))
+                           totals=Totals(characters, count, tokens, largest, spans, removed_chars))
 
 
 def assemble(
@@ -311,6 +366,9 @@ def assemble(
     ``sample_text(doc_id)``: the raw text of a document, for the sample page the report
     links (the document with the most removed tokens); None where it cannot be read again.
     """
+    # The workers' freed pages (an in-process worker's whole prepare) go back before assembly
+    # stacks its own peak on them; so do the main pass's before the sample page.
+    trim(counts.get("bytes_read", 0))
     writer = ChunkWriter(paths.chunks, paths.output_format, tmp=commit.temporary(paths.chunks))
     removed_tmp = commit.temporary(paths.sidecar(".removed.jsonl"))
     reader = _PartReader(paths.parts)
@@ -322,16 +380,17 @@ def assemble(
             sample: tuple[tuple[int, int], DoneDocument] | None = None
             for document in manifest.done_in_order():
                 header, blocks = reader.record(document)
-                # The sample: a document cut at least once, with the most removed tokens, then the most
-                # chunks; the first of equals.
-                weight = (header["chunks"] >= 2, sum(entry.get("token_count") or 0 for entry in header["removed"]),
-                          header["chunks"])
-                if sample is None or weight > sample[0]:
-                    sample = (weight, document)
-                for entry in header["removed"]:
+                removed_tokens = 0
+                for entry in header.removals():
+                    removed_tokens += entry.get("token_count") or 0
                     removed_out.write(json.dumps(entry, ensure_ascii=False).encode() + b"\n")
                     removed_count += 1
                     totals.add_example(Removed(**entry), removed_count)
+                # The sample: a document cut at least once, with the most removed tokens, then the most
+                # chunks; the first of equals.
+                weight = (header.chunks >= 2, removed_tokens, header.chunks)
+                if sample is None or weight > sample[0]:
+                    sample = (weight, document)
                 kept: list[int] = []  # token counts of the kept chunks
                 for chunks in blocks:
                     copies = seen.first_copies(chunks) if seen is not None else [None] * len(chunks)
@@ -345,7 +404,7 @@ def assemble(
                         removed_out.write(json.dumps(entry.to_dict(), ensure_ascii=False).encode() + b"\n")
                         removed_count += 1
                         totals.add_removed(entry, removed_count)
-                totals.add_document(document.doc_id, header["report"], kept)
+                totals.add_document(document.doc_id, header.report(), kept)
                 chunk_count += len(kept)
                 if progress is not None and totals.documents % 1000 == 0:
                     progress(Progress("assembling", counts["listed"], counts["processed"], counts["skipped"], 0,
@@ -364,6 +423,7 @@ def assemble(
         commit.stage(paths.sidecar(".report.txt"), report.to_text().encode("utf-8") + b"\n")
         sample_page = paths.sidecar(".sample.html")
         doc_id = sample[1].doc_id if sample is not None else None
+        trim(counts.get("bytes_read", 0))
         page = _sample_page(reader, sample[1], sample_text, report.max_tokens) if sample is not None else None
         commit.stage(sample_page, (page or _NO_SAMPLE).encode("utf-8"))
         link = (sample_page.name, doc_id) if page is not None and doc_id is not None else None
