@@ -21,23 +21,21 @@ finding was about 50) through ``prepare_store`` (the store path behind
     python benchmarks/bench_pathological.py [--mb 1] [--big-mb 10] [--json out.json]
         [--functions chunk,prepare] [--classes prose,cjk] [--timeout 300]
 
-Last full run (2026-11-27 14:00, cython backend, --mb 1 --big-mb 50, on a busy machine: prose's
-own time per MB varied 3x between runs, so time ratios near the limit move with it), worst class
-of each function, memory (peak / input): chunk 7.0x (tiny paragraphs); naive_split 1.8x (CJK);
-prepare 11.3x (random latin-1; 14.4-15.4x before its stages handed freed heap pages back) and
-8.4x (tiny paragraphs; 10.2x before a document's unit table was freed ahead of its chunks);
-compress 8.8x (random latin-1); semantic 10.1x (tiny paragraphs; 9.7-9.8x in two other runs);
-normalize 7.3x (HTML entities). prepare on random CJK was 44.5x in the run before: the report's
-naive baseline counted a 1 MB run without spaces in one tokenizer call (3.5x since it reads it
-window by window). The 50 MB file through prepare_store: 14.0x (7.6x in an earlier run, before
-the store-wide dedup plan became the default and before the store drew a sample page). The page
-held the whole document and its chunks: 12.9x at 20 MB once it stopped, and 12.1x once a store of
-one document skipped the coordinator's dedup pass (both fixes came after this run). What remains
-is the worker's prepare holding the record's bytes, the decoded text (2 bytes a character: this
-prose has a few non-ASCII characters), the repaired text and dedup's unit texts at once. Time: within 10x of prose but normalize on latin-1 (116x of prose's
-0.03 s/MB; ftfy.fix_encoding on about 30,000 segments per MB) and on HTML entities (14.5x of that
-0.03 s/MB), and semantic on tiny paragraphs (15.3x; 7.8-13.6x in earlier runs: EmbeddingCache
-lookups, one per unit).
+Last full run (2026-11-27 16:50, cython backend, --mb 1 --big-mb 50, on 242c81a; output in
+docs/measured/bench_pathological.txt), worst class of each function:
+chunk 3.3x time (markdown table line), 7.1x memory (tiny paragraphs); naive_split 2.9x, 1.8x;
+prepare 2.9x, 11.7x (random latin-1); compress 3.2x, 17.1x (random latin-1; 15.8x CJK, 14.3x HTML
+entities, 10.9x prose); semantic_fast 3.2x, 8.9x (tiny paragraphs); normalize 144x time (random
+latin-1: ftfy on about 30,000 segments per MB against prose's 0.02 s/MB), marks_10 10.0x and
+marks_1000 9.8x, 7.2x memory. The 50 MB file through prepare_store: 8.9x (14.0x in the run
+before: its header line, whose removals carry their text, was built and parsed whole).
+Each measurement now has an empty embedding cache: compress passed in earlier runs (5.1x prose,
+8.8x latin-1) because prose's and some classes' vectors were already in the user's cache. Cold,
+it embeds the whole passage with the static table, and the tokenizers library's thread pool
+keeps its threads' malloc arenas grown: about 10 MB once per process for 1 MB of CJK, the same
+for 4 MB (measured), so at 1 MB it reads as 10x of its own; compress at --mb 4 (3e85d53) read
+1.9x (prose) and 7.1x (latin-1). With TOKENIZERS_PARALLELISM=false, compress of 1 MB of CJK
+peaks 12.3x instead of 15.8x; the rest is outside tracemalloc's view too (5.8 MB traced).
 """
 
 from __future__ import annotations
