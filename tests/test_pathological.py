@@ -179,7 +179,14 @@ def test_static_embedder_pools_a_long_text_in_bounded_pieces():
     tokenizer.no_truncation()
     table = np.random.default_rng(3).standard_normal((tokenizer.get_vocab_size(with_added_tokens=True), 8)).astype(np.float32)
     static = StaticEmbedder(table, tokenizer, model_id="random-table")
-    text = _prose(2 * TOKEN_WINDOW_CHARS + 100)
+    from chunkwise.embedding import static as static_module
+
+    # A run without spaces is read whole up to _STATIC_RUN_CHARS (6,000 characters of JSON-like
+    # text here, over one 4K piece); longer ones are cut, and the sample's are broken up first.
+    run = "".join(f'"k{i}":{i},' for i in range(600))[:6000]
+    assert static_module._STATIC_PIECE_CHARS < len(run) < static_module._STATIC_RUN_CHARS
+    prose = re.sub(r"\S{2000}", lambda m: m.group() + " ", _prose(2 * TOKEN_WINDOW_CHARS + 100))
+    text = prose[: len(prose) // 2] + " " + run + " " + prose[len(prose) // 2 :]
     ids = tokenizer.encode(text, add_special_tokens=False).ids
     expected = table[ids].astype(np.float64).sum(axis=0)
     vectors = static.embed(["short text", text])
