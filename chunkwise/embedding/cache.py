@@ -76,6 +76,8 @@ class EmbeddingCache:
             found[hits] = True
         if len(unique) == len(texts):  # no repeats: the unique rows are the rows, in order
             return vectors, found
+        if not hits:  # nothing cached: zeros, whose pages are never touched, not a copy of them
+            return np.zeros((len(texts), dimension), dtype=np.float32), np.zeros(len(texts), dtype=bool)
         return vectors[inverse], found[inverse]
 
     def put(self, model_id: str, texts: Sequence[str], vectors: np.ndarray) -> None:
