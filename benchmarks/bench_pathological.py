@@ -36,6 +36,10 @@ keeps its threads' malloc arenas grown: about 10 MB once per process for 1 MB of
 for 4 MB (measured), so at 1 MB it reads as 10x of its own; compress at --mb 4 (3e85d53) read
 1.9x (prose) and 7.1x (latin-1). With TOKENIZERS_PARALLELISM=false, compress of 1 MB of CJK
 peaks 12.3x instead of 15.8x; the rest is outside tracemalloc's view too (5.8 MB traced).
+After 7f4a433 (long texts tokenized on the calling thread, runs without spaces read whole only
+up to 8K characters; docs/measured/bench_pathological_embedders.txt): compress passes on every
+class but random latin-1, 14.4x (prose 9.4x, CJK 6.8x, HTML entities 6.6x); semantic_fast 8.9x
+and 2.7x at worst (tiny paragraphs).
 """
 
 from __future__ import annotations
