@@ -16,6 +16,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ._align import EditMap
 
 # Characters a cp1252 / Latin-1 decoder makes from UTF-8 continuation bytes 0x80-0xBF.
@@ -152,6 +154,28 @@ def substitute(text: str, pattern: Any, fix: Fix, one_to_one: bool = False) -> t
     return result, (EditMap.from_edits(in_start, in_end, out_len) if in_start else None)
 
 
+def splice(text: str, starts: list[int], ends: list[int], news: list[str]) -> tuple[str, EditMap | None]:
+    """``text`` with ``text[starts[k]:ends[k]]`` replaced by ``news[k]`` (sorted, non-overlapping),
+    and the map of the replacements that move later offsets (not one character by one).
+
+    The one splice of the passes that find their edits themselves: they list three values an
+    edit, and the text and map are built here in a few whole-list steps (a Python loop over
+    the edits cost as much as normalizing a run of marks).
+    """
+    if not starts:
+        return text, None
+    gaps = [text[low:high] for low, high in zip([0, *ends], [*starts, len(text)])]
+    pieces: list[str] = [""] * (2 * len(news) + 1)
+    pieces[0::2] = gaps
+    pieces[1::2] = news
+    start = np.asarray(starts, dtype=np.int64)
+    end = np.asarray(ends, dtype=np.int64)
+    length = np.fromiter(map(len, news), dtype=np.int64, count=len(news))
+    moves = ~((end - start == 1) & (length == 1))
+    mapped = EditMap.from_edits(start[moves], end[moves], length[moves]) if moves.any() else None
+    return "".join(pieces), mapped
+
+
 def apply_edits(text: str, edits: list[tuple[int, int, str]], trim: bool = True) -> tuple[str, EditMap | None]:
     """Apply sorted, non-overlapping (start, end, replacement) edits, trimming each to its change.
 
@@ -159,13 +183,9 @@ def apply_edits(text: str, edits: list[tuple[int, int, str]], trim: bool = True)
     whole (a mojibake segment, a run of marks canonical ordering sorts), whose
     unchanged ends need not be one-to-one: offsets inside it map to its ends.
     """
-    if not edits:
-        return text, None
-    pieces: list[str] = []
-    in_start: list[int] = []
-    in_end: list[int] = []
-    out_len: list[int] = []
-    position = 0
+    starts: list[int] = []
+    ends: list[int] = []
+    news: list[str] = []
     for start, end, new in edits:
         old = text[start:end]
         # Trim the common prefix and suffix so the map stays as fine as the change itself.
@@ -176,17 +196,10 @@ def apply_edits(text: str, edits: list[tuple[int, int, str]], trim: bool = True)
         suffix = 0
         while suffix < limit - prefix and old[-1 - suffix] == new[-1 - suffix]:
             suffix += 1
-        core_start, core_end = start + prefix, end - suffix
-        core_new = new[prefix : len(new) - suffix]
-        pieces.append(text[position:core_start])
-        pieces.append(core_new)
-        position = core_end
-        if not (core_end - core_start == 1 == len(core_new)):
-            in_start.append(core_start)
-            in_end.append(core_end)
-            out_len.append(len(core_new))
-    pieces.append(text[position:])
-    return "".join(pieces), (EditMap.from_edits(in_start, in_end, out_len) if in_start else None)
+        starts.append(start + prefix)
+        ends.append(end - suffix)
+        news.append(new[prefix : len(new) - suffix])
+    return splice(text, starts, ends, news)
 
 
 # --- the passes, in the order normalize() runs them ---------------------------------
@@ -297,14 +310,12 @@ def fix_html_entities(text: str, counts: Counter, keep_syntax: bool = False) -> 
 
     body = patterns()["entity_body"]
     # A page repeats a handful of references, and ftfy's unescape costs a few microseconds a
-    # call: each spelling is decided once. The loop builds the text and its map directly
+    # call: each spelling is decided once. The edits are listed and spliced in one go
     # (substitute()'s callback per match was half the time on entity-dense text).
     decided: dict[str, str] = {}
-    pieces: list[str] = []
-    in_start: list[int] = []
-    in_end: list[int] = []
-    out_len: list[int] = []
-    position = 0
+    starts: list[int] = []
+    ends: list[int] = []
+    news: list[str] = []
     for match in patterns()["entity"].finditer(text):
         found = match.group()
         new = decided.get(found)
@@ -319,18 +330,12 @@ def fix_html_entities(text: str, counts: Counter, keep_syntax: bool = False) -> 
         # "&amp;lt;" must stay: unescaping it would make "&lt;", and a second run would differ.
         if new == "&" and body.match(text, end):
             continue
-        pieces.append(text[position:start])
-        pieces.append(new)
-        position = end
-        # A reference is at least three characters, so every replacement moves later offsets.
-        in_start.append(start)
-        in_end.append(end)
-        out_len.append(len(new))
-    if not in_start:
-        return text, None
-    counts["html_entities"] += len(in_start)
-    pieces.append(text[position:])
-    return "".join(pieces), EditMap.from_edits(in_start, in_end, out_len)
+        starts.append(start)
+        ends.append(end)
+        news.append(new)
+    if news:
+        counts["html_entities"] += len(news)
+    return splice(text, starts, ends, news)
 
 
 def fix_line_breaks(text: str, counts: Counter) -> tuple[str, EditMap | None]:
@@ -452,15 +457,14 @@ def apply_form(text: str, form: str, protect: bool, counts: Counter) -> tuple[st
     protected = pats["nfkc_protected"] if (protect and form == "NFKC") else None
     unstable = pats["unstable"][form]
     normalize = unicodedata.normalize
-    # Built here rather than through apply_edits(): text with a mark on every letter has a
-    # run every few characters, and the per-edit bookkeeping there cost as much as the
-    # normalizing itself. Runs are maximal, so each one's stable character before it lies
-    # after the previous run: the edits never overlap.
-    pieces: list[str] = []
-    in_start: list[int] = []
-    in_end: list[int] = []
-    out_len: list[int] = []
-    position = 0
+    # Spliced directly rather than through apply_edits(): text with a mark on every letter has
+    # a run every few characters, and its trimming loop cost as much as the normalizing
+    # itself. Runs are maximal, so each one's stable character before it lies after the
+    # previous run: the edits never overlap. Each edit is whole: canonical ordering moves
+    # marks within the run, so no slice of it maps one to one.
+    starts: list[int] = []
+    ends: list[int] = []
+    news: list[str] = []
     for window_start, window_end in windows:
         for run in unstable.finditer(text, window_start, window_end):
             start, end = run.span()
@@ -472,20 +476,12 @@ def apply_form(text: str, form: str, protect: bool, counts: Counter) -> tuple[st
             else:
                 normalized = normalize(form, segment)
             if normalized != segment:
-                pieces.append(text[position:start])
-                pieces.append(normalized)
-                position = end
-                # Whole: canonical ordering moves marks within the run, so no slice of it
-                # maps one to one.
-                if not (end - start == 1 == len(normalized)):
-                    in_start.append(start)
-                    in_end.append(end)
-                    out_len.append(len(normalized))
-    if not pieces:
-        return text, None
-    counts["form"] += len(pieces) // 2
-    pieces.append(text[position:])
-    return "".join(pieces), (EditMap.from_edits(in_start, in_end, out_len) if in_start else None)
+                starts.append(start)
+                ends.append(end)
+                news.append(normalized)
+    if news:
+        counts["form"] += len(news)
+    return splice(text, starts, ends, news)
 
 
 def _normalize_keeping(segment: str, form: str, protected: Any) -> str:
