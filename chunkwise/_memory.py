@@ -15,6 +15,10 @@ TRIM_MIN_CHARS = 1 << 20
 @functools.lru_cache(maxsize=1)
 def _malloc_trim() -> Callable[[int], Any] | None:
     try:
+        return ctypes.CDLL(None).malloc_trim  # the process's own symbols: glibc's, where it is linked
+    except (OSError, AttributeError, TypeError):
+        pass
+    try:  # find_library runs ldconfig in a subprocess: only when the process's symbols lack it
         return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
     except (OSError, AttributeError, TypeError):  # not glibc (macOS, musl, Windows): nothing to do
         return None
