@@ -5,6 +5,7 @@ the mean of its tokens' vectors; the table is built on first use and kept under 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -91,8 +92,11 @@ class StaticEmbedder:
             encodings = [self._tokenizer.encode(piece, add_special_tokens=False) for piece in pieces]
         else:
             encodings = self._tokenizer.encode_batch(pieces, add_special_tokens=False)
-        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(pieces))
-        ids = np.fromiter((i for e in encodings for i in e.ids), dtype=np.int64, count=int(lengths.sum()))
+        id_lists = [e.ids for e in encodings]  # each access of .ids builds a new list
+        del encodings
+        lengths = np.fromiter(map(len, id_lists), dtype=np.int64, count=len(pieces))
+        ids = np.fromiter(itertools.chain.from_iterable(id_lists), dtype=np.int64, count=int(lengths.sum()))
+        del id_lists
         owners = np.repeat(np.asarray(rows, dtype=np.int64), lengths)
         known = (ids >= 0) & (ids < self.table.shape[0])
         if not known.all():
