@@ -236,8 +236,12 @@ def _stitch(sources: list[_Source]) -> list[_Group]:
 # ---------------------------------------------------------------- scoring
 
 
-_EMBED_BLOCK = 1024
-"""Sentences embedded per call when compressing."""
+_EMBED_BLOCK = 256
+"""Sentences embedded per call when compressing. Each call's arrays (the cache's lookup rows, the
+model's output, the static embedder's sums) live beside the store of all embedded vectors:
+compress of 1 MB of random latin-1 (11,600 sentences, 2,048 embedded), empty cache, peaked
+13.0 MB above its start with blocks of 1,024 and 8.4 MB with 256, at the same speed and with
+the same output (the vectors do not depend on the block)."""
 
 
 class _RowVectors:
