@@ -8,8 +8,11 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-TRIM_MIN_CHARS = 1 << 20
-"""Stages over less text than this are left alone: what they free is small, and a trim walks the heap."""
+TRIM_MIN_CHARS = 1 << 16
+"""Stages over less text than this are left alone: what they free is small, and a trim walks the heap.
+A trim took 0.2-0.5 ms here; a stage over 64K characters takes tens of milliseconds. At 1M
+characters, 1 MB of random latin-1 (667K characters) was never trimmed and its prepare peaked
+12.6 MB above its start instead of 11.3 (malloc_trim returned 4 MB after normalize)."""
 
 
 @functools.lru_cache(maxsize=1)
