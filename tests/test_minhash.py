@@ -166,3 +166,23 @@ def test_encode_units_packs_lowered_texts_back_to_back(seed, monkeypatch):
     lowered = [t.lower() for t in texts]  # "\u0130" lowers to two characters; a final sigma to its own form
     assert offsets.tolist() == [0, *np.cumsum([len(t) for t in lowered]).tolist()]
     assert "".join(map(chr, codepoints.tolist())) == "".join(lowered)
+
+
+@pytest.mark.parametrize("implementation", ["cython", "python"])
+@pytest.mark.parametrize("by_words", [True, False])
+def test_shingle_hashes_in_blocks_match_one_pass(implementation, by_words, monkeypatch):
+    """Texts are hashed a block at a time (a longer text alone); the hashes and offsets end to end
+    must be those of one pass over all of them, including texts that straddle and exceed a block."""
+    if implementation == "cython" and compiled("_cminhash") is None:
+        pytest.skip("extension not built")
+    rng = random.Random(11)
+    words = ["alpha", "Beta", "\u0130stanbul", "\u03a3\u03b9\u03c3", "日本語", "x", "", "\U0001f600", "caf\u00e9"]
+    texts = [" ".join(rng.choice(words) for _ in range(rng.choice([0, 1, 2, 5, 9, 30]))) for _ in range(60)]
+    one_pass_codepoints, one_pass_offsets = _minhash.encode_units(texts)
+    function = _minhash.shingle_hashes_python if implementation == "python" else compiled("_cminhash").shingle_hashes
+    expected_hashes, expected_offsets = function(one_pass_codepoints, one_pass_offsets, int(by_words), 3)
+    monkeypatch.setattr(_minhash, "_ENCODE_BLOCK", 16)
+    hashes, offsets = _minhash.shingle_hashes(iter(texts), by_words=by_words, size=3, implementation=implementation)
+    assert offsets.tolist() == expected_offsets.tolist()
+    assert hashes.tolist() == expected_hashes.tolist()
+    assert _minhash.shingle_hashes([], implementation=implementation)[1].tolist() == [0]

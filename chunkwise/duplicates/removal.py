@@ -257,7 +257,7 @@ def near_duplicates(
     if len(present) < 2:
         return result
     hashes, hash_offsets = _minhash.shingle_hashes(
-        [texts[index] for index in present],
+        (texts[index] for index in present),  # read once, in order: not all held at once
         by_words=config.shingle == "word",
         size=config.shingle_size,
         implementation=implementation,
@@ -415,6 +415,32 @@ class _UnitTable(Sequence[_Unit]):
         for block in range(0, len(self), 4096):
             for row in self.rows[block : block + 4096].tolist():
                 yield _Unit(*row)
+
+
+class _UnitTexts(Sequence[str | None]):
+    """The text of each unit, sliced out of its document when read; None for a unit too short
+    to compare. A list of every unit's text was a second copy of the corpus (1.6 MB for
+    1 MB of random latin-1, whose repaired text is four bytes a character)."""
+
+    __slots__ = ("documents", "units", "long_enough")
+
+    def __init__(self, documents: Sequence[Document], units: _UnitTable, min_chars: int) -> None:
+        self.documents = documents
+        self.units = units
+        self.long_enough = bytearray(normalized_length_at_least(self._text(unit), min_chars) for unit in units)
+
+    def _text(self, unit: _Unit) -> str:
+        return self.documents[unit.doc].text[unit.start : unit.end]
+
+    def __len__(self) -> int:
+        return len(self.units)
+
+    def __getitem__(self, index: int) -> str | None:  # type: ignore[override]
+        return self._text(self.units[index]) if self.long_enough[index] else None
+
+    def __iter__(self) -> Iterator[str | None]:
+        for unit, long_enough in zip(self.units, self.long_enough):
+            yield self._text(unit) if long_enough else None
 
 
 # str.lower() makes at most two characters of one ("İ" -> "i̇"), so a unit shorter than
@@ -638,11 +664,7 @@ def dedup(
 
     if config.near_paragraphs:
         units = _units(documents, kept, iter_paragraphs, config.min_unit_chars)
-        # Units too short to compare are None at once, not held as strings first.
-        texts = [
-            text if normalized_length_at_least(text, config.min_unit_chars) else None
-            for text in (documents[u.doc].text[u.start : u.end] for u in units)
-        ]
+        texts = _UnitTexts(documents, units, config.min_unit_chars)
         _apply(documents, kept, units, near_duplicates(texts, config, implementation=implementation, banding=banding), "near", removed)
 
     order = {document.id: position for position, document in enumerate(documents)}
