@@ -68,6 +68,23 @@ def test_combining_mark_stacks_are_tokenized_a_bounded_number_of_times(marks_per
     assert len(chunks) <= 2 * get_tokenizer().count(text) // 128 + 2
 
 
+@pytest.mark.parametrize("max_tokens", [16, 48])
+def test_a_mark_stack_under_a_small_cap_is_cut_into_pieces_of_the_cap(max_tokens):
+    # Marks only (no U+034F, which is a starter and ends a stack): under a cap of fewer than
+    # 33 characters every cut stepped back to one character after the piece's start, so a
+    # letter under 3,000 marks became thousands of one-character chunks, each found by
+    # tokenizing a window of its own.
+    rng = random.Random(3)
+    marks = [chr(code) for code in range(0x0300, 0x0370) if code != 0x034F]
+    text = " ".join("a" + "".join(rng.choice(marks) for _ in range(3000)) for _ in range(2))
+    tokenizer, seen = _counting_tokenizer()
+    chunks = chunk(text, max_tokens=max_tokens, tokenizer=tokenizer)
+    assert "".join(c.text for c in chunks).replace(" ", "") == text.replace(" ", "")
+    assert all(c.token_count <= max_tokens for c in chunks)
+    assert len(chunks) <= 2 * get_tokenizer().count(text) // max_tokens + 4
+    assert seen["chars"] <= 40 * len(text)
+
+
 def test_cluster_safe_cut_keeps_short_clusters_and_cuts_long_ones():
     text = "ab\u0301\u0302c"
     assert cluster_safe_cut(text, 0, 3) == 1  # not between b and its marks
@@ -76,7 +93,11 @@ def test_cluster_safe_cut_keeps_short_clusters_and_cuts_long_ones():
     assert cluster_safe_cut(emoji, 0, 3) == 3  # after a joiner is allowed
     long_stack = "a" + "\u0301" * (4 * MAX_CLUSTER_STEPS)
     assert cluster_safe_cut(long_stack, 0, 3 * MAX_CLUSTER_STEPS) == 3 * MAX_CLUSTER_STEPS
-    assert cluster_safe_cut(long_stack, 0, MAX_CLUSTER_STEPS // 2) == 1
+    # A cluster that covers all of (start, cut] is cut where asked, not one character in:
+    # stepping back to start + 1 made a piece per character under a small cap.
+    assert cluster_safe_cut(long_stack, 0, MAX_CLUSTER_STEPS // 2) == MAX_CLUSTER_STEPS // 2
+    assert cluster_safe_cut(long_stack, 5, 5 + MAX_CLUSTER_STEPS // 2) == 5 + MAX_CLUSTER_STEPS // 2
+    assert cluster_safe_cut("xy" + long_stack, 0, 10) == 2  # the cluster starts after start: cut before it
 
 
 def test_compress_splits_a_mark_stack_into_pieces_of_the_limit():
