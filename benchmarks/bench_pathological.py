@@ -3,7 +3,8 @@
 Each input class is generated deterministically (seeded) at ``--mb`` MB of
 UTF-8: real English prose (Chroma's dev corpora and Python's pydoc topics,
 else the bundled sample), a no-space Latin run, random CJK, Thai without
-spaces, combining-mark stacks (1,000 and 10 per letter), emoji ZWJ
+spaces, combining-mark stacks (1,000 and 10 per letter, and 64,000 without the
+starter U+034F that ends a stack), emoji ZWJ
 sequences, one giant Markdown table line, HTML-entity soup, tiny lines and
 tiny paragraphs, one repeated character, a base64 blob and random bytes read
 as latin-1. Each (function, class) runs in a fresh subprocess, so its peak
@@ -133,6 +134,15 @@ def _marks(per_letter: int) -> Callable[[random.Random], str]:
     return piece
 
 
+def _mark_stack(marks_per_letter: int) -> Callable[[random.Random], str]:
+    marks = [chr(code) for code in range(0x0300, 0x0370) if code != 0x034F]
+
+    def piece(rng: random.Random) -> str:
+        return rng.choice("aeiouxyz") + "".join(rng.choice(marks) for _ in range(marks_per_letter)) + " "
+
+    return piece
+
+
 def _table_cell(rng: random.Random) -> str:
     return f"| {_letters(rng, rng.randrange(3, 9))} {rng.randrange(10_000)} "
 
@@ -146,6 +156,8 @@ INPUT_CLASSES: dict[str, Callable[[int], str]] = {
     ),
     "marks_1000": lambda size: _fill(size, _marks(1000)),
     "marks_10": lambda size: _fill(size, _marks(10)),
+    # Marks only: U+034F (in _marks' range) is a starter and ends a stack every ~110 marks.
+    "marks_64k": lambda size: _fill(size, _mark_stack(64_000)),
     "emoji_zwj": lambda size: _fill(size, lambda rng: rng.choice(_EMOJI)),
     "markdown_table_line": lambda size: "|" + _fill(size, _table_cell) + "|",
     "html_entities": lambda size: _fill(size, lambda rng: rng.choice(_ENTITIES) + (_letters(rng, 3) if rng.random() < 0.3 else "")),

@@ -308,6 +308,53 @@ def test_form_passes_equal_the_standard_on_random_text(text):
     assert normal_form(text, "NFKC") == unicodedata.normalize("NFKC", text)
 
 
+def test_long_runs_of_marks_are_put_in_order_before_the_form(monkeypatch):
+    # unicodedata orders marks by insertion (quadratic in a run: a letter under 64,000 marks
+    # took 5.9 s); runs over _ORDER_CHARS are decomposed and sorted by class first. With the
+    # threshold at 0 every run takes that path: it must give the standard's result on the
+    # conformance file and on random runs of marks, starters that compose (Hangul jamo,
+    # U+0CD5) and characters that decompose into marks (U+0344, U+0F73) or starters.
+    from chunkwise.text import _fixes
+
+    monkeypatch.setattr(_fixes, "_ORDER_CHARS", 0)
+    rows = [row for row in normalization_test_lines() if known_to_python(row)]
+    for source, *_ in rows:
+        for form in ("NFC", "NFKC"):
+            assert normal_form(source, form) == unicodedata.normalize(form, source), source
+    rng = random.Random(7)
+    pool = [chr(code) for code in range(0x0300, 0x0370)] + list("\u0344\u0f73\u0f75\u0cd5\u0cc2\u1161\u11a8\u3099\u05b0\u0e38\u1dce\u20d2\u0340\u00a8\u1fee")
+    for _ in range(300):
+        text = "".join(
+            rng.choice(["a", "\u00e9", "\uac00", "\u1100", "\u0cc6", "\u1e09", "\u3042", " "]) + "".join(rng.choice(pool) for _ in range(rng.choice([1, 7, 40, 700])))
+            for _ in range(rng.randrange(1, 4))
+        )
+        for form in ("NFC", "NFKC"):
+            assert normal_form(text, form) == unicodedata.normalize(form, text)
+            assert normal_form(text, form, protect=True) == normal_form(text, form, protect=True)
+
+
+def test_a_letter_under_many_marks_is_ordered_before_unicodedata_sees_it(monkeypatch):
+    # Marks only (U+034F is a starter, which ends a stack). unicodedata's insertion sort took
+    # 5.9 s for 64,000 marks under one letter; the run must reach it already in order (the
+    # speed itself is measured by benchmarks/bench_pathological.py, class marks_64k).
+    from chunkwise.text import _fixes
+
+    rng = random.Random(2)
+    marks = [chr(code) for code in range(0x0300, 0x0370) if unicodedata.combining(chr(code))]
+    text = "a" + "".join(rng.choice(marks) for _ in range(20_000)) + " b"
+    seen: list[str] = []
+    original = unicodedata.normalize
+
+    def spy(form: str, value: str) -> str:
+        if len(value) > 1000:
+            seen.append(value)
+        return original(form, value)
+
+    monkeypatch.setattr(_fixes.unicodedata, "normalize", spy)
+    assert normalize(text).text == original("NFC", text)
+    assert seen and all(unicodedata.is_normalized("NFD", value) for value in seen)
+
+
 def dataclass_replace(config: NormalizeConfig, **changes) -> NormalizeConfig:
     import dataclasses
 
