@@ -36,8 +36,12 @@ def trim(chars: int) -> None:
     peak stacks on top: 1 MB of random bytes read as latin-1 held 7 MB after normalize
     with 3.4 MB of it live. ``malloc_trim(0)`` returns the free pages; it changes no data.
     """
-    if chars < TRIM_MIN_CHARS:
-        return
+    if chars >= TRIM_MIN_CHARS:
+        release_freed()
+
+
+def release_freed() -> None:
+    """``malloc_trim(0)`` now, where glibc has it: the free pages of the heap go back to the system."""
     release = _malloc_trim()
     if release is not None:
         release(0)
