@@ -6,8 +6,9 @@ else the bundled sample), a no-space Latin run, random CJK, Thai without
 spaces, combining-mark stacks (1,000 and 10 per letter, and 64,000 without the
 starter U+034F that ends a stack), emoji ZWJ
 sequences, one giant Markdown table line, HTML-entity soup, tiny lines and
-tiny paragraphs, one repeated character, a base64 blob and random bytes read
-as latin-1. Each (function, class) runs in a fresh subprocess, so its peak
+tiny paragraphs, one repeated character, a base64 blob, random bytes read
+as latin-1, and text of nothing but one letter and one mark, CRLF, ZWJ or
+NUL. Each (function, class) runs in a fresh subprocess, so its peak
 RSS is its own: the worker warms up on a small input of the class (loading
 tokenizers and embedders), resets the kernel's high-water mark
 (``/proc/self/clear_refs``), makes the call and reports VmHWM minus the RSS
@@ -166,6 +167,12 @@ INPUT_CLASSES: dict[str, Callable[[int], str]] = {
     "single_char": lambda size: "a" * size,
     "base64_blob": lambda size: _fill(size, lambda rng: base64.b64encode(rng.randbytes(3000)).decode("ascii")),
     "latin1_bytes": lambda size: _fill(size, lambda rng: rng.randbytes(1000).decode("latin-1")),
+    # Found probing single characters repeated (2026-11-27): normalize took 10-70x prose's time
+    # per MB and up to 90x the input's memory on each before 92deb7d and the commit after it.
+    "letter_mark": lambda size: _fill(size, _mark_stack(1)),
+    "crlf_only": lambda size: "\r\n" * (size // 2),
+    "joiners_only": lambda size: "\u200d" * (size // 3),
+    "nul_only": lambda size: "\x00" * size,
 }
 
 

@@ -381,6 +381,73 @@ def test_text_dense_with_invisibles_is_read_through_the_table_with_the_same_resu
     assert [outcome(text) for text in texts] == by_match
 
 
+def test_text_dense_with_unstable_runs_gets_the_same_form_and_map(monkeypatch):
+    # Past _DENSE_MATCHES runs a block's form is found by code points (the runs from a table,
+    # all in one call, changed ones found by comparison): a step per run made 1 MB of letters
+    # each under one mark 40x slower than prose. Both ways: the same text, counts and map.
+    from chunkwise.text import _fixes
+
+    rng = random.Random(3)
+    pool = [chr(code) for code in range(0x0300, 0x0370)] + list(
+        "ab \u00e9\uac00\u1100\u1161\u11a8\u0cc6\u0cd5\u0344\u0f73\u3099\u00bd\u00b2\ufb01\u2460\u212b")
+    texts = ["".join(rng.choice(pool) for _ in range(rng.randrange(1, 2000))) for _ in range(60)]
+    texts += ["a\u0301" * 3000, unicodedata.normalize("NFD", "d\u00e9j\u00e0 \u00e9l\u00e8ve Vi\u1ec7t ") * 400, "\u00bd" * 500 + "e\u0301" * 500]
+    configs = [{}, {"form": "NFKC"}, {"form": "NFKC", "nfkc_protect": False}]
+
+    def outcome(text: str, options: dict) -> tuple:
+        result = normalize(text, **options)
+        n = len(result.text)
+        spans = [result.to_raw(p, min(n, p + q)) for p in range(0, n + 1, max(1, n // 89)) for q in (0, 1, 3)]
+        return result.text, dict(result.fixes), spans
+
+    monkeypatch.setattr(_fixes, "_DENSE_MATCHES", 1 << 30)
+    run_by_run = [outcome(text, options) for text in texts for options in configs]
+    monkeypatch.setattr(_fixes, "_DENSE_MATCHES", 1)
+    assert [outcome(text, options) for text in texts for options in configs] == run_by_run
+    for text in texts:
+        assert normal_form(text, "NFC") == unicodedata.normalize("NFC", text)
+
+
+@pytest.mark.parametrize("mode", ["replace", "remove"])
+def test_surrogates_by_code_points_match_a_left_to_right_reading(mode):
+    # fix_surrogates works on code points (a call per surrogate made 1 MB of them 30x slower
+    # than prose); past 256 in a text they are moved to plane 15 to encode. Against a plain
+    # left-to-right reading: a high surrogate then a low one is their character, any other
+    # surrogate is U+FFFD or goes; each output character maps back to what made it.
+    from collections import Counter
+
+    from chunkwise.text._fixes import fix_surrogates
+
+    rng = random.Random(12)
+    pool = ["\ud800", "\udbff", "\udc00", "\udfff", "a", "\ud83d\ude00", "\U0001f600", "\U000f0005"]
+    for size in [0, 1, 5, 40, 700, 3000] * 6:
+        text = "".join(rng.choice(pool) for _ in range(size))
+        expected, sources, index = [], [], 0
+        while index < len(text):
+            char = text[index]
+            if "\ud800" <= char <= "\udbff" and index + 1 < len(text) and "\udc00" <= text[index + 1] <= "\udfff":
+                expected.append(chr(0x10000 + ((ord(char) - 0xD800) << 10) + (ord(text[index + 1]) - 0xDC00)))
+                sources.append((index, index + 2))
+                index += 2
+                continue
+            if "\ud800" <= char <= "\udfff":
+                if mode == "replace":
+                    expected.append("\ufffd")
+                    sources.append((index, index + 1))
+            else:
+                expected.append(char)
+                sources.append((index, index + 1))
+            index += 1
+        counts: Counter = Counter()
+        fixed, edit_map = fix_surrogates(text, mode, counts)
+        assert fixed == "".join(expected)
+        assert counts["surrogates"] == sum(1 for char in text if "\ud800" <= char <= "\udfff") - sum(
+            1 for low, high in sources if high - low == 2)
+        if edit_map is not None:
+            positions = np.arange(len(fixed))
+            assert list(zip(edit_map.back_starts(positions).tolist(), edit_map.back_ends(positions + 1).tolist())) == sources
+
+
 def dataclass_replace(config: NormalizeConfig, **changes) -> NormalizeConfig:
     import dataclasses
 
