@@ -23,25 +23,22 @@ finding was about 50) through ``prepare_store`` (the store path behind
     python benchmarks/bench_pathological.py [--mb 1] [--big-mb 10] [--json out.json]
         [--functions chunk,prepare] [--classes prose,cjk] [--timeout 300]
 
-Last full run (2026-11-27 16:50, cython backend, --mb 1 --big-mb 50, on 242c81a; output in
-docs/measured/bench_pathological.txt), worst class of each function:
-chunk 3.3x time (markdown table line), 7.1x memory (tiny paragraphs); naive_split 2.9x, 1.8x;
-prepare 2.9x, 11.7x (random latin-1); compress 3.2x, 17.1x (random latin-1; 15.8x CJK, 14.3x HTML
-entities, 10.9x prose); semantic_fast 3.2x, 8.9x (tiny paragraphs); normalize 144x time (random
-latin-1: ftfy on about 30,000 segments per MB against prose's 0.02 s/MB), marks_10 10.0x and
-marks_1000 9.8x, 7.2x memory. The 50 MB file through prepare_store: 8.9x (14.0x in the run
-before: its header line, whose removals carry their text, was built and parsed whole).
-Each measurement now has an empty embedding cache: compress passed in earlier runs (5.1x prose,
-8.8x latin-1) because prose's and some classes' vectors were already in the user's cache. Cold,
-it embeds the whole passage with the static table, and the tokenizers library's thread pool
-keeps its threads' malloc arenas grown: about 10 MB once per process for 1 MB of CJK, the same
-for 4 MB (measured), so at 1 MB it reads as 10x of its own; compress at --mb 4 (3e85d53) read
-1.9x (prose) and 7.1x (latin-1). With TOKENIZERS_PARALLELISM=false, compress of 1 MB of CJK
-peaks 12.3x instead of 15.8x; the rest is outside tracemalloc's view too (5.8 MB traced).
-After 7f4a433 (long texts tokenized on the calling thread, runs without spaces read whole only
-up to 8K characters; docs/measured/bench_pathological_embedders.txt): compress passes on every
-class but random latin-1, 14.4x (prose 9.4x, CJK 6.8x, HTML entities 6.6x); semantic_fast 8.9x
-and 2.7x at worst (tiny paragraphs).
+Last full run (2026-11-27 19:20, cython backend, --mb 1 --big-mb 50, on 8f0ea1e; output in
+docs/measured/bench_pathological.txt), worst class of each function, time x prose per MB and
+peak memory x input:
+chunk 3.6x (tiny lines), 7.0x (tiny paragraphs); naive_split 2.4x, 2.4x; prepare 2.1x, 8.5x
+(random latin-1; 11.7x in the run before); compress 4.1x (base64), 8.5x (random latin-1; 14.4x
+before); semantic_fast 2.3x, 8.9x (tiny paragraphs); normalize 71x time on random latin-1
+(ftfy's fix_encoding, about 0.1 ms a call on about 15,000 segments per MB, against prose's
+0.03 s/MB), 9.1x HTML entities, 7.8x marks_1000; 7.9x memory. The 50 MB file through
+prepare_store: 8.9x. Every class passes but normalize on random latin-1.
+The run before (242c81a, 16:50) had normalize marks_10 at 10.0x and marks_1000 at 9.8x. The
+classes marks_64k, letter_mark, crlf_only, joiners_only and nul_only were added after probing:
+before 05c4ddc and 92deb7d a letter under 64,000 marks took 45 s/MB to normalize (unicodedata's
+insertion sort), and 1 MB of NULs, ZWJs or CRLFs 0.2-1.4 s and 24-92 MB (a callback and an
+edit per character).
+Each measurement has an empty embedding cache of its own; compress embeds the whole passage
+with the static table (docs/measured/bench_pathological_embedders.txt has the run on 7f4a433).
 """
 
 from __future__ import annotations
