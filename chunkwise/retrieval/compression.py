@@ -241,7 +241,8 @@ _EMBED_BLOCK = 256
 model's output, the static embedder's sums) live beside the store of all embedded vectors:
 compress of 1 MB of random latin-1 (11,600 sentences, 2,048 embedded), empty cache, peaked
 13.0 MB above its start with blocks of 1,024 and 8.4 MB with 256, at the same speed and with
-the same output (the vectors do not depend on the block)."""
+the same output (the static embedder's vectors do not depend on the block; a transformer batches
+them its own way within a call)."""
 
 
 class _RowVectors:
