@@ -1,8 +1,8 @@
 """Alignment between normalized and raw text: a stack of compact per-pass edit maps.
 
 Each repair pass rewrites its input text at a few places; it records only those
-places (input span, output span) as four int64 arrays, never one entry per
-character. A pass that rewrites nothing, or rewrites single characters into
+places (input start and length, output start and length) as four arrays, never
+one entry per character. A pass that rewrites nothing, or rewrites single characters into
 single characters (NBSP to space, fullwidth letters), records nothing at all:
 such a rewrite keeps every offset. Mapping an output offset back to the raw
 text walks the stack from the last pass to the first, one binary search each,
