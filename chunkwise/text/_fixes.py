@@ -443,7 +443,9 @@ def fix_invisibles(
 
 
 _DENSE_MATCHES = 256
-"""Matches of the invisibles pattern in a text (a block) past which it is read through a table."""
+"""Matches of a pass's pattern in one text (a block) past which the pass reads it as code points
+(invisibles, forms, surrogates); below it, match by match, so text with a few such characters
+(prose) is never encoded whole."""
 
 
 @functools.lru_cache(maxsize=1)
