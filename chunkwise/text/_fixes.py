@@ -156,6 +156,16 @@ def substitute(text: str, pattern: Any, fix: Fix, one_to_one: bool = False) -> t
     return result, (EditMap.from_edits(in_start, in_end, out_len) if in_start else None)
 
 
+def code_points(text: str) -> np.ndarray:
+    """The code points of ``text`` as a read-only uint32 array (surrogates included)."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def from_code_points(codes: np.ndarray) -> str:
+    """The text of a uint32 array of code points (surrogates included)."""
+    return np.ascontiguousarray(codes, dtype=np.uint32).tobytes().decode("utf-32-le", "surrogatepass")
+
+
 def splice(text: str, starts: list[int], ends: list[int], news: list[str]) -> tuple[str, EditMap | None]:
     """``text`` with ``text[starts[k]:ends[k]]`` replaced by ``news[k]`` (sorted, non-overlapping),
     and the map of the replacements that move later offsets (not one character by one).
@@ -225,14 +235,13 @@ def fix_surrogates(text: str, mode: str, counts: Counter) -> tuple[str, EditMap 
     if not len(pairs) and not len(single):
         return text, None
     counts["surrogates"] += len(pairs) + len(single)
-    out = codes.copy()
-    out[pairs] = 0x10000 + ((codes[pairs] - 0xD800) << 10) + (codes[pairs + 1] - 0xDC00)
-    out[single] = 0xFFFD
+    codes[pairs] = 0x10000 + ((codes[pairs] - 0xD800) << 10) + (codes[pairs + 1] - 0xDC00)
+    codes[single] = 0xFFFD
     keep = np.ones(len(codes), dtype=bool)
     keep[pairs + 1] = False
     if mode != "replace":
         keep[single] = False
-    fixed = out[keep].tobytes().decode("utf-32-le", "surrogatepass")
+    fixed = from_code_points(codes[keep])
     # A pair is two characters made one; a lone surrogate that goes is one made none.
     starts = np.sort(np.concatenate((pairs, single if mode != "replace" else single[:0])))
     if not len(starts):
@@ -250,8 +259,8 @@ def _surrogate_code_points(text: str) -> np.ndarray:
     """The code points of ``text``, which holds surrogates (a writable array)."""
     many = sum(1 for _ in itertools.islice(patterns()["surrogates"].finditer(text), _DENSE_MATCHES)) == _DENSE_MATCHES
     if not many or re.search("[\U000f0000-\U000f07ff]", text):
-        return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).copy()
-    codes = np.frombuffer(text.translate(_SURROGATE_SHIFT).encode("utf-32-le"), dtype=np.uint32).copy()
+        return code_points(text).copy()
+    codes = code_points(text.translate(_SURROGATE_SHIFT)).copy()
     moved = (codes >= 0xF0000) & (codes < 0xF0800)
     codes[moved] -= 0xF0000 - 0xD800
     return codes
@@ -391,7 +400,7 @@ def fix_line_breaks(text: str, counts: Counter) -> tuple[str, EditMap | None]:
     fixed = patterns()["line_breaks"].sub("\n", text)
     if "\r\n" not in text:
         return fixed, None
-    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    codes = code_points(text)
     starts = np.flatnonzero((codes[:-1] == 0x0D) & (codes[1:] == 0x0A))  # CRLFs cannot overlap
     del codes
     return fixed, EditMap.from_edits(starts, starts + 2, np.ones(len(starts), dtype=np.int64))
@@ -470,7 +479,7 @@ def _code_point_table(pattern: Any) -> np.ndarray:
     64K code points at a time (all of them at once were 9 MB of text for a moment)."""
     table = np.zeros(0x110000, dtype=bool)
     for low in range(0, 0x110000, 1 << 16):
-        every = np.arange(low, low + (1 << 16), dtype=np.uint32).tobytes().decode("utf-32-le", "surrogatepass")
+        every = from_code_points(np.arange(low, low + (1 << 16), dtype=np.uint32))
         for run in pattern.finditer(every):
             table[low + run.start() : low + run.end()] = True
     return table
@@ -479,7 +488,7 @@ def _code_point_table(pattern: Any) -> np.ndarray:
 def _invisible_positions(text: str, removable_only: bool) -> tuple[np.ndarray, np.ndarray]:
     """Offsets and code points of what the invisibles pattern matches in ``text``, read as code
     points: with ``removable_only``, a joiner whose character before it joins is left out."""
-    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    codes = code_points(text)
     flags = _invisible_flags()[codes]
     matched = (flags & 1).astype(bool)
     if removable_only:
@@ -502,10 +511,9 @@ def _deleted(text: str, removed: np.ndarray) -> tuple[str, EditMap | None]:
     if len(starts) < _DENSE_MATCHES:
         fixed = "".join(text[low:high] for low, high in zip([0, *ends.tolist()], [*starts.tolist(), len(text)]))
     else:
-        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        keep = np.ones(len(codes), dtype=bool)
+        keep = np.ones(len(text), dtype=bool)
         keep[removed] = False
-        fixed = codes[keep].tobytes().decode("utf-32-le", "surrogatepass")
+        fixed = from_code_points(code_points(text)[keep])
     return fixed, EditMap.from_edits(starts, ends, np.zeros(len(starts), dtype=np.int64))
 
 
@@ -659,7 +667,7 @@ def _apply_form_dense(text: str, form: str, counts: Counter) -> tuple[str, EditM
 
     A step per run made 1 MB of letters each with one mark 40x slower per MB than prose.
     """
-    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    codes = code_points(text)
     unstable = _unstable_table(form)[codes]
     edges = np.flatnonzero(np.diff(np.concatenate(([False], unstable, [False])).astype(np.int8)))
     del unstable
@@ -676,10 +684,7 @@ def _apply_form_dense(text: str, form: str, counts: Counter) -> tuple[str, EditM
     joined = np.zeros(int(lengths.sum()) + count - 1, dtype=np.uint32)
     joined[places] = codes[source]
     del within, source
-    normalized = np.frombuffer(
-        unicodedata.normalize(form, joined.tobytes().decode("utf-32-le", "surrogatepass")).encode("utf-32-le", "surrogatepass"),
-        dtype=np.uint32,
-    )
+    normalized = code_points(unicodedata.normalize(form, from_code_points(joined)))
     separators = np.flatnonzero(normalized == 0)
     if len(separators) != count - 1:
         return None  # cannot happen (see _RUN_SEPARATOR); the run-by-run path then decides
@@ -739,12 +744,12 @@ def _ordered(run: str, form: str) -> str:
         decomposed = unicodedata.normalize(decomposition, char)
         if decomposed != char:
             full = full.replace(char, decomposed)  # a pass per character that decomposes: few do
-    codes = np.frombuffer(full.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    codes = code_points(full)
     distinct, which = np.unique(codes, return_inverse=True)
     classes = np.fromiter((unicodedata.combining(chr(code)) for code in distinct.tolist()), dtype=np.int64, count=len(distinct))[which]
     # A starter (class 0) opens a stretch and stays first in it; marks sort by class, stably.
     key = np.cumsum(classes == 0) * 256 + classes
-    return codes[np.argsort(key, kind="stable")].tobytes().decode("utf-32-le", "surrogatepass")
+    return from_code_points(codes[np.argsort(key, kind="stable")])
 
 
 def fix_whitespace(text: str, counts: Counter) -> list[tuple[str, EditMap | None]]:
