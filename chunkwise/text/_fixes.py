@@ -618,10 +618,11 @@ def apply_form(text: str, form: str, protect: bool, counts: Counter) -> tuple[st
     # itself. Runs are maximal, so each one's stable character before it lies after the
     # previous run: the edits never overlap. Each edit is whole: canonical ordering moves
     # marks within the run, so no slice of it maps one to one.
+    separable = _RUN_SEPARATOR not in text
     found = (run.span() for window_start, window_end in windows for run in unstable.finditer(text, window_start, window_end))
     spans = list(itertools.islice(found, _DENSE_MATCHES))
     if len(spans) == _DENSE_MATCHES:
-        if (protected is None or not protected.search(text)) and _RUN_SEPARATOR not in text:
+        if (protected is None or not protected.search(text)) and separable:
             dense = _apply_form_dense(text, form, counts)
             if dense is not None:
                 return dense
@@ -633,7 +634,7 @@ def apply_form(text: str, form: str, protect: bool, counts: Counter) -> tuple[st
     run_ends = [end for _, end in spans]
     segments = [text[start:end] for start, end in zip(run_starts, run_ends)]
     del spans
-    if protected is None and _RUN_SEPARATOR not in text:
+    if protected is None and separable:
         # All runs in one call, a separator between them: the separator is a starter that
         # composes with nothing and no form changes, so each run comes out as it would alone.
         # A call per run was half the pass's time on text with a mark on every letter.
@@ -677,13 +678,12 @@ def _apply_form_dense(text: str, form: str, counts: Counter) -> tuple[str, EditM
     if not len(lengths) or int(lengths.max()) > _ORDER_CHARS:
         return None
     count = len(lengths)
-    # The runs back to back, a NUL between each two (see _RUN_SEPARATOR).
-    within = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    source = np.repeat(starts, lengths) + within
-    places = source - np.repeat(starts, lengths) + np.repeat(np.cumsum(lengths + 1) - (lengths + 1), lengths)
+    # The runs back to back, a NUL between each two (see _RUN_SEPARATOR): run k at slot[k].
+    slot = np.cumsum(lengths + 1) - (lengths + 1)
+    within = _offsets_within(lengths)
     joined = np.zeros(int(lengths.sum()) + count - 1, dtype=np.uint32)
-    joined[places] = codes[source]
-    del within, source
+    joined[np.repeat(slot, lengths) + within] = codes[np.repeat(starts, lengths) + within]
+    del within
     normalized = code_points(unicodedata.normalize(form, from_code_points(joined)))
     separators = np.flatnonzero(normalized == 0)
     if len(separators) != count - 1:
@@ -695,8 +695,8 @@ def _apply_form_dense(text: str, form: str, counts: Counter) -> tuple[str, EditM
     if len(same):
         # Runs that kept their length changed if any code point differs.
         size = lengths[same]
-        offset = np.arange(int(size.sum())) - np.repeat(np.cumsum(size) - size, size)
-        old = joined[np.repeat(np.cumsum(lengths + 1)[same] - (lengths[same] + 1), size) + offset]
+        offset = _offsets_within(size)
+        old = joined[np.repeat(slot[same], size) + offset]
         new = normalized[np.repeat(new_starts[same], size) + offset]
         differs = np.add.reduceat((old != new).astype(np.int64), np.cumsum(size) - size) > 0
         changed[same] = differs
@@ -707,6 +707,11 @@ def _apply_form_dense(text: str, form: str, counts: Counter) -> tuple[str, EditM
     # Each run normalizes as it would in place (stable characters are safe boundaries), so
     # the text is the form of the whole; the map lists the runs that changed, whole.
     return unicodedata.normalize(form, text), EditMap.from_edits(starts[edits], ends[edits], new_lengths[edits])
+
+
+def _offsets_within(lengths: np.ndarray) -> np.ndarray:
+    """0..lengths[0]-1, 0..lengths[1]-1, ... end to end: each position's offset in its run."""
+    return np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
 
 
 def _normalize_keeping(segment: str, form: str, protected: Any) -> str:
