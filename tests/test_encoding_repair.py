@@ -9,6 +9,7 @@ import ftfy
 import pytest
 
 from chunkwise.text import _encoding_repair
+from chunkwise.text import _fixes
 from chunkwise.text._fixes import _mojibake_segments, _sparse_mojibake_segments
 
 CODECS = ("latin-1", "cp1252", "cp1251", "cp1250", "cp1253", "cp1254", "cp1257", "iso-8859-2", "mac-roman", "cp437")
@@ -70,6 +71,9 @@ def test_dense_segments_are_the_searched_ones():
     separators end a segment, invisibles may stand between a lead and its continuation."""
     rng = random.Random(5)
     words = ["cafÃ©", "donâ€™t", "Ã\u00a0la", "Ð¿Ñ€Ð¸", "Ã\u200b©", "Ã\u00ad", "plain", "Â\u00a0", "ä¸\xadæ\x96\x87"]
+    # Hiding characters between a lead and what follows: the soft hyphen both hides and
+    # continues, and a no-break space after a hiding character is a boundary inside a hint.
+    words += ["Ã\xad\u200bx", "Ã\u200b\xa0x", "Ã\x01\xadz", "Ã\u2066\u200b", "Ã\u200b", "Ã\xad\xad\u200b\xa0"]
     gaps = [" ", "\u00a0", "\u3000", "\u2028", "\n", "\t", "\u2009", ""]
     checked = 0
     for _ in range(300):
@@ -80,3 +84,19 @@ def test_dense_segments_are_the_searched_ones():
         assert _mojibake_segments(text, leads) == _sparse_mojibake_segments(text, leads), text
         checked += 1
     assert checked > 250
+
+
+def test_code_point_classes_are_the_patterns():
+    """The dense segment finder reads the hint and boundary patterns' classes as code points."""
+    import re
+
+    characters = [chr(c) for c in range(0x3100)] + [chr(c) for c in range(0xFE00, 0x10000)]
+    boundary = _fixes.patterns()["mojibake_boundary"]
+    expected = {ord(c) for c in characters if boundary.fullmatch(c)}
+    assert expected == set(_fixes._MOJIBAKE_BREAKS.tolist()) | set(_fixes._MOJIBAKE_SPACES.tolist())
+    for members, codes in [
+        (_fixes._HIDES_MOJIBAKE, _fixes._HIDES_MOJIBAKE_CODES),
+        (_fixes._CP1252_CONTINUATION, _fixes._CP1252_CONTINUATION_CODES),
+    ]:
+        pattern = re.compile(f"[{members}]")
+        assert {ord(c) for c in characters if pattern.fullmatch(c)} == set(codes.tolist())

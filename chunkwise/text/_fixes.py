@@ -28,10 +28,6 @@ _CP1252_CONTINUATION = (
     "\u2039\u0152\u017d\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122"
     "\u0161\u203a\u0153\u017e\u0178"
 )
-# The same above U+00FF, and the mojibake boundary's classes, as code points.
-_CP1252_CONTINUATION_ABOVE_FF = np.array(
-    [ord(c) for c in _CP1252_CONTINUATION[len("\u0080-\u00bf") :]], dtype=np.uint32
-)
 # UTF-8 lead bytes 0xC2-0xF4 as cp1252 / Latin-1 show as U+00C2-U+00F4.
 # Characters later passes remove may sit between the two (a second run would see through them).
 _HIDES_MOJIBAKE = "\x00-\x08\x0e-\x1f\u200b\u2060\ufeff\u00ad\u202a-\u202e\u2066-\u2069"
@@ -50,9 +46,27 @@ SPACES = "\u00a0\u1680\u2000-\u200a\u202f\u205f"
 SPACE_CHARS = (
     "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f"
 )
-# The classes of the mojibake_boundary pattern below, as code points.
-_MOJIBAKE_BREAKS = np.array([ord(c) for c in " \t\n\r\x0b\x0c\u2028\u2029"], dtype=np.uint32)
-_MOJIBAKE_SPACES = np.array([ord(c) for c in SPACE_CHARS + "\u3000"], dtype=np.uint32)
+
+
+def _class_codes(members: str) -> np.ndarray:
+    """The code points of a regex class body of characters and ``a-b`` ranges (no escapes)."""
+    codes: list[int] = []
+    position = 0
+    while position < len(members):
+        if position + 2 < len(members) and members[position + 1] == "-":
+            codes.extend(range(ord(members[position]), ord(members[position + 2]) + 1))
+            position += 3
+        else:
+            codes.append(ord(members[position]))
+            position += 1
+    return np.array(codes, dtype=np.uint32)
+
+
+# The classes of MOJIBAKE_HINT and of the mojibake_boundary pattern below, as code points.
+_HIDES_MOJIBAKE_CODES = _class_codes(_HIDES_MOJIBAKE)
+_CP1252_CONTINUATION_CODES = _class_codes(_CP1252_CONTINUATION)
+_MOJIBAKE_BREAKS = _class_codes(" \t\n\r\x0b\x0c\u2028\u2029")
+_MOJIBAKE_SPACES = _class_codes(SPACES + "\u3000")
 FULLWIDTH = "\uff01-\uff5e\u3000"
 SURROGATES = "\ud800-\udfff"
 
@@ -359,23 +373,33 @@ def _mojibake_segments(text: str, leads: str) -> list[tuple[int, int]]:
     space = np.isin(codes, _MOJIBAKE_SPACES)
     space[1:] &= ~lead[:-1]
     boundaries = np.flatnonzero(space | np.isin(codes, _MOJIBAKE_BREAKS))
-    if patterns()["hides_mojibake"].search(text):
-        hints = _mojibake_hints(text, leads)
-        hint_starts = np.fromiter((h[0] for h in hints), dtype=np.int64, count=len(hints))
-        hint_ends = np.fromiter((h[1] for h in hints), dtype=np.int64, count=len(hints))
-    else:
-        # Nothing can stand between a lead and its continuation, so a hint is those two,
-        # and two hints never overlap (a lead is never a continuation).
-        continuation = ((codes >= 0x80) & (codes <= 0xBF)) | np.isin(codes, _CP1252_CONTINUATION_ABOVE_FF)
-        hint_starts = np.flatnonzero(lead[:-1] & continuation[1:])
-        hint_ends = hint_starts + 2
+    # A hint is a lead, characters that hide mojibake, and a continuation. The soft hyphen
+    # is the one character both hiding and continuing, so a lead starts a hint when the
+    # first character after its hiding run continues, or a soft hyphen is in that run.
+    hiding = np.isin(codes, _HIDES_MOJIBAKE_CODES)
+    continuation = np.isin(codes, _CP1252_CONTINUATION_CODES)
+    leads = np.flatnonzero(lead)
+    shown = np.flatnonzero(~hiding)
+    after_run = np.concatenate((shown, [len(codes)]))[np.searchsorted(shown, leads, side="right")]
+    continued = np.concatenate((continuation, [False]))[after_run]
+    soft_hyphens = np.concatenate(([0], np.cumsum(codes == 0xAD)))
+    hinted = continued | (soft_hyphens[after_run] > soft_hyphens[leads + 1])
+    hint_starts = leads[hinted]
+    hint_runs_to = after_run[hinted]
     before = np.searchsorted(boundaries, hint_starts)
+    after = np.searchsorted(boundaries, hint_starts, side="right")
     ends = np.concatenate((boundaries, [len(text)]))
+    # The first boundary after a lead is inside its hint only where it is the hint's own
+    # continuation: a no-break space after hiding characters (a space right after a lead
+    # is no boundary). The regex's match then runs through it.
+    inside = (ends[after] == hint_runs_to) & (hint_runs_to > hint_starts + 1)
+    inside &= np.concatenate((codes, [0]))[ends[after]] == 0xA0
     starts = np.where(before > 0, ends[np.maximum(before - 1, 0)] + 1, 0).tolist()
-    ends = ends[np.searchsorted(boundaries, hint_ends)].tolist()
+    ends = ends[np.minimum(after + inside, len(boundaries))].tolist()
+    hint_starts = hint_starts.tolist()
     segments: list[tuple[int, int]] = []
     segment_end = 0
-    for hint_start, start, end in zip(hint_starts.tolist(), starts, ends):
+    for hint_start, start, end in zip(hint_starts, starts, ends):
         if hint_start >= segment_end:
             segments.append((start, end))
             segment_end = end
