@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import operator
 import re
 import unicodedata
 from collections import Counter
@@ -300,27 +301,22 @@ def fix_mojibake(text: str, counts: Counter, leads: str, removes_controls: bool 
     controls = pats["controls"]
     # Mojibake repeats its words ("donâ€™t", "itâ€™s"); a repair costs 10-100 µs.
     fix_encoding = functools.lru_cache(maxsize=4096)(fix_encoding_function())
-    judged: dict[str, str] = {}
-    starts: list[int] = []
-    ends: list[int] = []
-    news: list[str] = []
-    repairs = 0
-    for start, end in _mojibake_segments(text, leads):
-        segment = text[start:end]
-        repaired = judged.get(segment)
-        if repaired is None:
-            if len(judged) == 4096:
-                judged.clear()  # bounded, as the cache below it
-            repaired = judged[segment] = _judge(segment, fix_encoding, invisible, controls if removes_controls else None)
-        if repaired != segment:
-            repairs += 1
-        # A segment ftfy left alone is kept as one edit too (to itself): a slice of it
-        # can read as mojibake where the whole did not ("ÙŠØŸ" of "†ØØ±ÙŽÙŠØŸ"), so a
-        # chunk cut inside it carries the whole segment's raw span, as for a repair.
-        if end - start > 1:
-            starts.append(start)
-            ends.append(end)
-            news.append(repaired)
+    starts, ends = _mojibake_segments(text, leads)
+    segments = [text[start:end] for start, end in zip(starts, ends)]
+    # Each distinct segment judged once (a block is 64K characters, so this stays small).
+    judged = {
+        segment: _judge(segment, fix_encoding, invisible, controls if removes_controls else None)
+        for segment in set(segments)
+    }
+    news = [judged[segment] for segment in segments]
+    repairs = sum(map(operator.ne, news, segments))
+    # A segment ftfy left alone is kept as one edit too (to itself): a slice of it
+    # can read as mojibake where the whole did not ("ÙŠØŸ" of "†ØØ±ÙŽÙŠØŸ"), so a
+    # chunk cut inside it carries the whole segment's raw span, as for a repair.
+    # A one-character segment is its own edit either way.
+    if any(end - start == 1 for start, end in zip(starts, ends)):
+        kept = [k for k, (start, end) in enumerate(zip(starts, ends)) if end - start > 1]
+        starts, ends, news = [starts[k] for k in kept], [ends[k] for k in kept], [news[k] for k in kept]
     if repairs:
         counts["mojibake"] += repairs
     # Whole, not trimmed to the change: ftfy judges a segment as a whole, and its repair
@@ -354,7 +350,7 @@ def _judge(segment: str, fix_encoding: Callable[[str], str], invisible: Any, con
     return repaired
 
 
-def _mojibake_segments(text: str, leads: str) -> list[tuple[int, int]]:
+def _mojibake_segments(text: str, leads: str) -> tuple[list[int], list[int]]:
     """The segments fix_mojibake judges, in order: for each MOJIBAKE_HINT not inside the
     segment before, from the boundary before the hint to the first one after its end.
 
@@ -394,23 +390,30 @@ def _mojibake_segments(text: str, leads: str) -> list[tuple[int, int]]:
     # is no boundary). The regex's match then runs through it.
     inside = (ends[after] == hint_runs_to) & (hint_runs_to > hint_starts + 1)
     inside &= np.concatenate((codes, [0]))[ends[after]] == 0xA0
-    starts = np.where(before > 0, ends[np.maximum(before - 1, 0)] + 1, 0).tolist()
-    ends = ends[np.minimum(after + inside, len(boundaries))].tolist()
-    hint_starts = hint_starts.tolist()
-    segments: list[tuple[int, int]] = []
+    starts = np.where(before > 0, ends[np.maximum(before - 1, 0)] + 1, 0)
+    ends = ends[np.minimum(after + inside, len(boundaries))]
+    if not inside.any():
+        # Then a hint's segment ends at the first boundary after it, so the hints that
+        # start a segment are the first of each run sharing that boundary.
+        first = np.unique(after, return_index=True)[1]
+        return starts[first].tolist(), ends[first].tolist()
+    segment_starts: list[int] = []
+    segment_ends: list[int] = []
     segment_end = 0
-    for hint_start, start, end in zip(hint_starts, starts, ends):
+    for hint_start, start, end in zip(hint_starts.tolist(), starts.tolist(), ends.tolist()):
         if hint_start >= segment_end:
-            segments.append((start, end))
+            segment_starts.append(start)
+            segment_ends.append(end)
             segment_end = end
-    return segments
+    return segment_starts, segment_ends
 
 
-def _sparse_mojibake_segments(text: str, leads: str) -> list[tuple[int, int]]:
+def _sparse_mojibake_segments(text: str, leads: str) -> tuple[list[int], list[int]]:
     pats = patterns()
     boundary = pats["mojibake_boundary"]
     boundary_backwards = pats["mojibake_boundary_backwards"]
-    segments: list[tuple[int, int]] = []
+    starts: list[int] = []
+    ends: list[int] = []
     segment_end = 0
     for hint_start, hint_end in _mojibake_hints(text, leads):
         if hint_start < segment_end:
@@ -419,8 +422,9 @@ def _sparse_mojibake_segments(text: str, leads: str) -> list[tuple[int, int]]:
         start = found.end() if found else segment_end
         found = boundary.search(text, hint_end)
         segment_end = found.start() if found else len(text)
-        segments.append((start, segment_end))
-    return segments
+        starts.append(start)
+        ends.append(segment_end)
+    return starts, ends
 
 
 def _mojibake_hints(text: str, leads: str) -> list[tuple[int, int]]:
