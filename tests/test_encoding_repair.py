@@ -100,3 +100,23 @@ def test_code_point_classes_are_the_patterns():
     ]:
         pattern = re.compile(f"[{members}]")
         assert {ord(c) for c in characters if pattern.fullmatch(c)} == set(codes.tolist())
+
+
+def test_repairs_shared_by_blocks_give_one_pass_result(monkeypatch):
+    """Segments judged in one block are reused by the next, and the store of them is
+    emptied when full: neither changes the text, the counts or the map."""
+    import numpy as np
+
+    from chunkwise.text.normalization import normalize
+
+    rng = random.Random(8)
+    words = ["".join(rng.choice("абвгдежзийклмнопрстуфх") for _ in range(rng.randint(2, 8))) for _ in range(400)]
+    text = " ".join(rng.choice(words) for _ in range(6000)).encode().decode("cp1252", errors="replace")
+    whole = normalize(text, block_size=len(text) + 1)
+    monkeypatch.setattr(_fixes, "_JUDGED_KEPT", 60)
+    blocked = normalize(text, block_size=2000)
+    assert blocked.text == whole.text
+    assert whole.fixes["mojibake"] > 5000
+    assert dict(blocked.fixes) == dict(whole.fixes)
+    ends = np.arange(len(whole.text) + 1)
+    assert np.array_equal(blocked.to_raw_many(ends * 0, ends)[1], whole.to_raw_many(ends * 0, ends)[1])

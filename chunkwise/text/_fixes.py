@@ -288,26 +288,35 @@ def _surrogate_code_points(text: str) -> np.ndarray:
     return codes
 
 
-def fix_mojibake(text: str, counts: Counter, leads: str, removes_controls: bool = True) -> tuple[str, EditMap | None]:
+def fix_mojibake(
+    text: str, counts: Counter, leads: str, removes_controls: bool = True, judged: dict[str, str] | None = None
+) -> tuple[str, EditMap | None]:
     """Run ftfy's encoding repair on the whitespace-delimited segments that look like mojibake.
 
     ``removes_controls``: whether a later pass removes control characters (then a
     repair is judged again without the ones ftfy left, as a second run would).
+    ``judged``: segments' repairs from earlier blocks of the same normalize() call (with
+    the same ``removes_controls``), added to here; a document decoded with the wrong
+    codec repeats its words across blocks (half of them, in the benchmark's mojibake).
     """
     from ._encoding_repair import fix_encoding_function
 
     pats = patterns()
     invisible = pats["hides_mojibake"] if pats["hides_mojibake"].search(text) else None
     controls = pats["controls"]
-    # Mojibake repeats its words ("donâ€™t", "itâ€™s"); a repair costs 10-100 µs.
-    fix_encoding = functools.lru_cache(maxsize=4096)(fix_encoding_function())
+    fix_encoding = fix_encoding_function()
     starts, ends = _mojibake_segments(text, leads)
     segments = [text[start:end] for start, end in zip(starts, ends)]
-    # Each distinct segment judged once (a block is 64K characters, so this stays small).
-    judged = {
-        segment: _judge(segment, fix_encoding, invisible, controls if removes_controls else None)
-        for segment in set(segments)
-    }
+    # Each distinct segment judged once: mojibake repeats its words ("donâ€™t", "itâ€™s"),
+    # and a repair costs 10-100 µs. At most _JUDGED_KEPT are kept across blocks.
+    if judged is None:
+        judged = {}
+    new_segments = set(segments).difference(judged)
+    if len(judged) + len(new_segments) > _JUDGED_KEPT:
+        judged.clear()
+        new_segments = set(segments)
+    screen = controls if removes_controls else None
+    judged.update((segment, _judge(segment, fix_encoding, invisible, screen)) for segment in new_segments)
     news = [judged[segment] for segment in segments]
     repairs = sum(map(operator.ne, news, segments))
     # A segment ftfy left alone is kept as one edit too (to itself): a slice of it
@@ -323,6 +332,9 @@ def fix_mojibake(text: str, counts: Counter, leads: str, removes_controls: bool 
     # need not keep the segment's unchanged ends in place, so a slice of it may be
     # repaired otherwise or not at all.
     return splice(text, starts, ends, news)
+
+
+_JUDGED_KEPT = 4096
 
 
 def _judge(segment: str, fix_encoding: Callable[[str], str], invisible: Any, controls: Any) -> str:

@@ -269,9 +269,10 @@ def normalize(text: str, config: NormalizeConfig | None = None, **options: Any) 
     slot_in_offset = [0] * len(_SLOTS)
     slot_out_offset = [0] * len(_SLOTS)
     bidi_slot_positions: list[int] = []
+    judged: dict[str, str] = {}  # mojibake segments' repairs, shared by the blocks
     for block_start, block_end in _blocks(text, config.block_size):
         block = text[block_start:block_end]
-        out, slots, bidi_local = _normalize_block(block, config, counts)
+        out, slots, bidi_local = _normalize_block(block, config, counts, judged)
         pieces.append(out)
         bidi_slot_positions.extend(p + slot_in_offset[_INVISIBLES_SLOT] for p in bidi_local)
         input_length = len(block)
@@ -314,9 +315,12 @@ def _resolve_config(config: NormalizeConfig | None, options: dict[str, Any]) -> 
 
 
 def _normalize_block(
-    block: str, config: NormalizeConfig, counts: Counter
+    block: str, config: NormalizeConfig, counts: Counter, judged: dict[str, str]
 ) -> tuple[str, list[tuple[EditMap | None, int]], list[int]]:
-    """Run every enabled pass over one block; one (map, length after) per slot."""
+    """Run every enabled pass over one block; one (map, length after) per slot.
+
+    ``judged``: the mojibake repairs of the call's earlier blocks (fix_mojibake adds to it).
+    """
     slots: list[tuple[EditMap | None, int]] = []
     bidi_found: list[int] = []
     text = block
@@ -343,7 +347,7 @@ def _normalize_block(
     leads = "".join(c for c in found if "\u00c2" <= c <= "\u00f4")
     if config.fix_mojibake and leads:
         before = text
-        keep(fixes.fix_mojibake(text, counts, leads, removes_controls=config.remove_controls))
+        keep(fixes.fix_mojibake(text, counts, leads, config.remove_controls, judged))
         if text is not before:
             found = _distinct(triggers, text)
     else:
