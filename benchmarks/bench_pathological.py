@@ -141,6 +141,25 @@ def _mark_stack(marks_per_letter: int) -> Callable[[random.Random], str]:
     return piece
 
 
+def _mojibake_sentence() -> Callable[[random.Random], str]:
+    """A sentence of words (Cyrillic, Greek, accented Latin; Zipf-drawn from 5,000) whose UTF-8
+    was read as cp1252 (undefined bytes replaced) or latin-1: a document decoded with the wrong
+    codec, where every word is mojibake."""
+    vocabulary_rng = random.Random(SEED + 1)
+    alphabets = ["абвгдежзийклмнопрстуфхцчшщыьэюя", "αβγδεζηθικλμνξοπρστυφχψω", "abcdeéèêàçôûüöäßñ"]
+    words = [
+        "".join(vocabulary_rng.choice(alphabets[k % 3]) for _ in range(vocabulary_rng.randint(2, 11)))
+        for k in range(5000)
+    ]
+    weights = [1 / (rank + 1) for rank in range(len(words))]
+
+    def piece(rng: random.Random) -> str:
+        text = " ".join(rng.choices(words, weights, k=12)) + (".\n" if rng.random() < 0.2 else ". ")
+        return text.encode("utf-8").decode(*rng.choice((("cp1252", "replace"), ("latin-1",))))
+
+    return piece
+
+
 def _table_cell(rng: random.Random) -> str:
     return f"| {_letters(rng, rng.randrange(3, 9))} {rng.randrange(10_000)} "
 
@@ -164,6 +183,7 @@ INPUT_CLASSES: dict[str, Callable[[int], str]] = {
     "single_char": lambda size: "a" * size,
     "base64_blob": lambda size: _fill(size, lambda rng: base64.b64encode(rng.randbytes(3000)).decode("ascii")),
     "latin1_bytes": lambda size: _fill(size, lambda rng: rng.randbytes(1000).decode("latin-1")),
+    "mojibake_words": lambda size: _fill(size, _mojibake_sentence()),
     # Found probing single characters repeated (2026-11-27): normalize took 10-70x prose's time
     # per MB and up to 90x the input's memory on each before 92deb7d and the commit after it.
     "letter_mark": lambda size: _fill(size, _mark_stack(1)),
@@ -212,6 +232,17 @@ def _normalize(text: str) -> Any:
     return chunkwise.normalize(text)
 
 
+def _ftfy_lines(text: str) -> Any:
+    import ftfy
+
+    return [ftfy.fix_encoding(line) for line in text.splitlines(keepends=True)]
+
+
+# Not a chunkwise function: the rate of the library normalize's mojibake repair is built on,
+# run line by line (whole lines: fewer calls than normalize's segments), on the mojibake classes.
+REFERENCES: dict[str, Callable[[str], Any]] = {"ftfy_fix_encoding": _ftfy_lines}
+REFERENCE_CLASSES = ("latin1_bytes", "mojibake_words")
+
 FUNCTIONS: dict[str, Callable[[str], Any]] = {
     "chunk": _chunk,
     "naive_split": _naive_split,
@@ -251,7 +282,7 @@ def _peak_kib() -> int:
 
 def measure(function: str, input_class: str, size_bytes: int) -> dict[str, Any]:
     warnings.simplefilter("ignore")
-    call = FUNCTIONS[function]
+    call = {**FUNCTIONS, **REFERENCES}[function]
     make = INPUT_CLASSES[input_class]
     # Warm up: tokenizer, embedder, regexes. Prose too: 4 KB of some classes is one unit,
     # which never loads the embedder, and loading it (~70 MB) is no cost of the input.
@@ -456,6 +487,18 @@ def main() -> None:
             print(f"  {function:<14} {input_class:<20} {shown}", flush=True)
     verdicts = summarize(rows, functions, args.limit, args.timeout)
     print_table(rows, functions, classes, verdicts, args.limit)
+    references = []
+    if "normalize" in functions:
+        for input_class in [c for c in REFERENCE_CLASSES if c in classes]:
+            outcome = run_child(["ftfy_fix_encoding", input_class, str(args.mb)], args.timeout)
+            if isinstance(outcome, str):
+                print(f"ftfy.fix_encoding line by line, {input_class}: {outcome}")
+                continue
+            references.append(outcome)
+            rate = outcome["seconds"] / (outcome["input_bytes"] / MB)
+            mine = next((r for r in rows if r["function"] == "normalize" and r["class"] == input_class), None)
+            versus = f"; normalize {mine['seconds_per_mb']:.2f} s/MB = {mine['seconds_per_mb'] / rate:.2f}x it" if mine and mine.get("seconds_per_mb") else ""
+            print(f"limit of normalize on {input_class}: ftfy.fix_encoding line by line {rate:.2f} s/MB{versus}")
 
     streaming = None
     if args.big_mb > 0:
@@ -473,7 +516,7 @@ def main() -> None:
                   f"{streaming['memory_ratio']:.1f}x the file: {'PASS' if streaming['pass'] else 'FAIL'}")
     if args.json:
         result = {"versions": info, "mb": args.mb, "big_mb": args.big_mb, "limit": args.limit, "timeout": args.timeout,
-                  "max_tokens": MAX_TOKENS, "budget_tokens": BUDGET_TOKENS, "rows": rows, "verdicts": verdicts,
+                  "max_tokens": MAX_TOKENS, "budget_tokens": BUDGET_TOKENS, "rows": rows, "verdicts": verdicts, "references": references,
                   "streaming": streaming}
         args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {args.json}")

@@ -321,11 +321,8 @@ def fix_mojibake(
     repairs = sum(map(operator.ne, news, segments))
     # A segment ftfy left alone is kept as one edit too (to itself): a slice of it
     # can read as mojibake where the whole did not ("ÙŠØŸ" of "†ØØ±ÙŽÙŠØŸ"), so a
-    # chunk cut inside it carries the whole segment's raw span, as for a repair.
-    # A one-character segment is its own edit either way.
-    if any(end - start == 1 for start, end in zip(starts, ends)):
-        kept = [k for k, (start, end) in enumerate(zip(starts, ends)) if end - start > 1]
-        starts, ends, news = [starts[k] for k in kept], [ends[k] for k in kept], [news[k] for k in kept]
+    # chunk cut inside it carries the whole segment's raw span, as for a repair. (A
+    # segment holds its hint's lead and the character after it: never one character.)
     if repairs:
         counts["mojibake"] += repairs
     # Whole, not trimmed to the change: ftfy judges a segment as a whole, and its repair
@@ -376,16 +373,18 @@ def _mojibake_segments(text: str, leads: str) -> tuple[list[int], list[int]]:
     if sum(text.count(c) for c in leads) * 64 <= len(text):
         return _sparse_mojibake_segments(text, leads)
     codes = code_points(text)
-    lead = (codes >= 0xC2) & (codes <= 0xF4)
+    # Every class involved is in the BMP below U+FFFF: one table lookup gives them all.
+    flags = _mojibake_flags()[np.minimum(codes, 0xFFFF)]
+    lead = (flags & _LEAD) != 0
     # The boundary pattern's classes: a space ends a segment unless it follows a lead.
-    space = np.isin(codes, _MOJIBAKE_SPACES)
+    space = (flags & _SPACE) != 0
     space[1:] &= ~lead[:-1]
-    boundaries = np.flatnonzero(space | np.isin(codes, _MOJIBAKE_BREAKS))
+    boundaries = np.flatnonzero(space | ((flags & _BREAK) != 0))
     # A hint is a lead, characters that hide mojibake, and a continuation. The soft hyphen
     # is the one character both hiding and continuing, so a lead starts a hint when the
     # first character after its hiding run continues, or a soft hyphen is in that run.
-    hiding = np.isin(codes, _HIDES_MOJIBAKE_CODES)
-    continuation = np.isin(codes, _CP1252_CONTINUATION_CODES)
+    hiding = (flags & _HIDING) != 0
+    continuation = (flags & _CONTINUATION) != 0
     leads = np.flatnonzero(lead)
     shown = np.flatnonzero(~hiding)
     after_run = np.concatenate((shown, [len(codes)]))[np.searchsorted(shown, leads, side="right")]
@@ -418,6 +417,24 @@ def _mojibake_segments(text: str, leads: str) -> tuple[list[int], list[int]]:
             segment_ends.append(end)
             segment_end = end
     return segment_starts, segment_ends
+
+
+_LEAD, _SPACE, _BREAK, _HIDING, _CONTINUATION = 1, 2, 4, 8, 16
+
+
+@functools.lru_cache(maxsize=1)
+def _mojibake_flags() -> np.ndarray:
+    """One byte of the flags above per BMP code point (U+FFFF has none)."""
+    flags = np.zeros(0x10000, dtype=np.uint8)
+    flags[0xC2:0xF5] |= _LEAD
+    for flag, codes in [
+        (_SPACE, _MOJIBAKE_SPACES),
+        (_BREAK, _MOJIBAKE_BREAKS),
+        (_HIDING, _HIDES_MOJIBAKE_CODES),
+        (_CONTINUATION, _CP1252_CONTINUATION_CODES),
+    ]:
+        flags[codes] |= flag
+    return flags
 
 
 def _sparse_mojibake_segments(text: str, leads: str) -> tuple[list[int], list[int]]:
