@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ._align import EditMap
+from ._encoding_repair import fix_encoding_function
 
 # Characters a cp1252 / Latin-1 decoder makes from UTF-8 continuation bytes 0x80-0xBF.
 _CP1252_CONTINUATION = (
@@ -299,8 +300,6 @@ def fix_mojibake(
     the same ``removes_controls``), added to here; a document decoded with the wrong
     codec repeats its words across blocks (half of them, in the benchmark's mojibake).
     """
-    from ._encoding_repair import fix_encoding_function
-
     pats = patterns()
     invisible = pats["hides_mojibake"] if pats["hides_mojibake"].search(text) else None
     controls = pats["controls"]
