@@ -318,15 +318,15 @@ def fix_mojibake(
     judged.update((segment, _judge(segment, fix_encoding, invisible, screen)) for segment in new_segments)
     news = [judged[segment] for segment in segments]
     repairs = sum(map(operator.ne, news, segments))
-    # A segment ftfy left alone is kept as one edit too (to itself): a slice of it
-    # can read as mojibake where the whole did not ("ÙŠØŸ" of "†ØØ±ÙŽÙŠØŸ"), so a
-    # chunk cut inside it carries the whole segment's raw span, as for a repair. (A
-    # segment holds its hint's lead and the character after it: never one character.)
     if repairs:
         counts["mojibake"] += repairs
-    # Whole, not trimmed to the change: ftfy judges a segment as a whole, and its repair
-    # need not keep the segment's unchanged ends in place, so a slice of it may be
-    # repaired otherwise or not at all.
+    # Every segment is one edit, whole, not trimmed to the change: ftfy judges a segment
+    # as a whole, and its repair need not keep the segment's unchanged ends in place, so
+    # a slice of it may be repaired otherwise or not at all. A segment ftfy left alone is
+    # an edit too (to itself): a slice of it can read as mojibake where the whole did not
+    # ("ÙŠØŸ" of "†ØØ±ÙŽÙŠØŸ"), so a chunk cut inside it carries the whole segment's raw
+    # span, as for a repair. (A segment holds its hint's lead and the character after it,
+    # so it is never one character, which splice would not map.)
     return splice(text, starts, ends, news)
 
 
