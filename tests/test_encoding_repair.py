@@ -91,15 +91,13 @@ def test_code_point_classes_are_the_patterns():
     import re
 
     characters = [chr(c) for c in range(0x3100)] + [chr(c) for c in range(0xFE00, 0x10000)]
+    flags = _fixes._mojibake_flags()
     boundary = _fixes.patterns()["mojibake_boundary"]
     expected = {ord(c) for c in characters if boundary.fullmatch(c)}
-    assert expected == set(_fixes._MOJIBAKE_BREAKS.tolist()) | set(_fixes._MOJIBAKE_SPACES.tolist())
-    for members, codes in [
-        (_fixes._HIDES_MOJIBAKE, _fixes._HIDES_MOJIBAKE_CODES),
-        (_fixes._CP1252_CONTINUATION, _fixes._CP1252_CONTINUATION_CODES),
-    ]:
+    assert expected == {ord(c) for c in characters if flags[ord(c)] & (_fixes._SPACE | _fixes._BREAK)}
+    for members, flag in [(_fixes._HIDES_MOJIBAKE, _fixes._HIDING), (_fixes._CP1252_CONTINUATION, _fixes._CONTINUATION)]:
         pattern = re.compile(f"[{members}]")
-        assert {ord(c) for c in characters if pattern.fullmatch(c)} == set(codes.tolist())
+        assert {ord(c) for c in characters if pattern.fullmatch(c)} == {ord(c) for c in characters if flags[ord(c)] & flag}
 
 
 def test_repairs_shared_by_blocks_give_one_pass_result(monkeypatch):

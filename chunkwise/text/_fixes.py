@@ -49,26 +49,6 @@ SPACE_CHARS = (
     "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f"
 )
 
-
-def _class_codes(members: str) -> np.ndarray:
-    """The code points of a regex class body of characters and ``a-b`` ranges (no escapes)."""
-    codes: list[int] = []
-    position = 0
-    while position < len(members):
-        if position + 2 < len(members) and members[position + 1] == "-":
-            codes.extend(range(ord(members[position]), ord(members[position + 2]) + 1))
-            position += 3
-        else:
-            codes.append(ord(members[position]))
-            position += 1
-    return np.array(codes, dtype=np.uint32)
-
-
-# The classes of MOJIBAKE_HINT and of the mojibake_boundary pattern below, as code points.
-_HIDES_MOJIBAKE_CODES = _class_codes(_HIDES_MOJIBAKE)
-_CP1252_CONTINUATION_CODES = _class_codes(_CP1252_CONTINUATION)
-_MOJIBAKE_BREAKS = _class_codes(" \t\n\r\x0b\x0c\u2028\u2029")
-_MOJIBAKE_SPACES = _class_codes(SPACES + "\u3000")
 FULLWIDTH = "\uff01-\uff5e\u3000"
 SURROGATES = "\ud800-\udfff"
 
@@ -423,16 +403,18 @@ _LEAD, _SPACE, _BREAK, _HIDING, _CONTINUATION = 1, 2, 4, 8, 16
 
 @functools.lru_cache(maxsize=1)
 def _mojibake_flags() -> np.ndarray:
-    """One byte of the flags above per BMP code point (U+FFFF has none)."""
+    """One byte of the flags above per BMP code point, from the patterns' own classes (the
+    boundary pattern's spaces and breaks, MOJIBAKE_HINT's hiding and continuing characters;
+    none reaches U+FFFF)."""
     flags = np.zeros(0x10000, dtype=np.uint8)
     flags[0xC2:0xF5] |= _LEAD
-    for flag, codes in [
-        (_SPACE, _MOJIBAKE_SPACES),
-        (_BREAK, _MOJIBAKE_BREAKS),
-        (_HIDING, _HIDES_MOJIBAKE_CODES),
-        (_CONTINUATION, _CP1252_CONTINUATION_CODES),
+    for flag, members in [
+        (_SPACE, SPACES + "\u3000"),
+        (_BREAK, " \t\n\r\x0b\x0c\u2028\u2029"),
+        (_HIDING, _HIDES_MOJIBAKE),
+        (_CONTINUATION, _CP1252_CONTINUATION),
     ]:
-        flags[codes] |= flag
+        flags[_code_point_table(re.compile(f"[{members}]+"))[:0x10000]] |= flag
     return flags
 
 
