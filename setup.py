@@ -96,6 +96,8 @@ EXTENSIONS = [
     _extension("chunkwise.chunking._cscores", "chunkwise/chunking/_cscores.pyx", openmp=OPENMP, float_math=True),
     # Sentence segmentation: one pass over the str in place, GIL released.
     _extension("chunkwise.text._csegment", "chunkwise/text/_csegment.pyx", openmp=False, float_math=False),
+    # Mojibake repair's per-segment decisions (ftfy's steps), tables read over the str in place.
+    _extension("chunkwise.text._crepair", "chunkwise/text/_crepair.pyx", openmp=False, float_math=False),
 ]
 
 setup(

@@ -21,6 +21,7 @@ COMPILED_MODULES = {
     "_cscores": "chunkwise.chunking._cscores",
     "_cminhash": "chunkwise.duplicates._cminhash",
     "_csegment": "chunkwise.text._csegment",
+    "_crepair": "chunkwise.text._crepair",
 }
 
 

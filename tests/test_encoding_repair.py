@@ -118,3 +118,98 @@ def test_repairs_shared_by_blocks_give_one_pass_result(monkeypatch):
     assert dict(blocked.fixes) == dict(whole.fixes)
     ends = np.arange(len(whole.text) + 1)
     assert np.array_equal(blocked.to_raw_many(ends * 0, ends)[1], whole.to_raw_many(ends * 0, ends)[1])
+
+
+def _compiled_repair(parts_kept: int = _encoding_repair.PARTS_KEPT):
+    """The compiled Repair over ftfy's tables, or a skip when it is not built or not mirrored."""
+    from chunkwise._backend import compiled
+
+    module = compiled("_crepair")
+    if module is None or not ftfy.__version__.startswith(_encoding_repair.MIRRORED_VERSIONS):
+        pytest.skip("compiled repair not built (or ftfy version not mirrored)")
+    mirror = _encoding_repair._Mirror()
+    tables = _encoding_repair.compiled_tables(mirror)
+    assert tables is not None  # ftfy 6.2/6.3's regexes are all ones the tables express
+    return module, module.Repair(mirror, tables, parts_kept)
+
+
+def test_compiled_repair_gives_ftfys_answers():
+    """The compiled steps against ftfy itself: the seeded segments, longer random Latin-1
+    (several steps, embedded parts), text beyond the BMP, and a store of parts of 3 that
+    is emptied again and again."""
+    _, repair = _compiled_repair()
+    _, forgetful = _compiled_repair(parts_kept=3)
+    rng = random.Random(23)
+    cases = segments(12, 9000)
+    cases += [rng.randbytes(rng.randint(40, 300)).decode("latin-1") for _ in range(1500)]
+    cases += [t + rng.choice(["😀", "𝄞", "\U000172bd"]) + t for t in cases[:400]]  # steps go to the twin
+    cases += ["ð\x9f\x98\x80Ã©", "ðŸ˜€ and cafÃ©", "Ã", "\x81\x8d\x8f\x90\x9dÃ©"]
+    expected = [ftfy.fix_encoding(text) for text in cases]
+    assert sum(e != t for e, t in zip(expected, cases)) > 4000
+    for fix in (repair.fix_encoding, forgetful.fix_encoding):
+        mismatches = [(t, e, fix(t)) for t, e in zip(cases, expected) if fix(t) != e]
+        assert not mismatches[:5]
+
+
+def _pattern_characters(pattern) -> list[str]:
+    """The characters a pattern's text holds (its classes' members, written out by ftfy),
+    with Latin-1 and a few letters, spaces and breaks: an alphabet on which random strings
+    match it often."""
+    return sorted(set(pattern.pattern) | set(map(chr, range(0x80, 0x100))) | set("aZz .\n\t"))
+
+
+def test_compiled_tables_read_the_regexes():
+    """The badness automaton and the detector scan against ftfy's own regexes, on strings
+    drawn from the characters those regexes name (so that most of them match somewhere)."""
+    from ftfy.badness import BADNESS_RE
+    from ftfy.chardata import UTF8_DETECTOR_RE
+
+    _, repair = _compiled_repair()
+    rng = random.Random(31)
+    bad_alphabet = _pattern_characters(BADNESS_RE)
+    detector_alphabet = _pattern_characters(UTF8_DETECTOR_RE)
+    bad_hits = spans_found = 0
+    for _ in range(20000):
+        text = "".join(rng.choice(bad_alphabet) for _ in range(rng.randint(1, 12)))
+        expected = BADNESS_RE.search(text) is not None
+        assert repair.is_bad(text) == expected, text
+        bad_hits += expected
+        text = "".join(rng.choice(detector_alphabet) for _ in range(rng.randint(1, 16)))
+        expected_spans = [m.span() for m in UTF8_DETECTOR_RE.finditer(text)]
+        assert repair.detector_spans(text) == expected_spans, text
+        spans_found += bool(expected_spans)
+    assert 3000 < bad_hits < 17000 and 3000 < spans_found < 17000
+    # Anchored at the start only ("^[ÃÂ][ ]"), and a sequence of one ("[{c1}]").
+    assert repair.is_bad("Ã ") and not repair.is_bad("1Ã ") and repair.is_bad("\x85")
+    with pytest.raises(ValueError):
+        repair.is_bad("😀")
+
+
+def test_byte_shortcuts_skip_only_what_cannot_match():
+    """The needles of ftfy's byte regexes are bytes each match holds; the UTF-8 pre-check
+    says no only where Python's decoder (or ftfy's utf-8-variants) raises."""
+    import re
+
+    from ftfy.chardata import ALTERED_UTF8_RE, LOSSY_UTF8_RE
+
+    module, _ = _compiled_repair()
+    assert _encoding_repair._needles(ALTERED_UTF8_RE) == (0x20,)
+    assert _encoding_repair._needles(LOSSY_UTF8_RE) == (0x1A, 0x3F)
+    assert _encoding_repair._needles(re.compile(b"a|b|c")) == ()
+    assert _encoding_repair._needles(re.compile(b"xa|y?a")) == (0x61,)
+    rng = random.Random(3)
+    rejected = 0
+    for _ in range(20000):
+        data = rng.randbytes(rng.randint(1, 12))
+        if rng.random() < 0.3:
+            data += rng.choice([b"\xc0\x80", "\ud83d\ude00".encode("utf-8", "surrogatepass"), "é中😀".encode()])
+        for encoding, java_null in (("utf-8", False), ("utf-8-variants", True)):
+            if not module.could_be_utf8(data, java_null):
+                rejected += 1
+                with pytest.raises(UnicodeDecodeError):
+                    data.decode(encoding)
+    assert rejected > 20000
+    assert module.could_be_utf8(b"a\xc0\x80", True)
+    for _ in range(2000):  # and yes to every well-formed text, up to U+10FFFF
+        text = "".join(chr(rng.choice([rng.randrange(0x80), rng.randrange(0xD800), rng.randrange(0xE000, 0x110000)])) for _ in range(8))
+        assert module.could_be_utf8(text.encode()) and module.could_be_utf8(text.encode(), True)

@@ -28,20 +28,238 @@ It mirrors ftfy 6.2 and 6.3, whose step functions are identical; 6.1 lacks the
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
+from re import _compiler as re_compiler  # type: ignore[attr-defined]
+from re import _constants as re_constants  # type: ignore[attr-defined]
+from re import _parser as re_parser  # type: ignore[attr-defined]
+from typing import Any
+
+import numpy as np
+
+from .._backend import compiled
 
 # The ftfy releases whose _fix_encoding_one_step_and_explain this module follows.
 MIRRORED_VERSIONS = ("6.2.", "6.3.")
 
+# Embedded UTF-8 parts ("Ã©" inside a garble) repaired once each; the store is emptied
+# when it holds this many. Random bytes read as Latin-1 have about 4,500 distinct parts a MB.
+PARTS_KEPT = 8192
+
 
 @functools.lru_cache(maxsize=1)
 def fix_encoding_function() -> Callable[[str], str]:
-    """This module's ``fix_encoding`` when the installed ftfy is one it mirrors, else ftfy's."""
+    """The compiled mirror's ``fix_encoding`` when built (else this module's) when the
+    installed ftfy is one it mirrors; ftfy's own otherwise."""
     import ftfy
 
     if not ftfy.__version__.startswith(MIRRORED_VERSIONS):
         return ftfy.fix_encoding
-    return _Mirror().fix_encoding
+    repair = compiled_repair()
+    return repair.fix_encoding if repair is not None else _mirror().fix_encoding
+
+
+@functools.lru_cache(maxsize=1)
+def _mirror() -> _Mirror:
+    return _Mirror()
+
+
+@functools.lru_cache(maxsize=1)
+def compiled_repair() -> Any:
+    """The compiled ``Repair`` (``_crepair.pyx``) over ftfy's tables; None when it is not
+    built, the installed ftfy is not one mirrored, or its regexes are beyond the tables."""
+    import ftfy
+
+    module = compiled("_crepair")
+    if module is None or not ftfy.__version__.startswith(MIRRORED_VERSIONS):
+        return None
+    tables = compiled_tables(_mirror())
+    return module.Repair(_mirror(), tables, PARTS_KEPT) if tables is not None else None
+
+
+class _Unsupported(Exception):
+    """A regex construct the table builder does not read; the twin's regexes run instead."""
+
+
+def _sequences(items: list[Any]) -> list[tuple[bool, list[Any]]]:
+    """Every fixed-length sequence of one-character items that ``items`` (a parsed regex)
+    can match, each with whether it is anchored at the start of the text."""
+    out: list[tuple[bool, list[Any]]] = [(False, [])]
+    for index, (op, value) in enumerate(items):
+        if op in (re_constants.LITERAL, re_constants.NOT_LITERAL, re_constants.IN, re_constants.ANY):
+            out = [(anchored, [*sequence, (op, value)]) for anchored, sequence in out]
+        elif op is re_constants.AT and value in (re_constants.AT_BEGINNING, re_constants.AT_BEGINNING_STRING):
+            if index:
+                raise _Unsupported(op)
+            out = [(True, sequence) for _, sequence in out]
+        elif op in (re_constants.MAX_REPEAT, re_constants.MIN_REPEAT):
+            low, high, body = value
+            inner = _sequences(list(body))
+            if high is re_constants.MAXREPEAT or high > 4 or any(anchored for anchored, _ in inner):
+                raise _Unsupported(op)
+            repeated: list[tuple[bool, list[Any]]] = []
+            for anchored, sequence in out:
+                tails: list[list[Any]] = [[]]
+                for count in range(high + 1):
+                    if count >= low:
+                        repeated.extend((anchored, sequence + tail) for tail in tails)
+                    tails = [tail + more for tail in tails for _, more in inner]
+            out = repeated
+        elif op in (re_constants.SUBPATTERN, re_constants.BRANCH):
+            if op is re_constants.SUBPATTERN:
+                _, added, removed, body = value
+                if added or removed:
+                    raise _Unsupported(op)
+                inner = _sequences(list(body))
+            else:
+                inner = [found for branch in value[1] for found in _sequences(list(branch))]
+            out = [(a or b, seq + more) for a, seq in out for b, more in inner if not (b and seq)]
+        else:
+            raise _Unsupported(op)
+    return out
+
+
+def _bmp_members(item: Any, pattern: re.Pattern[str], state: Any, every: str) -> np.ndarray:
+    """Per BMP code point, whether the one-character regex ``item`` matches it; found with
+    the regex engine itself (``item`` repeated, over a string of every BMP code point)."""
+    body = re_parser.SubPattern(state, [item])
+    repeated = re_parser.SubPattern(state, [(re_constants.MAX_REPEAT, (1, re_constants.MAXREPEAT, body))])
+    table = np.zeros(0x10000, dtype=bool)
+    for run in re_compiler.compile(repeated, pattern.flags).finditer(every):
+        table[run.start() : run.end()] = True
+    return table
+
+
+def _badness_tables(pattern: re.Pattern[str], every: str) -> dict[str, Any]:
+    """Shift-and tables for ``pattern``: one bit per position of each sequence it matches, a
+    row of bits per BMP code point. A sequence never straddles two 64-bit words, and an
+    anchored one starts a word, so no bit shifts into an anchored start."""
+    parsed = re_parser.parse(pattern.pattern, pattern.flags)
+    found = sorted(_sequences(list(parsed)), key=lambda pair: not pair[0])
+    words: list[list[tuple[bool, list[Any]]]] = []
+    for anchored, sequence in found:
+        if len(sequence) > 64 or not sequence:
+            raise _Unsupported(len(sequence))
+        used = sum(len(s) for _, s in words[-1]) if words else 64
+        if anchored or used + len(sequence) > 64:
+            words.append([])
+        words[-1].append((anchored, sequence))
+    members: dict[str, np.ndarray] = {}
+    masks = np.zeros((0x10000, len(words)), dtype=np.uint64)
+    starts, anchors, finals = [0] * len(words), [0] * len(words), [0] * len(words)
+    for word, placed in enumerate(words):
+        bit = 0
+        for anchored, sequence in placed:
+            if anchored:
+                anchors[word] |= 1 << bit
+            else:
+                starts[word] |= 1 << bit
+            for item in sequence:
+                key = repr(item)
+                if key not in members:
+                    members[key] = _bmp_members(item, pattern, parsed.state, every)
+                masks[members[key], word] |= np.uint64(1 << bit)
+                bit += 1
+            finals[word] |= 1 << (bit - 1)
+    return {"bad_masks": masks, "bad_starts": starts, "bad_anchored": anchors, "bad_finals": finals}
+
+
+def _detector_tables(pattern: re.Pattern[str], every: str) -> dict[str, Any]:
+    """Flags for ftfy's UTF-8 detector: a negative lookbehind of one class, then one or more
+    repetitions of a choice of fixed-length sequences (each element one flag bit)."""
+    parsed = re_parser.parse(pattern.pattern, pattern.flags)
+    items = list(parsed)
+    if len(items) != 2 or items[0][0] is not re_constants.ASSERT_NOT or items[1][0] is not re_constants.MAX_REPEAT:
+        raise _Unsupported(items)
+    direction, behind = items[0][1]
+    low, high, body = items[1][1]
+    behind_items = list(behind)
+    if direction != -1 or len(behind_items) != 1 or low != 1 or high is not re_constants.MAXREPEAT:
+        raise _Unsupported(items)
+    body_items = list(body)
+    if len(body_items) == 1 and body_items[0][0] is re_constants.SUBPATTERN:
+        body_items = list(body_items[0][1][3])
+    if len(body_items) != 1 or body_items[0][0] is not re_constants.BRANCH:
+        raise _Unsupported(body_items)
+    sequences = []
+    for branch in body_items[0][1][1]:  # in order: the first that fits is the one re takes
+        expanded = _sequences(list(branch))
+        if len(expanded) != 1 or expanded[0][0]:
+            raise _Unsupported(branch)
+        sequences.append(expanded[0][1])
+    bits: dict[str, int] = {repr(behind_items[0]): 1}
+    for sequence in sequences:
+        for item in sequence:
+            bits.setdefault(repr(item), 1 << len(bits))
+    if len(bits) > 8:
+        raise _Unsupported(len(bits))
+    flags = np.zeros(0x10000, dtype=np.uint8)
+    for item in [behind_items[0], *(item for sequence in sequences for item in sequence)]:
+        flags[_bmp_members(item, pattern, parsed.state, every)] |= bits[repr(item)]
+    return {
+        "detector_flags": flags,
+        "detector_behind": 1,
+        "detector_sequences": [[bits[repr(item)] for item in sequence] for sequence in sequences],
+    }
+
+
+def _needles(pattern: re.Pattern[bytes]) -> tuple[int, ...]:
+    """Bytes one of which every match of ``pattern`` holds (each of its sequences has an
+    element matching only those bytes), or () when there is no such set of at most two."""
+    parsed = re_parser.parse(pattern.pattern, pattern.flags)
+    every = bytes(range(0x100))
+    classes = []
+    for _, sequence in _sequences(list(parsed)):
+        sets = []
+        for item in sequence:
+            body = re_parser.SubPattern(parsed.state, [item])
+            single = re_compiler.compile(body, pattern.flags)
+            sets.append(frozenset(byte for byte in range(0x100) if single.fullmatch(every[byte : byte + 1])))
+        classes.append(sets)
+    small = {byte for sets in classes for members in sets if len(members) <= 2 for byte in members}
+    for needles in ({*pair} for pair in (*((a,) for a in small), *((a, b) for a in small for b in small if a < b))):
+        if all(any(members <= needles for members in sets) for sets in classes):
+            return tuple(sorted(needles))
+    return ()
+
+
+def _undefined(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def compiled_tables(mirror: _Mirror) -> dict[str, Any] | None:
+    """The tables the compiled ``Repair`` reads, built from ftfy's own regexes and codecs; None
+    when a regex holds a construct they cannot express (the twin then runs)."""
+    from ftfy import badness, chardata
+
+    every = "".join(map(chr, range(0x10000)))
+    try:
+        tables = {**_badness_tables(badness.BADNESS_RE, every), **_detector_tables(chardata.UTF8_DETECTOR_RE, every)}
+    except _Unsupported:
+        return None
+    try:
+        lossy_needles = _needles(chardata.LOSSY_UTF8_RE)
+        altered_needles = _needles(chardata.ALTERED_UTF8_RE)
+    except _Unsupported:
+        lossy_needles = altered_needles = ()
+    codec_masks = np.zeros(0x10000, dtype=np.uint16)
+    for bit, (_, charset) in enumerate(mirror.charsets):
+        if max(map(ord, charset)) > 0xFFFF:
+            return None
+        codec_masks[[ord(char) for char in charset]] |= 1 << bit
+    return {
+        **tables,
+        "encodings": [encoding for encoding, _ in mirror.charsets],
+        "codec_masks": codec_masks,
+        "c1_table": mirror.c1_table,
+        "lossy_needles": lossy_needles,
+        "altered_needles": altered_needles,
+        "windows_1252_undefined": [byte for byte in range(0x100) if _undefined(bytes([byte]), "windows-1252")],
+    }
 
 
 class _Mirror:
@@ -64,6 +282,7 @@ class _Mirror:
         self.c1_table = {c: bytes([c]).decode("sloppy-windows-1252") for c in range(0x80, 0xA0)}
         self.restore_byte_a0 = fixes.restore_byte_a0
         self.replace_lossy_sequences = fixes.replace_lossy_sequences
+        self.parts: dict[str, str] = {}
 
     def fix_encoding(self, text: str) -> str:
         """Steps until one changes nothing (ftfy's fix_encoding_and_explain loop)."""
@@ -98,7 +317,14 @@ class _Mirror:
 
             def embedded(match):  # ftfy's fix_embedded_mojibake, less its is_bad test: the
                 part = match.group(0)  # first step of a part that is not bad returns it as is
-                return self.fix_encoding(part) if len(part) < length else part
+                if len(part) >= length:
+                    return part
+                fixed = self.parts.get(part)
+                if fixed is None:
+                    if len(self.parts) >= PARTS_KEPT:
+                        self.parts.clear()
+                    fixed = self.parts[part] = self.fix_encoding(part)
+                return fixed
 
             fixed = self.utf8_detector.sub(embedded, text)
             if fixed != text:

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ._align import EditMap
-from ._encoding_repair import fix_encoding_function
+from ._encoding_repair import compiled_repair, fix_encoding_function
 
 # Characters a cp1252 / Latin-1 decoder makes from UTF-8 continuation bytes 0x80-0xBF.
 _CP1252_CONTINUATION = (
@@ -295,7 +295,12 @@ def fix_mojibake(
         judged.clear()
         new_segments = set(segments)
     screen = controls if removes_controls else None
-    judged.update((segment, _judge(segment, fix_encoding, invisible, screen)) for segment in new_segments)
+    repair = compiled_repair()
+    if repair is not None and fix_encoding == repair.fix_encoding:  # _judge's, in C (Repair.judge_all)
+        fresh = list(new_segments)
+        judged.update(zip(fresh, repair.judge_all(fresh, invisible is not None, screen is not None, _judge_classes())))
+    else:
+        judged.update((segment, _judge(segment, fix_encoding, invisible, screen)) for segment in new_segments)
     news = [judged[segment] for segment in segments]
     repairs = sum(map(operator.ne, news, segments))
     if repairs:
@@ -311,6 +316,19 @@ def fix_mojibake(
 
 
 _JUDGED_KEPT = 4096
+
+
+@functools.lru_cache(maxsize=1)
+def _judge_classes() -> np.ndarray:
+    """Per BMP code point, for the compiled _judge: bit 1 when the hides-mojibake class holds
+    it, bit 2 when the controls class does. Neither class holds a character beyond the BMP
+    (a test checks), so those need no row."""
+    classes = np.zeros(0x10000, dtype=np.uint8)
+    every = "".join(map(chr, range(0x10000)))
+    for bit, members in ((1, _HIDES_MOJIBAKE), (2, CONTROLS)):
+        for run in re.finditer(f"[{members}]+", every):
+            classes[run.start() : run.end()] = bit | classes[run.start() : run.end()]
+    return classes
 
 
 def _judge(segment: str, fix_encoding: Callable[[str], str], invisible: Any, controls: Any) -> str:

@@ -1,0 +1,396 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""Compiled steps of ftfy's ``fix_encoding``; the pure-Python twin is ``_encoding_repair._Mirror``.
+
+The twin reaches each decision with one of ftfy's regexes; this module reaches the
+same decision with a table read over the str in place. The tables are built by
+the twin's module from those regexes themselves (``_encoding_repair.compiled_tables``),
+so the two agree by construction, and ``tests/test_encoding_repair.py`` compares
+them with ftfy on generated segments:
+
+* ``is_bad`` (ftfy's badness regex, an alternation of fixed-length sequences of
+  one-character classes) is a shift-and automaton: one bit per position of each
+  sequence, one table row of bits per BMP code point;
+* the possible codecs are an AND of one bit mask per code point, not ten set tests;
+* the UTF-8 detector (a lookbehind class, then one or more of a few fixed
+  sequences) is matched as ``re.sub`` would: left to right, the first sequence that
+  fits at each repetition, no overlap;
+* ftfy's byte regexes (``restore_byte_a0``'s test, ``replace_lossy_sequences``) are
+  not run on bytes with none of the bytes that each of their sequences needs (a space;
+  0x1A or "?"), and a decode that must fail (a byte that starts no UTF-8 sequence, one
+  cut short, a byte windows-1252 leaves undefined) is not tried;
+* C1 controls are found and replaced by a loop over the same table (``str.translate``
+  with a dict raised and cleared a KeyError for every character it does not map).
+
+Byte fixes (``restore_byte_a0``, ``replace_lossy_sequences``) and the decodes are
+ftfy's and Python's own. A step on text with a character beyond the BMP is the twin's.
+"""
+
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdlib cimport free, malloc
+
+cdef extern from "Python.h":
+    object cw_from_kind_and_data "PyUnicode_FromKindAndData"(int kind, const void* buffer, Py_ssize_t size)
+    Py_UCS4 cw_read "PyUnicode_READ"(int kind, const void* data, Py_ssize_t index) nogil
+    int cw_kind "PyUnicode_KIND"(object o)
+    void* cw_data "PyUnicode_DATA"(object o)
+    Py_ssize_t cw_length "PyUnicode_GET_LENGTH"(object o)
+    Py_UCS4 cw_max_char "PyUnicode_MAX_CHAR_VALUE"(object o)
+
+cdef enum:
+    MAX_WORDS = 4
+    MAX_ALTERNATIVES = 8
+    MAX_LENGTH = 8
+
+cdef uint16_t ALL_CODECS = 0xFFFF
+
+
+cdef bint _could_be_utf8(bytes encoded, bint java_null) noexcept:
+    """False only where Python's strict UTF-8 decoder fails: a byte that starts no
+    sequence, a sequence cut short, a lead without its continuation bytes. Overlong
+    and surrogate forms pass here and are left to the decoder. With ``java_null``, for
+    ftfy's utf-8-variants, C0 80 is a character too (its CESU-8 pairs are two
+    three-byte sequences here)."""
+    cdef const unsigned char* data = <const unsigned char*> (<const char*> encoded)
+    cdef Py_ssize_t i = 0, n = len(encoded), need, k
+    cdef unsigned char b
+    while i < n:
+        b = data[i]
+        if b < 0x80:
+            i += 1
+            continue
+        if 0xC2 <= b <= 0xDF or (java_null and b == 0xC0 and i + 1 < n and data[i + 1] == 0x80):
+            need = 1
+        elif 0xE0 <= b <= 0xEF:
+            need = 2
+        elif 0xF0 <= b <= 0xF4:
+            need = 3
+        else:
+            return False
+        if i + need >= n:
+            return False
+        for k in range(1, need + 1):
+            if data[i + k] & 0xC0 != 0x80:
+                return False
+        i += need + 1
+    return True
+
+
+def could_be_utf8(bytes encoded, bint java_null=False):
+    """``_could_be_utf8`` for tests: False only where the decode would fail."""
+    return _could_be_utf8(encoded, java_null)
+
+
+cdef str _without(str text, const uint8_t[::1] classes, uint8_t bit):
+    """``text`` less the characters whose class has ``bit``; ``text`` itself when none has."""
+    cdef int kind = cw_kind(text)
+    cdef const void* data = cw_data(text)
+    cdef Py_ssize_t i, n = cw_length(text), kept = 0
+    cdef uint32_t c
+    cdef uint32_t* buffer
+    for i in range(n):
+        c = cw_read(kind, data, i)
+        if c <= 0xFFFF and classes[c] & bit:
+            break
+    else:
+        return text
+    buffer = <uint32_t*> malloc(max(n, 1) * sizeof(uint32_t))
+    if buffer == NULL:
+        raise MemoryError()
+    try:
+        for i in range(n):
+            c = cw_read(kind, data, i)
+            if not (c <= 0xFFFF and classes[c] & bit):
+                buffer[kept] = c
+                kept += 1
+        return cw_from_kind_and_data(4, buffer, kept)
+    finally:
+        free(buffer)
+
+
+cdef class Repair:
+    """ftfy's fix_encoding with the default config, as ``_Mirror`` takes it, reading tables."""
+
+    cdef object twin
+    cdef object encodings
+    cdef object altered_utf8
+    cdef object restore_byte_a0
+    cdef object replace_lossy_sequences
+    cdef object c1_table
+    cdef tuple lossy_needles
+    cdef tuple altered_needles
+    cdef uint8_t undecodable_1252[256]
+    cdef uint32_t c1_map[32]
+    cdef dict parts
+    cdef Py_ssize_t parts_kept
+    cdef const uint64_t[:, ::1] bad_masks
+    cdef int words
+    cdef uint64_t starts[MAX_WORDS]
+    cdef uint64_t anchored[MAX_WORDS]
+    cdef uint64_t finals[MAX_WORDS]
+    cdef const uint16_t[::1] codec_masks
+    cdef int codec_count
+    cdef int latin1
+    cdef int macroman
+    cdef uint16_t sloppy
+    cdef const uint8_t[::1] detector_flags
+    cdef uint8_t behind
+    cdef uint8_t firsts
+    cdef int alternatives
+    cdef int lengths[MAX_ALTERNATIVES]
+    cdef uint8_t elements[MAX_ALTERNATIVES][MAX_LENGTH]
+
+    def __init__(self, twin, tables, Py_ssize_t parts_kept):
+        cdef int w, a, k
+        self.twin = twin
+        self.encodings = tuple(tables["encodings"])
+        self.codec_count = len(self.encodings)
+        if self.codec_count > 16:
+            raise ValueError("at most 16 codecs")
+        self.latin1 = self.encodings.index("latin-1")
+        self.macroman = self.encodings.index("macroman") if "macroman" in self.encodings else -1
+        self.sloppy = 0
+        for k in range(self.codec_count):
+            if self.encodings[k].startswith("sloppy"):
+                self.sloppy |= 1 << k
+        self.codec_masks = tables["codec_masks"]
+        self.bad_masks = tables["bad_masks"]
+        self.words = self.bad_masks.shape[1]
+        if self.words > MAX_WORDS:
+            raise ValueError("badness automaton too wide")
+        for w in range(self.words):
+            self.starts[w] = tables["bad_starts"][w]
+            self.anchored[w] = tables["bad_anchored"][w]
+            self.finals[w] = tables["bad_finals"][w]
+        self.detector_flags = tables["detector_flags"]
+        self.behind = tables["detector_behind"]
+        sequences = tables["detector_sequences"]
+        self.alternatives = len(sequences)
+        if self.alternatives > MAX_ALTERNATIVES or any(len(s) > MAX_LENGTH or not s for s in sequences):
+            raise ValueError("detector too large")
+        self.firsts = 0
+        for a in range(self.alternatives):
+            self.firsts |= sequences[a][0]
+            self.lengths[a] = len(sequences[a])
+            for k in range(self.lengths[a]):
+                self.elements[a][k] = sequences[a][k]
+        self.c1_table = tables["c1_table"]
+        self.lossy_needles = tuple(tables["lossy_needles"])
+        self.altered_needles = tuple(tables["altered_needles"])
+        for k in range(256):
+            self.undecodable_1252[k] = k in tables["windows_1252_undefined"]
+        if sorted(self.c1_table) != list(range(0x80, 0xA0)) or any(len(v) != 1 for v in self.c1_table.values()):
+            raise ValueError("the C1 table maps U+0080-U+009F to one character each")
+        for k in range(32):
+            self.c1_map[k] = ord(self.c1_table[0x80 + k])
+        self.altered_utf8 = twin.altered_utf8
+        self.restore_byte_a0 = twin.restore_byte_a0
+        self.replace_lossy_sequences = twin.replace_lossy_sequences
+        self.parts = {}
+        self.parts_kept = parts_kept
+
+    cpdef str fix_encoding(self, str text):
+        """Steps until one changes nothing (ftfy's fix_encoding_and_explain loop)."""
+        cdef str fixed
+        while True:
+            fixed = self.step(text)
+            if fixed == text:
+                return fixed
+            text = fixed
+
+    cpdef bint is_bad(self, str text):
+        """Whether ftfy's badness regex matches anywhere in ``text`` (BMP only: ValueError else)."""
+        if cw_max_char(text) > 0xFFFF:
+            raise ValueError("the badness table covers the BMP")
+        cdef int kind = cw_kind(text), w
+        cdef const void* data = cw_data(text)
+        cdef Py_ssize_t i, n = cw_length(text)
+        cdef Py_UCS4 c
+        cdef uint64_t state[MAX_WORDS]
+        for w in range(self.words):
+            state[w] = 0
+        for i in range(n):
+            c = cw_read(kind, data, i)
+            for w in range(self.words):
+                state[w] = ((state[w] << 1) | self.starts[w] | (self.anchored[w] if i == 0 else 0)) & self.bad_masks[c, w]
+                if state[w] & self.finals[w]:
+                    return True
+        return False
+
+    cdef Py_ssize_t next_span(self, str text, Py_ssize_t i, Py_ssize_t* end):
+        """The start of the first span ftfy's UTF-8 detector matches at or after ``i``, -1 if
+        none, its end in ``end``: the lookbehind, then repetitions each taking the first
+        sequence that fits (re's order; nothing follows the repetition, so it never backs up)."""
+        cdef int kind = cw_kind(text), a, k, fits
+        cdef const void* data = cw_data(text)
+        cdef Py_ssize_t j, n = cw_length(text)
+        while i < n:
+            # No sequence starts here, or the lookbehind fails: no match starts here.
+            if not self.detector_flags[cw_read(kind, data, i)] & self.firsts:
+                i += 1
+                continue
+            if i > 0 and self.detector_flags[cw_read(kind, data, i - 1)] & self.behind:
+                i += 1
+                continue
+            j = i
+            while True:
+                fits = -1
+                for a in range(self.alternatives):
+                    if j + self.lengths[a] > n:
+                        continue
+                    for k in range(self.lengths[a]):
+                        if not self.detector_flags[cw_read(kind, data, j + k)] & self.elements[a][k]:
+                            break
+                    else:
+                        fits = a
+                        break
+                if fits < 0:
+                    break
+                j += self.lengths[fits]
+            if j > i:
+                end[0] = j
+                return i
+            i += 1
+        return -1
+
+    cpdef list detector_spans(self, str text):
+        """The spans ftfy's UTF-8 detector would replace, left to right, as re.sub finds them
+        (BMP only: ValueError else)."""
+        if cw_max_char(text) > 0xFFFF:
+            raise ValueError("the detector table covers the BMP")
+        cdef list spans = []
+        cdef Py_ssize_t start = 0, end = 0
+        while True:
+            start = self.next_span(text, end, &end)
+            if start < 0:
+                return spans
+            spans.append((start, end))
+
+    cdef object embedded(self, str text):
+        """ftfy's fix_embedded_mojibake (each distinct part repaired once); None when the
+        detector matches nothing."""
+        cdef list pieces = []
+        cdef Py_ssize_t last = 0, start, end = 0, length = cw_length(text)
+        cdef str part
+        cdef object fixed
+        while True:
+            start = self.next_span(text, end, &end)
+            if start < 0:
+                break
+            pieces.append(text[last:start])
+            part = text[start:end]
+            if end - start < length:
+                fixed = self.parts.get(part)
+                if fixed is None:
+                    if len(self.parts) >= self.parts_kept:
+                        self.parts.clear()
+                    fixed = self.fix_encoding(part)
+                    self.parts[part] = fixed
+                part = fixed
+            pieces.append(part)
+            last = end
+        if not pieces:
+            return None
+        pieces.append(text[last:])
+        return "".join(pieces)
+
+    cdef str c1_replaced(self, str text):
+        """``text.translate(c1_table)``: each of U+0080-U+009F through the table (whose values
+        are single characters), the rest as is."""
+        cdef int kind = cw_kind(text)
+        cdef const void* data = cw_data(text)
+        cdef Py_ssize_t i, n = cw_length(text)
+        cdef uint32_t code
+        cdef uint32_t* buffer = <uint32_t*> malloc(max(n, 1) * sizeof(uint32_t))
+        if buffer == NULL:
+            raise MemoryError()
+        try:
+            for i in range(n):
+                code = cw_read(kind, data, i)
+                buffer[i] = self.c1_map[code - 0x80] if 0x80 <= code <= 0x9F else code
+            return cw_from_kind_and_data(4, buffer, n)
+        finally:
+            free(buffer)
+
+    cpdef list judge_all(self, list segments, bint hidden, bint settle, const uint8_t[::1] classes):
+        """``_fixes._judge`` (the twin) of each segment, in order. ``classes``: per BMP code
+        point, bit 1 when the hides-mojibake class holds it, bit 2 when the controls class
+        does (neither holds a character beyond the BMP); ``hidden``: the text has a hiding
+        character; ``settle``: a later pass removes controls."""
+        cdef list out = []
+        cdef str segment, visible, repaired, settled, repaired_settled
+        for segment in segments:
+            visible = _without(segment, classes, 1) if hidden else segment
+            repaired = self.fix_encoding(visible) if visible is not segment else visible
+            if repaired == visible:
+                repaired = self.fix_encoding(segment)
+            if settle:
+                settled = _without(repaired, classes, 2)
+                if settled is not repaired:
+                    repaired_settled = self.fix_encoding(settled)
+                    if repaired_settled != settled:
+                        repaired = repaired_settled
+            out.append(repaired)
+        return out
+
+    cdef bint holds_any(self, bytes encoded, tuple needles):
+        """Whether ``encoded`` holds one of ``needles`` (always, when there are none)."""
+        if not needles:
+            return True
+        for needle in needles:
+            if needle in encoded:
+                return True
+        return False
+
+    cdef str step(self, str text):
+        """One step of ftfy's _fix_encoding_one_step_and_explain, in its order (as _Mirror.step)."""
+        cdef int kind, k
+        cdef const void* data
+        cdef Py_ssize_t i, n
+        cdef Py_UCS4 c
+        cdef uint16_t possible = ALL_CODECS
+        cdef bint has_c1 = False, undecodable = False
+        cdef bytes encoded
+        cdef str fixed
+        cdef object embedded
+        if cw_max_char(text) > 0xFFFF:  # the tables cover the BMP
+            return self.twin.step(text)
+        if not text or text.isascii() or not self.is_bad(text):
+            return text
+        kind = cw_kind(text)
+        data = cw_data(text)
+        n = cw_length(text)
+        for i in range(n):
+            c = cw_read(kind, data, i)
+            possible &= self.codec_masks[c]
+            if 0x80 <= c <= 0x9F:
+                has_c1 = True
+                undecodable |= self.undecodable_1252[c]
+        for k in range(self.codec_count):
+            if not possible & (1 << k):
+                continue
+            encoded = text.encode(self.encodings[k])
+            try:
+                if k != self.macroman and self.holds_any(encoded, self.altered_needles) and self.altered_utf8(encoded):
+                    encoded = self.restore_byte_a0(encoded)
+                if self.sloppy & (1 << k) and self.holds_any(encoded, self.lossy_needles):
+                    encoded = self.replace_lossy_sequences(encoded)
+                if 0xED in encoded or 0xC0 in encoded:
+                    if _could_be_utf8(encoded, True):
+                        return encoded.decode("utf-8-variants")
+                elif _could_be_utf8(encoded, False):
+                    return encoded.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+        embedded = self.embedded(text)
+        if embedded is not None and embedded != text:
+            return embedded
+        if possible & (1 << self.latin1) and not undecodable:  # else windows-1252 would raise
+            try:
+                fixed = text.encode("latin-1").decode("windows-1252")
+                if fixed != text:
+                    return fixed
+            except UnicodeDecodeError:
+                pass
+        if has_c1:
+            return self.c1_replaced(text)
+        return text
