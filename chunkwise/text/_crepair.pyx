@@ -28,6 +28,8 @@ ftfy's and Python's own. A step on text with a character beyond the BMP is the t
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 
+import codecs
+
 cdef extern from "Python.h":
     object cw_from_kind_and_data "PyUnicode_FromKindAndData"(int kind, const void* buffer, Py_ssize_t size)
     Py_UCS4 cw_read "PyUnicode_READ"(int kind, const void* data, Py_ssize_t index) nogil
@@ -120,6 +122,9 @@ cdef class Repair:
     cdef tuple altered_needles
     cdef uint8_t undecodable_1252[256]
     cdef uint32_t c1_map[32]
+    cdef uint32_t windows_1252_c1[32]
+    cdef tuple encoders
+    cdef object variants_decode
     cdef dict parts
     cdef Py_ssize_t parts_kept
     cdef const uint64_t[:, ::1] bad_masks
@@ -182,6 +187,10 @@ cdef class Repair:
             raise ValueError("the C1 table maps U+0080-U+009F to one character each")
         for k in range(32):
             self.c1_map[k] = ord(self.c1_table[0x80 + k])
+            # Undefined bytes never reach the table (the step checks them first).
+            self.windows_1252_c1[k] = tables["windows_1252_c1"][k]
+        self.encoders = tuple(codecs.lookup(encoding).encode for encoding in self.encodings)
+        self.variants_decode = codecs.lookup("utf-8-variants").decode
         self.altered_utf8 = twin.altered_utf8
         self.restore_byte_a0 = twin.restore_byte_a0
         self.replace_lossy_sequences = twin.replace_lossy_sequences
@@ -204,14 +213,16 @@ cdef class Repair:
         cdef int kind = cw_kind(text), w
         cdef const void* data = cw_data(text)
         cdef Py_ssize_t i, n = cw_length(text)
-        cdef Py_UCS4 c
+        cdef uint32_t c
         cdef uint64_t state[MAX_WORDS]
         for w in range(self.words):
             state[w] = 0
+        cdef const uint64_t* masks = &self.bad_masks[0, 0]
+        cdef int words = self.words
         for i in range(n):
             c = cw_read(kind, data, i)
-            for w in range(self.words):
-                state[w] = ((state[w] << 1) | self.starts[w] | (self.anchored[w] if i == 0 else 0)) & self.bad_masks[c, w]
+            for w in range(words):
+                state[w] = ((state[w] << 1) | self.starts[w] | (self.anchored[w] if i == 0 else 0)) & masks[c * words + w]
                 if state[w] & self.finals[w]:
                     return True
         return False
@@ -222,13 +233,15 @@ cdef class Repair:
         sequence that fits (re's order; nothing follows the repetition, so it never backs up)."""
         cdef int kind = cw_kind(text), a, k, fits
         cdef const void* data = cw_data(text)
+        cdef const uint8_t* flags = &self.detector_flags[0]
+        cdef uint8_t firsts = self.firsts
         cdef Py_ssize_t j, n = cw_length(text)
         while i < n:
             # No sequence starts here, or the lookbehind fails: no match starts here.
-            if not self.detector_flags[cw_read(kind, data, i)] & self.firsts:
+            if not flags[cw_read(kind, data, i)] & firsts:
                 i += 1
                 continue
-            if i > 0 and self.detector_flags[cw_read(kind, data, i - 1)] & self.behind:
+            if i > 0 and flags[cw_read(kind, data, i - 1)] & self.behind:
                 i += 1
                 continue
             j = i
@@ -238,7 +251,7 @@ cdef class Repair:
                     if j + self.lengths[a] > n:
                         continue
                     for k in range(self.lengths[a]):
-                        if not self.detector_flags[cw_read(kind, data, j + k)] & self.elements[a][k]:
+                        if not flags[cw_read(kind, data, j + k)] & self.elements[a][k]:
                             break
                     else:
                         fits = a
@@ -293,9 +306,9 @@ cdef class Repair:
         pieces.append(text[last:])
         return "".join(pieces)
 
-    cdef str c1_replaced(self, str text):
-        """``text.translate(c1_table)``: each of U+0080-U+009F through the table (whose values
-        are single characters), the rest as is."""
+    cdef str c1_replaced(self, str text, const uint32_t* table):
+        """Each of U+0080-U+009F through ``table``, the rest as is: ``text.translate(c1_table)``
+        for ``c1_map``, windows-1252's decoding of Latin-1 text for ``windows_1252_c1``."""
         cdef int kind = cw_kind(text)
         cdef const void* data = cw_data(text)
         cdef Py_ssize_t i, n = cw_length(text)
@@ -306,7 +319,7 @@ cdef class Repair:
         try:
             for i in range(n):
                 code = cw_read(kind, data, i)
-                buffer[i] = self.c1_map[code - 0x80] if 0x80 <= code <= 0x9F else code
+                buffer[i] = table[code - 0x80] if 0x80 <= code <= 0x9F else code
             return cw_from_kind_and_data(4, buffer, n)
         finally:
             free(buffer)
@@ -346,7 +359,7 @@ cdef class Repair:
         cdef int kind, k
         cdef const void* data
         cdef Py_ssize_t i, n
-        cdef Py_UCS4 c
+        cdef uint32_t c
         cdef uint16_t possible = ALL_CODECS
         cdef bint has_c1 = False, undecodable = False
         cdef bytes encoded
@@ -354,21 +367,23 @@ cdef class Repair:
         cdef object embedded
         if cw_max_char(text) > 0xFFFF:  # the tables cover the BMP
             return self.twin.step(text)
-        if not text or text.isascii() or not self.is_bad(text):
+        if not text or cw_max_char(text) == 0x7F or not self.is_bad(text):  # 0x7F: str.isascii()
             return text
         kind = cw_kind(text)
         data = cw_data(text)
         n = cw_length(text)
+        cdef const uint16_t* codec_masks = &self.codec_masks[0]
         for i in range(n):
             c = cw_read(kind, data, i)
-            possible &= self.codec_masks[c]
+            possible &= codec_masks[c]
             if 0x80 <= c <= 0x9F:
                 has_c1 = True
                 undecodable |= self.undecodable_1252[c]
         for k in range(self.codec_count):
             if not possible & (1 << k):
                 continue
-            encoded = text.encode(self.encodings[k])
+            # The codec's own function, as str.encode calls it, less the lookup by name.
+            encoded = text.encode("latin-1") if k == self.latin1 else self.encoders[k](text)[0]
             try:
                 if k != self.macroman and self.holds_any(encoded, self.altered_needles) and self.altered_utf8(encoded):
                     encoded = self.restore_byte_a0(encoded)
@@ -376,7 +391,7 @@ cdef class Repair:
                     encoded = self.replace_lossy_sequences(encoded)
                 if 0xED in encoded or 0xC0 in encoded:
                     if _could_be_utf8(encoded, True):
-                        return encoded.decode("utf-8-variants")
+                        return self.variants_decode(encoded)[0]
                 elif _could_be_utf8(encoded, False):
                     return encoded.decode("utf-8")
             except UnicodeDecodeError:
@@ -384,13 +399,12 @@ cdef class Repair:
         embedded = self.embedded(text)
         if embedded is not None and embedded != text:
             return embedded
-        if possible & (1 << self.latin1) and not undecodable:  # else windows-1252 would raise
-            try:
-                fixed = text.encode("latin-1").decode("windows-1252")
-                if fixed != text:
-                    return fixed
-            except UnicodeDecodeError:
-                pass
+        # text.encode("latin-1").decode("windows-1252"): a character per byte, the same one
+        # outside bytes 0x80-0x9F; it raises on a byte the codec leaves undefined.
+        if possible & (1 << self.latin1) and not undecodable and has_c1:
+            fixed = self.c1_replaced(text, self.windows_1252_c1)
+            if fixed != text:
+                return fixed
         if has_c1:
-            return self.c1_replaced(text)
+            return self.c1_replaced(text, self.c1_map)
         return text

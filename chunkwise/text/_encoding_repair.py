@@ -246,6 +246,9 @@ def compiled_tables(mirror: _Mirror) -> dict[str, Any] | None:
         altered_needles = _needles(chardata.ALTERED_UTF8_RE)
     except _Unsupported:
         lossy_needles = altered_needles = ()
+    undefined = [byte for byte in range(0x100) if _undefined(bytes([byte]), "windows-1252")]
+    if any(bytes([byte]).decode("windows-1252") != chr(byte) for byte in [*range(0x80), *range(0xA0, 0x100)]):
+        return None  # the compiled step maps only bytes 0x80-0x9F
     codec_masks = np.zeros(0x10000, dtype=np.uint16)
     for bit, (_, charset) in enumerate(mirror.charsets):
         if max(map(ord, charset)) > 0xFFFF:
@@ -258,7 +261,8 @@ def compiled_tables(mirror: _Mirror) -> dict[str, Any] | None:
         "c1_table": mirror.c1_table,
         "lossy_needles": lossy_needles,
         "altered_needles": altered_needles,
-        "windows_1252_undefined": [byte for byte in range(0x100) if _undefined(bytes([byte]), "windows-1252")],
+        "windows_1252_undefined": undefined,
+        "windows_1252_c1": [0 if byte in undefined else ord(bytes([byte]).decode("windows-1252")) for byte in range(0x80, 0xA0)],
     }
 
 
