@@ -155,12 +155,13 @@ def _pattern_characters(pattern) -> list[str]:
     """The characters a pattern's text holds (its classes' members, written out by ftfy),
     with Latin-1 and a few letters, spaces and breaks: an alphabet on which random strings
     match it often."""
-    return sorted(set(pattern.pattern) | set(map(chr, range(0x80, 0x100))) | set("aZz .\n\t"))
+    return sorted(set(pattern.pattern) | set(map(chr, range(0x80, 0x100))) | set("aZz .\n\t😀𝄞\U000172bd\U0010ffff"))
 
 
 def test_compiled_tables_read_the_regexes():
     """The badness automaton and the detector scan against ftfy's own regexes, on strings
-    drawn from the characters those regexes name (so that most of them match somewhere)."""
+    drawn from the characters those regexes name (so that most of them match somewhere),
+    with characters beyond the BMP (whose rows are built one by one)."""
     from ftfy.badness import BADNESS_RE
     from ftfy.chardata import UTF8_DETECTOR_RE
 
@@ -181,8 +182,8 @@ def test_compiled_tables_read_the_regexes():
     assert 3000 < bad_hits < 17000 and 3000 < spans_found < 17000
     # Anchored at the start only ("^[ÃÂ][ ]"), and a sequence of one ("[{c1}]").
     assert repair.is_bad("Ã ") and not repair.is_bad("1Ã ") and repair.is_bad("\x85")
-    with pytest.raises(ValueError):
-        repair.is_bad("😀")
+    # Beyond the BMP: "." matches an emoji, so "Œ" then one is bad ("[Œœ][^A-Za-z]").
+    assert repair.is_bad("Œ😀") and not repair.is_bad("😀😀")
 
 
 def test_byte_shortcuts_skip_only_what_cannot_match():
@@ -213,3 +214,16 @@ def test_byte_shortcuts_skip_only_what_cannot_match():
     for _ in range(2000):  # and yes to every well-formed text, up to U+10FFFF
         text = "".join(chr(rng.choice([rng.randrange(0x80), rng.randrange(0xD800), rng.randrange(0xE000, 0x110000)])) for _ in range(8))
         assert module.could_be_utf8(text.encode()) and module.could_be_utf8(text.encode(), True)
+
+
+def test_judge_classes_are_the_patterns():
+    """The compiled _judge reads the hides-mojibake and controls classes from a BMP table:
+    they match the patterns over the BMP, and the patterns match nothing beyond it."""
+    characters = "".join(map(chr, range(0x10000)))
+    classes = _fixes._judge_classes()
+    pats = _fixes.patterns()
+    for bit, name in ((1, "hides_mojibake"), (2, "controls")):
+        expected = {m.start() for m in pats[name].finditer(characters)}
+        assert expected == {int(c) for c in (classes & bit).nonzero()[0]}
+        assert expected  # a class the table did not leave empty
+        assert pats[name].search("".join(map(chr, range(0x10000, 0x110000)))) is None

@@ -22,9 +22,11 @@ them with ftfy on generated segments:
   with a dict raised and cleared a KeyError for every character it does not map).
 
 Byte fixes (``restore_byte_a0``, ``replace_lossy_sequences``) and the decodes are
-ftfy's and Python's own. A step on text with a character beyond the BMP is the twin's.
+ftfy's and Python's own. The tables cover the BMP; a character beyond it gets its row
+from the same regex elements, once (``tables["astral_row"]``).
 """
 
+cimport cython
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 
@@ -109,6 +111,7 @@ cdef str _without(str text, const uint8_t[::1] classes, uint8_t bit):
         free(buffer)
 
 
+@cython.final
 cdef class Repair:
     """ftfy's fix_encoding with the default config, as ``_Mirror`` takes it, reading tables."""
 
@@ -126,6 +129,8 @@ cdef class Repair:
     cdef tuple encoders
     cdef object variants_decode
     cdef dict parts
+    cdef dict astral
+    cdef object astral_row
     cdef Py_ssize_t parts_kept
     cdef const uint64_t[:, ::1] bad_masks
     cdef int words
@@ -195,6 +200,8 @@ cdef class Repair:
         self.restore_byte_a0 = twin.restore_byte_a0
         self.replace_lossy_sequences = twin.replace_lossy_sequences
         self.parts = {}
+        self.astral = {}
+        self.astral_row = tables["astral_row"]
         self.parts_kept = parts_kept
 
     cpdef str fix_encoding(self, str text):
@@ -207,9 +214,7 @@ cdef class Repair:
             text = fixed
 
     cpdef bint is_bad(self, str text):
-        """Whether ftfy's badness regex matches anywhere in ``text`` (BMP only: ValueError else)."""
-        if cw_max_char(text) > 0xFFFF:
-            raise ValueError("the badness table covers the BMP")
+        """Whether ftfy's badness regex matches anywhere in ``text``."""
         cdef int kind = cw_kind(text), w
         cdef const void* data = cw_data(text)
         cdef Py_ssize_t i, n = cw_length(text)
@@ -219,13 +224,39 @@ cdef class Repair:
             state[w] = 0
         cdef const uint64_t* masks = &self.bad_masks[0, 0]
         cdef int words = self.words
+        cdef uint64_t astral_row[MAX_WORDS]
+        cdef const uint64_t* row
+        cdef tuple entry
         for i in range(n):
             c = cw_read(kind, data, i)
+            if c <= 0xFFFF:
+                row = masks + c * words
+            else:
+                entry = self.astral_entry(c)
+                for w in range(words):
+                    astral_row[w] = entry[0][w]
+                row = astral_row
             for w in range(words):
-                state[w] = ((state[w] << 1) | self.starts[w] | (self.anchored[w] if i == 0 else 0)) & masks[c * words + w]
+                state[w] = ((state[w] << 1) | self.starts[w] | (self.anchored[w] if i == 0 else 0)) & row[w]
                 if state[w] & self.finals[w]:
                     return True
         return False
+
+    cdef tuple astral_entry(self, uint32_t c):
+        """(badness row, detector flags) of a code point beyond the BMP, found by the twin's
+        module from the same regex elements the tables hold, and kept."""
+        cdef tuple entry = self.astral.get(c)
+        if entry is None:
+            if len(self.astral) >= 65536:
+                self.astral.clear()
+            entry = self.astral_row(c)
+            self.astral[c] = entry
+        return entry
+
+    cdef inline uint8_t detector_flag(self, uint32_t c, const uint8_t* flags) except? 255:
+        if c <= 0xFFFF:
+            return flags[c]
+        return self.astral_entry(c)[1]
 
     cdef Py_ssize_t next_span(self, str text, Py_ssize_t i, Py_ssize_t* end):
         """The start of the first span ftfy's UTF-8 detector matches at or after ``i``, -1 if
@@ -238,10 +269,10 @@ cdef class Repair:
         cdef Py_ssize_t j, n = cw_length(text)
         while i < n:
             # No sequence starts here, or the lookbehind fails: no match starts here.
-            if not flags[cw_read(kind, data, i)] & firsts:
+            if not self.detector_flag(cw_read(kind, data, i), flags) & firsts:
                 i += 1
                 continue
-            if i > 0 and flags[cw_read(kind, data, i - 1)] & self.behind:
+            if i > 0 and self.detector_flag(cw_read(kind, data, i - 1), flags) & self.behind:
                 i += 1
                 continue
             j = i
@@ -251,7 +282,7 @@ cdef class Repair:
                     if j + self.lengths[a] > n:
                         continue
                     for k in range(self.lengths[a]):
-                        if not flags[cw_read(kind, data, j + k)] & self.elements[a][k]:
+                        if not self.detector_flag(cw_read(kind, data, j + k), flags) & self.elements[a][k]:
                             break
                     else:
                         fits = a
@@ -266,10 +297,7 @@ cdef class Repair:
         return -1
 
     cpdef list detector_spans(self, str text):
-        """The spans ftfy's UTF-8 detector would replace, left to right, as re.sub finds them
-        (BMP only: ValueError else)."""
-        if cw_max_char(text) > 0xFFFF:
-            raise ValueError("the detector table covers the BMP")
+        """The spans ftfy's UTF-8 detector would replace, left to right, as re.sub finds them."""
         cdef list spans = []
         cdef Py_ssize_t start = 0, end = 0
         while True:
@@ -365,8 +393,6 @@ cdef class Repair:
         cdef bytes encoded
         cdef str fixed
         cdef object embedded
-        if cw_max_char(text) > 0xFFFF:  # the tables cover the BMP
-            return self.twin.step(text)
         if not text or cw_max_char(text) == 0x7F or not self.is_bad(text):  # 0x7F: str.isascii()
             return text
         kind = cw_kind(text)
@@ -375,7 +401,7 @@ cdef class Repair:
         cdef const uint16_t* codec_masks = &self.codec_masks[0]
         for i in range(n):
             c = cw_read(kind, data, i)
-            possible &= codec_masks[c]
+            possible &= codec_masks[c] if c <= 0xFFFF else 0  # every codec's characters are in the BMP
             if 0x80 <= c <= 0x9F:
                 has_c1 = True
                 undecodable |= self.undecodable_1252[c]

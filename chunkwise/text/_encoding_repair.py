@@ -119,6 +119,28 @@ def _sequences(items: list[Any]) -> list[tuple[bool, list[Any]]]:
     return out
 
 
+def _single(item: Any, pattern: re.Pattern[str], state: Any) -> re.Pattern[str]:
+    """The one-character regex ``item`` of ``pattern``, compiled alone with its flags."""
+    return re_compiler.compile(re_parser.SubPattern(state, [item]), pattern.flags)
+
+
+def _may_match_astral(item: Any) -> bool:
+    """Whether the one-character regex ``item`` can match a character beyond the BMP: a
+    class of literals and ranges below U+10000 cannot; anything else is asked, char by char."""
+    op, value = item
+    if op is re_constants.LITERAL:
+        return value >= 0x10000
+    if op is not re_constants.IN:
+        return True
+    for member_op, member in value:
+        if member_op is re_constants.LITERAL and member < 0x10000:
+            continue
+        if member_op is re_constants.RANGE and member[1] < 0x10000:
+            continue
+        return True
+    return False
+
+
 def _bmp_members(item: Any, pattern: re.Pattern[str], state: Any, every: str) -> np.ndarray:
     """Per BMP code point, whether the one-character regex ``item`` matches it; found with
     the regex engine itself (``item`` repeated, over a string of every BMP code point)."""
@@ -145,6 +167,7 @@ def _badness_tables(pattern: re.Pattern[str], every: str) -> dict[str, Any]:
             words.append([])
         words[-1].append((anchored, sequence))
     members: dict[str, np.ndarray] = {}
+    singles: dict[str, tuple[re.Pattern[str], list[int]]] = {}  # element: its bits, for astral rows
     masks = np.zeros((0x10000, len(words)), dtype=np.uint64)
     starts, anchors, finals = [0] * len(words), [0] * len(words), [0] * len(words)
     for word, placed in enumerate(words):
@@ -159,9 +182,12 @@ def _badness_tables(pattern: re.Pattern[str], every: str) -> dict[str, Any]:
                 if key not in members:
                     members[key] = _bmp_members(item, pattern, parsed.state, every)
                 masks[members[key], word] |= np.uint64(1 << bit)
+                if _may_match_astral(item):
+                    single, row = singles.setdefault(key, (_single(item, pattern, parsed.state), [0] * len(words)))
+                    row[word] |= 1 << bit
                 bit += 1
             finals[word] |= 1 << (bit - 1)
-    return {"bad_masks": masks, "bad_starts": starts, "bad_anchored": anchors, "bad_finals": finals}
+    return {"bad_masks": masks, "bad_starts": starts, "bad_anchored": anchors, "bad_finals": finals, "bad_singles": list(singles.values())}
 
 
 def _detector_tables(pattern: re.Pattern[str], every: str) -> dict[str, Any]:
@@ -194,10 +220,15 @@ def _detector_tables(pattern: re.Pattern[str], every: str) -> dict[str, Any]:
     if len(bits) > 8:
         raise _Unsupported(len(bits))
     flags = np.zeros(0x10000, dtype=np.uint8)
+    singles = {}
     for item in [behind_items[0], *(item for sequence in sequences for item in sequence)]:
-        flags[_bmp_members(item, pattern, parsed.state, every)] |= bits[repr(item)]
+        if repr(item) not in singles:
+            flags[_bmp_members(item, pattern, parsed.state, every)] |= bits[repr(item)]
+            if _may_match_astral(item):
+                singles[repr(item)] = (bits[repr(item)], _single(item, pattern, parsed.state))
     return {
         "detector_flags": flags,
+        "detector_singles": list(singles.values()),
         "detector_behind": 1,
         "detector_sequences": [[bits[repr(item)] for item in sequence] for sequence in sequences],
     }
@@ -254,8 +285,22 @@ def compiled_tables(mirror: _Mirror) -> dict[str, Any] | None:
         if max(map(ord, charset)) > 0xFFFF:
             return None
         codec_masks[[ord(char) for char in charset]] |= 1 << bit
+    words = tables["bad_masks"].shape[1]
+    bad_singles, detector_singles = tables.pop("bad_singles"), tables.pop("detector_singles")
+
+    def astral_row(code: int) -> tuple[tuple[int, ...], int]:
+        """(badness row, detector flags) of one code point beyond the BMP, from the elements
+        that can match such a character ("." and "\\w" of the badness regex, in ftfy 6.3)."""
+        char = chr(code)
+        row = [0] * words
+        for single, bits in bad_singles:
+            if single.fullmatch(char):
+                row = [have | more for have, more in zip(row, bits)]
+        return tuple(row), sum(bit for bit, single in detector_singles if single.fullmatch(char))
+
     return {
         **tables,
+        "astral_row": astral_row,
         "encodings": [encoding for encoding, _ in mirror.charsets],
         "codec_masks": codec_masks,
         "c1_table": mirror.c1_table,
