@@ -1,5 +1,6 @@
 """Text in, text out, offsets kept: Unicode repair with a map back to the raw text
-(``normalization``, with the repairs in ``_fixes`` and the offset maps in ``_align``) and
+(``normalization``, with the repairs in ``_fixes``, the offset maps in ``_align``, and ftfy's
+mojibake steps mirrored in ``_encoding_repair``, whose compiled twin is ``_crepair.pyx``) and
 the units the chunker cuts between (``segmentation``; its compiled twin is ``_csegment.pyx`` beside it).
 """
 

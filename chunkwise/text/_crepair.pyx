@@ -19,7 +19,9 @@ them with ftfy on generated segments:
   0x1A or "?"), and a decode that must fail (a byte that starts no UTF-8 sequence, one
   cut short, a byte windows-1252 leaves undefined) is not tried;
 * C1 controls are found and replaced by a loop over the same table (``str.translate``
-  with a dict raised and cleared a KeyError for every character it does not map).
+  with a dict raised and cleared a KeyError for every character it does not map);
+* ``judge_all`` is ``_fixes._judge`` over a list of segments, the hiding characters
+  and controls it removes read from a BMP table (both classes are BMP only).
 
 Byte fixes (``restore_byte_a0``, ``replace_lossy_sequences``) and the decodes are
 ftfy's and Python's own. The tables cover the BMP; a character beyond it gets its row
@@ -115,7 +117,6 @@ cdef str _without(str text, const uint8_t[::1] classes, uint8_t bit):
 cdef class Repair:
     """ftfy's fix_encoding with the default config, as ``_Mirror`` takes it, reading tables."""
 
-    cdef object twin
     cdef object encodings
     cdef object altered_utf8
     cdef object restore_byte_a0
@@ -151,7 +152,6 @@ cdef class Repair:
 
     def __init__(self, twin, tables, Py_ssize_t parts_kept):
         cdef int w, a, k
-        self.twin = twin
         self.encodings = tuple(tables["encodings"])
         self.codec_count = len(self.encodings)
         if self.codec_count > 16:
@@ -359,6 +359,8 @@ cdef class Repair:
         character; ``settle``: a later pass removes controls."""
         cdef list out = []
         cdef str segment, visible, repaired, settled, repaired_settled
+        if classes.shape[0] < 0x10000:
+            raise ValueError("the classes table covers the BMP")
         for segment in segments:
             visible = _without(segment, classes, 1) if hidden else segment
             repaired = self.fix_encoding(visible) if visible is not segment else visible

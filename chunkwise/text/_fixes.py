@@ -325,9 +325,10 @@ def _judge_classes() -> np.ndarray:
     (a test checks), so those need no row."""
     classes = np.zeros(0x10000, dtype=np.uint8)
     every = "".join(map(chr, range(0x10000)))
-    for bit, members in ((1, _HIDES_MOJIBAKE), (2, CONTROLS)):
-        for run in re.finditer(f"[{members}]+", every):
-            classes[run.start() : run.end()] = bit | classes[run.start() : run.end()]
+    pats = patterns()
+    for bit, name in ((1, "hides_mojibake"), (2, "controls")):
+        for run in re.finditer(pats[name].pattern + "+", every):
+            classes[run.start() : run.end()] |= bit
     return classes
 
 
@@ -336,6 +337,7 @@ def _judge(segment: str, fix_encoding: Callable[[str], str], invisible: Any, con
 
     ``invisible``: the pattern of characters that hide mojibake, None when the text has
     none; ``controls``: the controls pattern when a later pass removes them, else None.
+    Its compiled twin is ``_crepair.Repair.judge_all``: keep the two in step.
     """
     # A stray invisible character can hide mojibake from ftfy; later passes remove it
     # and a second run would then repair: judge the segment without it too, and prefer
