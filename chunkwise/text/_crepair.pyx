@@ -50,14 +50,13 @@ cdef enum:
 cdef uint16_t ALL_CODECS = 0xFFFF
 
 
-cdef bint _could_be_utf8(bytes encoded, bint java_null) noexcept:
+cdef bint _could_be_utf8(const unsigned char* data, Py_ssize_t n, bint java_null) noexcept nogil:
     """False only where Python's strict UTF-8 decoder fails: a byte that starts no
     sequence, a sequence cut short, a lead without its continuation bytes. Overlong
     and surrogate forms pass here and are left to the decoder. With ``java_null``, for
     ftfy's utf-8-variants, C0 80 is a character too (its CESU-8 pairs are two
     three-byte sequences here)."""
-    cdef const unsigned char* data = <const unsigned char*> (<const char*> encoded)
-    cdef Py_ssize_t i = 0, n = len(encoded), need, k
+    cdef Py_ssize_t i = 0, need, k
     cdef unsigned char b
     while i < n:
         b = data[i]
@@ -81,9 +80,13 @@ cdef bint _could_be_utf8(bytes encoded, bint java_null) noexcept:
     return True
 
 
+cdef inline bint _bytes_could_be_utf8(bytes encoded, bint java_null):
+    return _could_be_utf8(<const unsigned char*> (<const char*> encoded), len(encoded), java_null)
+
+
 def could_be_utf8(bytes encoded, bint java_null=False):
     """``_could_be_utf8`` for tests: False only where the decode would fail."""
-    return _could_be_utf8(encoded, java_null)
+    return _bytes_could_be_utf8(encoded, java_null)
 
 
 cdef str _without(str text, const uint8_t[::1] classes, uint8_t bit):
@@ -124,6 +127,7 @@ cdef class Repair:
     cdef object c1_table
     cdef tuple lossy_needles
     cdef tuple altered_needles
+    cdef bint space_is_altered_needle
     cdef uint8_t undecodable_1252[256]
     cdef uint32_t c1_map[32]
     cdef uint32_t windows_1252_c1[32]
@@ -186,6 +190,7 @@ cdef class Repair:
         self.c1_table = tables["c1_table"]
         self.lossy_needles = tuple(tables["lossy_needles"])
         self.altered_needles = tuple(tables["altered_needles"])
+        self.space_is_altered_needle = self.altered_needles == (0x20,)
         for k in range(256):
             self.undecodable_1252[k] = k in tables["windows_1252_undefined"]
         if sorted(self.c1_table) != list(range(0x80, 0xA0)) or any(len(v) != 1 for v in self.c1_table.values()):
@@ -375,6 +380,22 @@ cdef class Repair:
             out.append(repaired)
         return out
 
+    cdef bint latin1_may_decode(self, const unsigned char* data, Py_ssize_t n) noexcept:
+        """Whether the Latin-1 bytes ``data`` (a one-byte str's own) can reach a successful
+        decode in the step: False only when no byte fix can apply (no space for
+        restore_byte_a0's regex; replace_lossy_sequences is for the sloppy codecs) and the
+        decode the step would try fails."""
+        cdef Py_ssize_t i
+        cdef bint java = False
+        for i in range(n):
+            if data[i] == 0x20:
+                return True
+            if data[i] == 0xED or data[i] == 0xC0:
+                java = True
+        if not self.space_is_altered_needle:
+            return True  # ftfy's regex needs something else too: no shortcut
+        return _could_be_utf8(data, n, java)
+
     cdef bint holds_any(self, bytes encoded, tuple needles):
         """Whether ``encoded`` holds one of ``needles`` (always, when there are none)."""
         if not needles:
@@ -410,6 +431,8 @@ cdef class Repair:
         for k in range(self.codec_count):
             if not possible & (1 << k):
                 continue
+            if k == self.latin1 and kind == 1 and not self.latin1_may_decode(<const unsigned char*> data, n):
+                continue  # the str's own bytes are its Latin-1 encoding: no decode can succeed
             # The codec's own function, as str.encode calls it, less the lookup by name.
             encoded = text.encode("latin-1") if k == self.latin1 else self.encoders[k](text)[0]
             try:
@@ -418,9 +441,9 @@ cdef class Repair:
                 if self.sloppy & (1 << k) and self.holds_any(encoded, self.lossy_needles):
                     encoded = self.replace_lossy_sequences(encoded)
                 if 0xED in encoded or 0xC0 in encoded:
-                    if _could_be_utf8(encoded, True):
+                    if _bytes_could_be_utf8(encoded, True):
                         return self.variants_decode(encoded)[0]
-                elif _could_be_utf8(encoded, False):
+                elif _bytes_could_be_utf8(encoded, False):
                     return encoded.decode("utf-8")
             except UnicodeDecodeError:
                 pass
