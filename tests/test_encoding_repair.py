@@ -188,7 +188,8 @@ def test_compiled_tables_read_the_regexes():
 
 def test_byte_shortcuts_skip_only_what_cannot_match():
     """The needles of ftfy's byte regexes are bytes each match holds; the UTF-8 pre-check
-    says no only where Python's decoder (or ftfy's utf-8-variants) raises."""
+    says no only where Python's decoder (or ftfy's utf-8-variants) raises, and yes to every
+    well-formed text."""
     import re
 
     from ftfy.chardata import ALTERED_UTF8_RE, LOSSY_UTF8_RE
@@ -200,17 +201,28 @@ def test_byte_shortcuts_skip_only_what_cannot_match():
     assert _encoding_repair._needles(re.compile(b"xa|y?a")) == (0x61,)
     rng = random.Random(3)
     rejected = 0
-    for _ in range(20000):
+    for round_ in range(40000):
         data = rng.randbytes(rng.randint(1, 12))
-        if rng.random() < 0.3:
+        if round_ % 2:  # well-formed text, CESU-8 pairs and C0 80 among it, one byte changed
+            text = "".join(chr(rng.choice([rng.randrange(0x80, 0x800), rng.randrange(0x800, 0xD800), rng.randrange(0x10000, 0x110000)])) for _ in range(3))
+            data = bytearray(text.encode() + rng.choice([b"", b"\xc0\x80", "\ud83d\ude00".encode("utf-8", "surrogatepass")]))
+            data[rng.randrange(len(data))] = rng.choice([rng.randrange(0x80, 0x100), 0x80, 0xBF, 0xA0, 0x9F, 0x8F, 0x90])
+            data = bytes(data)
+        elif rng.random() < 0.3:
             data += rng.choice([b"\xc0\x80", "\ud83d\ude00".encode("utf-8", "surrogatepass"), "é中😀".encode()])
         for encoding, java_null in (("utf-8", False), ("utf-8-variants", True)):
             if not module.could_be_utf8(data, java_null):
                 rejected += 1
                 with pytest.raises(UnicodeDecodeError):
                     data.decode(encoding)
-    assert rejected > 20000
+    assert rejected > 40000
     assert module.could_be_utf8(b"a\xc0\x80", True)
+    # A CESU-8 pair is a character to utf-8-variants; a lone surrogate, an overlong form and a
+    # code point past U+10FFFF are none, to either decoder.
+    pair = "\ud83d\ude00".encode("utf-8", "surrogatepass")
+    assert module.could_be_utf8(pair, True) and not module.could_be_utf8(pair)
+    for bad in (b"\xed\xa0\x80", b"\xed\xb0\x80", b"\xe0\x80\x80", b"\xf0\x80\x80\x80", b"\xf4\x90\x80\x80", b"\xc0\x81"):
+        assert not module.could_be_utf8(bad, True) and not module.could_be_utf8(bad)
     for _ in range(2000):  # and yes to every well-formed text, up to U+10FFFF
         text = "".join(chr(rng.choice([rng.randrange(0x80), rng.randrange(0xD800), rng.randrange(0xE000, 0x110000)])) for _ in range(8))
         assert module.could_be_utf8(text.encode()) and module.could_be_utf8(text.encode(), True)

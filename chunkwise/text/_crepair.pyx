@@ -51,29 +51,49 @@ cdef uint16_t ALL_CODECS = 0xFFFF
 
 
 cdef bint _could_be_utf8(const unsigned char* data, Py_ssize_t n, bint java_null) noexcept nogil:
-    """False only where Python's strict UTF-8 decoder fails: a byte that starts no
-    sequence, a sequence cut short, a lead without its continuation bytes. Overlong
-    and surrogate forms pass here and are left to the decoder. With ``java_null``, for
-    ftfy's utf-8-variants, C0 80 is a character too (its CESU-8 pairs are two
-    three-byte sequences here)."""
+    """False only where the decode the step tries fails: Python's strict UTF-8 decoder
+    takes exactly the well-formed sequences of Unicode's table 3-7 (no overlong form, no
+    surrogate, nothing past U+10FFFF). With ``java_null``, for ftfy's utf-8-variants, C0 80
+    is a character too, and so is a CESU-8 pair (a high then a low surrogate, each as
+    three bytes); a lone surrogate fails there as well."""
     cdef Py_ssize_t i = 0, need, k
-    cdef unsigned char b
+    cdef unsigned char b, low, high
     while i < n:
         b = data[i]
         if b < 0x80:
             i += 1
             continue
-        if 0xC2 <= b <= 0xDF or (java_null and b == 0xC0 and i + 1 < n and data[i + 1] == 0x80):
+        if java_null and b == 0xC0:
+            if i + 1 < n and data[i + 1] == 0x80:
+                i += 2
+                continue
+            return False
+        if java_null and b == 0xED and i + 1 < n and data[i + 1] >= 0xA0:
+            if (i + 5 < n and data[i + 1] <= 0xAF and data[i + 2] & 0xC0 == 0x80 and data[i + 3] == 0xED
+                    and 0xB0 <= data[i + 4] <= 0xBF and data[i + 5] & 0xC0 == 0x80):
+                i += 6
+                continue
+            return False
+        low, high = 0x80, 0xBF
+        if 0xC2 <= b <= 0xDF:
             need = 1
         elif 0xE0 <= b <= 0xEF:
             need = 2
+            if b == 0xE0:
+                low = 0xA0
+            elif b == 0xED:
+                high = 0x9F
         elif 0xF0 <= b <= 0xF4:
             need = 3
+            if b == 0xF0:
+                low = 0x90
+            elif b == 0xF4:
+                high = 0x8F
         else:
             return False
-        if i + need >= n:
+        if i + need >= n or not low <= data[i + 1] <= high:
             return False
-        for k in range(1, need + 1):
+        for k in range(2, need + 1):
             if data[i + k] & 0xC0 != 0x80:
                 return False
         i += need + 1
