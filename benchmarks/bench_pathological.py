@@ -193,6 +193,12 @@ INPUT_CLASSES: dict[str, Callable[[int], str]] = {
     "base64_blob": lambda size: _fill(size, lambda rng: base64.b64encode(rng.randbytes(3000)).decode("ascii")),
     "latin1_bytes": lambda size: _fill(size, lambda rng: rng.randbytes(1000).decode("latin-1")),
     "mojibake_words": lambda size: _fill(size, _mojibake_sentence()),
+    # Found probing other random bytes (2026-11-28): bytes 0x80-0xFF only read as Latin-1 (no
+    # ASCII, so no spaces or controls: long segments, and every UTF-8-looking pair), and any
+    # bytes read as cp1252 (its undefined bytes become U+FFFD); normalize was 10-13x prose
+    # per MB on each, more than on latin1_bytes.
+    "latin1_high_bytes": lambda size: _fill(size, lambda rng: bytes(rng.randrange(0x80, 0x100) for _ in range(1000)).decode("latin-1")),
+    "cp1252_bytes": lambda size: _fill(size, lambda rng: rng.randbytes(1000).decode("cp1252", errors="replace")),
     # Found probing single characters repeated (2026-11-27): normalize took 10-70x prose's time
     # per MB and up to 90x the input's memory on each before 92deb7d and the commit after it.
     "letter_mark": lambda size: _fill(size, _mark_stack(1)),
@@ -250,7 +256,7 @@ def _ftfy_lines(text: str) -> Any:
 # Not a chunkwise function: the rate of the library normalize's mojibake repair is built on,
 # run line by line (whole lines: fewer calls than normalize's segments), on the mojibake classes.
 REFERENCES: dict[str, Callable[[str], Any]] = {"ftfy_fix_encoding": _ftfy_lines}
-REFERENCE_CLASSES = ("latin1_bytes", "mojibake_words")
+REFERENCE_CLASSES = ("latin1_bytes", "latin1_high_bytes", "cp1252_bytes", "mojibake_words")
 
 FUNCTIONS: dict[str, Callable[[str], Any]] = {
     "chunk": _chunk,
