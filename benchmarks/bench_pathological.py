@@ -75,14 +75,13 @@ MB = 1_000_000
 # ---------------------------------------------------------------- inputs
 
 
-WARM_UP_BYTES = 65536
-# The seed _fill draws from; the warm-up draws its sample of a class from another one.
-_fill_seed = SEED
+# Takes each of normalize's dense paths once (mojibake, invisibles, NFC), which build their tables.
+TABLES_WARM_UP = "Ã©" * 300 + " " + "\x01x" * 300 + " " + "e\u0301" * 300 + " cafÃ© Ã©\x01\u200b"
 
 
 def _fill(target_bytes: int, piece: Callable[[random.Random], str]) -> str:
     """Pieces from a seeded generator until the UTF-8 size reaches ``target_bytes``."""
-    rng = random.Random(_fill_seed)
+    rng = random.Random(SEED)
     parts: list[str] = []
     size = 0
     while size < target_bytes:
@@ -296,22 +295,18 @@ def _peak_kib() -> int:
 
 
 def measure(function: str, input_class: str, size_bytes: int) -> dict[str, Any]:
-    global _fill_seed
     warnings.simplefilter("ignore")
     call = {**FUNCTIONS, **REFERENCES}[function]
     make = INPUT_CLASSES[input_class]
-    # Warm up: tokenizer, embedder, regexes, and the tables built on first use (normalize's
-    # code-point tables and the compiled mojibake repair's, about 0.7 s once per process).
-    # Prose too: 4 KB of some classes is one unit, which never loads the embedder, and loading
-    # it (~70 MB) is no cost of the input. 64 KB, from another seed, so that the dense paths run
-    # and no part of the measured input has been seen.
+    # Warm up: tokenizer, embedder, regexes. Prose too: 4 KB of some classes is one unit,
+    # which never loads the embedder, and loading it (~70 MB) is no cost of the input. Then
+    # normalize's tables built on first use (its dense paths' code-point tables and the
+    # compiled mojibake repair's, about 0.7 s once per process), from a few KB that take
+    # those paths: 4 KB of a class need not, and a larger sample would leave a larger heap
+    # for the measured call to reuse.
     call(prose(4096))
-    call(prose(4096) + " cafÃ©")
-    _fill_seed = SEED + 1
-    try:
-        call(make(WARM_UP_BYTES))
-    finally:
-        _fill_seed = SEED
+    call(make(4096))
+    call(TABLES_WARM_UP)
     text = make(size_bytes)
     input_bytes = len(text.encode("utf-8"))
     gc.collect()
