@@ -239,3 +239,20 @@ def test_judge_classes_are_the_patterns():
         assert expected == {int(c) for c in (classes & bit).nonzero()[0]}
         assert expected  # a class the table did not leave empty
         assert pats[name].search("".join(map(chr, range(0x10000, 0x110000)))) is None
+
+
+def test_compiled_lossy_replacement_is_ftfys():
+    """replace_lossy_sequences read from its regex's alternatives, in order, against ftfy's
+    own on bytes thick with what the regex looks for (0x1A, "?", leads, continuations)."""
+    from ftfy.fixes import replace_lossy_sequences
+
+    _, repair = _compiled_repair()
+    rng = random.Random(41)
+    alphabet = [0x1A, 0x3F, 0xC2, 0xC3, 0xDF, 0xE0, 0xE2, 0xED, 0xEF, 0xF0, 0xF4, 0x80, 0x9F, 0xA0, 0xAF, 0xB0, 0xBF, 0x41]
+    changed = 0
+    for _ in range(20000):
+        data = bytes(rng.choice(alphabet) for _ in range(rng.randint(1, 14)))
+        expected = replace_lossy_sequences(data)
+        assert repair.lossy_replaced(data) == expected, data
+        changed += expected != data
+    assert changed > 5000

@@ -18,6 +18,8 @@ them with ftfy on generated segments:
   not run on bytes with none of the bytes that each of their sequences needs (a space;
   0x1A or "?"), and a decode that must fail (a byte that starts no UTF-8 sequence, one
   cut short, a byte windows-1252 leaves undefined) is not tried;
+* ``replace_lossy_sequences`` (its regex: alternatives of fixed byte sequences) is a
+  scan taking, at each position, the first alternative that fits, as ``re.sub`` does;
 * C1 controls are found and replaced by a loop over the same table (``str.translate``
   with a dict raised and cleared a KeyError for every character it does not map);
 * ``judge_all`` is ``_fixes._judge`` over a list of segments, the hiding characters
@@ -146,6 +148,9 @@ cdef class Repair:
     cdef object replace_lossy_sequences
     cdef object c1_table
     cdef tuple lossy_needles
+    cdef const uint8_t[:, :, ::1] lossy_classes
+    cdef int lossy_count
+    cdef int lossy_lengths[MAX_ALTERNATIVES * 2]
     cdef tuple altered_needles
     cdef bint space_is_altered_needle
     cdef uint8_t undecodable_1252[256]
@@ -209,6 +214,12 @@ cdef class Repair:
                 self.elements[a][k] = sequences[a][k]
         self.c1_table = tables["c1_table"]
         self.lossy_needles = tuple(tables["lossy_needles"])
+        self.lossy_classes = tables["lossy_classes"]
+        self.lossy_count = len(tables["lossy_lengths"])
+        if self.lossy_count > MAX_ALTERNATIVES * 2:
+            raise ValueError("lossy-sequence regex too large")
+        for k in range(self.lossy_count):
+            self.lossy_lengths[k] = tables["lossy_lengths"][k]
         self.altered_needles = tuple(tables["altered_needles"])
         self.space_is_altered_needle = self.altered_needles == (0x20,)
         for k in range(256):
@@ -400,6 +411,43 @@ cdef class Repair:
             out.append(repaired)
         return out
 
+    cpdef bytes lossy_replaced(self, bytes encoded):
+        """ftfy's replace_lossy_sequences: each match of its regex, left to right, the first
+        alternative that fits at a position in the regex's order, becomes U+FFFD's UTF-8."""
+        cdef const unsigned char* data = <const unsigned char*> (<const char*> encoded)
+        cdef Py_ssize_t i = 0, o = 0, n = len(encoded)
+        cdef int a, k, fits
+        cdef bint changed = False
+        cdef unsigned char* out = <unsigned char*> malloc(3 * n + 1)
+        if out == NULL:
+            raise MemoryError()
+        try:
+            while i < n:
+                fits = -1
+                for a in range(self.lossy_count):
+                    if i + self.lossy_lengths[a] > n:
+                        continue
+                    for k in range(self.lossy_lengths[a]):
+                        if not self.lossy_classes[a, k, data[i + k]]:
+                            break
+                    else:
+                        fits = a
+                        break
+                if fits < 0:
+                    out[o] = data[i]
+                    o += 1
+                    i += 1
+                else:
+                    out[o] = 0xEF
+                    out[o + 1] = 0xBF
+                    out[o + 2] = 0xBD
+                    o += 3
+                    i += self.lossy_lengths[fits]
+                    changed = True
+            return (<char*> out)[:o] if changed else encoded
+        finally:
+            free(out)
+
     cdef bint latin1_may_decode(self, const unsigned char* data, Py_ssize_t n) noexcept:
         """Whether the Latin-1 bytes ``data`` (a one-byte str's own) can reach a successful
         decode in the step: False only when no byte fix can apply (no space for
@@ -459,7 +507,7 @@ cdef class Repair:
                 if k != self.macroman and self.holds_any(encoded, self.altered_needles) and self.altered_utf8(encoded):
                     encoded = self.restore_byte_a0(encoded)
                 if self.sloppy & (1 << k) and self.holds_any(encoded, self.lossy_needles):
-                    encoded = self.replace_lossy_sequences(encoded)
+                    encoded = self.lossy_replaced(encoded) if self.lossy_count else self.replace_lossy_sequences(encoded)
                 if 0xED in encoded or 0xC0 in encoded:
                     if _bytes_could_be_utf8(encoded, True):
                         return self.variants_decode(encoded)[0]

@@ -267,6 +267,35 @@ def _needles(pattern: re.Pattern[bytes]) -> tuple[int, ...]:
     return ()
 
 
+def _byte_sequences(pattern: re.Pattern[bytes]) -> tuple[np.ndarray, list[int]]:
+    """``pattern`` (no repetition: each alternative a fixed sequence of byte classes) as a
+    membership table, alternative by alternative in the regex's order, and their lengths."""
+
+    def repeats(items: Any) -> bool:
+        for op, value in items:
+            if op in (re_constants.MAX_REPEAT, re_constants.MIN_REPEAT):
+                return True
+            if op is re_constants.SUBPATTERN and repeats(value[3]):
+                return True
+            if op is re_constants.BRANCH and any(repeats(branch) for branch in value[1]):
+                return True
+        return False
+
+    parsed = re_parser.parse(pattern.pattern, pattern.flags)
+    if repeats(list(parsed)):
+        raise _Unsupported("repetition")  # its alternatives would not be in re's order
+    sequences = _sequences(list(parsed))
+    if any(anchored or not sequence for anchored, sequence in sequences):
+        raise _Unsupported("anchor")
+    every = bytes(range(0x100))
+    table = np.zeros((len(sequences), max(len(sequence) for _, sequence in sequences), 0x100), dtype=np.uint8)
+    for index, (_, sequence) in enumerate(sequences):
+        for position, item in enumerate(sequence):
+            single = re_compiler.compile(re_parser.SubPattern(parsed.state, [item]), pattern.flags)
+            table[index, position] = [bool(single.fullmatch(every[byte : byte + 1])) for byte in range(0x100)]
+    return table, [len(sequence) for _, sequence in sequences]
+
+
 def _undefined(data: bytes, encoding: str) -> bool:
     try:
         data.decode(encoding)
@@ -290,6 +319,10 @@ def compiled_tables(mirror: _Mirror) -> dict[str, Any] | None:
         altered_needles = _needles(chardata.ALTERED_UTF8_RE)
     except _Unsupported:
         lossy_needles = altered_needles = ()
+    try:  # replace_lossy_sequences is LOSSY_UTF8_RE.sub(U+FFFD's UTF-8) in ftfy 6.2 and 6.3
+        lossy_classes, lossy_lengths = _byte_sequences(chardata.LOSSY_UTF8_RE)
+    except _Unsupported:
+        lossy_classes, lossy_lengths = np.zeros((0, 0, 0x100), dtype=np.uint8), []
     undefined = [byte for byte in range(0x100) if _undefined(bytes([byte]), "windows-1252")]
     if any(bytes([byte]).decode("windows-1252") != chr(byte) for byte in [*range(0x80), *range(0xA0, 0x100)]):
         return None  # the compiled step maps only bytes 0x80-0x9F
@@ -319,6 +352,8 @@ def compiled_tables(mirror: _Mirror) -> dict[str, Any] | None:
         "codec_masks": codec_masks,
         "c1_table": mirror.c1_table,
         "lossy_needles": lossy_needles,
+        "lossy_classes": lossy_classes,
+        "lossy_lengths": lossy_lengths,
         "altered_needles": altered_needles,
         "windows_1252_undefined": undefined,
         "windows_1252_c1": [0 if byte in undefined else ord(bytes([byte]).decode("windows-1252")) for byte in range(0x80, 0xA0)],
