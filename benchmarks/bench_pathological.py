@@ -7,7 +7,8 @@ spaces, combining-mark stacks (1,000 and 10 per letter, and 64,000 without the
 starter U+034F that ends a stack), emoji ZWJ
 sequences, one giant Markdown table line, HTML-entity soup, tiny lines and
 tiny paragraphs, one repeated character, a base64 blob, random bytes read
-as latin-1, a document decoded with the wrong codec (mojibake in every word),
+as latin-1 (all bytes, and 0x80-0xFF only) and as cp1252, a document decoded
+with the wrong codec (mojibake in every word),
 and text of nothing but one letter and one mark, CRLF, ZWJ or
 NUL. Each (function, class) runs in a fresh subprocess, so its peak
 RSS is its own: the worker warms up on a small input of the class (loading
@@ -24,19 +25,20 @@ finding was about 50) through ``prepare_store`` (the store path behind
     python benchmarks/bench_pathological.py [--mb 1] [--big-mb 10] [--json out.json]
         [--functions chunk,prepare] [--classes prose,cjk] [--timeout 300]
 
-Last full run (2026-11-27 22:30, cython backend, --mb 1 --big-mb 50, on 5e32642; output in
+Last full run (2026-11-28 02:16, cython backend, --mb 1 --big-mb 50, on e86cfcb; output in
 docs/measured/bench_pathological.txt), worst class of each function, time x prose per MB and
-peak memory x input:
-chunk 3.9x (tiny lines), 6.9x (tiny paragraphs); naive_split 2.4x, 2.4x; prepare 3.1x, 8.7x
-(random latin-1); compress 3.3x (base64), 8.4x (random latin-1); semantic_fast 3.1x, 8.9x (tiny
-paragraphs); normalize 51x time on random latin-1, 7.8x memory. The 50 MB file through
-prepare_store: 8.9x (3.03 s/MB). Every class passes but normalize on random latin-1.
-normalize's mojibake repair is ftfy's algorithm (text/_encoding_repair.py mirrors its steps), and
-ftfy itself, run line by line on the same input, is the limit printed under the table: on random
-latin-1 normalize takes 0.74x ftfy's time (1.81 against 2.45 s/MB; ~15,000 segments a MB,
-85% of them changed by it), on mojibake_words 0.37x (0.23 against 0.61 s/MB; normalize 6.4x prose).
-Before 9e9f2ba normalize took 2.0 s/MB on random latin-1 and 0.75-0.99 s/MB on mojibake_words (~24x
-prose): ftfy's per-call bookkeeping and the segment searches cost more than the repairs.
+peak memory x input: chunk 4.8x (letter_mark), 6.9x (tiny paragraphs); naive_split 2.2x, 2.4x;
+prepare 2.7x, 9.4x (random latin-1); compress 3.2x (base64), 8.9x (cp1252_bytes); semantic_fast
+2.3x, 9.0x (tiny paragraphs); normalize 11.3x time on cp1252_bytes and 10.3x on latin1_high_bytes
+(6.0x on latin1_bytes, 4.0x on mojibake_words), 6.9x memory. The 50 MB file through
+prepare_store: 8.9x (3.04 s/MB). Every class passes but normalize on those two, which sit at the
+line: prose's 0.03-0.04 s/MB moves with the machine, and reruns gave 9-12x (35e60fa made
+cp1252_bytes 0.44 -> 0.36 s/MB after the full run).
+normalize's mojibake repair is ftfy's algorithm, compiled since 2228f73 (text/_crepair.pyx, whose
+Python twin text/_encoding_repair.py mirrors ftfy's steps); ftfy itself, run line by line on the
+same input, is the limit printed under the table: normalize takes 0.09-0.15x its time on random
+latin-1, 0.44x on cp1252_bytes, 0.22x on mojibake_words. Before 2228f73 normalize took 1.81 s/MB
+(51x) on random latin-1, and before 9e9f2ba 2.0 s/MB.
 The classes marks_64k, letter_mark, crlf_only, joiners_only and nul_only were added after probing:
 before 05c4ddc and 92deb7d a letter under 64,000 marks took 45 s/MB to normalize (unicodedata's
 insertion sort), and 1 MB of NULs, ZWJs or CRLFs 0.2-1.4 s and 24-92 MB (a callback and an
