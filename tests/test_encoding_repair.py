@@ -1,5 +1,6 @@
-"""The mojibake repair: the mirror of ftfy's fix_encoding gives ftfy's answers, and the
-segment finder for dense mojibake finds the segments the search-based one finds."""
+"""The mojibake repair: the mirror of ftfy's fix_encoding and its compiled twin (whose tables
+are read from ftfy's regexes) give ftfy's answers, and the segment finder for dense mojibake
+finds the segments the search-based one finds."""
 
 from __future__ import annotations
 
@@ -142,7 +143,7 @@ def test_compiled_repair_gives_ftfys_answers():
     rng = random.Random(23)
     cases = segments(12, 9000)
     cases += [rng.randbytes(rng.randint(40, 300)).decode("latin-1") for _ in range(1500)]
-    cases += [t + rng.choice(["😀", "𝄞", "\U000172bd"]) + t for t in cases[:400]]  # steps go to the twin
+    cases += [t + rng.choice(["😀", "𝄞", "\U000172bd"]) + t for t in cases[:400]]  # rows built per code point
     cases += ["ð\x9f\x98\x80Ã©", "ðŸ˜€ and cafÃ©", "Ã", "\x81\x8d\x8f\x90\x9dÃ©"]
     expected = [ftfy.fix_encoding(text) for text in cases]
     assert sum(e != t for e, t in zip(expected, cases)) > 4000

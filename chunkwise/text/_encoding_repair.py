@@ -40,14 +40,20 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from re import _compiler as re_compiler  # type: ignore[attr-defined]
-from re import _constants as re_constants  # type: ignore[attr-defined]
-from re import _parser as re_parser  # type: ignore[attr-defined]
 from typing import Any
 
 import numpy as np
 
 from .._backend import compiled
+
+try:  # re's own parser and compiler, read to build the compiled repair's tables
+    from re import _compiler as re_compiler  # type: ignore[attr-defined]
+    from re import _constants as re_constants  # type: ignore[attr-defined]
+    from re import _parser as re_parser  # type: ignore[attr-defined]
+except ImportError:  # Python 3.10, where they are the top-level sre_* modules
+    import sre_compile as re_compiler
+    import sre_constants as re_constants
+    import sre_parse as re_parser
 
 # The ftfy releases whose _fix_encoding_one_step_and_explain this module follows.
 MIRRORED_VERSIONS = ("6.2.", "6.3.")
