@@ -9,6 +9,7 @@ import itertools
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -36,7 +37,7 @@ class EmbeddingCache:
         self._lock = threading.Lock()
         self._connection = sqlite3.connect(self.path, timeout=60, check_same_thread=False, isolation_level=None)
         with self._lock:
-            self._connection.execute("PRAGMA journal_mode=WAL")
+            self._wal_mode()
             self._connection.execute("PRAGMA synchronous=NORMAL")
             # SQLite's own page cache (2 MB by default) was the largest fixed cost of a small
             # semantic run; the OS caches the file, and lookups are by random key anyway.
@@ -45,6 +46,23 @@ class EmbeddingCache:
                 "CREATE TABLE IF NOT EXISTS vectors (model TEXT NOT NULL, key BLOB NOT NULL, "
                 "vector BLOB NOT NULL, PRIMARY KEY (model, key)) WITHOUT ROWID"
             )
+
+    def _wal_mode(self) -> None:
+        """Switch the file to WAL. Processes opening a new file at once can get "database is
+        locked" here without SQLite's busy timeout being consulted (the switch needs the file
+        alone; seen with three processes on a loaded machine), so it is retried for up to the
+        connection's own 60 s."""
+        deadline = time.monotonic() + 60
+        delay = 0.01
+        while True:
+            try:
+                self._connection.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
     def get(self, model_id: str, texts: Sequence[str], dimension: int) -> tuple[np.ndarray, np.ndarray]:
         """(vectors, found): rows for texts in the cache; ``found`` marks which rows are filled."""

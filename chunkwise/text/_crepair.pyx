@@ -10,7 +10,9 @@ them with ftfy on generated segments:
 * ``is_bad`` (ftfy's badness regex, an alternation of fixed-length sequences of
   one-character classes) is a shift-and automaton: one bit per position of each
   sequence, one table row of bits per BMP code point;
-* the possible codecs are an AND of one bit mask per code point, not ten set tests;
+* the possible codecs are an AND of one bit mask per code point, not ten set tests,
+  and a text is encoded by a table per codec (filled by the codec, character by
+  character) rather than through the codec's Python function;
 * the UTF-8 detector (a lookbehind class, then one or more of a few fixed
   sequences) is matched as ``re.sub`` would: left to right, the first sequence that
   fits at each repetition, no overlap;
@@ -35,6 +37,8 @@ from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 
 import codecs
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 
 cdef extern from "Python.h":
     object cw_from_kind_and_data "PyUnicode_FromKindAndData"(int kind, const void* buffer, Py_ssize_t size)
@@ -156,7 +160,7 @@ cdef class Repair:
     cdef uint8_t undecodable_1252[256]
     cdef uint32_t c1_map[32]
     cdef uint32_t windows_1252_c1[32]
-    cdef tuple encoders
+    cdef const uint8_t[:, ::1] encode_tables
     cdef object variants_decode
     cdef dict parts
     cdef dict astral
@@ -230,7 +234,7 @@ cdef class Repair:
             self.c1_map[k] = ord(self.c1_table[0x80 + k])
             # Undefined bytes never reach the table (the step checks them first).
             self.windows_1252_c1[k] = tables["windows_1252_c1"][k]
-        self.encoders = tuple(codecs.lookup(encoding).encode for encoding in self.encodings)
+        self.encode_tables = tables["encode_tables"]
         self.variants_decode = codecs.lookup("utf-8-variants").decode
         self.altered_utf8 = twin.altered_utf8
         self.restore_byte_a0 = twin.restore_byte_a0
@@ -464,6 +468,17 @@ cdef class Repair:
             return True  # ftfy's regex needs something else too: no shortcut
         return _could_be_utf8(data, n, java)
 
+    cdef bytes encoded(self, str text, int kind, const void* data, Py_ssize_t n, int k):
+        """``text.encode(encodings[k])`` for text all in that codec's characters (the step's
+        mask says so): a byte per character from the table, which the codec itself filled."""
+        cdef bytes out = PyBytes_FromStringAndSize(NULL, n)
+        cdef unsigned char* target = <unsigned char*> PyBytes_AS_STRING(out)
+        cdef const uint8_t* table = &self.encode_tables[k, 0]
+        cdef Py_ssize_t i
+        for i in range(n):
+            target[i] = table[cw_read(kind, data, i)]
+        return out
+
     cdef bint holds_any(self, bytes encoded, tuple needles):
         """Whether ``encoded`` holds one of ``needles`` (always, when there are none)."""
         if not needles:
@@ -501,8 +516,7 @@ cdef class Repair:
                 continue
             if k == self.latin1 and kind == 1 and not self.latin1_may_decode(<const unsigned char*> data, n):
                 continue  # the str's own bytes are its Latin-1 encoding: no decode can succeed
-            # The codec's own function, as str.encode calls it, less the lookup by name.
-            encoded = text.encode("latin-1") if k == self.latin1 else self.encoders[k](text)[0]
+            encoded = text.encode("latin-1") if k == self.latin1 else self.encoded(text, kind, data, n, k)
             try:
                 if k != self.macroman and self.holds_any(encoded, self.altered_needles) and self.altered_utf8(encoded):
                     encoded = self.restore_byte_a0(encoded)

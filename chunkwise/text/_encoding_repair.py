@@ -333,10 +333,17 @@ def compiled_tables(mirror: _Mirror) -> dict[str, Any] | None:
     if any(bytes([byte]).decode("windows-1252") != chr(byte) for byte in [*range(0x80), *range(0xA0, 0x100)]):
         return None  # the compiled step maps only bytes 0x80-0x9F
     codec_masks = np.zeros(0x10000, dtype=np.uint16)
-    for bit, (_, charset) in enumerate(mirror.charsets):
+    # A single-byte codec encodes character by character: its table, filled by the codec itself.
+    encode_tables = np.zeros((len(mirror.charsets), 0x10000), dtype=np.uint8)
+    for bit, (encoding, charset) in enumerate(mirror.charsets):
         if max(map(ord, charset)) > 0xFFFF:
             return None
         codec_masks[[ord(char) for char in charset]] |= 1 << bit
+        for char in charset:
+            encoded = char.encode(encoding)
+            if len(encoded) != 1:
+                return None
+            encode_tables[bit, ord(char)] = encoded[0]
     words = tables["bad_masks"].shape[1]
     bad_singles, detector_singles = tables.pop("bad_singles"), tables.pop("detector_singles")
 
@@ -356,6 +363,7 @@ def compiled_tables(mirror: _Mirror) -> dict[str, Any] | None:
         "astral_row": astral_row,
         "encodings": [encoding for encoding, _ in mirror.charsets],
         "codec_masks": codec_masks,
+        "encode_tables": encode_tables,
         "c1_table": mirror.c1_table,
         "lossy_needles": lossy_needles,
         "lossy_classes": lossy_classes,
