@@ -138,7 +138,7 @@ def _sequences(items: list[Any]) -> list[tuple[bool, list[Any]]]:
     return out
 
 
-def _single(item: Any, pattern: re.Pattern[str], state: Any) -> re.Pattern[str]:
+def _single(item: Any, pattern: re.Pattern[Any], state: Any) -> re.Pattern[Any]:
     """The one-character regex ``item`` of ``pattern``, compiled alone with its flags."""
     return re_compiler.compile(re_parser.SubPattern(state, [item]), pattern.flags)
 
@@ -256,16 +256,11 @@ def _detector_tables(pattern: re.Pattern[str], every: str) -> dict[str, Any]:
 def _needles(pattern: re.Pattern[bytes]) -> tuple[int, ...]:
     """Bytes one of which every match of ``pattern`` holds (each of its sequences has an
     element matching only those bytes), or () when there is no such set of at most two."""
-    parsed = re_parser.parse(pattern.pattern, pattern.flags)
-    every = bytes(range(0x100))
-    classes = []
-    for _, sequence in _sequences(list(parsed)):
-        sets = []
-        for item in sequence:
-            body = re_parser.SubPattern(parsed.state, [item])
-            single = re_compiler.compile(body, pattern.flags)
-            sets.append(frozenset(byte for byte in range(0x100) if single.fullmatch(every[byte : byte + 1])))
-        classes.append(sets)
+    table, lengths = _byte_sequences(pattern, in_order=False)
+    classes = [
+        [frozenset(np.flatnonzero(table[index, position]).tolist()) for position in range(length)]
+        for index, length in enumerate(lengths)
+    ]
     small = {byte for sets in classes for members in sets if len(members) <= 2 for byte in members}
     for needles in ({*pair} for pair in (*((a,) for a in small), *((a, b) for a in small for b in small if a < b))):
         if all(any(members <= needles for members in sets) for sets in classes):
@@ -273,9 +268,10 @@ def _needles(pattern: re.Pattern[bytes]) -> tuple[int, ...]:
     return ()
 
 
-def _byte_sequences(pattern: re.Pattern[bytes]) -> tuple[np.ndarray, list[int]]:
-    """``pattern`` (no repetition: each alternative a fixed sequence of byte classes) as a
-    membership table, alternative by alternative in the regex's order, and their lengths."""
+def _byte_sequences(pattern: re.Pattern[bytes], in_order: bool = True) -> tuple[np.ndarray, list[int]]:
+    """``pattern``'s fixed sequences of byte classes as a membership table, with their
+    lengths. ``in_order``: alternative by alternative in the regex's order, which needs a
+    regex without repetition or anchor (re.sub's choice among them is then that order)."""
 
     def repeats(items: Any) -> bool:
         for op, value in items:
@@ -288,16 +284,16 @@ def _byte_sequences(pattern: re.Pattern[bytes]) -> tuple[np.ndarray, list[int]]:
         return False
 
     parsed = re_parser.parse(pattern.pattern, pattern.flags)
-    if repeats(list(parsed)):
+    if in_order and repeats(list(parsed)):
         raise _Unsupported("repetition")  # its alternatives would not be in re's order
     sequences = _sequences(list(parsed))
-    if any(anchored or not sequence for anchored, sequence in sequences):
+    if in_order and any(anchored or not sequence for anchored, sequence in sequences):
         raise _Unsupported("anchor")
     every = bytes(range(0x100))
     table = np.zeros((len(sequences), max(len(sequence) for _, sequence in sequences), 0x100), dtype=np.uint8)
     for index, (_, sequence) in enumerate(sequences):
         for position, item in enumerate(sequence):
-            single = re_compiler.compile(re_parser.SubPattern(parsed.state, [item]), pattern.flags)
+            single = _single(item, pattern, parsed.state)
             table[index, position] = [bool(single.fullmatch(every[byte : byte + 1])) for byte in range(0x100)]
     return table, [len(sequence) for _, sequence in sequences]
 

@@ -324,11 +324,9 @@ def _judge_classes() -> np.ndarray:
     it, bit 2 when the controls class does. Neither class holds a character beyond the BMP
     (a test checks), so those need no row."""
     classes = np.zeros(0x10000, dtype=np.uint8)
-    every = "".join(map(chr, range(0x10000)))
     pats = patterns()
     for bit, name in ((1, "hides_mojibake"), (2, "controls")):
-        for run in re.finditer(pats[name].pattern + "+", every):
-            classes[run.start() : run.end()] |= bit
+        classes[_code_point_table(re.compile(pats[name].pattern + "+"), 0x10000)] |= bit
     return classes
 
 
@@ -445,7 +443,7 @@ def _mojibake_flags() -> np.ndarray:
         (_HIDING, _HIDES_MOJIBAKE),
         (_CONTINUATION, _CP1252_CONTINUATION),
     ]:
-        flags[_code_point_table(re.compile(f"[{members}]+"))[:0x10000]] |= flag
+        flags[_code_point_table(re.compile(f"[{members}]+"), 0x10000)] |= flag
     return flags
 
 
@@ -622,12 +620,13 @@ def _invisible_flags() -> np.ndarray:
     return flags
 
 
-def _code_point_table(pattern: Any) -> np.ndarray:
-    """Per code point, whether ``pattern`` (one character class, repeated) matches it; read
-    64K code points at a time (all of them at once were 9 MB of text for a moment)."""
-    table = np.zeros(0x110000, dtype=bool)
-    for low in range(0, 0x110000, 1 << 16):
-        every = from_code_points(np.arange(low, low + (1 << 16), dtype=np.uint32))
+def _code_point_table(pattern: Any, end: int = 0x110000) -> np.ndarray:
+    """Per code point below ``end``, whether ``pattern`` (one character class, repeated)
+    matches it; read 64K code points at a time (all of them at once were 9 MB of text for a
+    moment)."""
+    table = np.zeros(end, dtype=bool)
+    for low in range(0, end, 1 << 16):
+        every = from_code_points(np.arange(low, min(low + (1 << 16), end), dtype=np.uint32))
         for run in pattern.finditer(every):
             table[low + run.start() : low + run.end()] = True
     return table
