@@ -257,3 +257,18 @@ def test_compiled_lossy_replacement_is_ftfys():
         assert repair.lossy_replaced(data) == expected, data
         changed += expected != data
     assert changed > 5000
+    # Longer bytes with needles (0x1A, "?") far apart, so the compiled scan's skips between
+    # them are taken and end right where a match could start: among the pieces, matches
+    # whose one needle is their last byte (the longest is six bytes).
+    pieces = [b"\xed\xa5\x85\xed\xb5?", b"\xed\xa0\xbf\xed\xbf\x1a", b"\xf0\x90\x80?", b"\xe2\x80\x1a", b"\xc3?"]
+    changed = 0
+    for _ in range(5000):
+        data = b"".join(
+            rng.choice(pieces) if rng.random() < 0.02 else bytes([rng.choice((0x1A, 0x3F))]) if rng.random() < 0.02
+            else bytes([rng.choice(alphabet[2:]) if rng.random() < 0.5 else rng.randrange(0x100)])
+            for _ in range(rng.randint(1, 200))
+        )
+        expected = replace_lossy_sequences(data)
+        assert repair.lossy_replaced(data) == expected, data
+        changed += expected != data
+    assert changed > 1000
