@@ -752,7 +752,8 @@ def apply_form(text: str, form: str, protect: bool, counts: Counter) -> tuple[st
     # Nothing below U+0300 (NFC) or U+00A0 (NFKC) is unstable: a fast scan for higher
     # characters bounds where the slower property-class scan has to look.
     windows = _candidate_windows(pats["form_candidates"][form], text, len(text) // 8)
-    if windows is None:
+    whole = windows is None
+    if whole:
         # Mostly non-Latin text: one quick check of the whole, then one scan of it.
         if unicodedata.is_normalized(form, text) and not (protect and form == "NFKC"):
             return text, None
@@ -767,8 +768,10 @@ def apply_form(text: str, form: str, protect: bool, counts: Counter) -> tuple[st
     # marks within the run, so no slice of it maps one to one.
     separable = _RUN_SEPARATOR not in text
     found = (run.span() for window_start, window_end in windows for run in unstable.finditer(text, window_start, window_end))
-    spans = list(itertools.islice(found, _DENSE_MATCHES))
-    if len(spans) == _DENSE_MATCHES:
+    # Text scanned whole goes to the code points at once: listing its first runs with the
+    # regex to count them was a seventh of the pass on repaired random bytes.
+    spans = [] if whole else list(itertools.islice(found, _DENSE_MATCHES))
+    if whole or len(spans) == _DENSE_MATCHES:
         if (protected is None or not protected.search(text)) and separable:
             dense = _apply_form_dense(text, form, counts)
             if dense is not None:
@@ -852,8 +855,20 @@ def _apply_form_dense(text: str, form: str, counts: Counter) -> tuple[str, EditM
         return text, None
     counts["form"] += len(edits)
     # Each run normalizes as it would in place (stable characters are safe boundaries), so
-    # the text is the form of the whole; the map lists the runs that changed, whole.
-    return unicodedata.normalize(form, text), EditMap.from_edits(starts[edits], ends[edits], new_lengths[edits])
+    # the text with each changed run's form in its place is the form of the whole, read
+    # from the code points (the form of the whole text again was 40% of this pass on
+    # repaired random bytes); the map lists the runs that changed, whole.
+    kept_starts = np.concatenate(([0], ends[edits]))
+    kept_lengths = np.concatenate((starts[edits], [len(codes)])) - kept_starts
+    pieces = np.empty(2 * len(edits) + 1, dtype=np.int64)  # where each piece is read from
+    sizes = np.empty_like(pieces)
+    pieces[0::2], sizes[0::2] = kept_starts, kept_lengths
+    pieces[1::2], sizes[1::2] = len(codes) + new_starts[edits], new_lengths[edits]
+    # Piece k's characters are source[pieces[k]:pieces[k] + sizes[k]], written end to end.
+    written = np.cumsum(sizes) - sizes
+    source = np.concatenate((codes, normalized))
+    fixed = source[np.arange(int(sizes.sum())) + np.repeat(pieces - written, sizes)]
+    return from_code_points(fixed), EditMap.from_edits(starts[edits], ends[edits], new_lengths[edits])
 
 
 def _offsets_within(lengths: np.ndarray) -> np.ndarray:
