@@ -9,6 +9,7 @@ import random
 import ftfy
 import pytest
 
+from chunkwise._backend import compiled
 from chunkwise.text import _encoding_repair
 from chunkwise.text import _fixes
 from chunkwise.text._fixes import _mojibake_segments, _sparse_mojibake_segments
@@ -76,15 +77,31 @@ def test_dense_segments_are_the_searched_ones():
     # continues, and a no-break space after a hiding character is a boundary inside a hint.
     words += ["Ã\xad\u200bx", "Ã\u200b\xa0x", "Ã\x01\xadz", "Ã\u2066\u200b", "Ã\u200b", "Ã\xad\xad\u200b\xa0"]
     gaps = [" ", "\u00a0", "\u3000", "\u2028", "\n", "\t", "\u2009", ""]
+    module = compiled("_crepair")  # then _mojibake_segments is its hint_segments, else the twin
+    flag_bits = (_fixes._LEAD, _fixes._SPACE, _fixes._BREAK, _fixes._HIDING, _fixes._CONTINUATION)
     checked = 0
     for _ in range(300):
         text = "".join(rng.choice(words) + rng.choice(gaps) for _ in range(rng.randint(1, 40)))
         leads = "".join(sorted({c for c in text if "\u00c2" <= c <= "\u00f4"}))
         if not leads or sum(text.count(c) for c in leads) * 64 <= len(text):
             continue
-        assert _mojibake_segments(text, leads) == _sparse_mojibake_segments(text, leads), text
+        expected = _sparse_mojibake_segments(text, leads)
+        assert _fixes._dense_mojibake_segments(text) == expected, text
+        if module is not None:
+            assert _mojibake_segments(text, leads) == expected, text
         checked += 1
     assert checked > 250
+    # Random characters from the classes involved, astral ones too (they read U+FFFF's flags).
+    alphabet = "Ã©â€Â\xa0\xad\u200b\x01 \n\u3000\u2028x\U0001f600\uffff\u2066"
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 60)))
+        leads = "".join(sorted({c for c in text if "\u00c2" <= c <= "\u00f4"}))
+        if not leads:
+            continue
+        expected = _sparse_mojibake_segments(text, leads)
+        assert _fixes._dense_mojibake_segments(text) == expected, text
+        if module is not None:
+            assert module.hint_segments(text, _fixes._mojibake_flags(), *flag_bits) == expected, text
 
 
 def test_code_point_classes_are_the_patterns():
@@ -123,7 +140,6 @@ def test_repairs_shared_by_blocks_give_one_pass_result(monkeypatch):
 
 def _compiled_repair(parts_kept: int = _encoding_repair.PARTS_KEPT):
     """The compiled Repair over ftfy's tables, or a skip when it is not built or not mirrored."""
-    from chunkwise._backend import compiled
 
     module = compiled("_crepair")
     if module is None or not ftfy.__version__.startswith(_encoding_repair.MIRRORED_VERSIONS):

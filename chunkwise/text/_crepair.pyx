@@ -607,3 +607,70 @@ cdef class Repair:
         if has_c1:
             return self.c1_replaced(text, self.c1_map)
         return text
+
+
+def hint_segments(str text, const uint8_t[::1] flags, int lead, int space, int brk, int hiding, int continuation):
+    """The segments ``_fixes.fix_mojibake`` judges where lead characters are dense, as
+    (starts, ends): the twin is ``_fixes._dense_mojibake_segments`` (whole-array steps), this
+    is one pass (those steps' own overhead was 60 ns a character on random bytes).
+
+    ``flags``: a byte per BMP code point (one beyond it reads U+FFFF's), with the bits named
+    by the other arguments. A space is a boundary unless it follows a lead, and so is a
+    break. A lead starts a hint when the first character after its run of hiding characters
+    continues, or the run holds a soft hyphen. A hint's segment runs from the boundary before
+    it to the first one after it, or through that one to the next where that boundary is a
+    no-break space ending the hint's hiding run. A hint inside the segment before starts none.
+    """
+    cdef int kind = cw_kind(text)
+    cdef const void* data = cw_data(text)
+    cdef Py_ssize_t n = cw_length(text), i, q, nb = 0, k = 0, before, after, end_position, segment_end
+    cdef Py_ssize_t group = -1
+    cdef uint8_t f, previous = 0
+    cdef bint soft_hyphen, hinted, inside, first_inside = False, chosen = False, covers
+    cdef Py_ssize_t* boundaries
+    cdef list starts = [], ends = []
+    if flags.shape[0] < 0x10000:
+        raise ValueError("the flags table covers the BMP")
+    boundaries = <Py_ssize_t*> malloc(max(n, 1) * sizeof(Py_ssize_t))
+    if boundaries == NULL:
+        raise MemoryError()
+    try:
+        for i in range(n):
+            f = flags[min(cw_read(kind, data, i), 0xFFFF)]
+            if (f & space and not previous & lead) or f & brk:
+                boundaries[nb] = i
+                nb += 1
+            previous = f
+        for i in range(n):
+            if not flags[min(cw_read(kind, data, i), 0xFFFF)] & lead:
+                continue
+            q = i + 1
+            soft_hyphen = False
+            while q < n and flags[min(cw_read(kind, data, q), 0xFFFF)] & hiding:
+                soft_hyphen |= cw_read(kind, data, q) == 0xAD
+                q += 1
+            hinted = soft_hyphen or (q < n and flags[min(cw_read(kind, data, q), 0xFFFF)] & continuation)
+            if not hinted:
+                continue
+            while k < nb and boundaries[k] < i:
+                k += 1
+            before = k
+            after = k + 1 if k < nb and boundaries[k] == i else k
+            if after == group:
+                continue  # the rest of a group: inside its first hint's segment
+            end_position = boundaries[after] if after < nb else n
+            inside = end_position == q and q > i + 1 and end_position < n and cw_read(kind, data, end_position) == 0xA0
+            # A group right after one whose first hint runs through its boundary is covered by
+            # it, and starts a segment only when that one did not.
+            covers = group >= 0 and after == group + 1 and first_inside
+            chosen = not chosen if covers else True
+            group = after
+            first_inside = inside
+            if not chosen:
+                continue
+            starts.append(boundaries[before - 1] + 1 if before > 0 else 0)
+            segment_end = after + 1 if inside else after
+            ends.append(boundaries[segment_end] if segment_end < nb else n)
+        return starts, ends
+    finally:
+        free(boundaries)

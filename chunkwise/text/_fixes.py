@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .._backend import compiled
 from ._align import EditMap
 from ._encoding_repair import compiled_repair, fix_encoding_function
 
@@ -363,12 +364,22 @@ def _mojibake_segments(text: str, leads: str) -> tuple[list[int], list[int]]:
     The boundary before is searched backwards from the hint, bounded below by the last
     segment's end (itself a boundary), so the searches stay linear overall. Where lead
     characters are dense (a document decoded with the wrong codec: a hint in every word)
-    hints and boundaries are read from the code points, and each hint's pair found by
-    bisection: the searches' own overhead had cost more than the repairs (1.1 of 1.5 s
-    per MB of mojibake French).
+    hints and boundaries are read from the code points in one compiled pass
+    (``_crepair.hint_segments``; its twin, in whole-array steps, finds each hint's pair by
+    bisection): the searches' own overhead had cost more than the repairs (1.1 of 1.5 s per
+    MB of mojibake French).
     """
     if not _leads_dense(text, leads):
         return _sparse_mojibake_segments(text, leads)
+    module = compiled("_crepair")
+    if module is not None:
+        return module.hint_segments(text, _mojibake_flags(), _LEAD, _SPACE, _BREAK, _HIDING, _CONTINUATION)
+    return _dense_mojibake_segments(text)
+
+
+def _dense_mojibake_segments(text: str) -> tuple[list[int], list[int]]:
+    """``_mojibake_segments`` where leads are dense, in whole-array steps: the twin of
+    ``_crepair.hint_segments`` (one pass, used when built)."""
     codes = code_points(text)
     # Every class involved is in the BMP below U+FFFF: one table lookup gives them all.
     flags = _mojibake_flags()[np.minimum(codes, 0xFFFF)]
