@@ -411,6 +411,46 @@ def test_text_dense_with_unstable_runs_gets_the_same_form_and_map(monkeypatch):
         assert normal_form(text, "NFC") == unicodedata.normalize("NFC", text)
 
 
+def test_trigger_characters_found_by_code_points_are_those_the_pattern_finds():
+    # A block dense with triggers (over 1,024 in its first 4K characters) has the rest read
+    # as code points marked in a BMP table, astral characters apart: the same characters as
+    # the pattern finds, none lost or added, surrogates included.
+    from chunkwise.text._fixes import patterns
+    from chunkwise.text.normalization import _distinct
+
+    triggers = patterns()["triggers"]
+    rng = random.Random(8)
+    dense = "\r\x00\u00a0\u00c3&\u200b\ud800\uff21"
+    rare = ["\x85", "\u00f4", "\u2066", "\udfff", "\u3000"]
+    other = ["a", "\u00e9", "\u4e00", "\U0001f600", "\U000e0041", "\uffff"]
+    for _ in range(30):
+        head = "".join(rng.choice(dense) for _ in range(4096))
+        tail = [rng.choice(other) for _ in range(rng.randrange(0, 150_000))]
+        for char in rng.sample(rare, rng.randrange(0, len(rare) + 1)):
+            tail.insert(rng.randrange(len(tail) + 1), char)
+        text = head + "".join(tail)
+        assert sorted(_distinct(triggers, text)) == sorted(set(triggers.findall(text)))
+
+
+def test_line_breaks_by_replacement_are_the_patterns_substitution():
+    # fix_line_breaks replaces CRLF, then each break character, with str.replace: the same
+    # text as the line_breaks pattern's left-to-right substitution ("\r\r\n" is two breaks),
+    # every break counted once and each CRLF in the map as two characters become one.
+    from collections import Counter
+
+    from chunkwise.text._fixes import fix_line_breaks, patterns
+
+    rng = random.Random(4)
+    pool = ["\r", "\n", "\r\n", "\x0b", "\x0c", "\x85", "\u2028", "\u2029", "a", "\u00e9"]
+    for _ in range(3000):
+        text = "".join(rng.choice(pool) for _ in range(rng.randrange(0, 16)))
+        counts = Counter()
+        fixed, edit_map = fix_line_breaks(text, counts)
+        assert fixed == patterns()["line_breaks"].sub("\n", text), repr(text)
+        assert counts["line_endings"] == len(patterns()["line_breaks"].findall(text))
+        assert (edit_map is None) == ("\r\n" not in text)
+
+
 @pytest.mark.parametrize("mode", ["replace", "remove"])
 def test_surrogates_by_code_points_match_a_left_to_right_reading(mode):
     # fix_surrogates works on code points (a call per surrogate made 1 MB of them 30x slower

@@ -405,15 +405,18 @@ def _distinct(pattern: re.Pattern, text: str) -> str:
         distinct.update(found)
         if len(found) > 1 << 10:
             # Text dense with triggers (nothing but CRLFs): each distinct character of the
-            # rest is judged once instead of listed at every occurrence (counted as code
-            # points: a set of 64K one-character strings took 1.5 ms a block of random bytes).
+            # rest is judged once instead of listed at every occurrence (marked in a table
+            # of the BMP as code points: a set of 64K one-character strings took 1.5 ms a
+            # block of random bytes, a count per code point 0.7 ms).
+            seen = np.zeros(0x10000, dtype=bool)
             for window in range(low + (1 << 12), len(text), 1 << 16):
                 codes = fixes.code_points(text[window : window + (1 << 16)])
                 astral = codes >= 0x10000
-                present = np.flatnonzero(np.bincount(codes[~astral]))
                 if astral.any():
-                    present = np.concatenate((present, np.unique(codes[astral])))
-                distinct.update(filter(pattern.match, fixes.from_code_points(present)))
+                    distinct.update(filter(pattern.match, fixes.from_code_points(np.unique(codes[astral]))))
+                    codes = codes[~astral]
+                seen[codes] = True
+            distinct.update(filter(pattern.match, fixes.from_code_points(np.flatnonzero(seen))))
             break
     return "".join(distinct)
 
