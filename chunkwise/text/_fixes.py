@@ -830,10 +830,12 @@ def _unstable_table(form: str) -> np.ndarray:
 def _apply_form_dense(text: str, form: str, counts: Counter) -> tuple[str, EditMap | None] | None:
     """``apply_form`` for text with a run every few characters (a mark on every letter), by
     code points instead of a Python step per run: the runs from a table, every run's form in
-    one call, the changed ones told apart by comparing code points. None where a run is long
-    enough to need ``_ordered`` (then the run-by-run path handles it).
+    one call, the changed ones told apart by comparing code points. None where there is no
+    run (then the run-by-run path finds none either).
 
-    A step per run made 1 MB of letters each with one mark 40x slower per MB than prose.
+    A step per run made 1 MB of letters each with one mark 40x slower per MB than prose. The
+    runs reach unicodedata decomposed and in order (``_decomposed_in_order``): its own
+    ordering, by insertion, made runs of a few hundred marks each 5-8x slower than prose.
     """
     codes = code_points(text)
     unstable = _unstable_table(form)[codes]
@@ -842,7 +844,7 @@ def _apply_form_dense(text: str, form: str, counts: Counter) -> tuple[str, EditM
     starts = np.maximum(edges[0::2] - 1, 0)  # each run with the stable character before it
     ends = edges[1::2]
     lengths = ends - starts
-    if not len(lengths) or int(lengths.max()) > _ORDER_CHARS:
+    if not len(lengths):
         return None
     count = len(lengths)
     # The runs back to back, a NUL between each two (see _RUN_SEPARATOR): run k at slot[k].
@@ -851,7 +853,11 @@ def _apply_form_dense(text: str, form: str, counts: Counter) -> tuple[str, EditM
     joined = np.zeros(int(lengths.sum()) + count - 1, dtype=np.uint32)
     joined[np.repeat(slot, lengths) + within] = codes[np.repeat(starts, lengths) + within]
     del within
-    normalized = code_points(unicodedata.normalize(form, from_code_points(joined)))
+    # Runs short enough cost unicodedata's insertion sort little; otherwise they are ordered
+    # first (one mark per letter would pay 50% more for it, runs of 1,000 marks half as much).
+    ordered = _decomposed_in_order(joined, form) if int(lengths.max()) > _SORT_CHARS else joined
+    normalized = code_points(unicodedata.normalize(form, from_code_points(ordered)))
+    del ordered
     separators = np.flatnonzero(normalized == 0)
     if len(separators) != count - 1:
         return None  # cannot happen (see _RUN_SEPARATOR); the run-by-run path then decides
@@ -904,6 +910,9 @@ def _normalize_keeping(segment: str, form: str, protected: Any) -> str:
     return "".join(pieces)
 
 
+_SORT_CHARS = 32
+"""Where a run is longer than this, the dense path hands unicodedata every run already in order."""
+
 _ORDER_CHARS = 512
 """Runs longer than this are put in canonical order by ``_ordered`` before the form is applied."""
 
@@ -917,23 +926,44 @@ def _ordered(run: str, form: str) -> str:
     first, so applying the form to the result gives what it gives for ``run``.
 
     unicodedata orders the marks after a character by insertion, which is quadratic in their
-    number: a letter under 64,000 marks took 5.9 s to normalize; decomposed (each distinct
-    character once) and stably sorted by combining class within each stretch between
-    starters, a few milliseconds.
+    number: a letter under 64,000 marks took 5.9 s to normalize; ordered here first
+    (``_decomposed_in_order``), a few milliseconds.
+    """
+    return from_code_points(_decomposed_in_order(code_points(run), form))
+
+
+def _decomposed_in_order(codes: np.ndarray, form: str) -> np.ndarray:
+    """The code points ``codes`` decomposed (NFD for NFC, NFKD for NFKC) and in canonical
+    order, as code points: each distinct character decomposed once (a str.replace per one
+    that decomposes: few do), then the whole sorted stably by combining class within each
+    stretch between starters (a starter, class 0, opens a stretch and stays first in it).
+    The sort is skipped when nothing is out of order.
     """
     decomposition = "NFD" if form == "NFC" else "NFKD"
-    # Each distinct character decomposed once; a run of marks holds a few hundred at most.
-    full = run
-    for char in set(run):
-        decomposed = unicodedata.normalize(decomposition, char)
-        if decomposed != char:
-            full = full.replace(char, decomposed)  # a pass per character that decomposes: few do
-    codes = code_points(full)
-    distinct, which = np.unique(codes, return_inverse=True)
-    classes = np.fromiter((unicodedata.combining(chr(code)) for code in distinct.tolist()), dtype=np.int64, count=len(distinct))[which]
-    # A starter (class 0) opens a stretch and stays first in it; marks sort by class, stably.
+    if not len(codes):
+        return codes
+    seen = np.zeros(int(codes.max()) + 1, dtype=bool)
+    seen[codes] = True
+    distinct = set(np.flatnonzero(seen).tolist())
+    del seen
+    decomposing = [(chr(code), unicodedata.normalize(decomposition, chr(code))) for code in distinct]
+    decomposing = [(char, piece) for char, piece in decomposing if piece != char]
+    if decomposing:
+        text = from_code_points(codes)
+        for char, piece in decomposing:
+            text = text.replace(char, piece)
+            distinct.update(map(ord, piece))
+        codes = code_points(text)
+        del text
+    table = np.zeros(max(distinct) + 1, dtype=np.uint8)
+    for code in distinct:
+        table[code] = unicodedata.combining(chr(code))
+    classes = table[codes].astype(np.int64)
     key = np.cumsum(classes == 0) * 256 + classes
-    return from_code_points(codes[np.argsort(key, kind="stable")])
+    del classes
+    if bool((key[1:] < key[:-1]).any()):
+        return codes[np.argsort(key, kind="stable")]
+    return codes
 
 
 def fix_whitespace(text: str, counts: Counter) -> list[tuple[str, EditMap | None]]:
