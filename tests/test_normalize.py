@@ -432,6 +432,35 @@ def test_trigger_characters_found_by_code_points_are_those_the_pattern_finds():
         assert sorted(_distinct(triggers, text)) == sorted(set(triggers.findall(text)))
 
 
+@pytest.mark.parametrize("keep_syntax", [False, True])
+def test_text_of_references_only_is_unescaped_as_reference_by_reference(keep_syntax, monkeypatch):
+    # Where every "&" starts a reference, fix_html_entities replaces each changed spelling
+    # with str.replace: the same text, count and map as the reference-by-reference splice,
+    # with "&"-valued references next to others ("&amp;&#108;t;" is "&lt;", not "<") and, where
+    # one is followed by a reference's body ("&amp;lt;"), the splice's own answer.
+    from collections import Counter
+
+    from chunkwise.text import _fixes
+
+    rng = random.Random(6)
+    pool = ["&amp;", "&#38;", "&AMP;", "&lt;", "&#108;", "&#x3C;", "&gt;", "&quot;", "&#39;", "&nbsp;", "&eacute;",
+            "&bogus;", "&#x1F600;", "&#0;", "t;", "lt;", "amp;", "x", " ", "\u00e9"]
+    texts = ["".join(rng.choice(pool) for _ in range(rng.randrange(1, 60))) for _ in range(3000)]
+    texts += ["&amp;&#108;t;", "&#108;&amp;lt;", "&amp;lt;", "a&amp;", "&&lt;"]
+
+    def outcome(text: str) -> tuple:
+        counts = Counter()
+        fixed, edit_map = _fixes.fix_html_entities(text, counts, keep_syntax=keep_syntax)
+        spans = None if edit_map is None else (edit_map.in_start.tolist(), edit_map.in_length.tolist(), edit_map.out_length.tolist())
+        return fixed, counts["html_entities"], spans
+
+    fast = [outcome(text) for text in texts]
+    taken = sum(_fixes._every_ampersand_a_reference(text, Counter(), keep_syntax) is not None for text in texts)
+    monkeypatch.setattr(_fixes, "_every_ampersand_a_reference", lambda *arguments: None)
+    assert [outcome(text) for text in texts] == fast
+    assert taken > 500
+
+
 def test_line_breaks_by_replacement_are_the_patterns_substitution():
     # fix_line_breaks replaces CRLF, then each break character, with str.replace: the same
     # text as the line_breaks pattern's left-to-right substitution ("\r\r\n" is two breaks),
