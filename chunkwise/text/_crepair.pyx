@@ -15,17 +15,22 @@ them with ftfy on generated segments:
   character) rather than through the codec's Python function;
 * the UTF-8 detector (a lookbehind class, then one or more of a few fixed
   sequences) is matched as ``re.sub`` would: left to right, the first sequence that
-  fits at each repetition, no overlap;
+  fits at each repetition, no overlap; over a byte of its flags per character,
+  read once per text;
 * ftfy's byte regexes (``restore_byte_a0``'s test, ``replace_lossy_sequences``) are
   not run on bytes with none of the bytes that each of their sequences needs (a space;
   0x1A or "?"), and a decode that must fail (a byte that starts no UTF-8 sequence, one
   cut short, a byte windows-1252 leaves undefined) is not tried;
 * ``replace_lossy_sequences`` (its regex: alternatives of fixed byte sequences) is a
-  scan taking, at each position, the first alternative that fits, as ``re.sub`` does;
+  scan taking, at each position, the first alternative that fits, as ``re.sub`` does,
+  skipping the bytes too far before the next 0x1A or "?" for any match to start there;
 * C1 controls are found and replaced by a loop over the same table (``str.translate``
   with a dict raised and cleared a KeyError for every character it does not map);
 * ``judge_all`` is ``_fixes._judge`` over a list of segments, the hiding characters
   and controls it removes read from a BMP table (both classes are BMP only).
+
+``hint_segments`` (a function, not a method) finds the segments ``fix_mojibake``
+judges where leads are dense, in one pass; its twin is ``_fixes._dense_mojibake_segments``.
 
 Byte fixes (``restore_byte_a0``, ``replace_lossy_sequences``) and the decodes are
 ftfy's and Python's own. The tables cover the BMP; a character beyond it gets its row
