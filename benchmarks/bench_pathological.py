@@ -28,19 +28,22 @@ finding was about 50) through ``prepare_store`` (the store path behind
     python benchmarks/bench_pathological.py [--mb 1] [--big-mb 10] [--json out.json]
         [--functions chunk,prepare] [--classes prose,cjk] [--timeout 300] [--repeat 3]
 
-Last full run (2026-11-28 02:16, cython backend, --mb 1 --big-mb 50, on e86cfcb; output in
+Last full run (2026-11-28 05:12, cython backend, --mb 1 --big-mb 50, on d11066e; output in
 docs/measured/bench_pathological.txt), worst class of each function, time x prose per MB and
-peak memory x input: chunk 4.8x (letter_mark), 6.9x (tiny paragraphs); naive_split 2.2x, 2.4x;
-prepare 2.7x, 9.4x (random latin-1); compress 3.2x (base64), 8.9x (cp1252_bytes); semantic_fast
-2.3x, 9.0x (tiny paragraphs); normalize 11.3x time on cp1252_bytes and 10.3x on latin1_high_bytes
-(6.0x on latin1_bytes, 4.0x on mojibake_words), 6.9x memory. The 50 MB file through
-prepare_store: 8.9x (3.04 s/MB). Every class passes but normalize on those two, which sit at the
-line: prose's 0.03-0.04 s/MB moves with the machine, and reruns gave 9-12x (35e60fa made
-cp1252_bytes 0.44 -> 0.36 s/MB after the full run).
+peak memory x input: chunk 5.0x (tiny_lines), 7.2x (tiny paragraphs); naive_split 3.3x, 2.4x;
+prepare 2.3x, 8.8x (random latin-1); compress 3.1x (base64), 8.8x (cp1252_bytes); semantic_fast
+3.5x, 7.5x (tiny paragraphs); normalize 9.1x (latin1_bytes; 7.2x html_entities, 7.1x
+latin1_high_bytes, 6.1x cp1252_bytes), 7.7x memory (joiners_only). The 50 MB file through
+prepare_store: 9.1x (3.07 s/MB). Every function passes. The run before it (on 13df955) had
+normalize at 6.8x worst and semantic_fast's memory at 10.1x on tiny paragraphs, which d11066e
+brought to 7.5x (malloc_trim once a document's unit table is freed); normalize's random-byte
+rows moved 6.6-9.1x between runs, with prose at 0.03-0.04 s/MB. Its first call in a process
+also pays first-touch page faults of its ~8 MB peak: about 1,850 on 1 MB of random latin-1,
+0.04 s here.
 normalize's mojibake repair is ftfy's algorithm, compiled since 2228f73 (text/_crepair.pyx, whose
 Python twin text/_encoding_repair.py mirrors ftfy's steps); ftfy itself, run line by line on the
-same input, is the limit printed under the table: normalize takes 0.09-0.15x its time on random
-latin-1, 0.44x on cp1252_bytes, 0.22x on mojibake_words. Before 2228f73 normalize took 1.81 s/MB
+same input, is the limit printed under the table: normalize takes 0.13-0.16x its time on random
+latin-1, 0.19x on cp1252_bytes, 0.13x on mojibake_words. Before 2228f73 normalize took 1.81 s/MB
 (51x) on random latin-1, and before 9e9f2ba 2.0 s/MB.
 The classes marks_64k, letter_mark, crlf_only, joiners_only and nul_only were added after probing:
 before 05c4ddc and 92deb7d a letter under 64,000 marks took 45 s/MB to normalize (unicodedata's
