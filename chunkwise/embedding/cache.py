@@ -22,6 +22,10 @@ def text_key(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
+_BUSY_SECONDS = 60
+"""How long a connection waits for another process's lock (SQLite's busy timeout, and the WAL switch's retries)."""
+
+
 class EmbeddingCache:
     """Vectors by (model id, text hash) in SQLite; safe to share between processes (WAL mode).
 
@@ -35,7 +39,7 @@ class EmbeddingCache:
         self.path = Path(path) if path is not None else cache_dir() / "embeddings.sqlite3"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._connection = sqlite3.connect(self.path, timeout=60, check_same_thread=False, isolation_level=None)
+        self._connection = sqlite3.connect(self.path, timeout=_BUSY_SECONDS, check_same_thread=False, isolation_level=None)
         with self._lock:
             self._wal_mode()
             self._connection.execute("PRAGMA synchronous=NORMAL")
@@ -51,8 +55,8 @@ class EmbeddingCache:
         """Switch the file to WAL. Processes opening a new file at once can get "database is
         locked" here without SQLite's busy timeout being consulted (the switch needs the file
         alone; seen with three processes on a loaded machine), so it is retried for up to the
-        connection's own 60 s."""
-        deadline = time.monotonic() + 60
+        connection's own busy timeout."""
+        deadline = time.monotonic() + _BUSY_SECONDS
         delay = 0.01
         while True:
             try:

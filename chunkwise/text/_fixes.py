@@ -511,10 +511,10 @@ def fix_html_entities(text: str, counts: Counter, keep_syntax: bool = False) -> 
     decision is made per reference, from the reference alone, so normalizing
     any slice of a text unescapes exactly what normalizing the whole did.
     """
-    body = patterns()["entity_body"]
     fast = _every_ampersand_a_reference(text, counts, keep_syntax)
     if fast is not None:
         return fast
+    body = patterns()["entity_body"]
     # A page repeats a handful of references, and ftfy's unescape costs a few microseconds a
     # call: each spelling is decided once. The edits are listed and spliced in one go
     # (substitute()'s callback per match was half the time on entity-dense text).
@@ -569,12 +569,12 @@ def _every_ampersand_a_reference(text: str, counts: Counter, keep_syntax: bool) 
     starts = np.flatnonzero(codes == 0x26)
     del codes
     sizes = np.fromiter(map(len, found), dtype=np.int64, count=len(found))
+    replaced = list(map(decided.__getitem__, found))
     if "&" in decided.values():
         body = patterns()["entity_body"]
-        ampersands = [k for k, spelling in enumerate(found) if decided[spelling] == "&"]
-        if any(body.match(text, int(starts[k] + sizes[k])) for k in ampersands):
+        ampersands = np.flatnonzero(np.fromiter(map("&".__eq__, replaced), dtype=bool, count=len(found)))
+        if any(body.match(text, end) for end in (starts[ampersands] + sizes[ampersands]).tolist()):
             return None  # "&amp;lt;" stays: the reference by reference path decides
-    replaced = list(map(decided.__getitem__, found))
     moved = np.fromiter(map(operator.ne, replaced, found), dtype=bool, count=len(found))
     new_sizes = np.fromiter(map(len, replaced), dtype=np.int64, count=len(found))[moved]
     counts["html_entities"] += int(moved.sum())
